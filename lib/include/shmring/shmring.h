@@ -524,9 +524,17 @@ SHMRING_API void shmring_producer_close(shmring_producer *p);
 
 /* --- consumer --- */
 /* Attach to channel name, waiting up to timeout_ns for it to appear.
- * -ENOENT on timeout, -EBUSY if another reader holds it. */
+ * -ENOENT on timeout, -EBUSY if another reader holds it.  Equivalent to
+ * shmring_consumer_new() + shmring_consumer_open(). */
 SHMRING_API SHMRING_WUR int shmring_consumer_attach(const char *name, int64_t timeout_ns,
 						    shmring_consumer **out);
+/* A consumer handle not attached yet, so that another thread can
+ * interrupt shmring_consumer_open() while it waits for the channel. */
+SHMRING_API SHMRING_WUR int shmring_consumer_new(shmring_consumer **out);
+/* Attach a new handle to channel name (once per handle); same returns as
+ * shmring_consumer_attach(), plus -EINTR. */
+SHMRING_API SHMRING_WUR int shmring_consumer_open(shmring_consumer *c, const char *name,
+						  int64_t timeout_ns);
 #define SHMRING_NEXT_LATEST 1u /* skip to the newest committed frame */
 /* Wait for the next frame.  Returns 1 with *frame filled, 0 at end of
  * stream, -ETIMEDOUT, -EINTR, -EOWNERDEAD (producer died), -ESHUTDOWN
