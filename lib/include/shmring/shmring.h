@@ -35,6 +35,7 @@
  *   -EPIPE      (producer) the reader is gone and the policy cannot wait for one
  */
 
+#include <errno.h> /* the -E* codes the functions return */
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,0 +1,1571 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* shmring.c: libshmring, the producer and consumer sides of the protocol in shmring.h. */
+#include "shmring/shmring.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SLICE_NS 200000000ll /* longest single futex wait: liveness checks */
+#define PATH_LEN (sizeof(SHMRING_PATH_PREFIX) + SHMRING_NAME_MAX + 32)
+#define DEFAULT_RING_SIZE (32ull << 20)
+#define MAX_RESERVATIONS 4096u
+
+/* ---------------------------------------------------------------------
+ * Errors
+ * --------------------------------------------------------------------- */
+
+static __thread char last_error[512];
+
+__attribute__((format(printf, 2, 3))) static int fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return -err;
+}
+
+const char *shmring_last_error(void)
+{
+	return last_error;
+}
+
+const char *shmring_strerror(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case 0: return "success";
+	case EINVAL: return "invalid argument";
+	case ENOENT: return "no such channel";
+	case EBUSY: return "channel already has a producer or a reader";
+	case ETIMEDOUT: return "timed out";
+	case EINTR: return "interrupted";
+	case EMSGSIZE: return "frame larger than the ring";
+	case ENOSPC: return "not enough room in /dev/shm for the segment";
+	case ENOBUFS: return "ring full, frame dropped";
+	case EBADMSG: return "corrupt shared-memory segment";
+	case EPROTO: return "unsupported protocol version";
+	case EOWNERDEAD: return "producer died";
+	case ESHUTDOWN: return "producer closed the channel without end of stream";
+	case EPIPE: return "no reader attached";
+	case ENODATA: return "no stream description yet";
+	case ENOMEM: return "out of memory";
+	default: return strerror(err < 0 ? -err : err);
+	}
+}
+
+const char *shmring_policy_name(uint32_t policy)
+{
+	switch (policy) {
+	case SHMRING_POLICY_LOSSLESS: return "lossless";
+	case SHMRING_POLICY_DROP_NEW: return "drop-new";
+	case SHMRING_POLICY_LIVE: return "live";
+	default: return "unknown";
+	}
+}
+
+int shmring_policy_from_name(const char *name)
+{
+	for (uint32_t i = 0; name && i <= SHMRING_POLICY_LIVE; i++)
+		if (strcmp(name, shmring_policy_name(i)) == 0)
+			return (int)i;
+	return fail(EINVAL, "unknown flow policy '%s' (use lossless, drop-new or live)",
+		    name ? name : "(null)");
+}
+
+int shmring_name_check(const char *name)
+{
+	if (!name || !*name)
+		return fail(EINVAL, "channel name is empty");
+	size_t n = strlen(name);
+	if (n > SHMRING_NAME_MAX)
+		return fail(EINVAL, "channel name is %zu characters long, the limit is %u", n,
+			    SHMRING_NAME_MAX);
+	if (name[0] == '.')
+		return fail(EINVAL, "channel name '%s' must not start with '.'", name);
+	for (size_t i = 0; i < n; i++) {
+		char ch = name[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '.' || ch == '_' || ch == '-'))
+			return fail(EINVAL,
+				    "channel name '%s' has character 0x%02x at %zu; use A-Z a-z 0-9 . _ -",
+				    name, (unsigned char)ch, i);
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Time, futexes, locks
+ * --------------------------------------------------------------------- */
+
+uint64_t shmring_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t deadline_of(int64_t timeout_ns)
+{
+	if (timeout_ns < 0)
+		return UINT64_MAX;
+	return shmring_now_ns() + (uint64_t)timeout_ns;
+}
+
+static void futex_wake(uint32_t *word, int private_word)
+{
+	syscall(SYS_futex, word, private_word ? FUTEX_WAKE_PRIVATE : FUTEX_WAKE, INT_MAX, NULL,
+		NULL, 0);
+}
+
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+struct waitv {
+	uint64_t val;
+	uint64_t uaddr;
+	uint32_t flags;
+	uint32_t reserved;
+};
+
+/* Sleep until *shared != sval, *intr != ival, or the absolute monotonic
+ * deadline, whichever is first; at most one slice.  Returns 1 if the slice
+ * ran out, 0 otherwise. */
+static int wait2(uint32_t *shared, uint32_t sval, uint32_t *intr, uint32_t ival, uint64_t deadline)
+{
+	static int have_waitv = 1;
+	uint64_t now = shmring_now_ns();
+	uint64_t until = now + SLICE_NS;
+	if (deadline < until)
+		until = deadline;
+	if (until <= now)
+		return 1;
+	if (__atomic_load_n(&have_waitv, __ATOMIC_RELAXED)) {
+		struct waitv w[2] = {
+			{sval, (uint64_t)(uintptr_t)shared, 2 /* FUTEX2_SIZE_U32 */, 0},
+			{ival, (uint64_t)(uintptr_t)intr, 2 | 128 /* FUTEX2_PRIVATE */, 0},
+		};
+		struct timespec ts = {(time_t)(until / 1000000000ull), (long)(until % 1000000000ull)};
+		long rc = syscall(SYS_futex_waitv, w, 2, 0, &ts, CLOCK_MONOTONIC);
+		if (rc >= 0 || errno == EAGAIN || errno == EINTR)
+			return 0;
+		if (errno == ETIMEDOUT)
+			return until >= deadline ? 0 : 1;
+		if (errno != ENOSYS)
+			return 0;
+		__atomic_store_n(&have_waitv, 0, __ATOMIC_RELAXED);
+	}
+	/* Old kernel: wait on the shared word in short slices so that an
+	 * interrupt is seen soon. */
+	uint64_t rel = until - now;
+	if (rel > 20000000ull)
+		rel = 20000000ull;
+	struct timespec ts = {(time_t)(rel / 1000000000ull), (long)(rel % 1000000000ull)};
+	if (__atomic_load_n(intr, __ATOMIC_ACQUIRE) != ival)
+		return 0;
+	long rc = syscall(SYS_futex, shared, FUTEX_WAIT, sval, &ts, NULL, 0);
+	if (rc < 0 && errno == ETIMEDOUT && now + rel >= until && until < deadline)
+		return 1;
+	return 0;
+}
+
+static int ofd_lock(int fd, int byte, int type, int cmd)
+{
+	struct flock fl = {.l_type = (short)type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1};
+	return fcntl(fd, cmd, &fl) == 0 ? 0 : -errno;
+}
+
+/* 1 if somebody other than this open file description holds byte. */
+static int ofd_held(int fd, int byte)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1};
+	if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
+		return 1; /* cannot tell: assume alive rather than declare a death */
+	return fl.l_type != F_UNLCK;
+}
+
+static void make_path(char *buf, const char *name)
+{
+	snprintf(buf, PATH_LEN, "%s%s", SHMRING_PATH_PREFIX, name);
+}
+
+/* ---------------------------------------------------------------------
+ * Segment validation (shared by consumer and inspection)
+ * --------------------------------------------------------------------- */
+
+static int check_identity(const struct shmring_header *h, uint64_t file_size, const char *name)
+{
+	if (file_size < SHMRING_RING_OFFSET + SHMRING_MIN_RING_SIZE)
+		return fail(EBADMSG, "channel '%s': segment is %llu bytes, smaller than the minimum %llu",
+			    name, (unsigned long long)file_size,
+			    (unsigned long long)(SHMRING_RING_OFFSET + SHMRING_MIN_RING_SIZE));
+	if (h->magic != SHMRING_MAGIC)
+		return fail(EBADMSG, "channel '%s': bad magic 0x%016llx, not a shmring segment", name,
+			    (unsigned long long)h->magic);
+	if (h->version != SHMRING_VERSION)
+		return fail(EPROTO, "channel '%s': protocol version %u, this library speaks %u", name,
+			    h->version, SHMRING_VERSION);
+#define CHECK_FIELD(cond, field, fmtv)                                                         \
+	do {                                                                                   \
+		if (!(cond))                                                                   \
+			return fail(EBADMSG, "channel '%s': corrupt header: " #field " = %llu", \
+				    name, (unsigned long long)(fmtv));                         \
+	} while (0)
+	CHECK_FIELD(h->header_size == SHMRING_HEADER_SIZE, header_size, h->header_size);
+	CHECK_FIELD(h->desc_offset == SHMRING_DESC_OFFSET, desc_offset, h->desc_offset);
+	CHECK_FIELD(h->desc_slot_size == SHMRING_DESC_SLOT_SIZE, desc_slot_size, h->desc_slot_size);
+	CHECK_FIELD(h->desc_slots == SHMRING_DESC_SLOTS, desc_slots, h->desc_slots);
+	CHECK_FIELD(h->ring_offset == SHMRING_RING_OFFSET, ring_offset, h->ring_offset);
+	CHECK_FIELD(h->ring_size >= SHMRING_MIN_RING_SIZE && h->ring_size <= SHMRING_MAX_RING_SIZE &&
+			    h->ring_size % 4096 == 0,
+		    ring_size, h->ring_size);
+	CHECK_FIELD(h->segment_size == h->ring_offset + h->ring_size && h->segment_size == file_size,
+		    segment_size, h->segment_size);
+	CHECK_FIELD(h->policy <= SHMRING_POLICY_LIVE, policy, h->policy);
+	CHECK_FIELD(h->reserved0 == 0, reserved0, h->reserved0);
+	CHECK_FIELD(h->reserved1 == 0, reserved1, h->reserved1);
+	for (size_t i = 0; i < sizeof(h->reserved); i++)
+		CHECK_FIELD(h->reserved[i] == 0, reserved, 192 + i);
+#undef CHECK_FIELD
+	return 0;
+}
+
+/* Validate a private copy of a description slot. */
+static int check_desc(const struct shmring_desc *d, uint32_t id, const char *name)
+{
+	if (d->id != id)
+		return fail(EBADMSG, "channel '%s': description slot %u holds id %u, frame names %u",
+			    name, id % SHMRING_DESC_SLOTS, d->id, id);
+	if (d->caps_len >= SHMRING_CAPS_MAX || d->caps[d->caps_len] != '\0' ||
+	    strlen(d->caps) != d->caps_len)
+		return fail(EBADMSG, "channel '%s': description %u: bad caps_len %u", name, id,
+			    d->caps_len);
+	if (memchr(d->format, '\0', sizeof(d->format)) == NULL)
+		return fail(EBADMSG, "channel '%s': description %u: format not terminated", name, id);
+	if (d->n_planes > SHMRING_MAX_PLANES)
+		return fail(EBADMSG, "channel '%s': description %u: %u planes (at most %u)", name, id,
+			    d->n_planes, SHMRING_MAX_PLANES);
+	if (d->reserved0 || d->reserved1)
+		return fail(EBADMSG, "channel '%s': description %u: reserved fields not zero", name, id);
+	for (unsigned i = 0; i < sizeof(d->reserved2); i++)
+		if (d->reserved2[i])
+			return fail(EBADMSG, "channel '%s': description %u: reserved fields not zero",
+				    name, id);
+	for (unsigned i = 0; i < d->n_planes && d->frame_size; i++)
+		if (d->plane_offset[i] > d->frame_size ||
+		    d->plane_stride[i] > d->frame_size - d->plane_offset[i])
+			return fail(EBADMSG,
+				    "channel '%s': description %u: plane %u (offset %llu, stride %u) "
+				    "outside the %llu-byte frame",
+				    name, id, i, (unsigned long long)d->plane_offset[i],
+				    d->plane_stride[i], (unsigned long long)d->frame_size);
+	return 0;
+}
+
+/* Validate the record header copy rec found at position pos, with the
+ * producer's published write position w. */
+static int check_record(const struct shmring_record *rec, uint64_t pos, uint64_t w, uint64_t ring,
+			const char *name)
+{
+	uint64_t off = pos % ring;
+	if (rec->type < SHMRING_RECORD_FRAME || rec->type > SHMRING_RECORD_EOS)
+		return fail(EBADMSG, "channel '%s': record at %llu has unknown type %u", name,
+			    (unsigned long long)pos, rec->type);
+	if (rec->length < SHMRING_RECORD_HEADER_SIZE || rec->length % SHMRING_RECORD_ALIGN ||
+	    rec->length > ring - off || rec->length > w - pos)
+		return fail(EBADMSG,
+			    "channel '%s': record at %llu has length %llu (ring offset %llu, ring "
+			    "%llu bytes, %llu bytes published)",
+			    name, (unsigned long long)pos, (unsigned long long)rec->length,
+			    (unsigned long long)off, (unsigned long long)ring,
+			    (unsigned long long)(w - pos));
+	if (rec->size > rec->length - SHMRING_RECORD_HEADER_SIZE)
+		return fail(EBADMSG, "channel '%s': record at %llu has payload %llu > length %llu - 64",
+			    name, (unsigned long long)pos, (unsigned long long)rec->size,
+			    (unsigned long long)rec->length);
+	if (rec->type == SHMRING_RECORD_FRAME && (rec->desc_id == 0 || (rec->flags & ~SHMRING_FLAGS_ALL)))
+		return fail(EBADMSG, "channel '%s': frame at %llu has desc_id %u flags 0x%x", name,
+			    (unsigned long long)pos, rec->desc_id, rec->flags);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Producer
+ * --------------------------------------------------------------------- */
+
+enum resv_state { RESV_RESERVED, RESV_COMMITTED, RESV_PAD };
+
+struct resv {
+	uint64_t start, len, max_size, size;
+	uint64_t commit_ns;
+	struct shmring_meta meta;
+	uint32_t desc_id;
+	uint16_t type;
+	uint8_t state;
+};
+
+struct shmring_producer {
+	char name[SHMRING_NAME_MAX + 1];
+	char path[PATH_LEN];
+	int fd;
+	uint8_t *base;
+	uint64_t seg_size;
+	struct shmring_header *h;
+	uint8_t *ring;
+	uint64_t R;
+	uint32_t policy;
+
+	uint64_t pub_pos;     /* = header write_pos */
+	uint64_t reserve_pos; /* end of everything reserved */
+	struct resv *q;       /* reservations, oldest first: q[q_head .. q_head+q_len) */
+	unsigned q_head, q_len, q_cap;
+	uint64_t next_seq, frames_written, frames_dropped;
+
+	struct shmring_desc pending;
+	int have_pending;
+	uint32_t desc_counter, cur_desc;
+	uint64_t slot_end[SHMRING_DESC_SLOTS]; /* end of the last record naming each slot */
+
+	uint32_t intr;
+	int interrupted;
+	dev_t dev;
+	ino_t ino;
+};
+
+static struct resv *q_at(shmring_producer *p, unsigned i)
+{
+	return &p->q[(p->q_head + i) % p->q_cap];
+}
+
+static int q_push(shmring_producer *p, struct resv **out)
+{
+	if (p->q_len == p->q_cap) {
+		if (p->q_cap >= MAX_RESERVATIONS)
+			return fail(EBUSY, "channel '%s': %u reservations outstanding", p->name,
+				    p->q_len);
+		unsigned ncap = p->q_cap ? p->q_cap * 2 : 16;
+		struct resv *nq = calloc(ncap, sizeof(*nq));
+		if (!nq)
+			return fail(ENOMEM, "out of memory");
+		for (unsigned i = 0; i < p->q_len; i++)
+			nq[i] = *q_at(p, i);
+		free(p->q);
+		p->q = nq;
+		p->q_cap = ncap;
+		p->q_head = 0;
+	}
+	*out = q_at(p, p->q_len++);
+	memset(*out, 0, sizeof(**out));
+	return 0;
+}
+
+static int create_segment(shmring_producer *p, const struct shmring_producer_options *o,
+			  char *tmp)
+{
+	unsigned rnd;
+	for (int attempt = 0;; attempt++) {
+		rnd = (unsigned)(shmring_now_ns() ^ ((uint64_t)getpid() << 16)) + (unsigned)attempt * 7919u;
+		snprintf(tmp, PATH_LEN, "/dev/shm/.shmring.%s.%d.%08x", p->name, (int)getpid(), rnd);
+		p->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (p->fd >= 0)
+			break;
+		if (errno != EEXIST || attempt > 100)
+			return fail(errno, "cannot create a segment in /dev/shm: %s", strerror(errno));
+	}
+	if (fchmod(p->fd, o->mode ? o->mode : 0600) != 0)
+		return fail(errno, "cannot set mode %o on the segment: %s", o->mode, strerror(errno));
+	int rc = posix_fallocate(p->fd, 0, (off_t)p->seg_size);
+	if (rc != 0) {
+		struct statvfs vfs;
+		unsigned long long avail = 0;
+		if (fstatvfs(p->fd, &vfs) == 0)
+			avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+		if (rc == ENOSPC)
+			return fail(ENOSPC,
+				    "channel '%s' needs %llu bytes of shared memory but /dev/shm has "
+				    "only %llu bytes free; use a smaller ring size or free /dev/shm",
+				    p->name, (unsigned long long)p->seg_size, avail);
+		return fail(rc, "cannot allocate %llu bytes in /dev/shm: %s",
+			    (unsigned long long)p->seg_size, strerror(rc));
+	}
+	p->base = mmap(NULL, p->seg_size, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd, 0);
+	if (p->base == MAP_FAILED) {
+		p->base = NULL;
+		return fail(errno, "cannot map %llu bytes: %s", (unsigned long long)p->seg_size,
+			    strerror(errno));
+	}
+	p->h = (struct shmring_header *)p->base;
+	p->ring = p->base + SHMRING_RING_OFFSET;
+	struct shmring_header *h = p->h;
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	h->magic = SHMRING_MAGIC;
+	h->version = SHMRING_VERSION;
+	h->header_size = SHMRING_HEADER_SIZE;
+	h->segment_size = p->seg_size;
+	h->ring_offset = SHMRING_RING_OFFSET;
+	h->ring_size = p->R;
+	h->generation = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+	h->desc_offset = SHMRING_DESC_OFFSET;
+	h->desc_slot_size = SHMRING_DESC_SLOT_SIZE;
+	h->desc_slots = SHMRING_DESC_SLOTS;
+	h->policy = p->policy;
+	h->state = SHMRING_STATE_OPEN;
+	h->producer_pid = (uint32_t)getpid();
+	h->release_pos = SHMRING_RELEASE_NONE;
+	rc = ofd_lock(p->fd, SHMRING_LOCK_PRODUCER, F_WRLCK, F_OFD_SETLK);
+	if (rc < 0)
+		return fail(-rc, "cannot lock the new segment: %s", strerror(-rc));
+	struct stat st;
+	if (fstat(p->fd, &st) != 0)
+		return fail(errno, "fstat: %s", strerror(errno));
+	p->dev = st.st_dev;
+	p->ino = st.st_ino;
+	return 0;
+}
+
+/* Put the fully built segment tmp in place under p->path. */
+static int publish_segment(shmring_producer *p, const char *tmp)
+{
+	for (int attempt = 0; attempt < 100; attempt++) {
+		if (link(tmp, p->path) == 0) {
+			unlink(tmp);
+			return 0;
+		}
+		if (errno != EEXIST)
+			return fail(errno, "cannot publish channel '%s': %s", p->name, strerror(errno));
+		int old = open(p->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (old < 0) {
+			if (errno == ENOENT)
+				continue;
+			return fail(errno, "cannot open existing channel '%s': %s", p->name,
+				    strerror(errno));
+		}
+		int rc = ofd_lock(old, SHMRING_LOCK_PRODUCER, F_WRLCK, F_OFD_SETLK);
+		if (rc == -EAGAIN || rc == -EACCES) {
+			uint32_t pid = 0;
+			struct stat st;
+			if (fstat(old, &st) == 0 && (uint64_t)st.st_size >= sizeof(struct shmring_header) &&
+			    pread(old, &pid, sizeof(pid), offsetof(struct shmring_header, producer_pid)) !=
+				    sizeof(pid))
+				pid = 0;
+			close(old);
+			return fail(EBUSY,
+				    "channel '%s' is in use by producer pid %u; stop it or choose "
+				    "another channel name",
+				    p->name, pid);
+		}
+		if (rc < 0) {
+			close(old);
+			return fail(-rc, "cannot lock existing channel '%s': %s", p->name, strerror(-rc));
+		}
+		struct stat a, b;
+		if (fstat(old, &a) == 0 && stat(p->path, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino) {
+			/* The stale segment of a dead producer: replace it. */
+			int ok = rename(tmp, p->path);
+			int err = errno;
+			close(old);
+			if (ok != 0)
+				return fail(err, "cannot replace stale channel '%s': %s", p->name,
+					    strerror(err));
+			return 0;
+		}
+		close(old);
+	}
+	return fail(EBUSY, "channel '%s' keeps changing under us; giving up", p->name);
+}
+
+int shmring_producer_create(const char *name, const struct shmring_producer_options *opts,
+			    shmring_producer **out)
+{
+	static const struct shmring_producer_options defaults;
+	const struct shmring_producer_options *o = opts ? opts : &defaults;
+	if (!out)
+		return fail(EINVAL, "out is NULL");
+	*out = NULL;
+	int rc = shmring_name_check(name);
+	if (rc < 0)
+		return rc;
+	if (o->policy > SHMRING_POLICY_LIVE)
+		return fail(EINVAL, "unknown flow policy %u (0 lossless, 1 drop-new, 2 live)", o->policy);
+	if (o->mode & ~0777u)
+		return fail(EINVAL, "mode %o has bits beyond 0777", o->mode);
+	uint64_t ring = o->ring_size ? o->ring_size : DEFAULT_RING_SIZE;
+	if (ring > SHMRING_MAX_RING_SIZE)
+		return fail(EINVAL, "ring size %llu is larger than the limit %llu",
+			    (unsigned long long)ring, (unsigned long long)SHMRING_MAX_RING_SIZE);
+	ring = (ring + 4095) & ~4095ull;
+	if (ring < SHMRING_MIN_RING_SIZE)
+		ring = SHMRING_MIN_RING_SIZE;
+
+	shmring_producer *p = calloc(1, sizeof(*p));
+	if (!p)
+		return fail(ENOMEM, "out of memory");
+	p->fd = -1;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	make_path(p->path, name);
+	p->R = ring;
+	p->seg_size = SHMRING_RING_OFFSET + ring;
+	p->policy = o->policy;
+
+	char tmp[PATH_LEN] = "";
+	rc = create_segment(p, o, tmp);
+	if (rc == 0)
+		rc = publish_segment(p, tmp);
+	if (rc < 0) {
+		if (tmp[0])
+			unlink(tmp);
+		if (p->base)
+			munmap(p->base, p->seg_size);
+		if (p->fd >= 0)
+			close(p->fd);
+		free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+int shmring_producer_set_stream(shmring_producer *p, const struct shmring_stream_info *info)
+{
+	if (!p || !info || !info->caps)
+		return fail(EINVAL, "stream description needs a caps string");
+	size_t caps_len = strlen(info->caps);
+	if (caps_len >= SHMRING_CAPS_MAX)
+		return fail(EINVAL, "caps string of %zu bytes is longer than the %u-byte limit", caps_len,
+			    SHMRING_CAPS_MAX - 1);
+	const char *fmt = info->format ? info->format : "";
+	if (strlen(fmt) >= sizeof(p->pending.format))
+		return fail(EINVAL, "format name '%s' is longer than 15 characters", fmt);
+	if (info->n_planes > SHMRING_MAX_PLANES)
+		return fail(EINVAL, "%u planes, at most %u", info->n_planes, SHMRING_MAX_PLANES);
+	struct shmring_desc *d = &p->pending;
+	memset(d, 0, sizeof(*d));
+	d->id = ++p->desc_counter;
+	if (d->id == 0)
+		d->id = ++p->desc_counter;
+	d->caps_len = (uint32_t)caps_len;
+	memcpy(d->caps, info->caps, caps_len + 1);
+	memcpy(d->format, fmt, strlen(fmt));
+	d->width = info->width;
+	d->height = info->height;
+	d->n_planes = info->n_planes;
+	d->fps_n = info->fps_n;
+	d->fps_d = info->fps_d;
+	d->frame_size = info->frame_size;
+	for (unsigned i = 0; i < info->n_planes; i++) {
+		d->plane_offset[i] = info->plane_offset[i];
+		d->plane_stride[i] = info->plane_stride[i];
+	}
+	int rc = check_desc(d, d->id, p->name);
+	if (rc < 0) {
+		p->desc_counter--;
+		return fail(EINVAL, "invalid stream description: %s", last_error);
+	}
+	p->have_pending = 1;
+	return 0;
+}
+
+/* The reusable boundary B (see the header), validated. */
+static int boundary(shmring_producer *p, uint64_t *out)
+{
+	/* read_pos first, release_pos second: pairs with the consumer storing
+	 * release_pos before read_pos when it claims (see shmring.h). Both
+	 * acquire: pair with the consumer's release stores. */
+	uint64_t r = __atomic_load_n(&p->h->read_pos, __ATOMIC_ACQUIRE);
+	uint64_t rel = __atomic_load_n(&p->h->release_pos, __ATOMIC_ACQUIRE);
+	uint64_t b = r;
+	if (!(rel & SHMRING_RELEASE_NONE) && rel < r)
+		b = rel;
+	if (r > p->pub_pos || p->reserve_pos - b > p->R)
+		return fail(EBADMSG,
+			    "channel '%s': consumer positions are corrupt (read_pos %llu, "
+			    "release_pos 0x%llx, write_pos %llu)",
+			    p->name, (unsigned long long)r, (unsigned long long)rel,
+			    (unsigned long long)p->pub_pos);
+	*out = b;
+	return 0;
+}
+
+static int room_ok(shmring_producer *p, uint64_t b, uint64_t need, int for_eos)
+{
+	if (p->reserve_pos - b > p->R || p->R - (p->reserve_pos - b) < need)
+		return 0;
+	/* A new description may overwrite its slot only when no record naming
+	 * the slot's old description is left in [B, write_pos). */
+	return !p->have_pending || for_eos || p->slot_end[p->pending.id % SHMRING_DESC_SLOTS] <= b;
+}
+
+/* Live policy: advance read_pos over unread records until there is room.
+ * Returns the number of records reclaimed. */
+static int reclaim(shmring_producer *p, uint64_t need, int for_eos)
+{
+	uint64_t rel = __atomic_load_n(&p->h->release_pos, __ATOMIC_ACQUIRE);
+	if (!(rel & SHMRING_RELEASE_NONE))
+		return 0; /* the reader holds records: reclaiming frees nothing */
+	if (ofd_lock(p->fd, SHMRING_LOCK_CLAIM, F_WRLCK, F_OFD_SETLK) < 0)
+		return 0; /* the reader is claiming right now */
+	int n = 0;
+	for (;;) {
+		/* Under the claim lock nobody else moves read_pos. */
+		uint64_t r = __atomic_load_n(&p->h->read_pos, __ATOMIC_ACQUIRE);
+		rel = __atomic_load_n(&p->h->release_pos, __ATOMIC_ACQUIRE);
+		if (!(rel & SHMRING_RELEASE_NONE) || r >= p->pub_pos || room_ok(p, r, need, for_eos))
+			break;
+		struct shmring_record rec;
+		memcpy(&rec, p->ring + r % p->R, sizeof(rec));
+		if (check_record(&rec, r, p->pub_pos, p->R, p->name) < 0)
+			break;
+		/* Release: pairs with the consumer's acquire load of read_pos
+		 * (under the same lock). */
+		__atomic_store_n(&p->h->read_pos, r + rec.length, __ATOMIC_RELEASE);
+		if (rec.type == SHMRING_RECORD_FRAME)
+			__atomic_store_n(&p->h->frames_dropped, ++p->frames_dropped, __ATOMIC_RELAXED);
+		n++;
+	}
+	ofd_lock(p->fd, SHMRING_LOCK_CLAIM, F_UNLCK, F_OFD_SETLK);
+	return n;
+}
+
+/* Wait (per policy) until need bytes are free at reserve_pos and the
+ * pending description's slot can be written.  0, -ENOBUFS (drop) or error. */
+static int make_room(shmring_producer *p, uint64_t need, uint64_t deadline, int for_eos)
+{
+	for (;;) {
+		uint64_t b;
+		int rc = boundary(p, &b);
+		if (rc < 0)
+			return rc;
+		if (room_ok(p, b, need, for_eos))
+			return 0;
+		if (p->policy == SHMRING_POLICY_LIVE && reclaim(p, need, for_eos) > 0)
+			continue;
+		if (for_eos && !shmring_producer_reader_alive(p))
+			return fail(EPIPE, "channel '%s': ring full and no reader attached", p->name);
+		if (p->policy != SHMRING_POLICY_LOSSLESS && !for_eos)
+			return -ENOBUFS;
+		/* Wait for the reader to release something.  iv before the
+		 * interrupted check, v before the re-check of the room. */
+		uint32_t iv = __atomic_load_n(&p->intr, __ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&p->interrupted, __ATOMIC_ACQUIRE))
+			return fail(EINTR, "channel '%s': interrupted", p->name);
+		if (shmring_now_ns() >= deadline)
+			return fail(ETIMEDOUT,
+				    "channel '%s': timed out waiting for the reader to free space",
+				    p->name);
+		/* Acquire: pairs with the consumer's seq_cst increment of
+		 * cons_seq after its release_pos store. */
+		uint32_t v = __atomic_load_n(&p->h->cons_seq, __ATOMIC_ACQUIRE);
+		/* Full barrier before the re-check; pairs with the consumer's
+		 * seq_cst cons_seq increment before it reads writer_waiting. */
+		__atomic_store_n(&p->h->writer_waiting, 1, __ATOMIC_SEQ_CST);
+		if (boundary(p, &b) < 0 || !room_ok(p, b, need, for_eos))
+			wait2(&p->h->cons_seq, v, &p->intr, iv, deadline);
+		__atomic_store_n(&p->h->writer_waiting, 0, __ATOMIC_RELAXED);
+	}
+}
+
+static void write_pending_desc(shmring_producer *p)
+{
+	if (!p->have_pending)
+		return;
+	uint32_t id = p->pending.id;
+	struct shmring_desc *slot =
+		(struct shmring_desc *)(p->base + SHMRING_DESC_OFFSET +
+					(id % SHMRING_DESC_SLOTS) * SHMRING_DESC_SLOT_SIZE);
+	__atomic_store_n(&slot->id, 0, __ATOMIC_RELAXED);
+	memcpy((uint8_t *)slot + 4, (const uint8_t *)&p->pending + 4, sizeof(*slot) - 4);
+	/* Release: pairs with the consumer's acquire load of slot id. */
+	__atomic_store_n(&slot->id, id, __ATOMIC_RELEASE);
+	__atomic_store_n(&p->h->desc_id, id, __ATOMIC_RELEASE);
+	p->cur_desc = id;
+	p->have_pending = 0;
+}
+
+static void publish(shmring_producer *p)
+{
+	int any = 0;
+	while (p->q_len > 0) {
+		struct resv *e = q_at(p, 0);
+		if (e->state == RESV_RESERVED)
+			break;
+		struct shmring_record *rec = (struct shmring_record *)(p->ring + e->start % p->R);
+		struct shmring_record r = {0};
+		r.length = e->len;
+		if (e->state == RESV_COMMITTED) {
+			r.type = e->type;
+			if (e->type == SHMRING_RECORD_FRAME) {
+				r.flags = (uint16_t)(e->meta.flags & SHMRING_FLAGS_ALL);
+				r.desc_id = e->desc_id;
+				r.size = e->size;
+				r.seq = p->next_seq++;
+				r.pts = e->meta.pts;
+				r.dts = e->meta.dts;
+				r.duration = e->meta.duration;
+				p->frames_written++;
+			}
+			r.commit_ns = e->commit_ns;
+		} else {
+			r.type = SHMRING_RECORD_PAD;
+		}
+		memcpy(rec, &r, sizeof(r));
+		p->pub_pos = e->start + e->len;
+		p->q_head = (p->q_head + 1) % p->q_cap;
+		p->q_len--;
+		any = 1;
+	}
+	if (!any)
+		return;
+	struct shmring_header *h = p->h;
+	__atomic_store_n(&h->next_seq, p->next_seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->frames_written, p->frames_written, __ATOMIC_RELAXED);
+	/* Release: pairs with the consumer's acquire load of write_pos; makes
+	 * the record bytes above visible first. */
+	__atomic_store_n(&h->write_pos, p->pub_pos, __ATOMIC_RELEASE);
+	/* Full barrier between the write_pos store and the reader_waiting
+	 * load; pairs with the consumer's seq_cst store of reader_waiting
+	 * before its re-check of write_pos. */
+	__atomic_add_fetch(&h->prod_seq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&h->reader_waiting, __ATOMIC_SEQ_CST))
+		futex_wake(&h->prod_seq, 0);
+}
+
+static void count_drop(shmring_producer *p)
+{
+	p->next_seq++;
+	p->frames_dropped++;
+	__atomic_store_n(&p->h->next_seq, p->next_seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->h->frames_dropped, p->frames_dropped, __ATOMIC_RELAXED);
+}
+
+/* Reserve a record of type with max_size payload bytes. */
+static int reserve(shmring_producer *p, uint16_t type, uint64_t max_size, uint64_t deadline,
+		   struct resv **out)
+{
+	uint64_t len = (SHMRING_RECORD_HEADER_SIZE + max_size + SHMRING_RECORD_ALIGN - 1) &
+		       ~(uint64_t)(SHMRING_RECORD_ALIGN - 1);
+	if (max_size > p->R || len > p->R) {
+		return fail(EMSGSIZE,
+			    "frame of %llu bytes does not fit the %llu-byte ring of channel '%s' "
+			    "(largest frame: %llu bytes); make the ring larger",
+			    (unsigned long long)max_size, (unsigned long long)p->R, p->name,
+			    (unsigned long long)shmring_producer_max_frame(p));
+	}
+	int for_eos = type == SHMRING_RECORD_EOS;
+	uint64_t off = p->reserve_pos % p->R;
+	if (off + len > p->R) {
+		/* Pad to the end of the ring on its own, then start at 0. */
+		uint64_t pad = p->R - off;
+		int rc = make_room(p, pad, deadline, for_eos);
+		if (rc < 0) {
+			if (rc == -ENOBUFS && type == SHMRING_RECORD_FRAME)
+				count_drop(p);
+			return rc == -ENOBUFS ? fail(ENOBUFS, "channel '%s': ring full, frame dropped", p->name) : rc;
+		}
+		struct resv *e;
+		rc = q_push(p, &e);
+		if (rc < 0)
+			return rc;
+		e->start = p->reserve_pos;
+		e->len = pad;
+		e->state = RESV_PAD;
+		p->reserve_pos += pad;
+		publish(p);
+	}
+	int rc = make_room(p, len, deadline, for_eos);
+	if (rc < 0) {
+		if (rc == -ENOBUFS && type == SHMRING_RECORD_FRAME)
+			count_drop(p);
+		return rc == -ENOBUFS ? fail(ENOBUFS, "channel '%s': ring full, frame dropped", p->name) : rc;
+	}
+	struct resv *e;
+	rc = q_push(p, &e);
+	if (rc < 0)
+		return rc;
+	if (type == SHMRING_RECORD_FRAME) {
+		write_pending_desc(p);
+		p->slot_end[p->cur_desc % SHMRING_DESC_SLOTS] = p->reserve_pos + len;
+	}
+	e->start = p->reserve_pos;
+	e->len = len;
+	e->max_size = max_size;
+	e->type = type;
+	e->desc_id = p->cur_desc;
+	e->state = RESV_RESERVED;
+	p->reserve_pos += len;
+	*out = e;
+	return 0;
+}
+
+int shmring_producer_reserve(shmring_producer *p, size_t max_size, int64_t timeout_ns, void **data,
+			     uint64_t *id)
+{
+	if (!p || !data || !id)
+		return fail(EINVAL, "NULL argument");
+	if (!p->cur_desc && !p->have_pending)
+		return fail(EINVAL, "channel '%s': set a stream description before the first frame",
+			    p->name);
+	struct resv *e;
+	int rc = reserve(p, SHMRING_RECORD_FRAME, max_size, deadline_of(timeout_ns), &e);
+	if (rc < 0)
+		return rc;
+	*data = p->ring + e->start % p->R + SHMRING_RECORD_HEADER_SIZE;
+	*id = e->start;
+	return 0;
+}
+
+static struct resv *find_resv(shmring_producer *p, uint64_t id, unsigned *idx)
+{
+	for (unsigned i = 0; i < p->q_len; i++) {
+		struct resv *e = q_at(p, i);
+		if (e->start == id && e->state == RESV_RESERVED && e->type == SHMRING_RECORD_FRAME) {
+			*idx = i;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+int shmring_producer_commit(shmring_producer *p, uint64_t id, size_t size,
+			    const struct shmring_meta *meta)
+{
+	unsigned idx;
+	struct resv *e = p ? find_resv(p, id, &idx) : NULL;
+	if (!e)
+		return fail(EINVAL, "no outstanding reservation %llu", (unsigned long long)id);
+	if (size > e->max_size)
+		return fail(EINVAL, "commit of %zu bytes into a reservation of %llu", size,
+			    (unsigned long long)e->max_size);
+	static const struct shmring_meta none = SHMRING_META_INIT;
+	e->meta = meta ? *meta : none;
+	e->size = size;
+	e->commit_ns = shmring_now_ns();
+	e->state = RESV_COMMITTED;
+	if (idx == p->q_len - 1) {
+		/* The newest reservation: give back what it did not use. */
+		uint64_t len = (SHMRING_RECORD_HEADER_SIZE + size + SHMRING_RECORD_ALIGN - 1) &
+			       ~(uint64_t)(SHMRING_RECORD_ALIGN - 1);
+		p->reserve_pos = e->start + len;
+		e->len = len;
+		p->slot_end[e->desc_id % SHMRING_DESC_SLOTS] = e->start + len;
+	}
+	publish(p);
+	return 0;
+}
+
+int shmring_producer_abort(shmring_producer *p, uint64_t id)
+{
+	unsigned idx;
+	struct resv *e = p ? find_resv(p, id, &idx) : NULL;
+	if (!e)
+		return fail(EINVAL, "no outstanding reservation %llu", (unsigned long long)id);
+	if (idx == p->q_len - 1) {
+		p->reserve_pos = e->start;
+		p->q_len--;
+	} else {
+		e->state = RESV_PAD;
+	}
+	publish(p);
+	return 0;
+}
+
+int shmring_producer_write(shmring_producer *p, const void *data, size_t size,
+			   const struct shmring_meta *meta, int64_t timeout_ns)
+{
+	void *dst;
+	uint64_t id;
+	int rc = shmring_producer_reserve(p, size, timeout_ns, &dst, &id);
+	if (rc < 0)
+		return rc;
+	if (size)
+		memcpy(dst, data, size);
+	return shmring_producer_commit(p, id, size, meta);
+}
+
+uint64_t shmring_producer_max_frame(const shmring_producer *p)
+{
+	return p ? p->R - SHMRING_RECORD_HEADER_SIZE : 0;
+}
+
+int shmring_producer_eos(shmring_producer *p, int64_t timeout_ns)
+{
+	if (!p)
+		return fail(EINVAL, "NULL producer");
+	struct resv *e;
+	int rc = reserve(p, SHMRING_RECORD_EOS, 0, deadline_of(timeout_ns), &e);
+	if (rc < 0)
+		return rc;
+	e->commit_ns = shmring_now_ns();
+	e->state = RESV_COMMITTED;
+	__atomic_store_n(&p->h->eos_pos, e->start + 1, __ATOMIC_RELAXED);
+	publish(p);
+	return 0;
+}
+
+int shmring_producer_reader_alive(shmring_producer *p)
+{
+	return p && ofd_held(p->fd, SHMRING_LOCK_READER);
+}
+
+void shmring_producer_interrupt(shmring_producer *p)
+{
+	if (!p)
+		return;
+	__atomic_store_n(&p->interrupted, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&p->intr, 1, __ATOMIC_SEQ_CST);
+	futex_wake(&p->intr, 1);
+}
+
+void shmring_producer_resume(shmring_producer *p)
+{
+	if (p)
+		__atomic_store_n(&p->interrupted, 0, __ATOMIC_RELEASE);
+}
+
+static void fill_stats(const struct shmring_header *h, int fd, struct shmring_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->generation = h->generation;
+	st->ring_size = h->ring_size;
+	st->write_pos = __atomic_load_n(&h->write_pos, __ATOMIC_ACQUIRE);
+	st->read_pos = __atomic_load_n(&h->read_pos, __ATOMIC_ACQUIRE);
+	st->frames_written = __atomic_load_n(&h->frames_written, __ATOMIC_RELAXED);
+	st->frames_dropped = __atomic_load_n(&h->frames_dropped, __ATOMIC_RELAXED);
+	st->frames_read = __atomic_load_n(&h->frames_read, __ATOMIC_RELAXED);
+	st->frames_skipped = __atomic_load_n(&h->frames_skipped, __ATOMIC_RELAXED);
+	uint64_t next = __atomic_load_n(&h->next_seq, __ATOMIC_RELAXED);
+	uint64_t last = __atomic_load_n(&h->last_read_seq, __ATOMIC_RELAXED);
+	st->lag_frames = next > last ? next - last : 0;
+	st->lag_bytes = st->write_pos > st->read_pos ? st->write_pos - st->read_pos : 0;
+	st->policy = h->policy;
+	st->state = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE);
+	st->producer_pid = (int32_t)__atomic_load_n(&h->producer_pid, __ATOMIC_RELAXED);
+	st->reader_pid = (int32_t)__atomic_load_n(&h->reader_pid, __ATOMIC_RELAXED);
+	st->producer_alive = ofd_held(fd, SHMRING_LOCK_PRODUCER);
+	st->reader_alive = ofd_held(fd, SHMRING_LOCK_READER);
+	if (!st->reader_alive)
+		st->reader_pid = 0;
+}
+
+int shmring_producer_stats(shmring_producer *p, struct shmring_stats *st)
+{
+	if (!p || !st)
+		return fail(EINVAL, "NULL argument");
+	fill_stats(p->h, p->fd, st);
+	st->producer_alive = 1;
+	return 0;
+}
+
+void shmring_producer_close(shmring_producer *p)
+{
+	if (!p)
+		return;
+	for (unsigned i = 0; i < p->q_len; i++)
+		if (q_at(p, i)->state == RESV_RESERVED)
+			q_at(p, i)->state = RESV_PAD;
+	publish(p);
+	/* Release: pairs with the consumer's acquire load of state. */
+	__atomic_store_n(&p->h->state, SHMRING_STATE_CLOSED, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&p->h->prod_seq, 1, __ATOMIC_SEQ_CST);
+	futex_wake(&p->h->prod_seq, 0);
+	/* We hold the producer lock of this inode, so nobody replaces the
+	 * name between the check and the unlink. */
+	struct stat st;
+	if (stat(p->path, &st) == 0 && st.st_dev == p->dev && st.st_ino == p->ino)
+		unlink(p->path);
+	munmap(p->base, p->seg_size);
+	close(p->fd);
+	free(p->q);
+	free(p);
+}
+
+/* ---------------------------------------------------------------------
+ * Consumer
+ * --------------------------------------------------------------------- */
+
+struct held {
+	uint64_t start, end;
+	int released;
+};
+
+struct shmring_consumer {
+	char name[SHMRING_NAME_MAX + 1];
+	char path[PATH_LEN];
+	int fd;
+	uint8_t *base;
+	uint64_t seg_size;
+	struct shmring_header *h;
+	uint8_t *ring;
+	uint64_t R;
+	uint32_t policy;
+	uint64_t generation;
+	int attached;
+
+	pthread_mutex_t lock;
+	struct held *held;
+	unsigned held_head, held_len, held_cap;
+	uint64_t claim_end;
+
+	struct shmring_desc desc[SHMRING_DESC_SLOTS];
+	uint32_t last_desc;
+
+	uint32_t intr;
+	int interrupted;
+};
+
+int shmring_consumer_new(shmring_consumer **out)
+{
+	if (!out)
+		return fail(EINVAL, "out is NULL");
+	shmring_consumer *c = calloc(1, sizeof(*c));
+	if (!c)
+		return fail(ENOMEM, "out of memory");
+	c->fd = -1;
+	pthread_mutex_init(&c->lock, NULL);
+	*out = c;
+	return 0;
+}
+
+static int claim_lock(shmring_consumer *c, uint64_t deadline)
+{
+	for (;;) {
+		int rc = ofd_lock(c->fd, SHMRING_LOCK_CLAIM, F_WRLCK, F_OFD_SETLK);
+		if (rc == 0)
+			return 0;
+		if (rc != -EAGAIN && rc != -EACCES)
+			return fail(-rc, "channel '%s': claim lock: %s", c->name, strerror(-rc));
+		if (__atomic_load_n(&c->interrupted, __ATOMIC_ACQUIRE))
+			return fail(EINTR, "channel '%s': interrupted", c->name);
+		if (shmring_now_ns() >= deadline)
+			return fail(ETIMEDOUT, "channel '%s': claim lock busy", c->name);
+		sched_yield(); /* the producer holds it for a few microseconds */
+	}
+}
+
+static void claim_unlock(shmring_consumer *c)
+{
+	ofd_lock(c->fd, SHMRING_LOCK_CLAIM, F_UNLCK, F_OFD_SETLK);
+}
+
+int shmring_consumer_open(shmring_consumer *c, const char *name, int64_t timeout_ns)
+{
+	if (!c)
+		return fail(EINVAL, "NULL consumer");
+	if (c->attached || c->fd >= 0)
+		return fail(EINVAL, "consumer already attached to '%s'", c->name);
+	int rc = shmring_name_check(name);
+	if (rc < 0)
+		return rc;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	make_path(c->path, name);
+	uint64_t deadline = deadline_of(timeout_ns);
+	uint64_t start = shmring_now_ns();
+	uint64_t backoff = 10000000ull;
+	for (;;) {
+		uint32_t iv = __atomic_load_n(&c->intr, __ATOMIC_ACQUIRE);
+		c->fd = open(c->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (c->fd >= 0)
+			break;
+		if (errno != ENOENT)
+			return fail(errno, "cannot open channel '%s' (%s): %s", name, c->path,
+				    strerror(errno));
+		if (__atomic_load_n(&c->interrupted, __ATOMIC_ACQUIRE))
+			return fail(EINTR, "interrupted while waiting for channel '%s'", name);
+		uint64_t now = shmring_now_ns();
+		if (now >= deadline)
+			return fail(ENOENT,
+				    "channel '%s' does not exist (no producer after %.1f s); start "
+				    "the producer or check the name",
+				    name, (double)(now - start) / 1e9);
+		/* Sleep on our private interrupt word. */
+		uint64_t until = now + backoff < deadline ? now + backoff : deadline;
+		struct timespec ts = {(time_t)(until / 1000000000ull), (long)(until % 1000000000ull)};
+		syscall(SYS_futex, &c->intr, FUTEX_WAIT_BITSET_PRIVATE, iv, &ts, NULL,
+			FUTEX_BITSET_MATCH_ANY);
+		if (backoff < 100000000ull)
+			backoff *= 2;
+	}
+	struct stat st;
+	if (fstat(c->fd, &st) != 0) {
+		rc = fail(errno, "fstat: %s", strerror(errno));
+		goto err;
+	}
+	if ((uint64_t)st.st_size < SHMRING_RING_OFFSET + SHMRING_MIN_RING_SIZE ||
+	    (uint64_t)st.st_size > SHMRING_RING_OFFSET + SHMRING_MAX_RING_SIZE) {
+		rc = fail(EBADMSG, "channel '%s': segment size %lld is not a shmring segment", name,
+			  (long long)st.st_size);
+		goto err;
+	}
+	c->seg_size = (uint64_t)st.st_size;
+	c->base = mmap(NULL, c->seg_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
+	if (c->base == MAP_FAILED) {
+		c->base = NULL;
+		rc = fail(errno, "cannot map channel '%s': %s", name, strerror(errno));
+		goto err;
+	}
+	c->h = (struct shmring_header *)c->base;
+	rc = check_identity(c->h, c->seg_size, name);
+	if (rc < 0)
+		goto err;
+	c->R = c->h->ring_size;
+	c->ring = c->base + SHMRING_RING_OFFSET;
+	c->policy = c->h->policy;
+	c->generation = c->h->generation;
+	rc = ofd_lock(c->fd, SHMRING_LOCK_READER, F_WRLCK, F_OFD_SETLK);
+	if (rc == -EAGAIN || rc == -EACCES) {
+		rc = fail(EBUSY, "channel '%s' already has a reader (pid %u); only one reader per channel",
+			  name, __atomic_load_n(&c->h->reader_pid, __ATOMIC_RELAXED));
+		goto err;
+	}
+	if (rc < 0) {
+		rc = fail(-rc, "cannot lock channel '%s': %s", name, strerror(-rc));
+		goto err;
+	}
+	if (c->policy == SHMRING_POLICY_LIVE && (rc = claim_lock(c, deadline_of(1000000000ll))) < 0)
+		goto err;
+	uint64_t r = __atomic_load_n(&c->h->read_pos, __ATOMIC_ACQUIRE);
+	c->claim_end = r;
+	/* Release: frames a dead previous reader held are free again. */
+	__atomic_store_n(&c->h->release_pos, SHMRING_RELEASE_NONE | r, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->h->reader_pid, (uint32_t)getpid(), __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->h->reader_attaches, 1, __ATOMIC_RELAXED);
+	if (c->policy == SHMRING_POLICY_LIVE)
+		claim_unlock(c);
+	__atomic_add_fetch(&c->h->cons_seq, 1, __ATOMIC_SEQ_CST);
+	futex_wake(&c->h->cons_seq, 0);
+	c->attached = 1;
+	return 0;
+err:
+	if (c->base)
+		munmap(c->base, c->seg_size);
+	c->base = NULL;
+	c->h = NULL;
+	close(c->fd);
+	c->fd = -1;
+	return rc;
+}
+
+int shmring_consumer_attach(const char *name, int64_t timeout_ns, shmring_consumer **out)
+{
+	if (!out)
+		return fail(EINVAL, "out is NULL");
+	*out = NULL;
+	shmring_consumer *c;
+	int rc = shmring_consumer_new(&c);
+	if (rc < 0)
+		return rc;
+	rc = shmring_consumer_open(c, name, timeout_ns);
+	if (rc < 0) {
+		shmring_consumer_close(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+static struct held *held_at(shmring_consumer *c, unsigned i)
+{
+	return &c->held[(c->held_head + i) % c->held_cap];
+}
+
+static int held_push(shmring_consumer *c, uint64_t start, uint64_t end)
+{
+	if (c->held_len == c->held_cap) {
+		unsigned ncap = c->held_cap ? c->held_cap * 2 : 16;
+		struct held *n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return fail(ENOMEM, "out of memory");
+		for (unsigned i = 0; i < c->held_len; i++)
+			n[i] = *held_at(c, i);
+		free(c->held);
+		c->held = n;
+		c->held_cap = ncap;
+		c->held_head = 0;
+	}
+	struct held *e = held_at(c, c->held_len++);
+	e->start = start;
+	e->end = end;
+	e->released = 0;
+	return 0;
+}
+
+/* Publish release_pos after the held list changed; lock held. */
+static void publish_release(shmring_consumer *c)
+{
+	while (c->held_len && held_at(c, 0)->released) {
+		c->held_head = (c->held_head + 1) % c->held_cap;
+		c->held_len--;
+	}
+	uint64_t rel = c->held_len ? held_at(c, 0)->start : (SHMRING_RELEASE_NONE | c->claim_end);
+	/* Release: pairs with the producer's acquire load in boundary(). */
+	__atomic_store_n(&c->h->release_pos, rel, __ATOMIC_RELEASE);
+	/* Full barrier before reading writer_waiting; pairs with the
+	 * producer's seq_cst store of writer_waiting before its re-check. */
+	__atomic_add_fetch(&c->h->cons_seq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&c->h->writer_waiting, __ATOMIC_SEQ_CST))
+		futex_wake(&c->h->cons_seq, 0);
+}
+
+static int release_at(shmring_consumer *c, uint64_t pos)
+{
+	for (unsigned i = 0; i < c->held_len; i++) {
+		struct held *e = held_at(c, i);
+		if (e->start == pos && !e->released) {
+			e->released = 1;
+			if (i == 0)
+				publish_release(c);
+			return 0;
+		}
+	}
+	return fail(EINVAL, "channel '%s': no held frame at position %llu", c->name,
+		    (unsigned long long)pos);
+}
+
+static int get_desc(shmring_consumer *c, uint32_t id, const struct shmring_desc **out)
+{
+	unsigned k = id % SHMRING_DESC_SLOTS;
+	if (c->desc[k].id == id) {
+		*out = &c->desc[k];
+		return 0;
+	}
+	const struct shmring_desc *slot =
+		(const struct shmring_desc *)(c->base + SHMRING_DESC_OFFSET + k * SHMRING_DESC_SLOT_SIZE);
+	/* Acquire: pairs with the producer's release store of the slot id
+	 * after it filled the slot. */
+	uint32_t sid = __atomic_load_n(&slot->id, __ATOMIC_ACQUIRE);
+	if (sid != id)
+		return fail(EBADMSG, "channel '%s': frame names description %u, slot %u holds %u",
+			    c->name, id, k, sid);
+	struct shmring_desc tmp;
+	memcpy(&tmp, slot, sizeof(tmp));
+	int rc = check_desc(&tmp, id, c->name);
+	if (rc < 0)
+		return rc;
+	c->desc[k] = tmp;
+	*out = &c->desc[k];
+	return 0;
+}
+
+/* Is there a FRAME record in [pos, w)?  Walks validated record headers. */
+static int frame_follows(shmring_consumer *c, uint64_t pos, uint64_t w)
+{
+	while (pos < w) {
+		struct shmring_record rec;
+		memcpy(&rec, c->ring + pos % c->R, sizeof(rec));
+		if (check_record(&rec, pos, w, c->R, c->name) < 0)
+			return 0;
+		if (rec.type == SHMRING_RECORD_FRAME)
+			return 1;
+		if (rec.type == SHMRING_RECORD_EOS)
+			return 0;
+		pos += rec.length;
+	}
+	return 0;
+}
+
+int shmring_consumer_next(shmring_consumer *c, struct shmring_frame *frame, int64_t timeout_ns,
+			  unsigned flags)
+{
+	if (!c || !frame)
+		return fail(EINVAL, "NULL argument");
+	if (!c->attached)
+		return fail(EINVAL, "consumer is not attached");
+	uint64_t deadline = deadline_of(timeout_ns);
+	struct shmring_header *h = c->h;
+	const int live = c->policy == SHMRING_POLICY_LIVE;
+	int rc;
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		if (__atomic_load_n(&c->interrupted, __ATOMIC_ACQUIRE)) {
+			rc = fail(EINTR, "channel '%s': interrupted", c->name);
+			break;
+		}
+		/* prod_seq before write_pos: a publish in between changes it and
+		 * the futex wait below returns at once. */
+		uint32_t v = __atomic_load_n(&h->prod_seq, __ATOMIC_ACQUIRE);
+		/* Acquire: pairs with the producer's release store in publish(). */
+		uint64_t w = __atomic_load_n(&h->write_pos, __ATOMIC_ACQUIRE);
+		uint64_t r = __atomic_load_n(&h->read_pos, __ATOMIC_ACQUIRE);
+		if (r > w || w - r > c->R) {
+			rc = fail(EBADMSG, "channel '%s': corrupt positions (read_pos %llu, write_pos %llu, ring %llu)",
+				  c->name, (unsigned long long)r, (unsigned long long)w,
+				  (unsigned long long)c->R);
+			break;
+		}
+		if (r < w) {
+			if (live) {
+				if ((rc = claim_lock(c, deadline)) < 0)
+					break;
+				r = __atomic_load_n(&h->read_pos, __ATOMIC_ACQUIRE);
+				if (r > w || r == w) {
+					claim_unlock(c);
+					continue;
+				}
+			}
+			struct shmring_record rec;
+			memcpy(&rec, c->ring + r % c->R, sizeof(rec));
+			const struct shmring_desc *desc = NULL;
+			rc = check_record(&rec, r, w, c->R, c->name);
+			if (rc == 0 && rec.type == SHMRING_RECORD_FRAME)
+				rc = get_desc(c, rec.desc_id, &desc);
+			if (rc == 0)
+				rc = held_push(c, r, r + rec.length);
+			if (rc < 0) {
+				if (live)
+					claim_unlock(c);
+				break;
+			}
+			if (c->held_len == 1)
+				/* Before the read_pos store: see shmring.h. Release:
+				 * pairs with the producer's acquire in boundary(). */
+				__atomic_store_n(&h->release_pos, r, __ATOMIC_RELEASE);
+			/* Release: pairs with the producer's acquire load of
+			 * read_pos in boundary() and reclaim(). */
+			__atomic_store_n(&h->read_pos, r + rec.length, __ATOMIC_RELEASE);
+			c->claim_end = r + rec.length;
+			if (live)
+				claim_unlock(c);
+			if (rec.type == SHMRING_RECORD_PAD) {
+				release_at(c, r);
+				continue;
+			}
+			if (rec.type == SHMRING_RECORD_EOS) {
+				release_at(c, r);
+				rc = 0;
+				break;
+			}
+			if ((flags & SHMRING_NEXT_LATEST) && frame_follows(c, r + rec.length, w)) {
+				release_at(c, r);
+				__atomic_add_fetch(&h->frames_skipped, 1, __ATOMIC_RELAXED);
+				continue;
+			}
+			frame->data = c->ring + r % c->R + SHMRING_RECORD_HEADER_SIZE;
+			frame->size = rec.size;
+			frame->seq = rec.seq;
+			frame->meta.pts = rec.pts;
+			frame->meta.dts = rec.dts;
+			frame->meta.duration = rec.duration;
+			frame->meta.flags = rec.flags;
+			frame->commit_ns = rec.commit_ns;
+			frame->desc = desc;
+			frame->desc_changed = rec.desc_id != c->last_desc;
+			frame->_pos = r;
+			c->last_desc = rec.desc_id;
+			__atomic_add_fetch(&h->frames_read, 1, __ATOMIC_RELAXED);
+			__atomic_store_n(&h->last_read_seq, rec.seq + 1, __ATOMIC_RELAXED);
+			rc = 1;
+			break;
+		}
+		/* Nothing to read. */
+		uint32_t state = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE);
+		if (state == SHMRING_STATE_CLOSED) {
+			if (__atomic_load_n(&h->write_pos, __ATOMIC_ACQUIRE) != w)
+				continue;
+			rc = fail(ESHUTDOWN, "channel '%s': the producer closed without end of stream",
+				  c->name);
+			break;
+		}
+		if (state != SHMRING_STATE_OPEN) {
+			rc = fail(EBADMSG, "channel '%s': corrupt state %u", c->name, state);
+			break;
+		}
+		uint64_t now = shmring_now_ns();
+		if (now >= deadline) {
+			if (!ofd_held(c->fd, SHMRING_LOCK_PRODUCER) &&
+			    __atomic_load_n(&h->write_pos, __ATOMIC_ACQUIRE) == w &&
+			    __atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == SHMRING_STATE_OPEN) {
+				rc = fail(EOWNERDEAD, "channel '%s': the producer (pid %u) died", c->name,
+					  __atomic_load_n(&h->producer_pid, __ATOMIC_RELAXED));
+				break;
+			}
+			rc = fail(ETIMEDOUT, "channel '%s': no frame within the timeout", c->name);
+			break;
+		}
+		pthread_mutex_unlock(&c->lock);
+		uint32_t iv = __atomic_load_n(&c->intr, __ATOMIC_ACQUIRE);
+		int slice_over = 0;
+		if (!__atomic_load_n(&c->interrupted, __ATOMIC_ACQUIRE)) {
+			/* Full barrier before the re-check; pairs with the
+			 * producer's seq_cst prod_seq increment before it reads
+			 * reader_waiting. */
+			__atomic_store_n(&h->reader_waiting, 1, __ATOMIC_SEQ_CST);
+			if (__atomic_load_n(&h->write_pos, __ATOMIC_SEQ_CST) == w &&
+			    __atomic_load_n(&h->state, __ATOMIC_SEQ_CST) == state)
+				slice_over = wait2(&h->prod_seq, v, &c->intr, iv, deadline);
+			__atomic_store_n(&h->reader_waiting, 0, __ATOMIC_RELAXED);
+		}
+		pthread_mutex_lock(&c->lock);
+		if (slice_over && !ofd_held(c->fd, SHMRING_LOCK_PRODUCER) &&
+		    __atomic_load_n(&h->write_pos, __ATOMIC_ACQUIRE) == w &&
+		    __atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == SHMRING_STATE_OPEN) {
+			rc = fail(EOWNERDEAD, "channel '%s': the producer (pid %u) died", c->name,
+				  __atomic_load_n(&h->producer_pid, __ATOMIC_RELAXED));
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int shmring_consumer_release(shmring_consumer *c, const struct shmring_frame *frame)
+{
+	if (!c || !frame)
+		return fail(EINVAL, "NULL argument");
+	pthread_mutex_lock(&c->lock);
+	int rc = c->attached ? release_at(c, frame->_pos) : fail(EINVAL, "consumer is not attached");
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+unsigned shmring_consumer_held(shmring_consumer *c)
+{
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	unsigned n = 0;
+	for (unsigned i = 0; i < c->held_len; i++)
+		n += !held_at(c, i)->released;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+uint64_t shmring_consumer_generation(const shmring_consumer *c)
+{
+	return c ? c->generation : 0;
+}
+
+int shmring_consumer_producer_alive(shmring_consumer *c)
+{
+	if (!c || !c->attached)
+		return 0;
+	return ofd_held(c->fd, SHMRING_LOCK_PRODUCER) &&
+	       __atomic_load_n(&c->h->state, __ATOMIC_ACQUIRE) == SHMRING_STATE_OPEN;
+}
+
+static int read_current_desc(const uint8_t *base, const char *name, struct shmring_desc *out)
+{
+	const struct shmring_header *h = (const struct shmring_header *)base;
+	uint32_t id = __atomic_load_n(&h->desc_id, __ATOMIC_ACQUIRE);
+	if (id == 0)
+		return fail(ENODATA, "channel '%s' has no stream description yet", name);
+	const struct shmring_desc *slot =
+		(const struct shmring_desc *)(base + SHMRING_DESC_OFFSET +
+					      (id % SHMRING_DESC_SLOTS) * SHMRING_DESC_SLOT_SIZE);
+	if (__atomic_load_n(&slot->id, __ATOMIC_ACQUIRE) != id)
+		return fail(EBADMSG, "channel '%s': current description %u not in its slot", name, id);
+	memcpy(out, slot, sizeof(*out));
+	return check_desc(out, id, name);
+}
+
+int shmring_consumer_current_desc(shmring_consumer *c, struct shmring_desc *out)
+{
+	if (!c || !out || !c->attached)
+		return fail(EINVAL, "NULL argument or consumer not attached");
+	return read_current_desc(c->base, c->name, out);
+}
+
+void shmring_consumer_interrupt(shmring_consumer *c)
+{
+	if (!c)
+		return;
+	__atomic_store_n(&c->interrupted, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&c->intr, 1, __ATOMIC_SEQ_CST);
+	futex_wake(&c->intr, 1);
+}
+
+void shmring_consumer_resume(shmring_consumer *c)
+{
+	if (c)
+		__atomic_store_n(&c->interrupted, 0, __ATOMIC_RELEASE);
+}
+
+int shmring_consumer_stats(shmring_consumer *c, struct shmring_stats *st)
+{
+	if (!c || !st || !c->attached)
+		return fail(EINVAL, "NULL argument or consumer not attached");
+	fill_stats(c->h, c->fd, st);
+	st->reader_alive = 1;
+	st->reader_pid = (int32_t)getpid();
+	return 0;
+}
+
+void shmring_consumer_close(shmring_consumer *c)
+{
+	if (!c)
+		return;
+	if (c->attached) {
+		pthread_mutex_lock(&c->lock);
+		for (unsigned i = 0; i < c->held_len; i++)
+			held_at(c, i)->released = 1;
+		__atomic_store_n(&c->h->reader_pid, 0, __ATOMIC_RELAXED);
+		publish_release(c);
+		futex_wake(&c->h->cons_seq, 0);
+		pthread_mutex_unlock(&c->lock);
+	}
+	if (c->base)
+		munmap(c->base, c->seg_size);
+	if (c->fd >= 0)
+		close(c->fd);
+	pthread_mutex_destroy(&c->lock);
+	free(c->held);
+	free(c);
+}
+
+/* ---------------------------------------------------------------------
+ * Inspection
+ * --------------------------------------------------------------------- */
+
+int shmring_inspect(const char *name, struct shmring_stats *st, struct shmring_desc *desc)
+{
+	int rc = shmring_name_check(name);
+	if (rc < 0)
+		return rc;
+	if (!st)
+		return fail(EINVAL, "stats is NULL");
+	char path[PATH_LEN];
+	make_path(path, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return fail(errno, "cannot open channel '%s' (%s): %s", name, path, strerror(errno));
+	struct stat s;
+	if (fstat(fd, &s) != 0 || (uint64_t)s.st_size < SHMRING_RING_OFFSET + SHMRING_MIN_RING_SIZE ||
+	    (uint64_t)s.st_size > SHMRING_RING_OFFSET + SHMRING_MAX_RING_SIZE) {
+		close(fd);
+		return fail(EBADMSG, "channel '%s' is not a shmring segment", name);
+	}
+	uint8_t *base = mmap(NULL, SHMRING_RING_OFFSET, PROT_READ, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		rc = fail(errno, "cannot map channel '%s': %s", name, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	const struct shmring_header *h = (const struct shmring_header *)base;
+	rc = check_identity(h, (uint64_t)s.st_size, name);
+	if (rc == 0) {
+		fill_stats(h, fd, st);
+		if (desc) {
+			int drc = read_current_desc(base, name, desc);
+			if (drc < 0 && drc != -ENODATA)
+				rc = drc;
+			else if (drc == -ENODATA)
+				memset(desc, 0, sizeof(*desc));
+		}
+	}
+	munmap(base, SHMRING_RING_OFFSET);
+	close(fd);
+	return rc;
+}
