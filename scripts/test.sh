@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# scripts/test.sh: install what is missing, build from scratch and run every test: plain, sanitizers, valgrind, fuzz.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+
+jobs=$(nproc)
+total_ok=0
+total_fail=0
+count() { # count BUILD_DIR: add its test results to the totals
+  local log="$1/meson-logs/testlog.json"
+  [ -f "$log" ] || return 0
+  local ok fail
+  ok=$(/usr/bin/python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print(sum(x["result"] in ("OK","EXPECTEDFAIL") for x in r))' "$log")
+  fail=$(/usr/bin/python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print(sum(x["result"] in ("FAIL","TIMEOUT","ERROR","UNEXPECTEDPASS") for x in r))' "$log")
+  total_ok=$((total_ok + ok))
+  total_fail=$((total_fail + fail))
+}
+status=0
+run() { # run BUILD_DIR ARGS...: meson test, remembering failure
+  local dir="$1"; shift
+  meson test -C "$dir" --print-errorlogs --num-processes "$jobs" "$@" || status=1
+  count "$dir"
+}
+
+echo "== build and test (gcc, every suite)"
+rm -rf build build-asan build-fuzz
+meson setup build
+meson compile -C build
+run build --no-suite fuzz
+
+echo "== library and stress suites under AddressSanitizer + UndefinedBehaviorSanitizer"
+meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+  -Dgst=disabled -Dpython=disabled -Dexamples=disabled -Dfuzz=disabled
+meson compile -C build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  run build-asan --suite lib --suite stress
+
+echo "== library suite under valgrind"
+run build --suite lib \
+  --wrap='valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no'
+
+echo "== fuzzing (clang, libFuzzer)"
+CC=clang meson setup build-fuzz -Dgst=disabled -Dpython=disabled -Dexamples=disabled
+meson compile -C build-fuzz
+run build-fuzz --suite fuzz
+
+echo "tests: ${total_ok} passed, ${total_fail} failed"
+exit $status
