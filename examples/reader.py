@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# reader.py: plain Python reader printing frames/s, latency and whether frames are intact.
+"""Usage: python3 examples/reader.py NAME [--verify] [--frames N] [--latest] [--reconnect] [--timeout S]
+
+Reads channel NAME with shmring.Reader (zero copy) and prints, once a second,
+the frame rate, the commit-to-read latency (p50/p99), the dropped frames
+(sequence gaps) and, with --verify, how many frames carried the test pattern
+intact (first 8 bytes = seq, then byte i = (seq*131 + i*7) & 0xff).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import shmring
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("name")
+    ap.add_argument("--verify", action="store_true", help="check the test pattern of every frame")
+    ap.add_argument("--frames", type=int, default=0, help="stop after N frames (0 = until end of stream)")
+    ap.add_argument("--latest", action="store_true", help="skip the backlog, newest frame only")
+    ap.add_argument("--reconnect", action="store_true", help="wait for a restarted producer")
+    ap.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the producer")
+    args = ap.parse_args()
+    if args.verify:
+        from shmring.testing import check_pattern
+    total = intact = bad = 0
+    lat: list[int] = []
+    t0 = time.monotonic()
+    n0 = 0
+    try:
+        with shmring.Reader(args.name, timeout=args.timeout, latest=args.latest,
+                            reconnect=args.reconnect) as reader:
+            for frame in reader:
+                lat.append(frame.latency_ns)
+                total += 1
+                if args.verify:
+                    if check_pattern(frame.data, frame.seq):
+                        intact += 1
+                    else:
+                        bad += 1
+                now = time.monotonic()
+                if now - t0 >= 1.0 or (args.frames and total >= args.frames):
+                    lat.sort()
+                    p50 = lat[len(lat) // 2] / 1000
+                    p99 = lat[min(len(lat) - 1, len(lat) * 99 // 100)] / 1000
+                    line = (f"{(total - n0) / (now - t0):8.1f} fps  latency p50 {p50:8.1f} us  p99 {p99:8.1f} us  "
+                            f"dropped {reader.dropped}  {frame.info.format or frame.caps} "
+                            f"{frame.array.shape if frame.info.format else frame.size}")
+                    if args.verify:
+                        line += f"  intact {intact} bad {bad}"
+                    print(line, flush=True)
+                    t0, n0, lat = now, total, []
+                if args.frames and total >= args.frames:
+                    break
+    except shmring.Error as e:
+        print(f"reader: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    print(f"frames {total}" + (f", intact {intact}, bad {bad}" if args.verify else ""), flush=True)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

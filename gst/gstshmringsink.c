@@ -1,0 +1,756 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* gstshmringsink.c: shmringsink, publishes buffers on a shmring shared-memory channel. */
+
+/**
+ * SECTION:element-shmringsink
+ * @title: shmringsink
+ * @see_also: shmringsrc
+ *
+ * shmringsink writes every buffer it receives into a shmring channel: a
+ * single-producer, single-reader ring in POSIX shared memory
+ * (`/dev/shm/shmring.NAME`).  Another process reads it with shmringsrc, or
+ * without GStreamer with the `shmring` Python package.  The caps and, for
+ * raw video, the frame layout (format, size, plane strides and offsets)
+ * travel with the stream, so readers need no capsfilter.  PTS, DTS,
+ * duration and buffer flags travel with every frame.
+ *
+ * The channel is named after the element unless #GstShmringSink:channel is
+ * set.  The whole segment (#GstShmringSink:size bytes of ring) is
+ * allocated when the element starts, and removed when it stops.
+ *
+ * What happens when the ring is full is set by #GstShmringSink:policy:
+ * `lossless` waits for the reader (and, before any reader came, for one to
+ * come), `drop-new` drops the new frame, `live` reclaims the oldest frames
+ * the reader has not started to read.  At end of stream the sink writes an
+ * end-of-stream record; it waits for room only while a reader is attached.
+ *
+ * The sink offers upstream a buffer pool whose buffers are reservations in
+ * the ring: elements that use it (videotestsrc, videoconvert, ...) render
+ * straight into shared memory and the frame is published without a copy.
+ * Any other buffer is copied into the ring exactly once.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 videotestsrc ! video/x-raw,format=BGR,width=1920,height=1080,framerate=30/1 ! shmringsink name=cam
+ * gst-launch-1.0 shmringsrc name=cam ! videoconvert ! autovideosink
+ * ]| A 1080p BGR test stream on channel `cam`, and a viewer in another process.
+ * |[
+ * gst-launch-1.0 v4l2src ! image/jpeg ! shmringsink channel=webcam policy=live
+ * gst-launch-1.0 shmringsrc channel=webcam ! jpegdec ! videoconvert ! autovideosink
+ * ]| Compressed frames pass through intact; a slow viewer never stalls the camera.
+ */
+
+#include "gstshmringelements.h"
+#include "gstshmringwriter.h"
+
+#include <errno.h>
+#include <string.h>
+#include <gst/base/gstbasesink.h>
+#include <gst/video/video.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_shmring_sink_debug);
+#define GST_CAT_DEFAULT gst_shmring_sink_debug
+
+#define GST_TYPE_SHMRING_SINK (gst_shmring_sink_get_type ())
+G_DECLARE_FINAL_TYPE (GstShmringSink, gst_shmring_sink, GST, SHMRING_SINK,
+    GstBaseSink);
+
+#define GST_TYPE_SHMRING_POLICY (gst_shmring_policy_get_type ())
+
+#define DEFAULT_CHANNEL NULL
+#define DEFAULT_SIZE (64 * 1024 * 1024)
+#define DEFAULT_POLICY SHMRING_POLICY_LOSSLESS
+#define DEFAULT_PERMISSIONS 0600
+
+enum
+{
+  PROP_0,
+  PROP_CHANNEL,
+  PROP_SIZE,
+  PROP_POLICY,
+  PROP_PERMISSIONS,
+  PROP_FRAMES_WRITTEN,
+  PROP_FRAMES_DROPPED,
+  PROP_FRAMES_COPIED,
+  PROP_READER_ATTACHED,
+  N_PROPERTIES
+};
+
+static GParamSpec *properties[N_PROPERTIES];
+
+struct _GstShmringSink
+{
+  GstBaseSink parent;
+
+  /* properties, under the object lock */
+  gchar *channel;
+  guint64 size;
+  gint policy;
+  guint permissions;
+
+  /* set in start, cleared in stop */
+  gchar *name;                  /* the channel in use */
+  GstShmringWriter *writer;
+  guint64 max_frame;
+  gboolean raw;
+  GstVideoInfo info;
+
+  /* counters, under the object lock */
+  guint64 frames_copied;
+  struct shmring_stats last_stats;      /* kept after stop */
+  gboolean have_stats;
+};
+
+G_DEFINE_TYPE (GstShmringSink, gst_shmring_sink, GST_TYPE_BASE_SINK);
+GST_ELEMENT_REGISTER_DEFINE (shmringsink, "shmringsink", GST_RANK_NONE,
+    GST_TYPE_SHMRING_SINK);
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS_ANY);
+
+static GType
+gst_shmring_policy_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {SHMRING_POLICY_LOSSLESS, "Wait for the reader when the ring is full",
+        "lossless"},
+    {SHMRING_POLICY_DROP_NEW, "Drop the new frame when the ring is full",
+        "drop-new"},
+    {SHMRING_POLICY_LIVE,
+        "Reclaim the oldest unread frames: the reader gets the freshest",
+        "live"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstShmringPolicy", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+/* The channel name to use: the property, or the element's name. */
+static gchar *
+gst_shmring_sink_channel (GstShmringSink * self)
+{
+  gchar *name;
+
+  GST_OBJECT_LOCK (self);
+  name = g_strdup (self->channel ? self->channel : GST_OBJECT_NAME (self));
+  GST_OBJECT_UNLOCK (self);
+  return name;
+}
+
+static gboolean
+gst_shmring_sink_get_stats (GstShmringSink * self, struct shmring_stats *st)
+{
+  gchar *name = NULL;
+  gboolean ok = FALSE;
+
+  GST_OBJECT_LOCK (self);
+  if (self->name)
+    name = g_strdup (self->name);
+  else if (self->have_stats) {
+    *st = self->last_stats;
+    ok = TRUE;
+  }
+  GST_OBJECT_UNLOCK (self);
+  if (name) {
+    /* A read-only look at the header: never waits for the streaming thread. */
+    ok = shmring_inspect (name, st, NULL) == 0;
+    g_free (name);
+  }
+  return ok;
+}
+
+static void
+gst_shmring_sink_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstShmringSink *self = GST_SHMRING_SINK (object);
+
+  GST_OBJECT_LOCK (self);
+  if ((pspec->flags & GST_PARAM_MUTABLE_READY) &&
+      GST_STATE (self) > GST_STATE_READY) {
+    GST_OBJECT_UNLOCK (self);
+    g_warning ("%s: property '%s' can only be changed in the NULL or READY "
+        "state", GST_OBJECT_NAME (self), pspec->name);
+    return;
+  }
+  switch (prop_id) {
+    case PROP_CHANNEL:
+      g_free (self->channel);
+      self->channel = g_value_dup_string (value);
+      if (self->channel && shmring_name_check (self->channel) < 0)
+        GST_WARNING_OBJECT (self, "invalid channel name: %s",
+            shmring_last_error ());
+      break;
+    case PROP_SIZE:
+      self->size = g_value_get_uint64 (value);
+      break;
+    case PROP_POLICY:
+      self->policy = g_value_get_enum (value);
+      break;
+    case PROP_PERMISSIONS:
+      self->permissions = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_shmring_sink_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstShmringSink *self = GST_SHMRING_SINK (object);
+  struct shmring_stats st;
+
+  switch (prop_id) {
+    case PROP_CHANNEL:
+      GST_OBJECT_LOCK (self);
+      g_value_set_string (value, self->channel);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_SIZE:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint64 (value, self->size);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_POLICY:
+      GST_OBJECT_LOCK (self);
+      g_value_set_enum (value, self->policy);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_PERMISSIONS:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint (value, self->permissions);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_FRAMES_WRITTEN:
+      g_value_set_uint64 (value,
+          gst_shmring_sink_get_stats (self, &st) ? st.frames_written : 0);
+      break;
+    case PROP_FRAMES_DROPPED:
+      g_value_set_uint64 (value,
+          gst_shmring_sink_get_stats (self, &st) ? st.frames_dropped : 0);
+      break;
+    case PROP_FRAMES_COPIED:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint64 (value, self->frames_copied);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_READER_ATTACHED:
+      g_value_set_boolean (value, gst_shmring_sink_get_stats (self, &st)
+          && st.reader_alive && self->name != NULL);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_shmring_sink_finalize (GObject * object)
+{
+  GstShmringSink *self = GST_SHMRING_SINK (object);
+
+  g_free (self->channel);
+  g_free (self->name);
+  G_OBJECT_CLASS (gst_shmring_sink_parent_class)->finalize (object);
+}
+
+static gboolean
+gst_shmring_sink_start (GstBaseSink * bsink)
+{
+  GstShmringSink *self = GST_SHMRING_SINK (bsink);
+  struct shmring_producer_options opts = { 0 };
+  shmring_producer *p = NULL;
+  gchar *name = gst_shmring_sink_channel (self);
+  int r;
+
+  if (shmring_name_check (name) < 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid channel name \"%s\": use 1 to 200 characters from "
+            "A-Z a-z 0-9 . _ - , not starting with '.'.", name),
+        ("%s", shmring_last_error ()));
+    g_free (name);
+    return FALSE;
+  }
+
+  GST_OBJECT_LOCK (self);
+  opts.ring_size = self->size;
+  opts.mode = self->permissions;
+  opts.policy = self->policy;
+  GST_OBJECT_UNLOCK (self);
+  if (opts.mode == 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid permissions 0 for channel \"%s\": nobody could open it.",
+            name), (NULL));
+    g_free (name);
+    return FALSE;
+  }
+
+  r = shmring_producer_create (name, &opts, &p);
+  if (r < 0) {
+    if (r == -EBUSY)
+      GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
+          ("Channel \"%s\" already has a running producer.", name),
+          ("%s", shmring_last_error ()));
+    else if (r == -ENOSPC)
+      GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+          ("Not enough room in /dev/shm for channel \"%s\" (%"
+              G_GUINT64_FORMAT " bytes of ring).", name, opts.ring_size),
+          ("%s", shmring_last_error ()));
+    else if (r == -EINVAL)
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          ("Invalid settings for channel \"%s\".", name),
+          ("%s", shmring_last_error ()));
+    else
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+          ("Could not create channel \"%s\": %s.", name, shmring_strerror (r)),
+          ("%s", shmring_last_error ()));
+    g_free (name);
+    return FALSE;
+  }
+
+  GST_INFO_OBJECT (self, "created channel %s", name);
+  GST_OBJECT_LOCK (self);
+  self->name = name;
+  self->writer = gst_shmring_writer_new (p);
+  self->max_frame = shmring_producer_max_frame (p);
+  self->frames_copied = 0;
+  self->have_stats = FALSE;
+  self->raw = FALSE;
+  GST_OBJECT_UNLOCK (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_READER_ATTACHED]);
+  return TRUE;
+}
+
+static int
+stats_fn (shmring_producer * p, gpointer data)
+{
+  return shmring_producer_stats (p, data);
+}
+
+static gboolean
+gst_shmring_sink_stop (GstBaseSink * bsink)
+{
+  GstShmringSink *self = GST_SHMRING_SINK (bsink);
+  struct shmring_stats st;
+  GstShmringWriter *w;
+  gchar *name;
+
+  GST_OBJECT_LOCK (self);
+  w = self->writer;
+  name = self->name;
+  self->writer = NULL;
+  self->name = NULL;
+  GST_OBJECT_UNLOCK (self);
+  if (w == NULL)
+    return TRUE;
+
+  if (gst_shmring_writer_call (w, stats_fn, &st) == 0) {
+    st.reader_alive = 0;
+    GST_OBJECT_LOCK (self);
+    self->last_stats = st;
+    self->have_stats = TRUE;
+    GST_OBJECT_UNLOCK (self);
+  }
+  /* Closes now, or when upstream frees the last ring buffer it holds. */
+  gst_shmring_writer_stop (w);
+  gst_shmring_writer_unref (w);
+  GST_INFO_OBJECT (self, "closed channel %s", name);
+  g_free (name);
+  return TRUE;
+}
+
+static gboolean
+gst_shmring_sink_unlock (GstBaseSink * bsink)
+{
+  GstShmringSink *self = GST_SHMRING_SINK (bsink);
+
+  if (self->writer)
+    gst_shmring_writer_interrupt (self->writer);
+  return TRUE;
+}
+
+static gboolean
+gst_shmring_sink_unlock_stop (GstBaseSink * bsink)
+{
+  GstShmringSink *self = GST_SHMRING_SINK (bsink);
+
+  if (self->writer)
+    gst_shmring_writer_resume (self->writer);
+  return TRUE;
+}
+
+static int
+set_stream_fn (shmring_producer * p, gpointer data)
+{
+  return shmring_producer_set_stream (p, data);
+}
+
+static gboolean
+gst_shmring_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
+{
+  GstShmringSink *self = GST_SHMRING_SINK (bsink);
+  struct shmring_stream_info si;
+  GstVideoInfo info;
+  gboolean raw = FALSE;
+  gchar *str;
+  guint i;
+  int r;
+
+  memset (&si, 0, sizeof si);
+  str = gst_caps_to_string (caps);
+  si.caps = str;
+  if (strlen (str) >= SHMRING_CAPS_MAX) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Caps too long for the channel (%" G_GSIZE_FORMAT " bytes, at most %u).",
+            strlen (str), SHMRING_CAPS_MAX - 1), ("caps: %s", str));
+    g_free (str);
+    return FALSE;
+  }
+
+  if (gst_caps_is_fixed (caps) &&
+      gst_structure_has_name (gst_caps_get_structure (caps, 0), "video/x-raw")
+      && gst_video_info_from_caps (&info, caps)
+      && GST_VIDEO_INFO_N_PLANES (&info) <= SHMRING_MAX_PLANES) {
+    raw = TRUE;
+    si.format = gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&info));
+    si.width = GST_VIDEO_INFO_WIDTH (&info);
+    si.height = GST_VIDEO_INFO_HEIGHT (&info);
+    si.fps_n = MAX (GST_VIDEO_INFO_FPS_N (&info), 0);
+    si.fps_d = MAX (GST_VIDEO_INFO_FPS_D (&info), 1);
+    si.n_planes = GST_VIDEO_INFO_N_PLANES (&info);
+    si.frame_size = GST_VIDEO_INFO_SIZE (&info);
+    for (i = 0; i < si.n_planes; i++) {
+      si.plane_offset[i] = GST_VIDEO_INFO_PLANE_OFFSET (&info, i);
+      si.plane_stride[i] = GST_VIDEO_INFO_PLANE_STRIDE (&info, i);
+    }
+    if (si.frame_size > self->max_frame) {
+      GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+          ("A %ux%u %s frame (%" G_GUINT64_FORMAT " bytes) does not fit in "
+              "the ring of channel \"%s\" (at most %" G_GUINT64_FORMAT
+              " bytes a frame): raise the size property.", si.width,
+              si.height, si.format, si.frame_size, self->name,
+              self->max_frame), ("caps: %s", str));
+      g_free (str);
+      return FALSE;
+    }
+  }
+
+  r = gst_shmring_writer_call (self->writer, set_stream_fn, &si);
+  if (r < 0) {
+    if (r == -EINTR) {
+      g_free (str);
+      return FALSE;
+    }
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ("Could not publish the stream format on channel \"%s\": %s.",
+            self->name, shmring_strerror (r)),
+        ("%s; caps: %s", shmring_last_error (), str));
+    g_free (str);
+    return FALSE;
+  }
+  GST_DEBUG_OBJECT (self, "stream format: %s", str);
+  g_free (str);
+
+  GST_OBJECT_LOCK (self);
+  self->raw = raw;
+  if (raw)
+    self->info = info;
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static gboolean
+gst_shmring_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
+{
+  GstShmringSink *self = GST_SHMRING_SINK (bsink);
+  GstCaps *caps = NULL;
+  GstVideoInfo info;
+  GstBufferPool *pool;
+  GstStructure *config;
+  guint64 rec, nframes;
+  gint64 timeout;
+  gboolean need_pool;
+
+  gst_query_parse_allocation (query, &caps, &need_pool);
+  if (caps == NULL || self->writer == NULL)
+    return FALSE;
+  gst_query_add_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL);
+  if (!gst_video_info_from_caps (&info, caps))
+    return TRUE;                /* variable-size frames: copied once */
+
+  rec = (GST_VIDEO_INFO_SIZE (&info) + 2 * SHMRING_RECORD_ALIGN - 1)
+      / SHMRING_RECORD_ALIGN * SHMRING_RECORD_ALIGN;
+  nframes = (self->size ? self->size : DEFAULT_SIZE) / rec;
+  if (GST_VIDEO_INFO_SIZE (&info) > self->max_frame || nframes < 2) {
+    GST_INFO_OBJECT (self, "ring too small to lend buffers of %" G_GSIZE_FORMAT
+        " bytes", GST_VIDEO_INFO_SIZE (&info));
+    return TRUE;
+  }
+
+  /* Only lossless waits for space; the others fall back to system memory
+   * when the ring is full, and render() then drops or reclaims. */
+  timeout = self->policy == SHMRING_POLICY_LOSSLESS ? SHMRING_FOREVER : 0;
+  pool = gst_shmring_pool_new (self->writer, timeout,
+      (guint) MIN (nframes - 1, 4));
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, caps, GST_VIDEO_INFO_SIZE (&info),
+      0, 0);
+  gst_buffer_pool_config_add_option (config, GST_BUFFER_POOL_OPTION_VIDEO_META);
+  if (!gst_buffer_pool_set_config (pool, config)) {
+    gst_object_unref (pool);
+    return TRUE;
+  }
+  gst_query_add_allocation_pool (query, pool, GST_VIDEO_INFO_SIZE (&info), 0,
+      0);
+  gst_object_unref (pool);
+  return TRUE;
+}
+
+typedef struct
+{
+  GstBuffer *buf;
+  const struct shmring_meta *meta;
+  const GstVideoInfo *info;     /* non-NULL: copy with this layout */
+  gint64 timeout;
+} CopyArgs;
+
+static int
+write_fn (shmring_producer * p, gpointer data)
+{
+  CopyArgs *a = data;
+  GstMapInfo map;
+  void *dst = NULL;
+  uint64_t id;
+  gsize size;
+  int r;
+
+  if (a->info == NULL && gst_buffer_n_memory (a->buf) == 1) {
+    if (!gst_buffer_map (a->buf, &map, GST_MAP_READ))
+      return -EFAULT;
+    r = shmring_producer_write (p, map.data, map.size, a->meta, a->timeout);
+    gst_buffer_unmap (a->buf, &map);
+    return r;
+  }
+
+  size = a->info ? GST_VIDEO_INFO_SIZE (a->info) : gst_buffer_get_size (a->buf);
+  r = shmring_producer_reserve (p, size, a->timeout, &dst, &id);
+  if (r < 0)
+    return r;
+  if (a->info) {
+    /* Upstream's layout differs from the published one: copy plane by plane. */
+    GstVideoFrame src, out;
+    GstBuffer *wrap = gst_buffer_new_wrapped_full (0, dst, size, 0, size,
+        NULL, NULL);
+    gboolean ok = FALSE;
+
+    if (gst_video_frame_map (&src, a->info, a->buf, GST_MAP_READ)) {
+      if (gst_video_frame_map (&out, a->info, wrap, GST_MAP_WRITE)) {
+        ok = gst_video_frame_copy (&out, &src);
+        gst_video_frame_unmap (&out);
+      }
+      gst_video_frame_unmap (&src);
+    }
+    gst_buffer_unref (wrap);
+    if (!ok) {
+      shmring_producer_abort (p, id);
+      return -EFAULT;
+    }
+  } else {
+    gst_buffer_extract (a->buf, 0, dst, size);
+  }
+  return shmring_producer_commit (p, id, size, a->meta);
+}
+
+/* TRUE if buf carries a video meta whose layout differs from info's. */
+static gboolean
+needs_relayout (GstBuffer * buf, const GstVideoInfo * info)
+{
+  GstVideoMeta *vm = gst_buffer_get_video_meta (buf);
+  guint i;
+
+  if (vm == NULL)
+    return FALSE;
+  for (i = 0; i < vm->n_planes; i++) {
+    if (vm->offset[i] != GST_VIDEO_INFO_PLANE_OFFSET (info, i) ||
+        vm->stride[i] != GST_VIDEO_INFO_PLANE_STRIDE (info, i))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static GstFlowReturn
+gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
+{
+  GstShmringSink *self = GST_SHMRING_SINK (bsink);
+  struct shmring_meta meta;
+  CopyArgs args;
+  int r;
+
+  meta.pts = gst_shmring_time_to_ring (GST_BUFFER_PTS (buf));
+  meta.dts = gst_shmring_time_to_ring (GST_BUFFER_DTS (buf));
+  meta.duration = gst_shmring_time_to_ring (GST_BUFFER_DURATION (buf));
+  meta.flags = gst_shmring_flags_from_buffer (buf);
+
+  r = gst_shmring_writer_try_commit (self->writer, buf, &meta);
+  if (r == 1) {
+    args.buf = buf;
+    args.meta = &meta;
+    args.info = self->raw && needs_relayout (buf, &self->info) ?
+        &self->info : NULL;
+    args.timeout = SHMRING_FOREVER;
+    for (;;) {
+      GstFlowReturn ret;
+
+      r = gst_shmring_writer_call (self->writer, write_fn, &args);
+      if (r != -EINTR)
+        break;
+      /* unlock(): flushing, or a state change; wait_preroll tells which. */
+      ret = gst_base_sink_wait_preroll (bsink);
+      if (ret != GST_FLOW_OK)
+        return ret;
+    }
+    if (r == 0) {
+      GST_OBJECT_LOCK (self);
+      self->frames_copied++;
+      GST_OBJECT_UNLOCK (self);
+    }
+  }
+
+  switch (r) {
+    case 0:
+      return GST_FLOW_OK;
+    case -ENOBUFS:
+      GST_LOG_OBJECT (self, "ring full, frame dropped");
+      g_object_notify_by_pspec (G_OBJECT (self),
+          properties[PROP_FRAMES_DROPPED]);
+      return GST_FLOW_OK;
+    case -EPIPE:
+      GST_LOG_OBJECT (self, "no reader, frame dropped");
+      return GST_FLOW_OK;
+    case -EMSGSIZE:
+      GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+          ("A frame of %" G_GSIZE_FORMAT " bytes does not fit in the ring of "
+              "channel \"%s\" (at most %" G_GUINT64_FORMAT " bytes a frame): "
+              "raise the size property.", gst_buffer_get_size (buf),
+              self->name, self->max_frame), ("%s", shmring_last_error ()));
+      return GST_FLOW_ERROR;
+    default:
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+          ("Could not write a frame to channel \"%s\": %s.", self->name,
+              shmring_strerror (r)), ("%s", shmring_last_error ()));
+      return GST_FLOW_ERROR;
+  }
+}
+
+static int
+eos_fn (shmring_producer * p, gpointer data)
+{
+  (void) data;
+  return shmring_producer_eos (p, SHMRING_FOREVER);
+}
+
+static gboolean
+gst_shmring_sink_event (GstBaseSink * bsink, GstEvent * event)
+{
+  GstShmringSink *self = GST_SHMRING_SINK (bsink);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->writer) {
+    int r = gst_shmring_writer_call (self->writer, eos_fn, NULL);
+
+    if (r < 0 && r != -EINTR && r != -EPIPE)
+      GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+          ("Could not write end of stream to channel \"%s\": %s.", self->name,
+              shmring_strerror (r)), ("%s", shmring_last_error ()));
+    else
+      GST_DEBUG_OBJECT (self, "end of stream written (%d)", r);
+  }
+  return GST_BASE_SINK_CLASS (gst_shmring_sink_parent_class)->event (bsink,
+      event);
+}
+
+static void
+gst_shmring_sink_class_init (GstShmringSinkClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSinkClass *basesink_class = GST_BASE_SINK_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_shmring_sink_debug, "shmringsink", 0,
+      "shmring shared-memory sink");
+
+  gst_element_class_set_static_metadata (element_class,
+      "Shared-memory ring sink", "Sink/Video",
+      "Publishes buffers (raw video, or any caps) on a shmring shared-memory "
+      "channel for another process to read", "The shmring authors");
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+
+  gobject_class->set_property = gst_shmring_sink_set_property;
+  gobject_class->get_property = gst_shmring_sink_get_property;
+  gobject_class->finalize = gst_shmring_sink_finalize;
+
+  properties[PROP_CHANNEL] = g_param_spec_string ("channel", "Channel",
+      "Name of the channel (file /dev/shm/shmring.NAME); NULL = the element's "
+      "name", DEFAULT_CHANNEL,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_SIZE] = g_param_spec_uint64 ("size", "Ring size",
+      "Bytes of ring, rounded up to 4096 (the default holds 10 1080p BGR "
+      "frames)", SHMRING_MIN_RING_SIZE, SHMRING_MAX_RING_SIZE, DEFAULT_SIZE,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_POLICY] = g_param_spec_enum ("policy", "Flow policy",
+      "What to do when the ring is full", GST_TYPE_SHMRING_POLICY,
+      DEFAULT_POLICY,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_PERMISSIONS] = g_param_spec_uint ("permissions",
+      "Permissions", "File mode of the channel (e.g. 0660 to share with the "
+      "group)", 1, 0777, DEFAULT_PERMISSIONS,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_FRAMES_WRITTEN] = g_param_spec_uint64 ("frames-written",
+      "Frames written", "Frames published on the channel", 0, G_MAXUINT64, 0,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_FRAMES_DROPPED] = g_param_spec_uint64 ("frames-dropped",
+      "Frames dropped", "Frames dropped (drop-new) or reclaimed unread (live)",
+      0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_FRAMES_COPIED] = g_param_spec_uint64 ("frames-copied",
+      "Frames copied", "Frames written by copying the buffer into the ring "
+      "(the others were rendered in place through the sink's buffer pool)",
+      0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_READER_ATTACHED] = g_param_spec_boolean ("reader-attached",
+      "Reader attached", "Whether a reader is attached to the channel", FALSE,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
+
+  basesink_class->start = GST_DEBUG_FUNCPTR (gst_shmring_sink_start);
+  basesink_class->stop = GST_DEBUG_FUNCPTR (gst_shmring_sink_stop);
+  basesink_class->unlock = GST_DEBUG_FUNCPTR (gst_shmring_sink_unlock);
+  basesink_class->unlock_stop =
+      GST_DEBUG_FUNCPTR (gst_shmring_sink_unlock_stop);
+  basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_shmring_sink_set_caps);
+  basesink_class->propose_allocation =
+      GST_DEBUG_FUNCPTR (gst_shmring_sink_propose_allocation);
+  basesink_class->render = GST_DEBUG_FUNCPTR (gst_shmring_sink_render);
+  basesink_class->event = GST_DEBUG_FUNCPTR (gst_shmring_sink_event);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_SHMRING_POLICY, 0);
+}
+
+static void
+gst_shmring_sink_init (GstShmringSink * self)
+{
+  self->channel = g_strdup (DEFAULT_CHANNEL);
+  self->size = DEFAULT_SIZE;
+  self->policy = DEFAULT_POLICY;
+  self->permissions = DEFAULT_PERMISSIONS;
+  /* The last sample would point at ring memory the producer reuses. */
+  gst_base_sink_set_last_sample_enabled (GST_BASE_SINK (self), FALSE);
+}

@@ -1,0 +1,849 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* gstshmringsrc.c: shmringsrc, reads the frames of a shmring shared-memory channel. */
+
+/**
+ * SECTION:element-shmringsrc
+ * @title: shmringsrc
+ * @see_also: shmringsink
+ *
+ * shmringsrc reads the frames another process publishes with shmringsink
+ * (or with the `shmring` Python writer).  Its caps come from the channel:
+ * no capsfilter is needed, and when the producer changes caps mid-stream,
+ * the new caps reach downstream before the first frame that has them.
+ * Buffers wrap the shared memory itself (no copy, read-only); each frame's
+ * space is given back to the producer when downstream frees the buffer, in
+ * any order.  PTS, DTS, duration and buffer flags are those the producer
+ * had; a gap in the frames' sequence numbers (frames dropped by the
+ * producer or skipped with #GstShmringSrc:latest) marks the next buffer
+ * DISCONT and is counted in #GstShmringSrc:frames-missed.
+ *
+ * The channel is named after the element unless #GstShmringSrc:channel is
+ * set.  The source waits for a producer to appear for
+ * #GstShmringSrc:timeout (forever by default), so the two sides can start
+ * in any order.  The end of stream of the producer becomes this pipeline's
+ * EOS.  If the producer dies or stops without end of stream, the source
+ * posts an error naming the channel, or, with #GstShmringSrc:reconnect,
+ * waits for the next producer and goes on (the next buffer is DISCONT).
+ *
+ * ## Timestamps and clocks
+ *
+ * shmringsrc is a live source.  The producer's timestamps are running
+ * times of the producer's pipeline, which mean nothing to this pipeline's
+ * clock, so by default (#GstShmringSrc:timestamp-mode `running-time`) the
+ * source adds one constant offset to every PTS and DTS: the one that puts
+ * the first frame at the running time, in this pipeline, at which the
+ * producer committed it.  Durations, and differences between timestamps,
+ * are unchanged; the offset is computed again after a reconnection.  With
+ * `timestamp-mode=producer` the producer's PTS and DTS are pushed as-is
+ * (both pipelines then need a common clock and base time for sync=true
+ * sinks to make sense of them).  With the base class's `do-timestamp=true`
+ * each buffer is stamped with the time it arrived instead.  The reported
+ * latency is one frame duration (from the stream's frame rate).
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 videotestsrc ! video/x-raw,format=BGR,width=1920,height=1080,framerate=30/1 ! shmringsink name=cam
+ * gst-launch-1.0 shmringsrc name=cam ! videoconvert ! autovideosink
+ * ]| Show channel `cam` from another process.
+ * |[
+ * gst-launch-1.0 -e videotestsrc num-buffers=300 ! x264enc ! shmringsink channel=h264
+ * gst-launch-1.0 shmringsrc channel=h264 reconnect=true ! h264parse ! mp4mux ! filesink location=out.mp4
+ * ]| Record an encoded stream, surviving restarts of the producer.
+ */
+
+#include "gstshmringelements.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/inotify.h>
+#include <gst/base/gstpushsrc.h>
+#include <gst/video/video.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_shmring_src_debug);
+#define GST_CAT_DEFAULT gst_shmring_src_debug
+
+#define GST_TYPE_SHMRING_SRC (gst_shmring_src_get_type ())
+G_DECLARE_FINAL_TYPE (GstShmringSrc, gst_shmring_src, GST, SHMRING_SRC,
+    GstPushSrc);
+
+#define GST_TYPE_SHMRING_TIMESTAMP_MODE (gst_shmring_timestamp_mode_get_type ())
+typedef enum
+{
+  TIMESTAMP_MODE_RUNNING_TIME = 0,
+  TIMESTAMP_MODE_PRODUCER = 1,
+} GstShmringTimestampMode;
+
+#define DEFAULT_CHANNEL NULL
+#define DEFAULT_TIMEOUT (-1)
+#define DEFAULT_RECONNECT FALSE
+#define DEFAULT_LATEST FALSE
+#define DEFAULT_TIMESTAMP_MODE TIMESTAMP_MODE_RUNNING_TIME
+
+enum
+{
+  PROP_0,
+  PROP_CHANNEL,
+  PROP_TIMEOUT,
+  PROP_RECONNECT,
+  PROP_LATEST,
+  PROP_TIMESTAMP_MODE,
+  PROP_FRAMES_RECEIVED,
+  PROP_FRAMES_MISSED,
+  PROP_GENERATION,
+  N_PROPERTIES
+};
+
+static GParamSpec *properties[N_PROPERTIES];
+
+/* The consumer handle, shared by the element and every buffer out. */
+typedef struct
+{
+  gint refcount;
+  shmring_consumer *c;
+} ConsumerRef;
+
+/* One frame lent downstream, given back when its memory is freed. */
+typedef struct
+{
+  ConsumerRef *cr;
+  struct shmring_frame frame;
+} HeldFrame;
+
+struct _GstShmringSrc
+{
+  GstPushSrc parent;
+
+  /* properties, under the object lock */
+  gchar *channel;
+  gint64 timeout;
+  gboolean reconnect;
+  gboolean latest;
+  GstShmringTimestampMode ts_mode;
+
+  /* under the object lock: the handle, and the flushing state */
+  ConsumerRef *cr;
+  gboolean flushing;
+  guint64 frames_received;
+  guint64 frames_missed;
+  guint64 generation;
+
+  /* streaming thread */
+  gchar *name;
+  GstPoll *poll;                /* wakes the producer wait on unlock */
+  GstPollFD inotify;
+  GstCaps *caps;
+  GstClockTime frame_duration;
+  gboolean have_seq;
+  guint64 next_seq;
+  gboolean discont;
+  gboolean have_offset;
+  gint64 ts_offset;
+  GstVideoInfo info;
+  gboolean raw;
+  gboolean add_meta;
+};
+
+G_DEFINE_TYPE (GstShmringSrc, gst_shmring_src, GST_TYPE_PUSH_SRC);
+GST_ELEMENT_REGISTER_DEFINE (shmringsrc, "shmringsrc", GST_RANK_NONE,
+    GST_TYPE_SHMRING_SRC);
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS_ANY);
+
+static GType
+gst_shmring_timestamp_mode_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {TIMESTAMP_MODE_RUNNING_TIME,
+          "Producer timestamps plus one constant offset that maps them onto "
+          "this pipeline's running time", "running-time"},
+    {TIMESTAMP_MODE_PRODUCER, "Producer timestamps unchanged", "producer"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstShmringTimestampMode", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+static ConsumerRef *
+consumer_ref (ConsumerRef * cr)
+{
+  g_atomic_int_inc (&cr->refcount);
+  return cr;
+}
+
+static void
+consumer_unref (ConsumerRef * cr)
+{
+  if (cr && g_atomic_int_dec_and_test (&cr->refcount)) {
+    shmring_consumer_close (cr->c);
+    g_free (cr);
+  }
+}
+
+static void
+held_frame_free (gpointer data)
+{
+  HeldFrame *hf = data;
+
+  shmring_consumer_release (hf->cr->c, &hf->frame);
+  consumer_unref (hf->cr);
+  g_free (hf);
+}
+
+static void
+gst_shmring_src_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstShmringSrc *self = GST_SHMRING_SRC (object);
+
+  GST_OBJECT_LOCK (self);
+  if ((pspec->flags & GST_PARAM_MUTABLE_READY) &&
+      GST_STATE (self) > GST_STATE_READY) {
+    GST_OBJECT_UNLOCK (self);
+    g_warning ("%s: property '%s' can only be changed in the NULL or READY "
+        "state", GST_OBJECT_NAME (self), pspec->name);
+    return;
+  }
+  switch (prop_id) {
+    case PROP_CHANNEL:
+      g_free (self->channel);
+      self->channel = g_value_dup_string (value);
+      if (self->channel && shmring_name_check (self->channel) < 0)
+        GST_WARNING_OBJECT (self, "invalid channel name: %s",
+            shmring_last_error ());
+      break;
+    case PROP_TIMEOUT:
+      self->timeout = g_value_get_int64 (value);
+      break;
+    case PROP_RECONNECT:
+      self->reconnect = g_value_get_boolean (value);
+      break;
+    case PROP_LATEST:
+      self->latest = g_value_get_boolean (value);
+      break;
+    case PROP_TIMESTAMP_MODE:
+      self->ts_mode = g_value_get_enum (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_shmring_src_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstShmringSrc *self = GST_SHMRING_SRC (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_CHANNEL:
+      g_value_set_string (value, self->channel);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_int64 (value, self->timeout);
+      break;
+    case PROP_RECONNECT:
+      g_value_set_boolean (value, self->reconnect);
+      break;
+    case PROP_LATEST:
+      g_value_set_boolean (value, self->latest);
+      break;
+    case PROP_TIMESTAMP_MODE:
+      g_value_set_enum (value, self->ts_mode);
+      break;
+    case PROP_FRAMES_RECEIVED:
+      g_value_set_uint64 (value, self->frames_received);
+      break;
+    case PROP_FRAMES_MISSED:
+      g_value_set_uint64 (value, self->frames_missed);
+      break;
+    case PROP_GENERATION:
+      g_value_set_uint64 (value, self->generation);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_shmring_src_finalize (GObject * object)
+{
+  GstShmringSrc *self = GST_SHMRING_SRC (object);
+
+  g_free (self->channel);
+  g_free (self->name);
+  if (self->poll)
+    gst_poll_free (self->poll);
+  G_OBJECT_CLASS (gst_shmring_src_parent_class)->finalize (object);
+}
+
+static gboolean
+gst_shmring_src_start (GstBaseSrc * bsrc)
+{
+  GstShmringSrc *self = GST_SHMRING_SRC (bsrc);
+  gchar *name;
+  int fd;
+
+  GST_OBJECT_LOCK (self);
+  name = g_strdup (self->channel ? self->channel : GST_OBJECT_NAME (self));
+  self->frames_received = 0;
+  self->frames_missed = 0;
+  self->generation = 0;
+  GST_OBJECT_UNLOCK (self);
+
+  if (shmring_name_check (name) < 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid channel name \"%s\": use 1 to 200 characters from "
+            "A-Z a-z 0-9 . _ - , not starting with '.'.", name),
+        ("%s", shmring_last_error ()));
+    g_free (name);
+    return FALSE;
+  }
+
+  /* Producers publish a channel by linking or renaming it into /dev/shm:
+   * watching the directory lets the wait for a producer sleep until one
+   * does, and unlock() wakes it through the poll's control. */
+  fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0 || inotify_add_watch (fd, "/dev/shm",
+          IN_CREATE | IN_MOVED_TO) < 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Could not watch /dev/shm for channel \"%s\".", name),
+        ("inotify: %s", g_strerror (errno)));
+    if (fd >= 0)
+      close (fd);
+    g_free (name);
+    return FALSE;
+  }
+  self->poll = gst_poll_new (TRUE);
+  gst_poll_fd_init (&self->inotify);
+  self->inotify.fd = fd;
+  gst_poll_add_fd (self->poll, &self->inotify);
+  gst_poll_fd_ctl_read (self->poll, &self->inotify, TRUE);
+
+  self->name = name;
+  self->have_seq = FALSE;
+  self->discont = TRUE;
+  self->have_offset = FALSE;
+  self->frame_duration = GST_CLOCK_TIME_NONE;
+  gst_caps_replace (&self->caps, NULL);
+  return TRUE;
+}
+
+static gboolean
+gst_shmring_src_stop (GstBaseSrc * bsrc)
+{
+  GstShmringSrc *self = GST_SHMRING_SRC (bsrc);
+  ConsumerRef *cr;
+
+  GST_OBJECT_LOCK (self);
+  cr = self->cr;
+  self->cr = NULL;
+  GST_OBJECT_UNLOCK (self);
+  /* Detaches now, or when downstream frees the last buffer it holds. */
+  consumer_unref (cr);
+
+  if (self->poll) {
+    close (self->inotify.fd);
+    gst_poll_free (self->poll);
+    self->poll = NULL;
+  }
+  g_free (self->name);
+  self->name = NULL;
+  gst_caps_replace (&self->caps, NULL);
+  return TRUE;
+}
+
+static gboolean
+gst_shmring_src_unlock (GstBaseSrc * bsrc)
+{
+  GstShmringSrc *self = GST_SHMRING_SRC (bsrc);
+
+  GST_OBJECT_LOCK (self);
+  self->flushing = TRUE;
+  if (self->cr)
+    shmring_consumer_interrupt (self->cr->c);
+  if (self->poll)
+    gst_poll_set_flushing (self->poll, TRUE);
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static gboolean
+gst_shmring_src_unlock_stop (GstBaseSrc * bsrc)
+{
+  GstShmringSrc *self = GST_SHMRING_SRC (bsrc);
+
+  GST_OBJECT_LOCK (self);
+  self->flushing = FALSE;
+  if (self->cr)
+    shmring_consumer_resume (self->cr->c);
+  if (self->poll)
+    gst_poll_set_flushing (self->poll, FALSE);
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static void
+drain_inotify (GstShmringSrc * self)
+{
+  char buf[4096] __attribute__((aligned (8)));
+
+  while (read (self->inotify.fd, buf, sizeof buf) > 0);
+}
+
+/* Attach to the channel, waiting for a live producer of a generation
+ * other than skip_gen (0: any). */
+static GstFlowReturn
+gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
+{
+  shmring_consumer *c = NULL;
+  ConsumerRef *cr;
+  gint64 timeout, deadline = -1;
+  int r;
+
+  GST_OBJECT_LOCK (self);
+  timeout = self->timeout;
+  GST_OBJECT_UNLOCK (self);
+  if (timeout >= 0)
+    deadline = g_get_monotonic_time () * 1000 + timeout;
+
+  for (;;) {
+    GstClockTime wait = GST_CLOCK_TIME_NONE;
+    struct shmring_stats st;
+
+    drain_inotify (self);
+    r = shmring_consumer_attach (self->name, 0, &c);
+    if (r == 0) {
+      if (shmring_consumer_producer_alive (c) &&
+          (skip_gen == 0 || shmring_consumer_generation (c) != skip_gen))
+        break;
+      /* The segment of a dead producer: wait for the next one to replace it. */
+      GST_DEBUG_OBJECT (self, "channel %s has no live producer yet",
+          self->name);
+      shmring_consumer_close (c);
+      c = NULL;
+    } else if (r == -EBUSY) {
+      gchar *why = g_strdup (shmring_last_error ());
+
+      if (shmring_inspect (self->name, &st, NULL) == 0 && st.producer_alive) {
+        GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
+            ("Channel \"%s\" already has a reader (pid %d); a channel has "
+                "only one.", self->name, st.reader_pid), ("%s", why));
+        g_free (why);
+        return GST_FLOW_ERROR;
+      }
+      /* The segment of a dead producer, whose reader lock our previous
+       * handle (still held by downstream buffers) holds. */
+      GST_DEBUG_OBJECT (self, "old segment of %s still in use: %s",
+          self->name, why);
+      g_free (why);
+    } else if (r != -ENOENT) {
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+          ("Could not open channel \"%s\": %s.", self->name,
+              shmring_strerror (r)), ("%s", shmring_last_error ()));
+      return GST_FLOW_ERROR;
+    }
+
+    if (deadline >= 0) {
+      gint64 now = g_get_monotonic_time () * 1000;
+      if (now >= deadline) {
+        GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+            ("No producer on channel \"%s\" after waiting %.3f s.",
+                self->name, timeout / 1e9), ("%s", shmring_last_error ()));
+        return GST_FLOW_ERROR;
+      }
+      wait = deadline - now;
+    }
+    if (gst_poll_wait (self->poll, wait) < 0 && errno == EBUSY)
+      return GST_FLOW_FLUSHING;
+  }
+
+  cr = g_new0 (ConsumerRef, 1);
+  cr->refcount = 1;
+  cr->c = c;
+  GST_OBJECT_LOCK (self);
+  self->cr = cr;
+  self->generation = shmring_consumer_generation (c);
+  if (self->flushing)
+    shmring_consumer_interrupt (c);
+  GST_OBJECT_UNLOCK (self);
+  GST_INFO_OBJECT (self, "attached to channel %s, generation %"
+      G_GUINT64_FORMAT, self->name, shmring_consumer_generation (c));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_GENERATION]);
+
+  self->have_seq = FALSE;
+  self->discont = TRUE;
+  self->have_offset = FALSE;
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_shmring_src_set_stream (GstShmringSrc * self,
+    const struct shmring_desc *desc)
+{
+  GstCaps *caps = gst_caps_from_string (desc->caps);
+  GstClockTime old_duration = self->frame_duration;
+  GstVideoInfo def;
+
+  if (caps == NULL || !gst_caps_is_fixed (caps)) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Channel \"%s\" announced caps GStreamer cannot use.", self->name),
+        ("caps: %s", desc->caps));
+    if (caps)
+      gst_caps_unref (caps);
+    return GST_FLOW_ERROR;
+  }
+
+  self->raw = desc->n_planes > 0 && gst_video_info_from_caps (&self->info, caps)
+      && GST_VIDEO_INFO_N_PLANES (&self->info) == desc->n_planes;
+  self->add_meta = FALSE;
+  if (self->raw) {
+    guint i;
+
+    /* The producer's layout is the truth; say so when it is not the one
+     * downstream would assume from the caps. */
+    def = self->info;
+    for (i = 0; i < desc->n_planes; i++) {
+      if (desc->plane_offset[i] != GST_VIDEO_INFO_PLANE_OFFSET (&def, i) ||
+          desc->plane_stride[i] != (guint) GST_VIDEO_INFO_PLANE_STRIDE (&def,
+              i)) {
+        self->add_meta = TRUE;
+        GST_VIDEO_INFO_PLANE_OFFSET (&self->info, i) = desc->plane_offset[i];
+        GST_VIDEO_INFO_PLANE_STRIDE (&self->info, i) = desc->plane_stride[i];
+      }
+    }
+    GST_VIDEO_INFO_SIZE (&self->info) = desc->frame_size;
+  }
+
+  if (desc->fps_n > 0 && desc->fps_d > 0)
+    self->frame_duration = gst_util_uint64_scale_int (GST_SECOND, desc->fps_d,
+        desc->fps_n);
+  else
+    self->frame_duration = GST_CLOCK_TIME_NONE;
+
+  if (self->caps == NULL || !gst_caps_is_equal (caps, self->caps)) {
+    GST_INFO_OBJECT (self, "caps: %" GST_PTR_FORMAT, caps);
+    if (!gst_base_src_set_caps (GST_BASE_SRC (self), caps)) {
+      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+          ("Downstream does not accept the caps of channel \"%s\".",
+              self->name), ("caps: %s", desc->caps));
+      gst_caps_unref (caps);
+      return GST_FLOW_NOT_NEGOTIATED;
+    }
+    gst_caps_replace (&self->caps, caps);
+  }
+  gst_caps_unref (caps);
+
+  if (old_duration != self->frame_duration)
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_latency (GST_OBJECT (self)));
+  return GST_FLOW_OK;
+}
+
+/* Map a producer timestamp onto this pipeline (see "Timestamps and clocks"). */
+static GstClockTime
+gst_shmring_src_map_time (GstShmringSrc * self, guint64 t)
+{
+  gint64 out;
+
+  if (t == SHMRING_NO_TIME)
+    return GST_CLOCK_TIME_NONE;
+  if (self->ts_mode == TIMESTAMP_MODE_PRODUCER)
+    return t;
+  out = (gint64) t + self->ts_offset;
+  return out < 0 ? 0 : (GstClockTime) out;
+}
+
+static void
+gst_shmring_src_compute_offset (GstShmringSrc * self,
+    const struct shmring_frame *frame)
+{
+  guint64 ref = frame->meta.pts != SHMRING_NO_TIME ? frame->meta.pts :
+      frame->meta.dts;
+  GstClock *clock;
+  gint64 rt_commit = 0;
+
+  if (ref == SHMRING_NO_TIME)
+    return;
+  clock = gst_element_get_clock (GST_ELEMENT (self));
+  if (clock) {
+    GstClockTime now = gst_clock_get_time (clock);
+    GstClockTime base = gst_element_get_base_time (GST_ELEMENT (self));
+    guint64 mono = shmring_now_ns ();
+    gint64 age = mono > frame->commit_ns ? (gint64) (mono - frame->commit_ns)
+        : 0;
+
+    rt_commit = (gint64) (now - base) - age;
+    if (rt_commit < 0)
+      rt_commit = 0;
+    gst_object_unref (clock);
+  }
+  self->ts_offset = rt_commit - (gint64) ref;
+  self->have_offset = TRUE;
+  GST_DEBUG_OBJECT (self, "timestamp offset %" G_GINT64_FORMAT " ns",
+      self->ts_offset);
+}
+
+static GstFlowReturn
+gst_shmring_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
+{
+  GstShmringSrc *self = GST_SHMRING_SRC (psrc);
+  struct shmring_frame frame;
+  ConsumerRef *cr;
+  HeldFrame *hf;
+  GstBuffer *buf;
+  GstMemory *mem;
+  GstFlowReturn ret;
+  guint64 skip_gen = 0;
+  unsigned flags;
+  gboolean reconnect;
+  int r;
+
+again:
+  GST_OBJECT_LOCK (self);
+  cr = self->cr ? consumer_ref (self->cr) : NULL;
+  flags = self->latest ? SHMRING_NEXT_LATEST : 0;
+  reconnect = self->reconnect;
+  GST_OBJECT_UNLOCK (self);
+
+  if (cr == NULL) {
+    ret = gst_shmring_src_attach (self, skip_gen);
+    if (ret != GST_FLOW_OK)
+      return ret;
+    goto again;
+  }
+
+  r = shmring_consumer_next (cr->c, &frame, SHMRING_FOREVER, flags);
+  if (r == 0) {
+    GST_INFO_OBJECT (self, "end of stream on channel %s", self->name);
+    consumer_unref (cr);
+    return GST_FLOW_EOS;
+  }
+  if (r == -EINTR) {
+    consumer_unref (cr);
+    return GST_FLOW_FLUSHING;
+  }
+  if (r == -EOWNERDEAD || r == -ESHUTDOWN) {
+    if (reconnect) {
+      GST_ELEMENT_WARNING (self, RESOURCE, READ,
+          ("The producer of channel \"%s\" %s; waiting for the next one.",
+              self->name, r == -EOWNERDEAD ? "died" :
+              "stopped without end of stream"), ("%s", shmring_last_error ()));
+      skip_gen = shmring_consumer_generation (cr->c);
+      GST_OBJECT_LOCK (self);
+      if (self->cr == cr) {
+        self->cr = NULL;
+        consumer_unref (cr);
+      }
+      GST_OBJECT_UNLOCK (self);
+      consumer_unref (cr);
+      goto again;
+    }
+    GST_ELEMENT_ERROR (self, RESOURCE, READ,
+        ("The producer of channel \"%s\" %s.", self->name,
+            r == -EOWNERDEAD ? "died" : "stopped without end of stream"),
+        ("%s", shmring_last_error ()));
+    consumer_unref (cr);
+    return GST_FLOW_ERROR;
+  }
+  if (r < 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, READ,
+        ("Could not read from channel \"%s\": %s.", self->name,
+            shmring_strerror (r)), ("%s", shmring_last_error ()));
+    consumer_unref (cr);
+    return GST_FLOW_ERROR;
+  }
+
+  /* From here on the frame is held: any exit path releases it. */
+  hf = g_new (HeldFrame, 1);
+  hf->cr = cr;
+  hf->frame = frame;
+
+  if (frame.desc_changed || self->caps == NULL) {
+    ret = gst_shmring_src_set_stream (self, frame.desc);
+    if (ret != GST_FLOW_OK) {
+      held_frame_free (hf);
+      return ret;
+    }
+  }
+  if (self->raw && frame.size < frame.desc->frame_size) {
+    GST_ELEMENT_ERROR (self, STREAM, DECODE,
+        ("Channel \"%s\" sent a frame of %" G_GUINT64_FORMAT " bytes where "
+            "its format needs %" G_GUINT64_FORMAT ".", self->name, frame.size,
+            frame.desc->frame_size), ("caps: %s", frame.desc->caps));
+    held_frame_free (hf);
+    return GST_FLOW_ERROR;
+  }
+
+  mem = gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY, (gpointer) frame.data,
+      frame.size, 0, frame.size, hf, held_frame_free);
+  buf = gst_buffer_new ();
+  gst_buffer_append_memory (buf, mem);
+
+  if (!self->have_offset && self->ts_mode == TIMESTAMP_MODE_RUNNING_TIME)
+    gst_shmring_src_compute_offset (self, &frame);
+  GST_BUFFER_PTS (buf) = gst_shmring_src_map_time (self, frame.meta.pts);
+  GST_BUFFER_DTS (buf) = gst_shmring_src_map_time (self, frame.meta.dts);
+  GST_BUFFER_DURATION (buf) = gst_shmring_time_from_ring (frame.meta.duration);
+  GST_BUFFER_FLAG_UNSET (buf, GST_BUFFER_FLAG_TAG_MEMORY);
+  gst_shmring_flags_to_buffer (buf, frame.meta.flags);
+  GST_BUFFER_OFFSET (buf) = frame.seq;
+
+  if (self->add_meta) {
+    gst_buffer_add_video_meta_full (buf, GST_VIDEO_FRAME_FLAG_NONE,
+        GST_VIDEO_INFO_FORMAT (&self->info), GST_VIDEO_INFO_WIDTH (&self->info),
+        GST_VIDEO_INFO_HEIGHT (&self->info),
+        GST_VIDEO_INFO_N_PLANES (&self->info), self->info.offset,
+        self->info.stride);
+  }
+
+  GST_OBJECT_LOCK (self);
+  self->frames_received++;
+  if (self->have_seq && frame.seq != self->next_seq) {
+    if (frame.seq > self->next_seq)
+      self->frames_missed += frame.seq - self->next_seq;
+    self->discont = TRUE;
+    GST_OBJECT_UNLOCK (self);
+    GST_DEBUG_OBJECT (self, "sequence gap: expected %" G_GUINT64_FORMAT
+        ", got %" G_GUINT64_FORMAT, self->next_seq, frame.seq);
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_MISSED]);
+  } else {
+    GST_OBJECT_UNLOCK (self);
+  }
+  self->have_seq = TRUE;
+  self->next_seq = frame.seq + 1;
+  if (self->discont) {
+    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+    self->discont = FALSE;
+  }
+
+  *outbuf = buf;
+  return GST_FLOW_OK;
+}
+
+static GstCaps *
+gst_shmring_src_get_caps (GstBaseSrc * bsrc, GstCaps * filter)
+{
+  GstShmringSrc *self = GST_SHMRING_SRC (bsrc);
+  GstCaps *caps;
+
+  GST_OBJECT_LOCK (self);
+  caps = self->caps ? gst_caps_ref (self->caps) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  if (caps == NULL)
+    caps = gst_pad_get_pad_template_caps (GST_BASE_SRC_PAD (bsrc));
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full (filter, caps,
+        GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref (caps);
+    caps = tmp;
+  }
+  return caps;
+}
+
+static gboolean
+gst_shmring_src_query (GstBaseSrc * bsrc, GstQuery * query)
+{
+  GstShmringSrc *self = GST_SHMRING_SRC (bsrc);
+
+  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
+    GstClockTime min = self->frame_duration;
+
+    if (!GST_CLOCK_TIME_IS_VALID (min))
+      min = 0;
+    gst_query_set_latency (query, TRUE, min, GST_CLOCK_TIME_NONE);
+    return TRUE;
+  }
+  return GST_BASE_SRC_CLASS (gst_shmring_src_parent_class)->query (bsrc,
+      query);
+}
+
+static void
+gst_shmring_src_class_init (GstShmringSrcClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSrcClass *basesrc_class = GST_BASE_SRC_CLASS (klass);
+  GstPushSrcClass *pushsrc_class = GST_PUSH_SRC_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_shmring_src_debug, "shmringsrc", 0,
+      "shmring shared-memory source");
+
+  gst_element_class_set_static_metadata (element_class,
+      "Shared-memory ring source", "Source/Video",
+      "Reads the frames another process publishes on a shmring shared-memory "
+      "channel, without copying them", "The shmring authors");
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+
+  gobject_class->set_property = gst_shmring_src_set_property;
+  gobject_class->get_property = gst_shmring_src_get_property;
+  gobject_class->finalize = gst_shmring_src_finalize;
+
+  properties[PROP_CHANNEL] = g_param_spec_string ("channel", "Channel",
+      "Name of the channel (file /dev/shm/shmring.NAME); NULL = the element's "
+      "name", DEFAULT_CHANNEL,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_TIMEOUT] = g_param_spec_int64 ("timeout", "Timeout",
+      "How long to wait for a producer, in ns (-1 = forever); then post an "
+      "error", -1, G_MAXINT64, DEFAULT_TIMEOUT,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_RECONNECT] = g_param_spec_boolean ("reconnect", "Reconnect",
+      "When the producer dies or stops without end of stream, wait for the "
+      "next one instead of posting an error", DEFAULT_RECONNECT,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+  properties[PROP_LATEST] = g_param_spec_boolean ("latest", "Latest",
+      "Skip the backlog: always take the newest frame (skipped frames count "
+      "as missed)", DEFAULT_LATEST,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+  properties[PROP_TIMESTAMP_MODE] = g_param_spec_enum ("timestamp-mode",
+      "Timestamp mode", "How producer timestamps map onto this pipeline",
+      GST_TYPE_SHMRING_TIMESTAMP_MODE, DEFAULT_TIMESTAMP_MODE,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_FRAMES_RECEIVED] = g_param_spec_uint64 ("frames-received",
+      "Frames received", "Frames read from the channel", 0, G_MAXUINT64, 0,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_FRAMES_MISSED] = g_param_spec_uint64 ("frames-missed",
+      "Frames missed", "Frames lost between two frames received (gaps in "
+      "their sequence numbers)", 0, G_MAXUINT64, 0,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_GENERATION] = g_param_spec_uint64 ("generation",
+      "Generation", "Generation of the producer attached to (changes when "
+      "the producer restarts); 0 before the first", 0, G_MAXUINT64, 0,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
+
+  basesrc_class->start = GST_DEBUG_FUNCPTR (gst_shmring_src_start);
+  basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_shmring_src_stop);
+  basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_shmring_src_unlock);
+  basesrc_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_shmring_src_unlock_stop);
+  basesrc_class->get_caps = GST_DEBUG_FUNCPTR (gst_shmring_src_get_caps);
+  basesrc_class->query = GST_DEBUG_FUNCPTR (gst_shmring_src_query);
+  pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_shmring_src_create);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_SHMRING_TIMESTAMP_MODE, 0);
+}
+
+static void
+gst_shmring_src_init (GstShmringSrc * self)
+{
+  self->channel = g_strdup (DEFAULT_CHANNEL);
+  self->timeout = DEFAULT_TIMEOUT;
+  self->reconnect = DEFAULT_RECONNECT;
+  self->latest = DEFAULT_LATEST;
+  self->ts_mode = DEFAULT_TIMESTAMP_MODE;
+  gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
+  gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
+}

@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The exceptions raised by the shmring package; all derive from shmring.Error."""
+
+from __future__ import annotations
+
+__all__ = ["Error", "InvalidName", "ChannelNotFound", "ChannelBusy", "ProducerDied",
+           "ProducerClosed", "CorruptSegment", "ProtocolVersion", "FrameTooLarge", "Timeout",
+           "NoSpace", "FrameReleased"]
+
+
+class Error(Exception):
+    """Base class of every shmring error."""
+
+
+class InvalidName(Error, ValueError):
+    """The channel name is not 1..200 characters of [A-Za-z0-9._-] not starting with '.'."""
+
+
+class ChannelNotFound(Error, FileNotFoundError):
+    """No channel of that name exists (within the timeout)."""
+
+
+class ChannelBusy(Error):
+    """The channel already has a live producer or reader; the message names its pid."""
+
+    def __init__(self, message: str, pid: int = 0) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
+class ProducerDied(Error):
+    """The producer exited without closing the channel (crash or kill)."""
+
+
+class ProducerClosed(Error):
+    """The producer closed the channel cleanly without sending end-of-stream."""
+
+
+class CorruptSegment(Error):
+    """A value read from shared memory is impossible; the message names it."""
+
+
+class ProtocolVersion(CorruptSegment):
+    """The segment speaks a protocol version this package does not know."""
+
+
+class FrameTooLarge(Error, ValueError):
+    """A frame does not fit in the ring; the message gives both sizes."""
+
+
+class Timeout(Error, TimeoutError):
+    """A wait took longer than its timeout."""
+
+
+class NoSpace(Error, OSError):
+    """/dev/shm has not enough room for the segment."""
+
+
+class FrameReleased(Error):
+    """The frame was released (or its reader closed); its data is gone."""

@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""C library producer -> Python Reader, and Python Writer -> C library consumer, byte for byte."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+
+import shmring
+from shmring.testing import check_pattern, pattern
+from conftest import tool
+
+N = 60
+
+
+@pytest.mark.parametrize("width,height", [(33, 7), (0, 5000), (640, 480)])
+def test_c_writer_python_reader(channel: str, width: int, height: int) -> None:
+    p = subprocess.Popen([tool("CROSS_WRITER"), channel, str(N), str(width), str(height)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        seqs = []
+        with shmring.Reader(channel, timeout=10, frame_timeout=10) as rd:
+            for f in rd:
+                assert check_pattern(f.data, f.seq), f"frame {f.seq} damaged"
+                assert f.pts == f.seq * 1000
+                if width:
+                    stride = (width * 3 + 3) & ~3
+                    a = f.array
+                    assert a.shape == (height, width, 3) and a.strides == (stride, 3, 1)
+                    expect = pattern(f.seq, stride * height).reshape(height, stride)[:, : width * 3]
+                    assert np.array_equal(a.reshape(height, width * 3), expect)
+                    assert f.info.format == "BGR" and "width=(int)%d" % width in f.caps
+                else:
+                    assert f.size == height and f.caps == "application/x-test"
+                seqs.append(f.seq)
+            assert rd.end_reason == "eos"
+        assert seqs == list(range(N))
+        assert p.stdout.readline() == "done\n"
+        out, err = p.communicate(timeout=20)
+        assert p.returncode == 0, err
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+@pytest.mark.parametrize("fmt,width,height", [("BGR", 33, 7), ("", 0, 3000), ("BGR", 640, 480)])
+def test_python_writer_c_reader(channel: str, fmt: str, width: int, height: int) -> None:
+    if fmt:
+        wr = shmring.Writer(channel, width=width, height=height, format=fmt, ring_size=1 << 20, timeout=10)
+        size, stride = wr.stream.frame_size, wr.stream.plane_strides[0]
+    else:
+        wr = shmring.Writer(channel, caps="application/x-test", ring_size=1 << 20, timeout=10)
+        size, stride = height, 0
+    with wr:
+        p = subprocess.Popen([tool("CROSS_READER"), channel, str(N), fmt, str(width), str(height if fmt else 0),
+                              str(stride), str(size)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            for seq in range(N):
+                assert wr.write(pattern(seq, size), pts=seq * 1000)
+            assert wr.eos()
+            out, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert p.returncode == 0, err
+    assert f"ok {N}" in out

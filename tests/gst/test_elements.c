@@ -1,0 +1,703 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test_elements.c: GstCheck tests of shmringsink and shmringsrc within one process. */
+#include <gst/gst.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/video/video.h>
+#include <shmring/shmring.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A channel name private to this process and test. */
+static gchar *
+channel_name (const gchar * tag)
+{
+  return g_strdup_printf ("t-gst-%d-%s", (int) getpid (), tag);
+}
+
+static gboolean
+channel_exists (const gchar * name)
+{
+  gchar *path = g_strconcat (SHMRING_PATH_PREFIX, name, NULL);
+  gboolean ret = g_file_test (path, G_FILE_TEST_EXISTS);
+
+  g_free (path);
+  return ret;
+}
+
+static GstElement *
+parse (const gchar * fmt, ...)
+{
+  GError *err = NULL;
+  GstElement *p;
+  va_list ap;
+  gchar *desc;
+
+  va_start (ap, fmt);
+  desc = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  p = gst_parse_launch (desc, &err);
+  fail_unless (p != NULL && err == NULL, "could not build '%s': %s", desc,
+      err ? err->message : "?");
+  g_free (desc);
+  return p;
+}
+
+/* Wait for ERROR or EOS on the pipeline's bus; returns the message. */
+static GstMessage *
+wait_bus (GstElement * pipeline, GstMessageType types)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 20 * GST_SECOND, types);
+
+  gst_object_unref (bus);
+  fail_unless (msg != NULL, "no message of the expected type on the bus");
+  return msg;
+}
+
+static gchar *
+error_text (GstMessage * msg)
+{
+  GError *err = NULL;
+  gchar *dbg = NULL, *text;
+
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_ERROR);
+  gst_message_parse_error (msg, &err, &dbg);
+  text = g_strdup_printf ("%s | %s", err->message, dbg ? dbg : "");
+  g_error_free (err);
+  g_free (dbg);
+  return text;
+}
+
+static void
+stop_pipeline (GstElement * p)
+{
+  fail_unless_equals_int (gst_element_set_state (p, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref (p);
+}
+
+/* A harness around a shmringsrc reading channel name. */
+static GstHarness *
+src_harness (const gchar * name, const gchar * extra)
+{
+  gchar *desc = g_strdup_printf ("shmringsrc channel=%s timestamp-mode=producer"
+      " %s", name, extra ? extra : "");
+  GstHarness *h = gst_harness_new_parse (desc);
+
+  g_free (desc);
+  gst_harness_play (h);
+  return h;
+}
+
+static GstBuffer *
+make_buffer (gsize size, guint8 seed)
+{
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, size, NULL);
+  GstMapInfo map;
+  gsize i;
+
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  for (i = 0; i < size; i++)
+    map.data[i] = (guint8) (seed + i * 7);
+  gst_buffer_unmap (buf, &map);
+  return buf;
+}
+
+static void
+assert_same_data (GstBuffer * a, GstBuffer * b)
+{
+  GstMapInfo ma, mb;
+
+  fail_unless (gst_buffer_map (a, &ma, GST_MAP_READ));
+  fail_unless (gst_buffer_map (b, &mb, GST_MAP_READ));
+  fail_unless_equals_uint64 (ma.size, mb.size);
+  fail_unless (memcmp (ma.data, mb.data, ma.size) == 0, "payload differs");
+  gst_buffer_unmap (a, &ma);
+  gst_buffer_unmap (b, &mb);
+}
+
+GST_START_TEST (test_properties)
+{
+  GstElement *sink = gst_element_factory_make ("shmringsink", "camx");
+  GstElement *src = gst_element_factory_make ("shmringsrc", NULL);
+  gchar *s = NULL;
+  guint64 size, n;
+  guint perm;
+  gint policy;
+  gint64 timeout;
+  gboolean b;
+
+  fail_unless (sink && src);
+  g_object_get (sink, "channel", &s, "size", &size, "permissions", &perm,
+      "policy", &policy, "frames-written", &n, NULL);
+  fail_unless (s == NULL);
+  fail_unless_equals_uint64 (size, 64 * 1024 * 1024);
+  fail_unless_equals_int (perm, 0600);
+  fail_unless_equals_int (policy, SHMRING_POLICY_LOSSLESS);
+  fail_unless_equals_uint64 (n, 0);
+  gst_util_set_object_arg (G_OBJECT (sink), "policy", "drop-new");
+  g_object_get (sink, "policy", &policy, NULL);
+  fail_unless_equals_int (policy, SHMRING_POLICY_DROP_NEW);
+  gst_util_set_object_arg (G_OBJECT (sink), "policy", "live");
+  g_object_get (sink, "policy", &policy, NULL);
+  fail_unless_equals_int (policy, SHMRING_POLICY_LIVE);
+  /* Out-of-range values are refused loudly and leave the value alone. */
+  ASSERT_WARNING (g_object_set (sink, "permissions", 01000, NULL));
+  g_object_get (sink, "permissions", &perm, NULL);
+  fail_unless_equals_int (perm, 0600);
+  ASSERT_WARNING (g_object_set (sink, "size", (guint64) 100, NULL));
+
+  g_object_get (src, "timeout", &timeout, "reconnect", &b, NULL);
+  fail_unless_equals_int64 (timeout, -1);
+  fail_unless (!b);
+  g_object_get (src, "latest", &b, "frames-received", &n, NULL);
+  fail_unless (!b);
+  fail_unless_equals_uint64 (n, 0);
+  ASSERT_WARNING (g_object_set (src, "timeout", (gint64) - 5, NULL));
+
+  /* Read-only counters cannot be written. */
+  ASSERT_WARNING (g_object_set (src, "frames-received", (guint64) 5, NULL));
+  ASSERT_WARNING (g_object_set (sink, "frames-dropped", (guint64) 5, NULL));
+
+  gst_object_unref (sink);
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_channel_defaults_to_name_and_ready_only)
+{
+  gchar *name = channel_name ("named");
+  GstElement *p = parse ("fakesrc ! shmringsink name=%s async=false", name);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (p), name);
+
+  fail_unless (!channel_exists (name));
+  fail_unless (gst_element_set_state (p, GST_STATE_PAUSED) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless (channel_exists (name), "channel not named after the element");
+  /* channel, size and policy are fixed once started */
+  ASSERT_WARNING (g_object_set (sink, "channel", "other", NULL));
+  ASSERT_WARNING (gst_util_set_object_arg (G_OBJECT (sink), "policy", "live"));
+  gst_object_unref (sink);
+  stop_pipeline (p);
+  fail_unless (!channel_exists (name), "channel left behind");
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_invalid_channel_name)
+{
+  const gchar *elements[] = { "fakesrc", "shmringsink", "shmringsrc",
+    "fakesink", NULL
+  };
+  guint i;
+
+  for (i = 0; elements[i]; i += 2) {
+    /* the shmring element gets the bad name */
+    GstElement *p = parse ("%s %s ! %s %s", elements[i],
+        i == 2 ? "channel=.hidden" : "", elements[i + 1],
+        i == 0 ? "channel=.hidden" : "");
+    GstMessage *msg;
+    gchar *text;
+
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    msg = wait_bus (p, GST_MESSAGE_ERROR);
+    text = error_text (msg);
+    fail_unless (strstr (text, "Invalid channel name") != NULL, "%s", text);
+    fail_unless (strstr (text, ".hidden") != NULL, "%s", text);
+    g_free (text);
+    gst_message_unref (msg);
+    stop_pipeline (p);
+  }
+}
+
+GST_END_TEST;
+
+#define TRAVELLING_FLAGS (GST_BUFFER_FLAG_DELTA_UNIT | GST_BUFFER_FLAG_HEADER | \
+    GST_BUFFER_FLAG_GAP | GST_BUFFER_FLAG_DROPPABLE | GST_BUFFER_FLAG_MARKER | \
+    GST_BUFFER_FLAG_CORRUPTED | GST_BUFFER_FLAG_LIVE)
+
+/* Raw video of an odd width with every kind of metadata crosses intact. */
+GST_START_TEST (test_roundtrip_meta)
+{
+  gchar *name = channel_name ("meta");
+  GstElement *p = parse ("appsrc name=a format=time caps=video/x-raw,"
+      "format=BGR,width=641,height=481,framerate=30/1 ! shmringsink "
+      "channel=%s name=s", name);
+  GstElement *a = gst_bin_get_by_name (GST_BIN (p), "a");
+  GstElement *s = gst_bin_get_by_name (GST_BIN (p), "s");
+  GstHarness *h;
+  GstBuffer *in[3], *out;
+  GstCaps *caps;
+  GstStructure *st;
+  gint w = 0;
+  guint64 copied, written;
+  guint i;
+  gsize fsize = GST_ROUND_UP_4 (641 * 3) * 481;
+
+  fail_unless (gst_element_set_state (p, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  h = src_harness (name, NULL);
+
+  for (i = 0; i < 3; i++)
+    in[i] = make_buffer (fsize, i);
+  GST_BUFFER_PTS (in[0]) = 5 * GST_SECOND;
+  GST_BUFFER_DTS (in[0]) = 4 * GST_SECOND;
+  GST_BUFFER_DURATION (in[0]) = GST_SECOND / 30;
+  GST_BUFFER_PTS (in[1]) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DTS (in[1]) = 6 * GST_SECOND + 1;
+  GST_BUFFER_DURATION (in[1]) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_FLAG_SET (in[1], GST_BUFFER_FLAG_DELTA_UNIT);
+  GST_BUFFER_FLAG_SET (in[1], GST_BUFFER_FLAG_MARKER);
+  GST_BUFFER_PTS (in[2]) = 7 * GST_SECOND;
+  GST_BUFFER_FLAG_SET (in[2], GST_BUFFER_FLAG_DISCONT);
+  GST_BUFFER_FLAG_SET (in[2], GST_BUFFER_FLAG_HEADER);
+  GST_BUFFER_FLAG_SET (in[2], GST_BUFFER_FLAG_GAP);
+  GST_BUFFER_FLAG_SET (in[2], GST_BUFFER_FLAG_DROPPABLE);
+  GST_BUFFER_FLAG_SET (in[2], GST_BUFFER_FLAG_CORRUPTED);
+
+  for (i = 0; i < 3; i++) {
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (a),
+            gst_buffer_ref (in[i])), GST_FLOW_OK);
+    out = gst_harness_pull (h);
+    fail_unless (out != NULL);
+    assert_same_data (in[i], out);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (out), GST_BUFFER_PTS (in[i]));
+    fail_unless_equals_uint64 (GST_BUFFER_DTS (out), GST_BUFFER_DTS (in[i]));
+    fail_unless_equals_uint64 (GST_BUFFER_DURATION (out),
+        GST_BUFFER_DURATION (in[i]));
+    /* the first buffer of a stream is DISCONT; the others keep theirs */
+    fail_unless_equals_int (GST_BUFFER_FLAGS (out) & TRAVELLING_FLAGS,
+        GST_BUFFER_FLAGS (in[i]) & TRAVELLING_FLAGS);
+    fail_unless_equals_int (GST_BUFFER_FLAG_IS_SET (out,
+            GST_BUFFER_FLAG_DISCONT), i != 1);
+    gst_buffer_unref (out);
+  }
+
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless (caps != NULL);
+  st = gst_caps_get_structure (caps, 0);
+  fail_unless (gst_structure_has_name (st, "video/x-raw"));
+  gst_structure_get_int (st, "width", &w);
+  fail_unless_equals_int (w, 641);
+  fail_unless_equals_string (gst_structure_get_string (st, "format"), "BGR");
+  gst_caps_unref (caps);
+
+  g_object_get (s, "frames-copied", &copied, "frames-written", &written, NULL);
+  fail_unless_equals_uint64 (written, 3);
+  fail_unless_equals_uint64 (copied, 3);        /* system memory: one copy each */
+
+  for (i = 0; i < 3; i++)
+    gst_buffer_unref (in[i]);
+  gst_harness_teardown (h);
+  gst_object_unref (a);
+  gst_object_unref (s);
+  stop_pipeline (p);
+  fail_unless (!channel_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* Variable-size, non-raw buffers and a caps change, in order with the data. */
+GST_START_TEST (test_nonraw_and_caps_change)
+{
+  gchar *name = channel_name ("nonraw");
+  GstElement *p = parse ("appsrc name=a format=time ! shmringsink channel=%s",
+      name);
+  GstElement *a = gst_bin_get_by_name (GST_BIN (p), "a");
+  GstCaps *jpeg = gst_caps_from_string ("image/jpeg,width=320,height=240,"
+      "framerate=30/1"), *raw =
+      gst_caps_from_string ("video/x-raw,format=I420,width=161,height=121,"
+      "framerate=25/1"), *cur;
+  GstHarness *h;
+  GstBuffer *in, *out;
+  GstVideoInfo vi;
+  gsize sizes[] = { 1000, 77, 5000 };
+  guint i;
+
+  gst_app_src_set_caps (GST_APP_SRC (a), jpeg);
+  fail_unless (gst_element_set_state (p, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  h = src_harness (name, NULL);
+
+  for (i = 0; i < G_N_ELEMENTS (sizes); i++) {
+    in = make_buffer (sizes[i], i + 10);
+    GST_BUFFER_PTS (in) = i * GST_SECOND;
+    gst_app_src_push_buffer (GST_APP_SRC (a), gst_buffer_ref (in));
+    out = gst_harness_pull (h);
+    assert_same_data (in, out);
+    cur = gst_pad_get_current_caps (h->sinkpad);
+    fail_unless (gst_caps_is_equal (cur, jpeg), "caps %" GST_PTR_FORMAT, cur);
+    gst_caps_unref (cur);
+    gst_buffer_unref (in);
+    gst_buffer_unref (out);
+  }
+
+  /* Switch to raw I420 with odd sizes: padded rows and chroma planes. */
+  gst_app_src_set_caps (GST_APP_SRC (a), raw);
+  gst_video_info_from_caps (&vi, raw);
+  in = make_buffer (GST_VIDEO_INFO_SIZE (&vi), 99);
+  gst_app_src_push_buffer (GST_APP_SRC (a), gst_buffer_ref (in));
+  out = gst_harness_pull (h);
+  cur = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless (gst_caps_is_equal (cur, raw), "caps %" GST_PTR_FORMAT, cur);
+  assert_same_data (in, out);
+  gst_caps_unref (cur);
+  gst_buffer_unref (in);
+  gst_buffer_unref (out);
+
+  gst_caps_unref (jpeg);
+  gst_caps_unref (raw);
+  gst_harness_teardown (h);
+  gst_object_unref (a);
+  stop_pipeline (p);
+  fail_unless (!channel_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* EOS on the producer becomes EOS on the consumer. */
+GST_START_TEST (test_eos)
+{
+  gchar *name = channel_name ("eos");
+  GstElement *p = parse ("videotestsrc num-buffers=5 ! video/x-raw,width=64,"
+      "height=48 ! shmringsink channel=%s", name);
+  GstElement *c = parse ("shmringsrc channel=%s name=r ! fakesink", name);
+  GstElement *r = gst_bin_get_by_name (GST_BIN (c), "r");
+  GstMessage *msg;
+  guint64 n;
+
+  gst_element_set_state (c, GST_STATE_PLAYING);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  msg = wait_bus (p, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  msg = wait_bus (c, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  g_object_get (r, "frames-received", &n, NULL);
+  fail_unless_equals_uint64 (n, 5);
+  gst_object_unref (r);
+  stop_pipeline (p);
+  stop_pipeline (c);
+  fail_unless (!channel_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* Upstream that uses the sink's pool renders straight into the ring. */
+GST_START_TEST (test_zero_copy_sink)
+{
+  gchar *name = channel_name ("zc");
+  GstElement *p = parse ("videotestsrc num-buffers=20 ! video/x-raw,"
+      "format=BGR,width=321,height=240 ! shmringsink channel=%s name=s", name);
+  GstElement *s = gst_bin_get_by_name (GST_BIN (p), "s");
+  GstHarness *h;
+  GstVideoInfo vi;
+  GstCaps *caps = gst_caps_from_string ("video/x-raw,format=BGR,width=321,"
+      "height=240,framerate=30/1");
+  guint64 copied, written;
+  guint i;
+
+  gst_video_info_from_caps (&vi, caps);
+  gst_caps_unref (caps);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  h = src_harness (name, NULL);
+  for (i = 0; i < 20; i++) {
+    GstBuffer *b = gst_harness_pull (h);
+    fail_unless_equals_uint64 (gst_buffer_get_size (b),
+        GST_VIDEO_INFO_SIZE (&vi));
+    gst_buffer_unref (b);
+  }
+  gst_message_unref (wait_bus (p, GST_MESSAGE_EOS));
+  g_object_get (s, "frames-copied", &copied, "frames-written", &written, NULL);
+  fail_unless_equals_uint64 (written, 20);
+  fail_unless_equals_uint64 (copied, 0);
+  gst_harness_teardown (h);
+  gst_object_unref (s);
+  stop_pipeline (p);
+  fail_unless (!channel_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* TRUE if addr lies in a mapping of the channel's segment file. */
+static gboolean
+in_segment (const gchar * name, gconstpointer addr)
+{
+  gchar *path = g_strconcat (SHMRING_PATH_PREFIX, name, NULL);
+  FILE *f = fopen ("/proc/self/maps", "r");
+  char line[1024];
+  gboolean found = FALSE;
+
+  while (f && fgets (line, sizeof line, f)) {
+    unsigned long lo, hi;
+    if (sscanf (line, "%lx-%lx", &lo, &hi) == 2 && strstr (line, path) &&
+        (unsigned long) addr >= lo && (unsigned long) addr < hi)
+      found = TRUE;
+  }
+  if (f)
+    fclose (f);
+  g_free (path);
+  return found;
+}
+
+/* The source's buffers are the shared memory itself, read-only. */
+GST_START_TEST (test_zero_copy_src)
+{
+  gchar *name = channel_name ("zcsrc");
+  GstElement *p = parse ("videotestsrc num-buffers=3 ! video/x-raw,width=64,"
+      "height=48 ! shmringsink channel=%s", name);
+  GstHarness *h;
+  guint i;
+
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  h = src_harness (name, NULL);
+  for (i = 0; i < 3; i++) {
+    GstBuffer *b = gst_harness_pull (h);
+    GstMapInfo map;
+
+    fail_unless (gst_buffer_map (b, &map, GST_MAP_READ));
+    fail_unless (in_segment (name, map.data), "buffer is not ring memory");
+    gst_buffer_unmap (b, &map);
+    fail_unless (GST_MEMORY_IS_READONLY (gst_buffer_peek_memory (b, 0)));
+    fail_if (gst_memory_map (gst_buffer_peek_memory (b, 0), &map,
+            GST_MAP_WRITE));
+    gst_buffer_unref (b);
+  }
+  gst_message_unref (wait_bus (p, GST_MESSAGE_EOS));
+  gst_harness_teardown (h);
+  stop_pipeline (p);
+  fail_unless (!channel_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* Frames freed in any order give their space back: with a ring of five
+ * frames, 300 lossless frames pass only if every release counts. */
+GST_START_TEST (test_release_any_order)
+{
+  gchar *name = channel_name ("order");
+  GstElement *p = parse ("videotestsrc num-buffers=300 ! video/x-raw,"
+      "format=GRAY8,width=64,height=64 ! shmringsink channel=%s size=%u "
+      "sync=false", name, 5 * 4160);
+  GstHarness *h;
+  GstBuffer *b[3];
+  guint64 expect = 0;
+  guint i, k;
+
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  h = src_harness (name, NULL);
+  for (i = 0; i < 100; i++) {
+    for (k = 0; k < 3; k++) {
+      b[k] = gst_harness_pull (h);
+      fail_unless_equals_uint64 (GST_BUFFER_OFFSET (b[k]), expect);
+      expect++;
+    }
+    /* middle, last, first */
+    gst_buffer_unref (b[1]);
+    gst_buffer_unref (b[2]);
+    gst_buffer_unref (b[0]);
+  }
+  gst_message_unref (wait_bus (p, GST_MESSAGE_EOS));
+  gst_harness_teardown (h);
+  stop_pipeline (p);
+  fail_unless (!channel_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_second_reader_refused)
+{
+  gchar *name = channel_name ("second");
+  GstElement *p = parse ("videotestsrc is-live=true ! shmringsink channel=%s "
+      "policy=live", name);
+  GstHarness *h;
+  GstElement *c;
+  GstMessage *msg;
+  GstBuffer *b;
+  gchar *text, *pid = g_strdup_printf ("pid %d", (int) getpid ());
+
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  h = src_harness (name, NULL);
+  b = gst_harness_pull (h);     /* the first reader is attached */
+  gst_buffer_unref (b);
+  c = parse ("shmringsrc channel=%s ! fakesink", name);
+  gst_element_set_state (c, GST_STATE_PLAYING);
+  msg = wait_bus (c, GST_MESSAGE_ERROR);
+  text = error_text (msg);
+  fail_unless (strstr (text, name) != NULL, "%s", text);
+  fail_unless (strstr (text, pid) != NULL, "%s", text);
+  fail_unless (strstr (text, "already has a reader") != NULL, "%s", text);
+  g_free (text);
+  g_free (pid);
+  gst_message_unref (msg);
+  stop_pipeline (c);
+  gst_harness_teardown (h);
+  stop_pipeline (p);
+  fail_unless (!channel_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_timeout_error)
+{
+  gchar *name = channel_name ("nobody");
+  GstElement *c = parse ("shmringsrc channel=%s timeout=100000000 ! fakesink",
+      name);
+  GstMessage *msg;
+  gchar *text;
+
+  gst_element_set_state (c, GST_STATE_PLAYING);
+  msg = wait_bus (c, GST_MESSAGE_ERROR);
+  text = error_text (msg);
+  fail_unless (strstr (text, name) != NULL, "%s", text);
+  fail_unless (strstr (text, "No producer") != NULL, "%s", text);
+  g_free (text);
+  gst_message_unref (msg);
+  stop_pipeline (c);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* A producer that stops without EOS is an error naming the channel. */
+GST_START_TEST (test_producer_gone_error)
+{
+  gchar *name = channel_name ("gone");
+  GstElement *p = parse ("videotestsrc is-live=true ! video/x-raw,width=64,"
+      "height=48 ! shmringsink channel=%s policy=live", name);
+  GstHarness *h;
+  GstBuffer *b;
+  GstFlowReturn ret = GST_FLOW_OK;
+  GstElement *src;
+  GstBus *bus;
+  GstMessage *msg;
+  gchar *text;
+
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  h = src_harness (name, NULL);
+  bus = gst_bus_new ();
+  src = gst_harness_find_element (h, "shmringsrc");
+  gst_element_set_bus (src, bus);
+  b = gst_harness_pull (h);
+  gst_buffer_unref (b);
+  stop_pipeline (p);
+  /* the source ends its stream with an error */
+  msg = gst_bus_timed_pop_filtered (bus, 20 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  text = error_text (msg);
+  fail_unless (strstr (text, name) != NULL, "%s", text);
+  fail_unless (strstr (text, "without end of stream") != NULL, "%s", text);
+  g_free (text);
+  gst_message_unref (msg);
+  (void) ret;
+  gst_element_set_bus (src, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (src);
+  gst_harness_teardown (h);
+  fail_unless (!channel_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  guint count;
+} Counter;
+
+static GstPadProbeReturn
+count_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Counter *c = data;
+
+  (void) pad;
+  (void) info;
+  g_mutex_lock (&c->lock);
+  c->count++;
+  g_cond_broadcast (&c->cond);
+  g_mutex_unlock (&c->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+/* A sink blocked on a full lossless ring with no reader, and a source
+ * waiting for a producer that never comes, both stop at once, 100 times. */
+GST_START_TEST (test_state_cycles_unblock)
+{
+  gchar *name = channel_name ("cycle");
+  gchar *none = channel_name ("nothere");
+  Counter c;
+  guint i;
+
+  g_mutex_init (&c.lock);
+  g_cond_init (&c.cond);
+  for (i = 0; i < 100; i++) {
+    /* 3 frames fit; after the 3rd, the pool waits for room for the 4th */
+    GstElement *p = parse ("videotestsrc ! video/x-raw,format=GRAY8,width=64,"
+        "height=64 ! identity name=i ! shmringsink channel=%s size=%u "
+        "sync=false", name, 3 * 4160);
+    GstElement *q = parse ("shmringsrc channel=%s ! fakesink", none);
+    GstElement *id = gst_bin_get_by_name (GST_BIN (p), "i");
+    GstPad *pad = gst_element_get_static_pad (id, "src");
+
+    c.count = 0;
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_probe, &c, NULL);
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    gst_element_set_state (q, GST_STATE_PLAYING);
+    g_mutex_lock (&c.lock);
+    while (c.count < 3)
+      g_cond_wait (&c.cond, &c.lock);
+    g_mutex_unlock (&c.lock);
+    gst_object_unref (pad);
+    gst_object_unref (id);
+    stop_pipeline (p);
+    stop_pipeline (q);
+    fail_unless (!channel_exists (name));
+  }
+  g_mutex_clear (&c.lock);
+  g_cond_clear (&c.cond);
+  g_free (name);
+  g_free (none);
+}
+
+GST_END_TEST;
+
+static Suite *
+shmring_elements_suite (void)
+{
+  Suite *s = suite_create ("shmring_elements");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_properties);
+  tcase_add_test (tc, test_channel_defaults_to_name_and_ready_only);
+  tcase_add_test (tc, test_invalid_channel_name);
+  tcase_add_test (tc, test_roundtrip_meta);
+  tcase_add_test (tc, test_nonraw_and_caps_change);
+  tcase_add_test (tc, test_eos);
+  tcase_add_test (tc, test_zero_copy_sink);
+  tcase_add_test (tc, test_zero_copy_src);
+  tcase_add_test (tc, test_release_any_order);
+  tcase_add_test (tc, test_second_reader_refused);
+  tcase_add_test (tc, test_timeout_error);
+  tcase_add_test (tc, test_producer_gone_error);
+  tcase_add_test (tc, test_state_cycles_unblock);
+  return s;
+}
+
+GST_CHECK_MAIN (shmring_elements);

@@ -1,0 +1,392 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# twoproc.py: two-process tests of shmringsink -> shmringsrc (real pipelines in separate processes).
+"""Usage: twoproc.py TEST  (run by meson), or twoproc.py role-NAME ARGS (a helper process)."""
+
+import os
+import signal
+import subprocess
+import sys
+
+GST_LAUNCH = os.environ.get("GST_LAUNCH", "gst-launch-1.0")
+SELF = os.path.abspath(__file__)
+PY = sys.executable
+
+
+def channel(tag):
+    return "t-2p-%d-%s" % (os.getpid(), tag)
+
+
+def shm_path(name):
+    return "/dev/shm/shmring." + name
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def launch(desc, **kw):
+    return subprocess.Popen([GST_LAUNCH, "-q"] + desc.split(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def helper(role, *args):
+    return subprocess.Popen([PY, SELF, role] + [str(a) for a in args], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+
+
+def finish(p, what, timeout=120):
+    out, err = p.communicate(timeout=timeout)
+    check(p.returncode == 0, "%s exited %d: %s %s" % (what, p.returncode, out[-2000:], err[-2000:]))
+    return out
+
+
+def expect_line(p, prefix):
+    """Read the helper's stdout until a line starting with prefix."""
+    for line in p.stdout:
+        if line.startswith(prefix):
+            return line.strip()
+    raise AssertionError("helper ended before printing %r: %s" % (prefix, p.stderr.read()[-2000:]))
+
+
+def no_leftover(*names):
+    for n in names:
+        check(not os.path.exists(shm_path(n)), "channel file left behind: " + shm_path(n))
+
+
+# ---------------------------------------------------------------- helper roles (gi)
+
+def gst():
+    import gi
+    gi.require_version("Gst", "1.0")
+    gi.require_version("GstApp", "1.0")
+    from gi.repository import Gst
+    Gst.init(None)
+    return Gst
+
+
+def pop(pipeline, Gst, types):
+    msg = pipeline.get_bus().timed_pop_filtered(60 * Gst.SECOND, types)
+    if msg is None:
+        raise SystemExit("no message on the bus")
+    if msg.type == Gst.MessageType.ERROR:
+        err, dbg = msg.parse_error()
+        raise SystemExit("error: %s (%s)" % (err.message, dbg))
+    return msg
+
+
+def role_reader(name, *opts):
+    """shmringsrc ! appsink; prints one line per frame and 'eos' at the end."""
+    Gst = gst()
+    p = Gst.parse_launch("shmringsrc name=src channel=%s timestamp-mode=producer %s ! "
+                         "appsink name=sink sync=false max-buffers=1" % (name, " ".join(opts)))
+    sink = p.get_by_name("sink")
+    src = p.get_by_name("src")
+    p.set_state(Gst.State.PLAYING)
+    while True:
+        sample = sink.emit("try-pull-sample", 60 * Gst.SECOND)
+        if sample is None:
+            break
+        buf = sample.get_buffer()
+        caps = sample.get_caps().to_string()
+        ok, info = buf.map(Gst.MapFlags.READ)
+        first = int.from_bytes(info.data[:4], "little") if info.size >= 4 else -1
+        buf.unmap(info)
+        print("frame seq=%d pts=%d size=%d first=%d gen=%d discont=%d caps=%s" % (
+            buf.offset, buf.pts, buf.get_size(), first, src.get_property("generation"),
+            int(buf.has_flags(Gst.BufferFlags.DISCONT)), caps), flush=True)
+        del buf, sample
+    msg = p.get_bus().timed_pop_filtered(0, Gst.MessageType.ERROR | Gst.MessageType.EOS)
+    if msg is None or msg.type != Gst.MessageType.EOS:
+        pop(p, Gst, Gst.MessageType.ERROR)
+        raise SystemExit("no EOS")
+    print("eos received=%d missed=%d" % (src.get_property("frames-received"),
+                                         src.get_property("frames-missed")), flush=True)
+    p.set_state(Gst.State.NULL)
+
+
+def role_writer(name, policy, size, count, *caps_list):
+    """appsrc ! shmringsink; frames carry their index in their first 4 bytes.
+    Prints 'ready', pushes `count` frames per caps on 'go', prints 'rendered'
+    once the sink has handled them all, sends EOS on 'eos'."""
+    Gst = gst()
+    p = Gst.parse_launch("appsrc name=a format=time ! shmringsink name=s channel=%s policy=%s "
+                         "size=%s sync=false" % (name, policy, size))
+    a = p.get_by_name("a")
+    s = p.get_by_name("s")
+    def probe(pad, info):
+        ev = info.get_event()
+        if ev.type == Gst.EventType.CUSTOM_DOWNSTREAM:
+            print("rendered", flush=True)
+        return Gst.PadProbeReturn.OK
+
+    s.get_static_pad("sink").add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, probe)
+    a.set_property("caps", Gst.Caps.from_string(caps_list[0]))
+    p.set_state(Gst.State.PLAYING)
+    print("ready", flush=True)
+    check(sys.stdin.readline().strip() == "go", "expected go")
+    gi_vi = __import__("gi.repository.GstVideo", fromlist=["VideoInfo"])
+    index = 0
+    for c in caps_list:
+        caps = Gst.Caps.from_string(c)
+        a.set_property("caps", caps)
+        st = caps.get_structure(0)
+        if st.get_name() == "video/x-raw":
+            vi = gi_vi.VideoInfo.new_from_caps(caps)
+            size_b = vi.size
+        else:
+            size_b = 1000
+        for _ in range(int(count)):
+            data = bytearray(size_b)
+            data[:4] = index.to_bytes(4, "little")
+            buf = Gst.Buffer.new_wrapped(bytes(data))
+            buf.pts = index * Gst.MSECOND
+            buf.duration = Gst.MSECOND
+            a.emit("push-buffer", buf)
+            index += 1
+    a.send_event(Gst.Event.new_custom(Gst.EventType.CUSTOM_DOWNSTREAM,
+                                      Gst.Structure.new_empty("flushed")))
+    check(sys.stdin.readline().strip() == "eos", "expected eos")
+    a.emit("end-of-stream")
+    pop(p, Gst, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    print("stats written=%d dropped=%d copied=%d" % (
+        s.get_property("frames-written"), s.get_property("frames-dropped"),
+        s.get_property("frames-copied")), flush=True)
+    p.set_state(Gst.State.NULL)
+
+
+def role_cycle(side, name, n):
+    """PLAYING/NULL n times; fails on any error message or failed change."""
+    Gst = gst()
+    if side == "sink":
+        desc = ("videotestsrc is-live=true ! video/x-raw,width=64,height=48,framerate=100/1 ! "
+                "shmringsink channel=%s policy=live" % name)
+    else:
+        desc = "shmringsrc channel=%s reconnect=true ! fakesink" % name
+    p = Gst.parse_launch(desc)
+    bus = p.get_bus()
+    for i in range(int(n)):
+        check(p.set_state(Gst.State.PLAYING) != Gst.StateChangeReturn.FAILURE, "PLAYING failed")
+        ret, _, _ = p.get_state(30 * Gst.SECOND)
+        check(ret in (Gst.StateChangeReturn.SUCCESS, Gst.StateChangeReturn.NO_PREROLL),
+              "PLAYING did not complete: %s" % ret)
+        check(p.set_state(Gst.State.NULL) == Gst.StateChangeReturn.SUCCESS, "NULL failed")
+        msg = bus.pop_filtered(Gst.MessageType.ERROR)
+        if msg:
+            raise SystemExit("error in cycle %d: %s" % (i, msg.parse_error()[0].message))
+    print("cycled", n, flush=True)
+
+
+# ---------------------------------------------------------------- tests
+
+def test_oddwidth_caps_discovery(tmp):
+    """Odd-width BGR and I420 arrive byte-identical; the reader has no capsfilter."""
+    for fmt in ("BGR", "I420"):
+        name = channel("odd" + fmt)
+        ref, out = os.path.join(tmp, "ref" + fmt), os.path.join(tmp, "out" + fmt)
+        # a ring of about 3 frames: the producer cannot finish before the reader reads
+        c = subprocess.Popen([GST_LAUNCH, "-v", "shmringsrc", "channel=" + name, "!",
+                              "filesink", "location=" + out], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        p = launch("videotestsrc num-buffers=20 pattern=ball ! video/x-raw,format=%s,width=641,"
+                   "height=481,framerate=30/1 ! tee name=t ! queue ! filesink location=%s t. ! "
+                   "queue ! shmringsink channel=%s size=3000000 sync=false" % (fmt, ref, name))
+        finish(p, "producer")
+        log = finish(c, "consumer")
+        check("width=(int)641" in log and "format=(string)%s" % fmt in log,
+              "consumer did not discover the caps: " + log[-1000:])
+        a, b = open(ref, "rb").read(), open(out, "rb").read()
+        check(len(a) > 0 and a == b, "%s frames differ (%d vs %d bytes)" % (fmt, len(a), len(b)))
+        no_leftover(name)
+    # and through a converter, no caps typed anywhere on the reading side
+    name = channel("conv")
+    c = launch("shmringsrc channel=%s ! videoconvert ! video/x-raw,format=RGBA ! fakesink" % name)
+    p = launch("videotestsrc num-buffers=10 ! video/x-raw,format=BGR,width=641,height=481 ! "
+               "shmringsink channel=%s size=3000000" % name)
+    finish(p, "producer")
+    finish(c, "consumer")
+    no_leftover(name)
+
+
+def test_caps_change(tmp):
+    """A caps change mid-stream reaches the reader in order with the frames."""
+    name = channel("capschange")
+    caps_a = "video/x-raw,format=BGR,width=320,height=240,framerate=30/1"
+    caps_b = "video/x-raw,format=I420,width=161,height=121,framerate=25/1"
+    w = helper("role-writer", name, "lossless", 1 << 20, 5, caps_a, caps_b)
+    expect_line(w, "ready")
+    r = helper("role-reader", name)
+    w.stdin.write("go\n")
+    w.stdin.flush()
+    expect_line(w, "rendered")
+    w.stdin.write("eos\n")
+    w.stdin.flush()
+    finish(w, "writer")
+    lines = [x for x in finish(r, "reader").splitlines() if x.startswith("frame")]
+    check(len(lines) == 10, "expected 10 frames, got %d" % len(lines))
+    for i, line in enumerate(lines):
+        want_fmt, want_w, want_size = ("BGR", 320, 320 * 240 * 3) if i < 5 else ("I420", 161, None)
+        check("first=%d " % i in line, "frame %d out of order: %s" % (i, line))
+        check("format=(string)%s" % want_fmt in line and "width=(int)%d" % want_w in line,
+              "frame %d has the wrong caps: %s" % (i, line))
+        if want_size:
+            check("size=%d " % want_size in line, line)
+    no_leftover(name)
+
+
+def test_lossless_10000(tmp):
+    """10,000 frames through a ring of 16 frames, none lost, in sequence."""
+    name = channel("lossless")
+    r = helper("role-reader", name)
+    p = launch("videotestsrc num-buffers=10000 ! video/x-raw,format=GRAY8,width=64,height=48,"
+               "framerate=1000/1 ! shmringsink channel=%s size=%d sync=false" % (name, 16 * 3136))
+    finish(p, "producer")
+    out = finish(r, "reader").splitlines()
+    frames = [x for x in out if x.startswith("frame")]
+    check(len(frames) == 10000, "got %d frames" % len(frames))
+    for i, line in enumerate(frames):
+        check(line.startswith("frame seq=%d pts=%d " % (i, i * 1000000)), "frame %d: %s" % (i, line))
+    check(out[-1] == "eos received=10000 missed=0", out[-1])
+    no_leftover(name)
+
+
+def run_policy(policy, count=40):
+    name = channel(policy)
+    # a ring of 3 frames of 4096 bytes
+    w = helper("role-writer", name, policy, 3 * 4160 + 100, count,
+               "video/x-raw,format=GRAY8,width=64,height=64,framerate=30/1")
+    expect_line(w, "ready")
+    r = None
+    if policy == "lossless":
+        r = helper("role-reader", name)
+    w.stdin.write("go\n")
+    w.stdin.flush()
+    expect_line(w, "rendered")
+    if r is None:
+        # the slowest reader: it comes only after every frame was produced
+        r = helper("role-reader", name)
+        expect_line(r, "frame")
+    w.stdin.write("eos\n")
+    w.stdin.flush()
+    stats = expect_line(w, "stats")
+    finish(w, "writer")
+    out = finish(r, "reader")
+    firsts = [int(x.split("first=")[1].split()[0]) for x in out.splitlines()
+              if x.startswith("frame")]
+    written = int(stats.split("written=")[1].split()[0])
+    dropped = int(stats.split("dropped=")[1].split()[0])
+    no_leftover(name)
+    return firsts, written, dropped, out
+
+
+def test_policies(tmp):
+    firsts, written, dropped, _ = run_policy("lossless")
+    check(firsts == list(range(40)) and written == 40 and dropped == 0,
+          "lossless: %s %d %d" % (firsts, written, dropped))
+    firsts, written, dropped, out = run_policy("drop-new")
+    # the reader got the oldest frames; the newer ones were dropped
+    k = 40 - dropped
+    check(2 <= k <= 3 and firsts == list(range(k)) and written == k,
+          "drop-new: %s written=%d dropped=%d" % (firsts, written, dropped))
+    firsts, written, dropped, out = run_policy("live")
+    # the reader got the newest frames; the oldest were reclaimed
+    k = len(firsts)
+    check(2 <= k <= 3 and firsts == list(range(40 - k, 40)) and dropped == 40 - k and
+          written == 40, "live: %s written=%d dropped=%d" % (firsts, written, dropped))
+
+
+def test_kill_and_restart(tmp):
+    """SIGKILL of the producer: an error naming the channel, or with
+    reconnect=true the next producer's frames."""
+    name = channel("kill")
+    prod = "videotestsrc is-live=true %s ! video/x-raw,width=64,height=48,framerate=100/1 ! " \
+           "shmringsink channel=%s policy=live"
+    p = launch(prod % ("", name))
+    c = helper("role-reader", name)
+    expect_line(c, "frame")
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    out, err = c.communicate(timeout=60)
+    check(c.returncode != 0, "reader should fail when its producer dies")
+    check(name in err and "died" in err, "error does not name the channel: " + err[-1000:])
+    # a new producer replaces the dead one's segment
+    r = helper("role-reader", name, "reconnect=true")
+    p1 = launch(prod % ("", name))
+    line = expect_line(r, "frame")
+    gen1 = int(line.split("gen=")[1].split()[0])
+    p1.send_signal(signal.SIGKILL)
+    p1.wait()
+    p2 = launch(prod % ("num-buffers=20", name))
+    gen2 = None
+    for line in r.stdout:
+        if line.startswith("frame") and int(line.split("gen=")[1].split()[0]) != gen1:
+            gen2 = line
+            break
+    check(gen2 is not None and "discont=1" in gen2, "no frame from the new producer: %s" % gen2)
+    finish(p2, "second producer")
+    out = r.communicate(timeout=60)[0]
+    check(r.returncode == 0 and "eos received=" in out, "reader did not end cleanly: " + out[-500:])
+    no_leftover(name)
+
+
+def test_eos_exits(tmp):
+    """EOS: both gst-launch processes exit 0 and every frame arrived; a
+    producer whose reader was killed still exits 0 at EOS."""
+    name = channel("eos")
+    c = subprocess.Popen([GST_LAUNCH, "-v", "shmringsrc", "channel=" + name, "!", "fakesink",
+                          "silent=false"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    p = launch("videotestsrc num-buffers=50 ! video/x-raw,width=320,height=240 ! "
+               "shmringsink channel=%s size=1000000" % name)
+    finish(p, "producer")
+    out = finish(c, "consumer")
+    check(out.count("chain   ******* (fakesink0:sink)") == 50, "consumer did not get 50 frames")
+    no_leftover(name)
+
+    name = channel("eos2")
+    r = helper("role-reader", name)
+    w = helper("role-writer", name, "lossless", 1 << 20, 10,
+               "video/x-raw,format=GRAY8,width=64,height=64,framerate=30/1")
+    expect_line(w, "ready")
+    w.stdin.write("go\n")
+    w.stdin.flush()
+    expect_line(r, "frame")
+    r.kill()
+    r.wait()
+    expect_line(w, "rendered")
+    w.stdin.write("eos\n")
+    w.stdin.flush()
+    finish(w, "writer whose reader died")
+    no_leftover(name)
+
+
+def test_state_cycles(tmp):
+    """Both sides go PLAYING -> NULL 100 times at the same time."""
+    name = channel("cycles")
+    a = helper("role-cycle", "sink", name, 100)
+    b = helper("role-cycle", "src", name, 100)
+    check("cycled 100" in finish(a, "sink cycles", 240), "sink side")
+    check("cycled 100" in finish(b, "src cycles", 240), "src side")
+    no_leftover(name)
+
+
+def main():
+    if len(sys.argv) >= 2 and sys.argv[1].startswith("role-"):
+        globals()["role_" + sys.argv[1][5:]](*sys.argv[2:])
+        return 0
+    try:
+        import gi  # noqa: F401
+    except ImportError:
+        print("python3-gi is missing: skipped")
+        return 77
+    import tempfile
+    test = globals()["test_" + sys.argv[1]]
+    with tempfile.TemporaryDirectory() as tmp:
+        test(tmp)
+    print("ok", sys.argv[1])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
