@@ -168,17 +168,17 @@ static int wait2(uint32_t *shared, uint32_t sval, uint32_t *intr, uint32_t ival,
 			return 0;
 		__atomic_store_n(&have_waitv, 0, __ATOMIC_RELAXED);
 	}
-	/* Old kernel: wait on the shared word in short slices so that an
-	 * interrupt is seen soon. */
-	uint64_t rel = until - now;
-	if (rel > 20000000ull)
-		rel = 20000000ull;
-	struct timespec ts = {(time_t)(rel / 1000000000ull), (long)(rel % 1000000000ull)};
+	/* No futex_waitv (kernel before 5.16, valgrind): wait on the shared
+	 * word alone.  The interrupting thread also wakes that word, so an
+	 * interrupt is late by at most one slice, and only if it lands
+	 * between the check below and the wait. */
 	if (__atomic_load_n(intr, __ATOMIC_ACQUIRE) != ival)
 		return 0;
-	long rc = syscall(SYS_futex, shared, FUTEX_WAIT, sval, &ts, NULL, 0);
-	if (rc < 0 && errno == ETIMEDOUT && now + rel >= until && until < deadline)
-		return 1;
+	struct timespec ts = {(time_t)(until / 1000000000ull), (long)(until % 1000000000ull)};
+	long rc = syscall(SYS_futex, shared, FUTEX_WAIT_BITSET, sval, &ts, NULL,
+			  FUTEX_BITSET_MATCH_ANY);
+	if (rc < 0 && errno == ETIMEDOUT)
+		return until < deadline;
 	return 0;
 }
 
@@ -573,8 +573,10 @@ int shmring_producer_set_stream(shmring_producer *p, const struct shmring_stream
 	}
 	int rc = check_desc(d, d->id, p->name);
 	if (rc < 0) {
+		char why[sizeof(last_error)];
+		snprintf(why, sizeof(why), "%s", last_error);
 		p->desc_counter--;
-		return fail(EINVAL, "invalid stream description: %s", last_error);
+		return fail(EINVAL, "invalid stream description: %s", why);
 	}
 	p->have_pending = 1;
 	return 0;
@@ -928,6 +930,7 @@ void shmring_producer_interrupt(shmring_producer *p)
 	__atomic_store_n(&p->interrupted, 1, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&p->intr, 1, __ATOMIC_SEQ_CST);
 	futex_wake(&p->intr, 1);
+	futex_wake(&p->h->cons_seq, 0); /* for the wait without futex_waitv */
 }
 
 void shmring_producer_resume(shmring_producer *p)
@@ -1023,6 +1026,7 @@ struct shmring_consumer {
 	struct shmring_desc desc[SHMRING_DESC_SLOTS];
 	uint32_t last_desc;
 
+	int after_eos; /* the last record read was EOS */
 	uint32_t intr;
 	int interrupted;
 };
@@ -1147,7 +1151,7 @@ int shmring_consumer_open(shmring_consumer *c, const char *name, int64_t timeout
 		claim_unlock(c);
 	__atomic_add_fetch(&c->h->cons_seq, 1, __ATOMIC_SEQ_CST);
 	futex_wake(&c->h->cons_seq, 0);
-	c->attached = 1;
+	__atomic_store_n(&c->attached, 1, __ATOMIC_RELEASE);
 	return 0;
 err:
 	if (c->base)
@@ -1345,6 +1349,7 @@ int shmring_consumer_next(shmring_consumer *c, struct shmring_frame *frame, int6
 			}
 			if (rec.type == SHMRING_RECORD_EOS) {
 				release_at(c, r);
+				c->after_eos = 1;
 				rc = 0;
 				break;
 			}
@@ -1365,6 +1370,7 @@ int shmring_consumer_next(shmring_consumer *c, struct shmring_frame *frame, int6
 			frame->desc_changed = rec.desc_id != c->last_desc;
 			frame->_pos = r;
 			c->last_desc = rec.desc_id;
+			c->after_eos = 0;
 			__atomic_add_fetch(&h->frames_read, 1, __ATOMIC_RELAXED);
 			__atomic_store_n(&h->last_read_seq, rec.seq + 1, __ATOMIC_RELAXED);
 			rc = 1;
@@ -1375,6 +1381,9 @@ int shmring_consumer_next(shmring_consumer *c, struct shmring_frame *frame, int6
 		if (state == SHMRING_STATE_CLOSED) {
 			if (__atomic_load_n(&h->write_pos, __ATOMIC_ACQUIRE) != w)
 				continue;
+			rc = 0; /* end of stream stays end of stream */
+			if (c->after_eos)
+				break;
 			rc = fail(ESHUTDOWN, "channel '%s': the producer closed without end of stream",
 				  c->name);
 			break;
@@ -1485,6 +1494,8 @@ void shmring_consumer_interrupt(shmring_consumer *c)
 	__atomic_store_n(&c->interrupted, 1, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&c->intr, 1, __ATOMIC_SEQ_CST);
 	futex_wake(&c->intr, 1);
+	if (__atomic_load_n(&c->attached, __ATOMIC_ACQUIRE))
+		futex_wake(&c->h->prod_seq, 0); /* for the wait without futex_waitv */
 }
 
 void shmring_consumer_resume(shmring_consumer *c)

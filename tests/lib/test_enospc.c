@@ -21,7 +21,7 @@ int main(void)
 		struct dirent *e;
 
 		if (unshare(CLONE_NEWNS) < 0 ||
-		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
 		    mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=1m") < 0) {
 			fprintf(stderr, "cannot mount a private tmpfs: %s\n", strerror(errno));
 			_exit(T_SKIP);

@@ -426,7 +426,7 @@ struct shmring_meta {
 	uint64_t pts;      /* ns or SHMRING_NO_TIME */
 	uint64_t dts;      /* ns or SHMRING_NO_TIME */
 	uint64_t duration; /* ns or SHMRING_NO_TIME */
-	uint32_t flags;    /* enum shmring_frame_flags */
+	uint32_t flags;    /* enum shmring_frame_flags; other bits are ignored */
 };
 #define SHMRING_META_INIT {SHMRING_NO_TIME, SHMRING_NO_TIME, SHMRING_NO_TIME, 0}
 
@@ -489,8 +489,14 @@ SHMRING_API uint64_t shmring_now_ns(void);
 SHMRING_API SHMRING_WUR int shmring_producer_create(const char *name,
 						       const struct shmring_producer_options *opts,
 						       shmring_producer **out);
-/* Publish a new stream description; frames committed after this call
- * carry it.  Copies everything it needs. */
+/* Set the stream description for the frames reserved after this call.
+ * Copies everything it needs.  It reaches shared memory with the next
+ * frame (header desc_id, and readers, see it then); if its slot is still
+ * named by a record the reader has not released, that frame waits or is
+ * dropped per the policy, like a frame waiting for space.  A frame needs
+ * a description: reserving before the first call gives -EINVAL.  The
+ * library checks that each plane's offset and one row fit frame_size;
+ * it does not know formats, so rows per plane are the reader's check. */
 SHMRING_API SHMRING_WUR int shmring_producer_set_stream(shmring_producer *p,
 							   const struct shmring_stream_info *info);
 /* Copy one frame in.  Returns 0, -ENOBUFS when the frame was dropped
@@ -539,7 +545,11 @@ SHMRING_API SHMRING_WUR int shmring_consumer_open(shmring_consumer *c, const cha
 #define SHMRING_NEXT_LATEST 1u /* skip to the newest committed frame */
 /* Wait for the next frame.  Returns 1 with *frame filled, 0 at end of
  * stream, -ETIMEDOUT, -EINTR, -EOWNERDEAD (producer died), -ESHUTDOWN
- * (producer closed without EOS), -EBADMSG (corrupt segment). */
+ * (producer closed without EOS), -EBADMSG (corrupt segment).  After an
+ * end of stream, frames the producer writes later are read as usual; once
+ * the producer has closed, every further call returns 0 again.
+ * frames_read counts frames returned; frames skipped by LATEST count in
+ * frames_skipped only. */
 SHMRING_API int shmring_consumer_next(shmring_consumer *c, struct shmring_frame *frame,
 				      int64_t timeout_ns, unsigned flags);
 /* Give a frame's space back; frames may be released in any order and
