@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #define SLICE_NS 200000000ll /* longest single futex wait: liveness checks */
+#define SPIN_NS 20000ull     /* how long a waiter spins before it sleeps */
 #define PATH_LEN (sizeof(SHMRING_PATH_PREFIX) + SHMRING_NAME_MAX + 32)
 #define DEFAULT_RING_SIZE (32ull << 20)
 #define MAX_RESERVATIONS 4096u
@@ -180,6 +181,31 @@ static int wait2(uint32_t *shared, uint32_t sval, uint32_t *intr, uint32_t ival,
 	if (rc < 0 && errno == ETIMEDOUT)
 		return until < deadline;
 	return 0;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
+/* Spin for up to SPIN_NS while *word == v: when the peer is running on
+ * another core, this hands a frame over without two system calls and a
+ * context switch.  Returns 1 if the word changed. */
+static int spin_while(const uint32_t *word, uint32_t v)
+{
+	uint64_t t0 = shmring_now_ns();
+	for (unsigned i = 1;; i++) {
+		/* Acquire: pairs with the peer's seq_cst increment. */
+		if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != v)
+			return 1;
+		cpu_relax();
+		if ((i & 63) == 0 && shmring_now_ns() - t0 > SPIN_NS)
+			return 0;
+	}
 }
 
 static int ofd_lock(int fd, int byte, int type, int cmd)
@@ -401,7 +427,8 @@ static int create_segment(shmring_producer *p, const struct shmring_producer_opt
 		return fail(rc, "cannot allocate %llu bytes in /dev/shm: %s",
 			    (unsigned long long)p->seg_size, strerror(rc));
 	}
-	p->base = mmap(NULL, p->seg_size, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd, 0);
+	/* Populated: no page faults on the per-frame path. */
+	p->base = mmap(NULL, p->seg_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, p->fd, 0);
 	if (p->base == MAP_FAILED) {
 		p->base = NULL;
 		return fail(errno, "cannot map %llu bytes: %s", (unsigned long long)p->seg_size,
@@ -647,6 +674,7 @@ static int reclaim(shmring_producer *p, uint64_t need, int for_eos)
  * pending description's slot can be written.  0, -ENOBUFS (drop) or error. */
 static int make_room(shmring_producer *p, uint64_t need, uint64_t deadline, int for_eos)
 {
+	int spun = 0;
 	for (;;) {
 		uint64_t b;
 		int rc = boundary(p, &b);
@@ -672,6 +700,11 @@ static int make_room(shmring_producer *p, uint64_t need, uint64_t deadline, int 
 		/* Acquire: pairs with the consumer's seq_cst increment of
 		 * cons_seq after its release_pos store. */
 		uint32_t v = __atomic_load_n(&p->h->cons_seq, __ATOMIC_ACQUIRE);
+		if (!spun) {
+			spun = 1;
+			if (spin_while(&p->h->cons_seq, v))
+				continue;
+		}
 		/* Full barrier before the re-check; pairs with the consumer's
 		 * seq_cst cons_seq increment before it reads writer_waiting. */
 		__atomic_store_n(&p->h->writer_waiting, 1, __ATOMIC_SEQ_CST);
@@ -1115,7 +1148,7 @@ int shmring_consumer_open(shmring_consumer *c, const char *name, int64_t timeout
 		goto err;
 	}
 	c->seg_size = (uint64_t)st.st_size;
-	c->base = mmap(NULL, c->seg_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
+	c->base = mmap(NULL, c->seg_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, c->fd, 0);
 	if (c->base == MAP_FAILED) {
 		c->base = NULL;
 		rc = fail(errno, "cannot map channel '%s': %s", name, strerror(errno));
@@ -1291,7 +1324,7 @@ int shmring_consumer_next(shmring_consumer *c, struct shmring_frame *frame, int6
 	uint64_t deadline = deadline_of(timeout_ns);
 	struct shmring_header *h = c->h;
 	const int live = c->policy == SHMRING_POLICY_LIVE;
-	int rc;
+	int rc, spun = timeout_ns == 0;
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		if (__atomic_load_n(&c->interrupted, __ATOMIC_ACQUIRE)) {
@@ -1405,6 +1438,13 @@ int shmring_consumer_next(shmring_consumer *c, struct shmring_frame *frame, int6
 			break;
 		}
 		pthread_mutex_unlock(&c->lock);
+		if (!spun) {
+			spun = 1;
+			if (spin_while(&h->prod_seq, v)) {
+				pthread_mutex_lock(&c->lock);
+				continue;
+			}
+		}
 		uint32_t iv = __atomic_load_n(&c->intr, __ATOMIC_ACQUIRE);
 		int slice_over = 0;
 		if (!__atomic_load_n(&c->interrupted, __ATOMIC_ACQUIRE)) {

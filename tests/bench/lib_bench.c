@@ -2,7 +2,10 @@
 /* lib_bench: cross-process throughput, wake-up latency and idle CPU of libshmring, next to memcpy measured in the same run. */
 #include "../lib/common.h"
 
+#include <linux/futex.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 
 #define FRAME_1080P (1920u * 1080u * 3u)
 #define RING (32u << 20)
@@ -126,8 +129,10 @@ static double ring_ns(size_t n, uint64_t count, int in_place, const uint8_t *src
 			CHECK_OK(shmring_producer_write(run.p, src, n, NULL, 30 * 1000000000ll));
 		}
 	}
-	res = finish(&run);
+	/* The loop alone: EOS, the reader's exit and the unmapping are not
+	 * per-frame costs. */
 	t = t_now() - t0;
+	res = finish(&run);
 	CHECK_EQ(res.frames, count);
 	return (double)t / (double)count;
 }
@@ -162,6 +167,58 @@ static struct result latency(size_t n, uint64_t count, uint64_t period_ns, const
 		CHECK_OK(shmring_producer_write(run.p, src, n, NULL, 30 * 1000000000ll));
 	}
 	return finish(&run);
+}
+
+/* The floor under any futex-based wake-up on this machine: one process
+ * stores a timestamp and FUTEX_WAKEs, the other wakes from FUTEX_WAIT and
+ * reads the clock.  No shmring code involved. */
+static struct result bare_futex(uint64_t count, uint64_t period_ns)
+{
+	struct shared {
+		uint32_t seq;
+		uint32_t done;
+		uint64_t stamp;
+	} *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int fds[2];
+	struct result res = {0};
+	CHECK(sh != MAP_FAILED);
+	CHECK_EQ(pipe(fds), 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		uint64_t *lat = malloc(count * sizeof *lat);
+		uint32_t seen = 0;
+		close(fds[0]);
+		for (uint64_t i = 0; i < count; i++) {
+			while (__atomic_load_n(&sh->seq, __ATOMIC_ACQUIRE) == seen)
+				syscall(SYS_futex, &sh->seq, FUTEX_WAIT, seen, NULL, NULL, 0);
+			lat[i] = shmring_now_ns() - __atomic_load_n(&sh->stamp, __ATOMIC_RELAXED);
+			seen++;
+			__atomic_store_n(&sh->done, seen, __ATOMIC_RELEASE);
+		}
+		qsort(lat, count, sizeof *lat, cmp_u64);
+		res.frames = count;
+		res.p50 = lat[count / 2];
+		res.p99 = lat[(count * 99) / 100];
+		t_write_all(fds[1], &res, sizeof res);
+		_exit(0);
+	}
+	close(fds[1]);
+	uint64_t t0 = t_now() + period_ns;
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t due = t0 + i * period_ns;
+		struct timespec ts = {(time_t)(due / 1000000000u), (long)(due % 1000000000u)};
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		__atomic_store_n(&sh->stamp, shmring_now_ns(), __ATOMIC_RELAXED);
+		__atomic_add_fetch(&sh->seq, 1, __ATOMIC_SEQ_CST);
+		syscall(SYS_futex, &sh->seq, FUTEX_WAKE, 1, NULL, NULL, 0);
+	}
+	CHECK_EQ(t_read_all(fds[0], &res, sizeof res), 0);
+	CHECK_EQ(t_wait(pid), 0);
+	close(fds[0]);
+	munmap(sh, 4096);
+	return res;
 }
 
 int main(void)
@@ -205,6 +262,9 @@ int main(void)
 		r = latency(FRAME_1080P, 90, 1000000000ull / 30, src);
 		printf("| 1080p BGR frames at 30 fps | %llu | %.1f | %.1f |\n", (unsigned long long)r.frames,
 		       r.p50 / 1e3, r.p99 / 1e3);
+		r = bare_futex(90, 1000000000ull / 30);
+		printf("| floor: bare FUTEX_WAKE to FUTEX_WAIT between two processes at 30 fps, no shmring | %llu | %.1f | %.1f |\n",
+		       (unsigned long long)r.frames, r.p50 / 1e3, r.p99 / 1e3);
 		r = latency(4096, 100000, 0, src);
 		printf("| 4 KiB frames flat out (queueing included) | %llu | %.1f | %.1f |\n",
 		       (unsigned long long)r.frames, r.p50 / 1e3, r.p99 / 1e3);
