@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #define SLICE_NS 200000000ll /* longest single futex wait: liveness checks */
-#define SPIN_NS 20000ull     /* how long a waiter spins before it sleeps */
+#define SPIN_NS 20000ull     /* default: how long a waiter spins before it sleeps */
 #define PATH_LEN (sizeof(SHMRING_PATH_PREFIX) + SHMRING_NAME_MAX + 32)
 #define DEFAULT_RING_SIZE (32ull << 20)
 #define MAX_RESERVATIONS 4096u
@@ -192,18 +192,37 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Spin for up to SPIN_NS while *word == v: when the peer is running on
+static uint64_t spin_budget;
+static pthread_once_t spin_once = PTHREAD_ONCE_INIT;
+
+/* SHMRING_SPIN_NS overrides the default; one CPU means no spinning. */
+static void spin_init(void)
+{
+	const char *env = getenv("SHMRING_SPIN_NS");
+	char *end;
+	spin_budget = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? SPIN_NS : 0;
+	if (env && *env) {
+		unsigned long long v = strtoull(env, &end, 10);
+		if (*end == '\0' && v <= 1000000000ull)
+			spin_budget = v;
+	}
+}
+
+/* Spin for up to the spin budget while *word == v: when the peer runs on
  * another core, this hands a frame over without two system calls and a
  * context switch.  Returns 1 if the word changed. */
 static int spin_while(const uint32_t *word, uint32_t v)
 {
+	pthread_once(&spin_once, spin_init);
+	if (!spin_budget)
+		return 0;
 	uint64_t t0 = shmring_now_ns();
 	for (unsigned i = 1;; i++) {
 		/* Acquire: pairs with the peer's seq_cst increment. */
 		if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != v)
 			return 1;
 		cpu_relax();
-		if ((i & 63) == 0 && shmring_now_ns() - t0 > SPIN_NS)
+		if ((i & 63) == 0 && shmring_now_ns() - t0 > spin_budget)
 			return 0;
 	}
 }

@@ -20,6 +20,9 @@
  *   wait without limit.  Every blocking call can be woken from another
  *   thread with shmring_producer_interrupt() / shmring_consumer_interrupt(),
  *   and then returns -EINTR.
+ * - A waiting side first spins for up to 20 us (when the machine has more
+ *   than one CPU), then sleeps on a futex.  The environment variable
+ *   SHMRING_SPIN_NS sets the spin time in ns; 0 turns spinning off.
  * - Handles are opaque and belong to one process.  A producer handle is
  *   used by one thread at a time.  A consumer handle may release frames
  *   from any thread while another thread waits in shmring_consumer_next().
