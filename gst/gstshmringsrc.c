@@ -142,6 +142,7 @@ struct _GstShmringSrc
   GstVideoInfo info;
   gboolean raw;
   gboolean add_meta;
+  guint64 ring_size;
 };
 
 G_DEFINE_TYPE (GstShmringSrc, gst_shmring_src, GST_TYPE_PUSH_SRC);
@@ -471,6 +472,10 @@ gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
       return GST_FLOW_FLUSHING;
   }
 
+  {
+    struct shmring_stats st;
+    self->ring_size = shmring_consumer_stats (c, &st) == 0 ? st.ring_size : 0;
+  }
   cr = g_new0 (ConsumerRef, 1);
   cr->refcount = 1;
   cr->c = c;
@@ -688,10 +693,21 @@ again:
     return GST_FLOW_ERROR;
   }
 
-  mem = gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY, (gpointer) frame.data,
-      frame.size, 0, frame.size, hf, held_frame_free);
-  buf = gst_buffer_new ();
-  gst_buffer_append_memory (buf, mem);
+  if ((shmring_consumer_held (cr->c) * (frame.size + SHMRING_RECORD_HEADER_SIZE))
+      > self->ring_size / 2) {
+    /* Downstream already holds half the ring (a sink keeping its last
+     * buffer, queues): lending more could leave the producer no room for
+     * the frame downstream waits for.  Copy this one and give it back. */
+    GST_LOG_OBJECT (self, "%u frames held, copying", shmring_consumer_held
+        (cr->c));
+    buf = gst_buffer_new_memdup (frame.data, frame.size);
+    held_frame_free (hf);
+  } else {
+    mem = gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY,
+        (gpointer) frame.data, frame.size, 0, frame.size, hf, held_frame_free);
+    buf = gst_buffer_new ();
+    gst_buffer_append_memory (buf, mem);
+  }
 
   if (!self->have_offset && self->ts_mode == TIMESTAMP_MODE_RUNNING_TIME)
     gst_shmring_src_compute_offset (self, &frame);
