@@ -4,6 +4,7 @@
 #include <glib-unix.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 typedef struct
@@ -39,6 +40,35 @@ on_bus (GstBus * bus, GstMessage * msg, gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* --verify-pattern: overwrite each frame, in place (in ring memory when the
+ * sink's pool is used), with the shmring test pattern for its sequence
+ * number: the first 8 bytes are the number (little-endian), then byte i is
+ * (seq * 131 + i * 7) & 0xff.  examples/reader.py --verify checks it. */
+static GstPadProbeReturn
+stamp_pattern (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  guint64 *seq = data;
+  GstBuffer *buf = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
+  GstMapInfo map;
+  guint8 period[256];
+  gsize i;
+
+  (void) pad;
+  GST_PAD_PROBE_INFO_DATA (info) = buf;
+  if (!gst_buffer_map (buf, &map, GST_MAP_WRITE))
+    return GST_PAD_PROBE_OK;
+  for (i = 0; i < sizeof (period); i++)
+    period[i] = (guint8) ((*seq * 131 + i * 7) & 0xff);
+  /* byte i repeats every 256 bytes, since 7 is odd */
+  for (i = 0; i < map.size; i += sizeof (period))
+    memcpy (map.data + i, period, MIN (sizeof (period), map.size - i));
+  for (i = 0; i < 8 && i < map.size; i++)
+    map.data[i] = (guint8) (*seq >> (8 * i));
+  gst_buffer_unmap (buf, &map);
+  (*seq)++;
+  return GST_PAD_PROBE_OK;
+}
+
 static gboolean
 on_signal (gpointer data)
 {
@@ -54,7 +84,8 @@ main (int argc, char **argv)
 {
   gint num_buffers = -1, width = 1920, height = 1080, fps = 30;
   gchar *pattern = NULL, *device = NULL, *policy = NULL;
-  gboolean test_only = FALSE;
+  gboolean test_only = FALSE, verify_pattern = FALSE;
+  guint64 seq = 0;
   GOptionEntry entries[] = {
     {"num-buffers", 'n', 0, G_OPTION_ARG_INT, &num_buffers,
         "Stop after this many frames (default: run until Ctrl-C)", "N"},
@@ -69,6 +100,10 @@ main (int argc, char **argv)
     {"width", 0, 0, G_OPTION_ARG_INT, &width, "Frame width (1920)", "W"},
     {"height", 0, 0, G_OPTION_ARG_INT, &height, "Frame height (1080)", "H"},
     {"fps", 0, 0, G_OPTION_ARG_INT, &fps, "Frames per second (30)", "N"},
+    {"verify-pattern", 0, 0, G_OPTION_ARG_NONE, &verify_pattern,
+          "Replace each frame with the shmring test pattern for its sequence "
+          "number, for examples/reader.py --verify (use with --policy lossless)",
+        NULL},
     {NULL}
   };
   GOptionContext *ctx;
@@ -115,7 +150,7 @@ main (int argc, char **argv)
     printf ("capture: no camera, test pattern\n");
   }
   desc = g_strdup_printf ("%s ! video/x-raw,format=BGR,width=%d,height=%d,"
-      "framerate=%d/1 ! shmringsink channel=\"%s\" policy=%s", source, width,
+      "framerate=%d/1 ! shmringsink name=ring channel=\"%s\" policy=%s", source, width,
       height, fps, channel, policy ? policy : "live");
   pipeline = gst_parse_launch (desc, &err);
   if (pipeline == NULL) {
@@ -125,6 +160,15 @@ main (int argc, char **argv)
   }
   g_free (desc);
   g_free (source);
+
+  if (verify_pattern) {
+    GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "ring");
+    GstPad *pad = gst_element_get_static_pad (sink, "sink");
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, stamp_pattern, &seq,
+        NULL);
+    gst_object_unref (pad);
+    gst_object_unref (sink);
+  }
 
   g_unix_signal_add (SIGINT, on_signal, pipeline);
   g_unix_signal_add (SIGTERM, on_signal, pipeline);

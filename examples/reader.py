@@ -29,7 +29,7 @@ def main() -> int:
     args = ap.parse_args()
     if args.verify:
         from shmring.testing import check_pattern
-    total = intact = bad = 0
+    total = intact = bad = missing = 0
     lat: list[int] = []
     t0 = time.monotonic()
     n0 = 0
@@ -58,12 +58,14 @@ def main() -> int:
                     t0, n0, lat = now, total, []
                 if args.frames and total >= args.frames:
                     break
+            missing = reader.dropped
     except shmring.Error as e:
         print(f"reader: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass
-    print(f"frames {total}" + (f", intact {intact}, bad {bad}" if args.verify else ""), flush=True)
+    print(f"frames {total}, missing {missing}" + (f", intact {intact}, bad {bad}" if args.verify else ""),
+          flush=True)
     return 1 if bad else 0
 
 

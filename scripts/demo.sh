@@ -5,8 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 
-if [ ! -f build/build.ninja ]; then
-  meson setup build
+features=(-Dexamples=enabled -Dgst=enabled -Dpython=enabled)
+if [ -f build/build.ninja ]; then
+  meson configure build "${features[@]}"
+else
+  meson setup build "${features[@]}"
 fi
 meson compile -C build
 
@@ -27,7 +30,7 @@ if [ -x build/examples/capture ]; then
   export PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}"
   /usr/bin/python3 examples/reader.py "${channel}-py" --timeout 10 --frames "$frames" --verify &
   reader=$!
-  build/examples/capture "${channel}-py" --num-buffers "$frames" --verify-pattern
+  build/examples/capture "${channel}-py" --test-source --num-buffers "$frames" --policy lossless --verify-pattern
   wait "$reader"
   if [ -n "${DISPLAY:-}" ]; then
     echo
