@@ -12,49 +12,51 @@ GST_ELEMENT_REGISTER_DECLARE (shmringsink);
 GST_ELEMENT_REGISTER_DECLARE (shmringsrc);
 
 /* GstBuffer flags that travel through the ring, and their shmring bits. */
+static const struct
+{
+  GstBufferFlags gst;
+  guint32 ring;
+} gst_shmring_flag_map[] = {
+  {GST_BUFFER_FLAG_DISCONT, SHMRING_FLAG_DISCONT},
+  {GST_BUFFER_FLAG_DELTA_UNIT, SHMRING_FLAG_DELTA_UNIT},
+  {GST_BUFFER_FLAG_HEADER, SHMRING_FLAG_HEADER},
+  {GST_BUFFER_FLAG_GAP, SHMRING_FLAG_GAP},
+  {GST_BUFFER_FLAG_DROPPABLE, SHMRING_FLAG_DROPPABLE},
+  {GST_BUFFER_FLAG_MARKER, SHMRING_FLAG_MARKER},
+  {GST_BUFFER_FLAG_CORRUPTED, SHMRING_FLAG_CORRUPTED},
+  {GST_BUFFER_FLAG_LIVE, SHMRING_FLAG_LIVE},
+};
+
 static inline guint32
 gst_shmring_flags_from_buffer (GstBuffer * buf)
 {
   guint32 f = 0;
 
-  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT))
-    f |= SHMRING_FLAG_DISCONT;
-  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT))
-    f |= SHMRING_FLAG_DELTA_UNIT;
-  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_HEADER))
-    f |= SHMRING_FLAG_HEADER;
-  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_GAP))
-    f |= SHMRING_FLAG_GAP;
-  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DROPPABLE))
-    f |= SHMRING_FLAG_DROPPABLE;
-  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_MARKER))
-    f |= SHMRING_FLAG_MARKER;
-  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_CORRUPTED))
-    f |= SHMRING_FLAG_CORRUPTED;
-  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_LIVE))
-    f |= SHMRING_FLAG_LIVE;
+  for (guint i = 0; i < G_N_ELEMENTS (gst_shmring_flag_map); i++)
+    if (GST_BUFFER_FLAG_IS_SET (buf, gst_shmring_flag_map[i].gst))
+      f |= gst_shmring_flag_map[i].ring;
   return f;
 }
 
 static inline void
 gst_shmring_flags_to_buffer (GstBuffer * buf, guint32 f)
 {
-  if (f & SHMRING_FLAG_DISCONT)
-    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
-  if (f & SHMRING_FLAG_DELTA_UNIT)
-    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
-  if (f & SHMRING_FLAG_HEADER)
-    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_HEADER);
-  if (f & SHMRING_FLAG_GAP)
-    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_GAP);
-  if (f & SHMRING_FLAG_DROPPABLE)
-    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DROPPABLE);
-  if (f & SHMRING_FLAG_MARKER)
-    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_MARKER);
-  if (f & SHMRING_FLAG_CORRUPTED)
-    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_CORRUPTED);
-  if (f & SHMRING_FLAG_LIVE)
-    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_LIVE);
+  for (guint i = 0; i < G_N_ELEMENTS (gst_shmring_flag_map); i++)
+    if (f & gst_shmring_flag_map[i].ring)
+      GST_BUFFER_FLAG_SET (buf, gst_shmring_flag_map[i].gst);
+}
+
+/* With the object lock held: TRUE, after a warning, if pspec may only
+ * change in NULL or READY and the element is past READY. */
+static inline gboolean
+gst_shmring_property_frozen (GstElement * element, GParamSpec * pspec)
+{
+  if (!(pspec->flags & GST_PARAM_MUTABLE_READY) ||
+      GST_STATE (element) <= GST_STATE_READY)
+    return FALSE;
+  g_warning ("%s: property '%s' can only be changed in the NULL or READY "
+      "state", GST_OBJECT_NAME (element), pspec->name);
+  return TRUE;
 }
 
 /* GStreamer time <-> shmring time (both ns; "none" differs). */

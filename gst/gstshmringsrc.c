@@ -206,11 +206,8 @@ gst_shmring_src_set_property (GObject * object, guint prop_id,
   GstShmringSrc *self = GST_SHMRING_SRC (object);
 
   GST_OBJECT_LOCK (self);
-  if ((pspec->flags & GST_PARAM_MUTABLE_READY) &&
-      GST_STATE (self) > GST_STATE_READY) {
+  if (gst_shmring_property_frozen (GST_ELEMENT (self), pspec)) {
     GST_OBJECT_UNLOCK (self);
-    g_warning ("%s: property '%s' can only be changed in the NULL or READY "
-        "state", GST_OBJECT_NAME (self), pspec->name);
     return;
   }
   switch (prop_id) {

@@ -395,22 +395,32 @@ static struct resv *q_at(shmring_producer *p, unsigned i)
 	return &p->q[(p->q_head + i) % p->q_cap];
 }
 
+/* Double the capacity of a circular FIFO of len items of size bytes
+ * starting at *head, keeping their order (the oldest at index 0). */
+static int fifo_grow(void **items, unsigned *head, unsigned len, unsigned *cap, size_t size)
+{
+	unsigned ncap = *cap ? *cap * 2 : 16;
+	uint8_t *n = calloc(ncap, size);
+	if (!n)
+		return fail(ENOMEM, "out of memory");
+	for (unsigned i = 0; i < len; i++)
+		memcpy(n + i * size, (const uint8_t *)*items + ((*head + i) % *cap) * size, size);
+	free(*items);
+	*items = n;
+	*cap = ncap;
+	*head = 0;
+	return 0;
+}
+
 static int q_push(shmring_producer *p, struct resv **out)
 {
 	if (p->q_len == p->q_cap) {
 		if (p->q_cap >= MAX_RESERVATIONS)
 			return fail(EBUSY, "channel '%s': %u reservations outstanding", p->name,
 				    p->q_len);
-		unsigned ncap = p->q_cap ? p->q_cap * 2 : 16;
-		struct resv *nq = calloc(ncap, sizeof(*nq));
-		if (!nq)
-			return fail(ENOMEM, "out of memory");
-		for (unsigned i = 0; i < p->q_len; i++)
-			nq[i] = *q_at(p, i);
-		free(p->q);
-		p->q = nq;
-		p->q_cap = ncap;
-		p->q_head = 0;
+		int rc = fifo_grow((void **)&p->q, &p->q_head, p->q_len, &p->q_cap, sizeof(*p->q));
+		if (rc < 0)
+			return rc;
 	}
 	*out = q_at(p, p->q_len++);
 	memset(*out, 0, sizeof(**out));
@@ -1241,16 +1251,10 @@ static struct held *held_at(shmring_consumer *c, unsigned i)
 static int held_push(shmring_consumer *c, uint64_t start, uint64_t end)
 {
 	if (c->held_len == c->held_cap) {
-		unsigned ncap = c->held_cap ? c->held_cap * 2 : 16;
-		struct held *n = calloc(ncap, sizeof(*n));
-		if (!n)
-			return fail(ENOMEM, "out of memory");
-		for (unsigned i = 0; i < c->held_len; i++)
-			n[i] = *held_at(c, i);
-		free(c->held);
-		c->held = n;
-		c->held_cap = ncap;
-		c->held_head = 0;
+		int rc = fifo_grow((void **)&c->held, &c->held_head, c->held_len, &c->held_cap,
+				   sizeof(*c->held));
+		if (rc < 0)
+			return rc;
 	}
 	struct held *e = held_at(c, c->held_len++);
 	e->start = start;
