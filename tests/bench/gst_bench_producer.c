@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* gst_bench_producer.c: producer process of the GStreamer transport benchmark: pushes 1080p BGR frames into any sink. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+
+#include <gst/gst.h>
+
+/* usage: gst_bench_producer copy|pool FRAMES FPS SINK
+ *
+ * SINK is a pipeline description (shmringsink, shmsink, tcpserversink, with
+ * whatever framing the transport needs before it) whose sink element is named
+ * "sink".  The producer is the cheapest source there is: a pad of its own,
+ * linked to SINK, on which this thread pushes stream-start, 1080p BGR caps, a
+ * segment, FRAMES buffers paced at FPS (0 = as fast as the sink takes them)
+ * and end of stream, as a source element's streaming thread would.
+ *
+ *   copy: every frame is the same pre-filled heap buffer, so the transport
+ *         copies it (once into shared memory, or through the socket).
+ *   pool: every frame comes from the buffer pool, or the allocator, that the
+ *         sink proposes in the ALLOCATION query (a plain pool of 4 buffers
+ *         when it proposes neither), and only its first 16 bytes are
+ *         written: what is left is the cost of signalling a frame.
+ *
+ * Right before each push, the producer writes the CLOCK_MONOTONIC time in ns
+ * and the frame number into the first 16 bytes of the frame (two
+ * native-endian uint64), for the consumer to measure latency and gaps.
+ *
+ * Prints "ready PORT" once the sink is up (PORT: the TCP port, or 0), waits
+ * for the consumer to connect, pushes, then waits for its standard input to
+ * close (the consumer is done: the sink may still be sending) and prints
+ * "result {json}" with the CPU time this process used from the first push
+ * until then.  Exit status 0 on success. */
+
+#define WIDTH 1920
+#define HEIGHT 1080
+#define FRAME_SIZE ((gsize)WIDTH * HEIGHT * 3)
+#define FALLBACK_POOL_BUFFERS 4
+#define CONNECT_TIMEOUT_US (20 * G_USEC_PER_SEC)
+#define EOS_TIMEOUT (60 * GST_SECOND)
+
+struct producer {
+	gint connected; /* shmsink: client-connected seen */
+};
+
+static guint64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (guint64)ts.tv_sec * 1000000000u + (guint64)ts.tv_nsec;
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Writes the time and the frame number into the first 16 bytes of buf. */
+static gboolean stamp(GstBuffer *buf, guint8 *data, guint64 seq)
+{
+	guint64 hdr[2] = {now_ns(), seq};
+	GstMapInfo map;
+
+	if (data) {
+		/* Copy mode: the one buffer, shared with the sink's previous push. */
+		memcpy(data, hdr, sizeof hdr);
+		return TRUE;
+	}
+	if (!gst_buffer_map(buf, &map, GST_MAP_WRITE))
+		return FALSE;
+	memcpy(map.data, hdr, sizeof hdr);
+	gst_buffer_unmap(buf, &map);
+	return TRUE;
+}
+
+static void on_client_connected(GstElement *sink, gint fd, gpointer data)
+{
+	struct producer *pr = data;
+
+	(void)sink;
+	(void)fd;
+	g_atomic_int_set(&pr->connected, 1);
+}
+
+static gboolean consumer_connected(GstElement *sink, struct producer *pr)
+{
+	const char *factory = GST_OBJECT_NAME(gst_element_get_factory(sink));
+
+	if (strcmp(factory, "shmringsink") == 0) {
+		gboolean attached = FALSE;
+		g_object_get(sink, "reader-attached", &attached, NULL);
+		return attached;
+	}
+	if (strcmp(factory, "tcpserversink") == 0) {
+		gint handles = 0;
+		g_object_get(sink, "num-handles", &handles, NULL);
+		return handles > 0;
+	}
+	return g_atomic_int_get(&pr->connected) != 0;
+}
+
+/* The pool that an upstream element would use (what basesrc's default
+ * decide_allocation does): the sink's pool, or a plain one on the sink's
+ * allocator. */
+static GstBufferPool *negotiate_pool(GstPad *pad, GstCaps *caps, GstAllocator **alloc_out)
+{
+	GstQuery *q = gst_query_new_allocation(caps, TRUE);
+	GstBufferPool *pool = NULL;
+	GstAllocator *alloc = NULL;
+	GstAllocationParams params;
+	guint size = 0, min = 0, max = 0;
+
+	gst_allocation_params_init(&params);
+	gst_pad_peer_query(pad, q); /* unanswered: a plain pool */
+	if (gst_query_get_n_allocation_pools(q) > 0)
+		gst_query_parse_nth_allocation_pool(q, 0, &pool, &size, &min, &max);
+	if (gst_query_get_n_allocation_params(q) > 0)
+		gst_query_parse_nth_allocation_param(q, 0, &alloc, &params);
+	gst_query_unref(q);
+
+	if (pool == NULL) {
+		GstStructure *config;
+
+		pool = gst_buffer_pool_new();
+		config = gst_buffer_pool_get_config(pool);
+		gst_buffer_pool_config_set_params(config, caps, FRAME_SIZE, 0, FALLBACK_POOL_BUFFERS);
+		gst_buffer_pool_config_set_allocator(config, alloc, &params);
+		if (!gst_buffer_pool_set_config(pool, config)) {
+			fprintf(stderr, "producer: could not configure a buffer pool\n");
+			gst_object_unref(pool);
+			pool = NULL;
+		}
+	}
+	if (pool && !gst_buffer_pool_set_active(pool, TRUE)) {
+		fprintf(stderr, "producer: could not activate the buffer pool\n");
+		gst_object_unref(pool);
+		pool = NULL;
+	}
+	*alloc_out = alloc;
+	return pool;
+}
+
+/* Blocks until the pipeline posts EOS or an error; FALSE on error/timeout. */
+static gboolean wait_eos(GstElement *pipeline)
+{
+	GstBus *bus = gst_element_get_bus(pipeline);
+	GstMessage *msg = gst_bus_timed_pop_filtered(bus, EOS_TIMEOUT, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+	gboolean ok = msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS;
+
+	if (msg == NULL)
+		fprintf(stderr, "producer: no end of stream after %d s\n", (int)(EOS_TIMEOUT / GST_SECOND));
+	else if (!ok) {
+		GError *err = NULL;
+		gchar *dbg = NULL;
+		gst_message_parse_error(msg, &err, &dbg);
+		fprintf(stderr, "producer: %s (%s)\n", err->message, dbg ? dbg : "");
+		g_clear_error(&err);
+		g_free(dbg);
+	}
+	if (msg)
+		gst_message_unref(msg);
+	gst_object_unref(bus);
+	return ok;
+}
+
+static gboolean bus_error(GstElement *pipeline)
+{
+	GstBus *bus = gst_element_get_bus(pipeline);
+	GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+	gboolean err = msg != NULL;
+
+	if (msg) {
+		GError *e = NULL;
+		gst_message_parse_error(msg, &e, NULL);
+		fprintf(stderr, "producer: %s\n", e->message);
+		g_clear_error(&e);
+		gst_message_unref(msg);
+	}
+	gst_object_unref(bus);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct producer pr = {0};
+	GError *err = NULL;
+
+	gst_init(&argc, &argv);
+	if (argc != 5 || (strcmp(argv[1], "copy") != 0 && strcmp(argv[1], "pool") != 0)) {
+		fprintf(stderr, "usage: %s copy|pool FRAMES FPS SINK\n", argv[0]);
+		return 2;
+	}
+	const gboolean copy = strcmp(argv[1], "copy") == 0;
+	const long frames = strtol(argv[2], NULL, 10);
+	const long fps = strtol(argv[3], NULL, 10);
+
+	GstElement *bin = gst_parse_bin_from_description(argv[4], TRUE, &err);
+	if (bin == NULL) {
+		fprintf(stderr, "producer: %s\n", err->message);
+		return 1;
+	}
+	GstElement *pipeline = gst_pipeline_new("producer");
+	gst_bin_add(GST_BIN(pipeline), bin);
+	GstElement *sink = gst_bin_get_by_name(GST_BIN(bin), "sink");
+	GstPad *sinkpad = gst_element_get_static_pad(bin, "sink");
+	if (sink == NULL || sinkpad == NULL) {
+		fprintf(stderr, "producer: SINK needs an element named \"sink\" and a free sink pad\n");
+		return 2;
+	}
+	/* No preroll: the pipeline is PLAYING before the first buffer. */
+	g_object_set(sink, "async", FALSE, NULL);
+	if (g_signal_lookup("client-connected", G_OBJECT_TYPE(sink)) != 0)
+		g_signal_connect(sink, "client-connected", G_CALLBACK(on_client_connected), &pr);
+
+	GstPad *pad = gst_pad_new("src", GST_PAD_SRC);
+	gst_pad_set_active(pad, TRUE);
+	if (gst_pad_link(pad, sinkpad) != GST_PAD_LINK_OK) {
+		fprintf(stderr, "producer: could not link to SINK\n");
+		return 1;
+	}
+	gst_object_unref(sinkpad);
+
+	if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE ||
+	    gst_element_get_state(pipeline, NULL, NULL, 10 * GST_SECOND) != GST_STATE_CHANGE_SUCCESS) {
+		bus_error(pipeline);
+		fprintf(stderr, "producer: the pipeline did not start\n");
+		return 1;
+	}
+	gint port = 0;
+	if (g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "current-port"))
+		g_object_get(sink, "current-port", &port, NULL);
+	printf("ready %d\n", port);
+	fflush(stdout);
+
+	const gint64 give_up = g_get_monotonic_time() + CONNECT_TIMEOUT_US;
+	while (!consumer_connected(sink, &pr)) {
+		if (g_get_monotonic_time() > give_up || bus_error(pipeline)) {
+			fprintf(stderr, "producer: no consumer connected\n");
+			return 1;
+		}
+		g_usleep(1000);
+	}
+
+	GstCaps *caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "BGR", "width", G_TYPE_INT, WIDTH,
+					    "height", G_TYPE_INT, HEIGHT, "framerate", GST_TYPE_FRACTION, 30, 1, NULL);
+	GstSegment segment;
+	gst_segment_init(&segment, GST_FORMAT_TIME);
+	gst_pad_push_event(pad, gst_event_new_stream_start("gst-bench"));
+	if (!gst_pad_push_event(pad, gst_event_new_caps(caps)) ||
+	    !gst_pad_push_event(pad, gst_event_new_segment(&segment))) {
+		bus_error(pipeline);
+		fprintf(stderr, "producer: SINK refused the caps or the segment\n");
+		return 1;
+	}
+
+	GstBuffer *frame = NULL;
+	guint8 *frame_data = NULL;
+	GstBufferPool *pool = NULL;
+	GstAllocator *alloc = NULL;
+	if (copy) {
+		frame_data = g_malloc(FRAME_SIZE);
+		memset(frame_data, 0x80, FRAME_SIZE);
+		frame = gst_buffer_new_wrapped(frame_data, FRAME_SIZE);
+	} else {
+		pool = negotiate_pool(pad, caps, &alloc);
+		if (pool == NULL)
+			return 1;
+	}
+
+	/* Frames that do not live in memory the sink lent (it copies them). */
+	guint64 foreign = 0, stamp_failures = 0;
+	const GstClockTime duration = GST_SECOND / 30;
+	const double cpu0 = cpu_seconds();
+	const guint64 t0 = now_ns();
+	guint64 next = t0;
+	GstFlowReturn ret = GST_FLOW_OK;
+	for (long i = 0; i < frames && ret == GST_FLOW_OK; i++) {
+		GstBuffer *buf;
+
+		if (fps > 0) {
+			struct timespec ts = {.tv_sec = (time_t)(next / 1000000000u),
+					      .tv_nsec = (long)(next % 1000000000u)};
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+				;
+			next += 1000000000u / (guint64)fps;
+		}
+		if (copy) {
+			/* A new buffer on the same memory, for its own timestamps. */
+			buf = gst_buffer_copy(frame);
+		} else {
+			ret = gst_buffer_pool_acquire_buffer(pool, &buf, NULL);
+			if (ret != GST_FLOW_OK)
+				break;
+			if (alloc && gst_buffer_peek_memory(buf, 0)->allocator != alloc)
+				foreign++;
+		}
+		GST_BUFFER_PTS(buf) = (GstClockTime)i * duration;
+		GST_BUFFER_DURATION(buf) = duration;
+		if (!stamp(buf, frame_data, (guint64)i))
+			stamp_failures++;
+		ret = gst_pad_push(pad, buf);
+	}
+	if (ret != GST_FLOW_OK) {
+		fprintf(stderr, "producer: push failed: %s\n", gst_flow_get_name(ret));
+		bus_error(pipeline);
+		return 1;
+	}
+	gst_pad_push_event(pad, gst_event_new_eos());
+	const gboolean eos = wait_eos(pipeline);
+	const guint64 t_pushed = now_ns();
+
+	/* The consumer is done when the orchestrator closes our stdin. */
+	char discard[256];
+	while (read(STDIN_FILENO, discard, sizeof discard) > 0)
+		;
+	const double cpu = cpu_seconds() - cpu0;
+
+	guint64 copied = foreign;
+	if (g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "frames-copied"))
+		g_object_get(sink, "frames-copied", &copied, NULL);
+	else if (copy || alloc == NULL)
+		copied = (guint64)frames; /* a socket: every byte goes through the kernel */
+
+	printf("result {\"frames\": %ld, \"push_seconds\": %.6f, \"cpu_seconds\": %.6f, \"copied\": %" G_GUINT64_FORMAT
+	       ", \"stamp_failures\": %" G_GUINT64_FORMAT ", \"eos\": %s}\n",
+	       frames, (double)(t_pushed - t0) / 1e9, cpu, copied, stamp_failures, eos ? "true" : "false");
+	fflush(stdout);
+
+	gst_element_set_state(pipeline, GST_STATE_NULL);
+	gst_pad_set_active(pad, FALSE);
+	gst_object_unref(pad);
+	if (pool) {
+		gst_buffer_pool_set_active(pool, FALSE);
+		gst_object_unref(pool);
+	}
+	if (alloc)
+		gst_object_unref(alloc);
+	if (frame)
+		gst_buffer_unref(frame);
+	gst_caps_unref(caps);
+	gst_object_unref(sink);
+	gst_object_unref(pipeline);
+	return eos ? 0 : 1;
+}
