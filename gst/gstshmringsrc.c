@@ -690,11 +690,12 @@ again:
     return GST_FLOW_ERROR;
   }
 
-  if ((shmring_consumer_held (cr->c) * (frame.size + SHMRING_RECORD_HEADER_SIZE))
-      > self->ring_size / 2) {
-    /* Downstream already holds half the ring (a sink keeping its last
-     * buffer, queues): lending more could leave the producer no room for
-     * the frame downstream waits for.  Copy this one and give it back. */
+  if ((shmring_consumer_held (cr->c) + 2) * (frame.size +
+          SHMRING_RECORD_HEADER_SIZE) > self->ring_size) {
+    /* Lending this frame too would leave the producer less than room for
+     * one more frame and the padding at the end of the ring: downstream
+     * (a sink keeping its last buffer, queues) could then wait forever for
+     * a frame the producer cannot write.  Copy this one and give it back. */
     GST_LOG_OBJECT (self, "%u frames held, copying", shmring_consumer_held
         (cr->c));
     buf = gst_buffer_new_memdup (frame.data, frame.size);

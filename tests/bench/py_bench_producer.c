@@ -25,7 +25,7 @@ int main(int argc, char **argv)
 	const uint32_t w = 1920, h = 1080, stride = 1920 * 3;
 	const size_t size = (size_t)stride * h;
 
-	struct shmring_producer_options opts = {.ring_size = 4 * (size + 4096), .mode = 0,
+	struct shmring_producer_options opts = {.ring_size = 10 * (size + 4096), .mode = 0,
 						.policy = SHMRING_POLICY_LOSSLESS};
 	shmring_producer *p = NULL;
 	if (shmring_producer_create(name, &opts, &p) < 0) {
