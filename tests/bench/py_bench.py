@@ -28,6 +28,7 @@ W, H = 1920, 1080
 SIZE = W * H * 3
 CAPS = f"video/x-raw,format=BGR,width={W},height={H},framerate=30/1"
 PRODUCER = os.environ.get("PY_BENCH_PRODUCER", "")
+GST_PRODUCER = os.environ.get("GST_BENCH_PRODUCER", "")
 
 
 def producer(name: str, mode: str, frames: int, fps: int) -> subprocess.Popen:
@@ -112,6 +113,8 @@ def gst_appsink(launch: str, label: str, source: str, start: Callable[[], Option
     finally:
         pipe.set_state(Gst.State.NULL)
         if prod is not None:
+            if prod.stdin is not None:
+                prod.stdin.close()  # the consumer is done
             try:
                 prod.wait(timeout=10)
             except subprocess.TimeoutExpired:  # shmsink waits for a reader that is gone
@@ -135,13 +138,15 @@ def gi_shmringsrc() -> Result:
 
 def gi_shmsrc(tmpdir: str) -> Result:
     sock = os.path.join(tmpdir, "shm.sock")
-    label, source = "gi: shmsrc ! appsink", "gst-launch videotestsrc ! shmsink"
+    label, source = "gi: shmsrc ! appsink", "C producer, in place (shmsink's allocator)"
 
     def start() -> subprocess.Popen:
-        p = subprocess.Popen(["gst-launch-1.0", "-q", "videotestsrc", f"num-buffers={N}", "pattern=solid-color",
-                              "!", CAPS, "!", "shmsink", f"socket-path={sock}", f"shm-size={SIZE * 6}",
-                              "wait-for-connection=true", "sync=false"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # The GStreamer benchmark's producer: buffers from shmsink's own
+        # allocator, only a 16-byte stamp written, as for the rows above.
+        p = subprocess.Popen([GST_PRODUCER, "pool", str(N), "0",
+                              f"shmsink name=sink socket-path={sock} shm-size={SIZE * 10} "
+                              "wait-for-connection=true sync=false"],
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10
         while not os.path.exists(sock):  # the socket appears once shmsink is ready
             if p.poll() is not None or time.monotonic() > deadline:
@@ -154,7 +159,7 @@ def gi_shmsrc(tmpdir: str) -> Result:
 
 def latency() -> tuple[float, float, float, int]:
     name = f"pybench-{os.getpid()}-lat"
-    frames = int(os.environ.get("PY_BENCH_LATENCY_FRAMES", "90"))
+    frames = int(os.environ.get("PY_BENCH_LATENCY_FRAMES", "450"))
     p = producer(name, "inplace", frames, 30)
     lat = []
     try:
@@ -175,8 +180,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         zero = shmring_reader("inplace", copy=False)
         gi_ring = gi_shmringsrc()
-        gi_shm = gi_shmsrc(tmp) if shutil.which("gst-launch-1.0") else \
-            Result("gi: shmsrc ! appsink", "-", 0, 0, 0, False, "skipped: no gst-launch-1.0")
+        gi_shm = gi_shmsrc(tmp) if GST_PRODUCER else \
+            Result("gi: shmsrc ! appsink", "-", 0, 0, 0, False, "skipped: no GStreamer benchmark producer")
         zero_c = shmring_reader("copy", copy=False)
         copying = shmring_reader("copy", copy=True)
     p50, p99, pmax, nlat = latency()
