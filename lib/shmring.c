@@ -816,6 +816,18 @@ static void count_drop(shmring_producer *p)
 	__atomic_store_n(&p->h->frames_dropped, p->frames_dropped, __ATOMIC_RELAXED);
 }
 
+/* make_room() for a record of type; a frame that does not fit is dropped
+ * and counted. */
+static int room_for(shmring_producer *p, uint64_t need, uint64_t deadline, uint16_t type)
+{
+	int rc = make_room(p, need, deadline, type == SHMRING_RECORD_EOS);
+	if (rc != -ENOBUFS)
+		return rc;
+	if (type == SHMRING_RECORD_FRAME)
+		count_drop(p);
+	return fail(ENOBUFS, "channel '%s': ring full, frame dropped", p->name);
+}
+
 /* Reserve a record of type with max_size payload bytes. */
 static int reserve(shmring_producer *p, uint16_t type, uint64_t max_size, uint64_t deadline,
 		   struct resv **out)
@@ -829,17 +841,13 @@ static int reserve(shmring_producer *p, uint16_t type, uint64_t max_size, uint64
 			    (unsigned long long)max_size, (unsigned long long)p->R, p->name,
 			    (unsigned long long)shmring_producer_max_frame(p));
 	}
-	int for_eos = type == SHMRING_RECORD_EOS;
 	uint64_t off = p->reserve_pos % p->R;
 	if (off + len > p->R) {
 		/* Pad to the end of the ring on its own, then start at 0. */
 		uint64_t pad = p->R - off;
-		int rc = make_room(p, pad, deadline, for_eos);
-		if (rc < 0) {
-			if (rc == -ENOBUFS && type == SHMRING_RECORD_FRAME)
-				count_drop(p);
-			return rc == -ENOBUFS ? fail(ENOBUFS, "channel '%s': ring full, frame dropped", p->name) : rc;
-		}
+		int rc = room_for(p, pad, deadline, type);
+		if (rc < 0)
+			return rc;
 		struct resv *e;
 		rc = q_push(p, &e);
 		if (rc < 0)
@@ -850,12 +858,9 @@ static int reserve(shmring_producer *p, uint16_t type, uint64_t max_size, uint64
 		p->reserve_pos += pad;
 		publish(p);
 	}
-	int rc = make_room(p, len, deadline, for_eos);
-	if (rc < 0) {
-		if (rc == -ENOBUFS && type == SHMRING_RECORD_FRAME)
-			count_drop(p);
-		return rc == -ENOBUFS ? fail(ENOBUFS, "channel '%s': ring full, frame dropped", p->name) : rc;
-	}
+	int rc = room_for(p, len, deadline, type);
+	if (rc < 0)
+		return rc;
 	struct resv *e;
 	rc = q_push(p, &e);
 	if (rc < 0)

@@ -11,6 +11,7 @@ peer measured in the same run; a last table gives the latency at 30 fps.
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
@@ -120,6 +121,8 @@ def gst_appsink(launch: str, label: str, source: str, start: Callable[[], Option
             except subprocess.TimeoutExpired:  # shmsink waits for a reader that is gone
                 prod.kill()
                 prod.wait()
+            for leftover in glob.glob(f"/dev/shm/shmpipe.{prod.pid}.*"):  # shmsink's area
+                os.unlink(leftover)
     r.ok = r.frames == N
     if not r.ok:
         r.note = f"got {r.frames} of {N} frames"
