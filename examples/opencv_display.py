@@ -26,9 +26,14 @@ def main() -> int:
     try:
         import cv2
         import numpy as np
-        from shmring.opencv import to_bgr
+        from shmring.opencv import require_display, to_bgr
     except ImportError as e:
         print(f"opencv_display: {e.name} is missing (install python3-opencv and python3-numpy)", file=sys.stderr)
+        return 1
+    try:
+        require_display()
+    except shmring.Error as e:
+        print(f"opencv_display: {e}", file=sys.stderr)
         return 1
     title = f"shmring {args.name}"
     shown, fps, t0 = 0, 0.0, time.monotonic()

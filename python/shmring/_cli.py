@@ -92,7 +92,9 @@ def cmd_view(args: argparse.Namespace) -> int:
     except ImportError:
         raise Error("view needs OpenCV (install python3-opencv)") from None
     from ._reader import Reader
-    from .opencv import to_bgr
+    from .opencv import require_display, to_bgr
+
+    require_display()
 
     title = f"shmring: {args.name}"
     shown = 0

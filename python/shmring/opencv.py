@@ -3,11 +3,23 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ._errors import Error
 
-__all__ = ["to_bgr"]
+__all__ = ["to_bgr", "require_display"]
+
+
+def require_display() -> None:
+    """Raise Error unless a window can be opened (X11 or Wayland display set).
+
+    Without one, OpenCV's Qt backend aborts the whole process instead of
+    raising, so check first.
+    """
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise Error("no display to open a window on (DISPLAY is not set); run it in a desktop "
+                    "session, over ssh -X, or under xvfb-run")
 
 _PACKED_CODES = {
     "RGB": "COLOR_RGB2BGR", "RGBA": "COLOR_RGBA2BGR", "BGRA": "COLOR_BGRA2BGR", "BGRx": "COLOR_BGRA2BGR",

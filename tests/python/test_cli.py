@@ -55,6 +55,15 @@ def test_view_without_opencv(channel: str, tmp_path) -> None:
     assert r.returncode != 0 and "needs OpenCV" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_view_without_display(channel: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    with shmring.Writer(channel, width=8, height=8, format="BGR"):
+        r = run("view", channel, env=env)
+    # one line naming the problem, not OpenCV's abort (exit 134) or a traceback
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert r.stderr.count("\n") == 1 and "DISPLAY is not set" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_usage_error() -> None:
     r = run()
     assert r.returncode != 0 and "usage" in r.stderr
