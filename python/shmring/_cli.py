@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The ``python3 -m shmring`` command line: ls, info, view."""
+"""The ``python3 -m shmring`` command line: ls, info, view, clean."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from typing import Optional, Sequence
 
 from ._errors import Error
-from ._segment import Stats, inspect, list_channels
+from ._segment import Stats, inspect, list_channels, remove_stale
 
 __all__ = ["main"]
 
@@ -120,6 +120,21 @@ def cmd_view(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clean(args: argparse.Namespace) -> int:
+    removed = 0
+    for name in args.names or list_channels():
+        try:
+            pid = inspect(name).producer_pid
+        except Error:
+            pid = 0  # not even a valid header: still ours to remove if unlocked
+        if remove_stale(name):
+            removed += 1
+            print(f"removed {name}" + (f" (producer pid {pid} is gone)" if pid else ""))
+    if not removed:
+        print("nothing to clean: every channel has a live producer")
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python3 -m shmring", description="Inspect shmring channels.")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
@@ -137,6 +152,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     s.add_argument("--frames", type=int, default=0, help="stop after this many frames")
     s.add_argument("--reconnect", action="store_true", help="wait for a restarted producer")
     s.set_defaults(func=cmd_view)
+    s = sub.add_parser("clean", help="remove the channels of producers that died (crashed)")
+    s.add_argument("names", nargs="*", metavar="NAME", help="only these channels (default: all)")
+    s.set_defaults(func=cmd_clean)
     args = p.parse_args(argv)
     try:
         return int(args.func(args))

@@ -265,6 +265,34 @@ def inspect(name: str) -> Stats:
         seg.close()
 
 
+def remove_stale(name: str) -> bool:
+    """Unlink channel ``name`` if no producer holds it (crashed); True if it was removed.
+
+    Takes the producer lock of the segment first, as a producer replacing a
+    stale segment does, and checks that the name still refers to it, so a
+    segment a live producer has just put in place is never removed.  A reader
+    still attached keeps its mapping and is told the producer died.
+    """
+    path = _sys.channel_path(_sys.check_name(name))
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return False
+    try:
+        if not _sys.lock_try(fd, L.LOCK_PRODUCER):
+            return False  # a live producer
+        try:
+            mine, now = os.fstat(fd), os.stat(path)
+        except FileNotFoundError:
+            return False
+        if (mine.st_dev, mine.st_ino) != (now.st_dev, now.st_ino):
+            return False  # replaced meanwhile by a new producer
+        os.unlink(path)
+        return True
+    finally:
+        os.close(fd)  # drops the lock
+
+
 def list_channels() -> list[str]:
     """Names of the channels present in /dev/shm (sorted)."""
     prefix = os.path.basename(L.PATH_PREFIX)

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The ``python3 -m shmring`` command line: ls, info, bad names, missing channels, missing OpenCV."""
+"""The ``python3 -m shmring`` command line: ls, info, clean, bad names, missing channels, missing OpenCV."""
 
 from __future__ import annotations
 
@@ -62,6 +62,20 @@ def test_view_without_display(channel: str) -> None:
     # one line naming the problem, not OpenCV's abort (exit 134) or a traceback
     assert r.returncode == 1, (r.returncode, r.stderr)
     assert r.stderr.count("\n") == 1 and "DISPLAY is not set" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_clean_removes_only_dead_producers(channel: str, helper) -> None:
+    dead = helper("writer", channel + "-dead", "1")
+    dead.expect("ready")
+    dead.p.kill()
+    dead.p.wait()
+    with shmring.Writer(channel, width=8, height=8, format="BGR"):
+        r = run("clean", channel + "-dead", channel)  # named: other tests' stale channels stay
+        assert r.returncode == 0, r.stderr
+        assert f"removed {channel}-dead (producer pid {dead.p.pid} is gone)" in r.stdout
+        assert not os.path.exists(shmring.channel_path(channel + "-dead"))
+        assert os.path.exists(shmring.channel_path(channel))  # live producer: left alone
+        assert f"removed {channel}\n" not in r.stdout
 
 
 def test_usage_error() -> None:
