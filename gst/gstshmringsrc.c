@@ -40,6 +40,12 @@
  * each buffer is stamped with the time it arrived instead.  The reported
  * latency is one frame duration (from the stream's frame rate).
  *
+ * Every buffer also carries a #GstReferenceTimestampMeta with the caps
+ * `timestamp/x-shmring-commit`: the producer's CLOCK_MONOTONIC time, in
+ * ns, at which it committed the frame.  On the same host, subtracting it
+ * from `g_get_monotonic_time () * 1000` gives the latency across the
+ * two processes.
+ *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 videotestsrc ! video/x-raw,format=BGR,width=1920,height=1080,framerate=30/1 ! shmringsink name=cam
@@ -142,6 +148,7 @@ struct _GstShmringSrc
   GstVideoInfo info;
   gboolean raw;
   gboolean add_meta;
+  GstCaps *commit_caps;         /* timestamp/x-shmring-commit */
   guint64 ring_size;
 };
 
@@ -283,6 +290,7 @@ gst_shmring_src_finalize (GObject * object)
 
   g_free (self->channel);
   g_free (self->name);
+  gst_caps_unref (self->commit_caps);
   if (self->poll)
     gst_poll_free (self->poll);
   G_OBJECT_CLASS (gst_shmring_src_parent_class)->finalize (object);
@@ -715,6 +723,8 @@ again:
   GST_BUFFER_FLAG_UNSET (buf, GST_BUFFER_FLAG_TAG_MEMORY);
   gst_shmring_flags_to_buffer (buf, frame.meta.flags);
   GST_BUFFER_OFFSET (buf) = frame.seq;
+  gst_buffer_add_reference_timestamp_meta (buf, self->commit_caps,
+      frame.commit_ns, GST_CLOCK_TIME_NONE);
 
   if (self->add_meta) {
     gst_buffer_add_video_meta_full (buf, GST_VIDEO_FRAME_FLAG_NONE,
@@ -858,6 +868,7 @@ gst_shmring_src_init (GstShmringSrc * self)
   self->reconnect = DEFAULT_RECONNECT;
   self->latest = DEFAULT_LATEST;
   self->ts_mode = DEFAULT_TIMESTAMP_MODE;
+  self->commit_caps = gst_caps_new_empty_simple ("timestamp/x-shmring-commit");
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
 }

@@ -262,11 +262,22 @@ GST_START_TEST (test_roundtrip_meta)
   GST_BUFFER_FLAG_SET (in[2], GST_BUFFER_FLAG_CORRUPTED);
 
   for (i = 0; i < 3; i++) {
+    GstCaps *commit_caps = gst_caps_new_empty_simple
+        ("timestamp/x-shmring-commit");
+    GstReferenceTimestampMeta *commit;
+    guint64 before = shmring_now_ns (), after;
+
     fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (a),
             gst_buffer_ref (in[i])), GST_FLOW_OK);
     out = gst_harness_pull (h);
+    after = shmring_now_ns ();
     fail_unless (out != NULL);
     assert_same_data (in[i], out);
+    /* the producer's commit time, on the clock both processes share */
+    commit = gst_buffer_get_reference_timestamp_meta (out, commit_caps);
+    fail_unless (commit != NULL);
+    fail_unless (commit->timestamp >= before && commit->timestamp <= after);
+    gst_caps_unref (commit_caps);
     fail_unless_equals_uint64 (GST_BUFFER_PTS (out), GST_BUFFER_PTS (in[i]));
     fail_unless_equals_uint64 (GST_BUFFER_DTS (out), GST_BUFFER_DTS (in[i]));
     fail_unless_equals_uint64 (GST_BUFFER_DURATION (out),
