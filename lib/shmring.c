@@ -1113,7 +1113,7 @@ int shmring_consumer_new(shmring_consumer **out)
 
 static int claim_lock(shmring_consumer *c, uint64_t deadline)
 {
-	for (;;) {
+	for (unsigned tries = 0;; tries++) {
 		int rc = ofd_lock(c->fd, SHMRING_LOCK_CLAIM, F_WRLCK, F_OFD_SETLK);
 		if (rc == 0)
 			return 0;
@@ -1123,7 +1123,13 @@ static int claim_lock(shmring_consumer *c, uint64_t deadline)
 			return fail(EINTR, "channel '%s': interrupted", c->name);
 		if (shmring_now_ns() >= deadline)
 			return fail(ETIMEDOUT, "channel '%s': claim lock busy", c->name);
-		sched_yield(); /* the producer holds it for a few microseconds */
+		if (tries < 100) {
+			sched_yield(); /* the producer holds it for a few microseconds */
+		} else {
+			/* ... unless it is stopped: do not burn a CPU meanwhile. */
+			struct timespec ms = {0, 1000000};
+			nanosleep(&ms, NULL);
+		}
 	}
 }
 
