@@ -347,6 +347,24 @@ static int check_record(const struct shmring_record *rec, uint64_t pos, uint64_t
 	return 0;
 }
 
+/* Is there a FRAME record in [pos, w) of ring?  Walks validated record
+ * headers; stops at an EOS record or a corrupt one. */
+static int frame_follows(const uint8_t *ring, uint64_t R, const char *name, uint64_t pos, uint64_t w)
+{
+	while (pos < w) {
+		struct shmring_record rec;
+		memcpy(&rec, ring + pos % R, sizeof(rec));
+		if (check_record(&rec, pos, w, R, name) < 0)
+			return 0;
+		if (rec.type == SHMRING_RECORD_FRAME)
+			return 1;
+		if (rec.type == SHMRING_RECORD_EOS)
+			return 0;
+		pos += rec.length;
+	}
+	return 0;
+}
+
 /* ---------------------------------------------------------------------
  * Producer
  * --------------------------------------------------------------------- */
@@ -669,25 +687,29 @@ static int room_ok(shmring_producer *p, uint64_t b, uint64_t need, int for_eos)
 }
 
 /* Live policy: advance read_pos over unread records until there is room.
+ * While the reader holds a record, reclaiming frees no space until it
+ * lets go (space is reused only from B on), but it still spares the reader
+ * the stale frames: then all but the newest unread frame are reclaimed.
  * Returns the number of records reclaimed. */
 static int reclaim(shmring_producer *p, uint64_t need, int for_eos)
 {
-	uint64_t rel = __atomic_load_n(&p->h->release_pos, __ATOMIC_ACQUIRE);
-	if (!(rel & SHMRING_RELEASE_NONE))
-		return 0; /* the reader holds records: reclaiming frees nothing */
 	if (ofd_lock(p->fd, SHMRING_LOCK_CLAIM, F_WRLCK, F_OFD_SETLK) < 0)
 		return 0; /* the reader is claiming right now */
 	int n = 0;
 	for (;;) {
 		/* Under the claim lock nobody else moves read_pos. */
 		uint64_t r = __atomic_load_n(&p->h->read_pos, __ATOMIC_ACQUIRE);
-		rel = __atomic_load_n(&p->h->release_pos, __ATOMIC_ACQUIRE);
-		if (!(rel & SHMRING_RELEASE_NONE) || r >= p->pub_pos || room_ok(p, r, need, for_eos))
+		uint64_t rel = __atomic_load_n(&p->h->release_pos, __ATOMIC_ACQUIRE);
+		int holds = !(rel & SHMRING_RELEASE_NONE);
+		if (r >= p->pub_pos || (!holds && room_ok(p, r, need, for_eos)))
 			break;
 		struct shmring_record rec;
 		memcpy(&rec, p->ring + r % p->R, sizeof(rec));
 		if (check_record(&rec, r, p->pub_pos, p->R, p->name) < 0)
 			break;
+		if (holds && rec.type == SHMRING_RECORD_FRAME &&
+		    !frame_follows(p->ring, p->R, p->name, r + rec.length, p->pub_pos))
+			break; /* the newest unread frame stays for the reader */
 		/* Release: pairs with the consumer's acquire load of read_pos
 		 * (under the same lock). */
 		__atomic_store_n(&p->h->read_pos, r + rec.length, __ATOMIC_RELEASE);
@@ -1331,23 +1353,6 @@ static int get_desc(shmring_consumer *c, uint32_t id, const struct shmring_desc 
 	return 0;
 }
 
-/* Is there a FRAME record in [pos, w)?  Walks validated record headers. */
-static int frame_follows(shmring_consumer *c, uint64_t pos, uint64_t w)
-{
-	while (pos < w) {
-		struct shmring_record rec;
-		memcpy(&rec, c->ring + pos % c->R, sizeof(rec));
-		if (check_record(&rec, pos, w, c->R, c->name) < 0)
-			return 0;
-		if (rec.type == SHMRING_RECORD_FRAME)
-			return 1;
-		if (rec.type == SHMRING_RECORD_EOS)
-			return 0;
-		pos += rec.length;
-	}
-	return 0;
-}
-
 int shmring_consumer_next(shmring_consumer *c, struct shmring_frame *frame, int64_t timeout_ns,
 			  unsigned flags)
 {
@@ -1420,7 +1425,7 @@ int shmring_consumer_next(shmring_consumer *c, struct shmring_frame *frame, int6
 				rc = 0;
 				break;
 			}
-			if ((flags & SHMRING_NEXT_LATEST) && frame_follows(c, r + rec.length, w)) {
+			if ((flags & SHMRING_NEXT_LATEST) && frame_follows(c->ring, c->R, c->name, r + rec.length, w)) {
 				release_at(c, r);
 				__atomic_add_fetch(&h->frames_skipped, 1, __ATOMIC_RELAXED);
 				continue;

@@ -305,23 +305,40 @@ class Writer:
                 _sys.futex_wait(self._seg.base + _CONS_SEQ_OFF, v, wait)  # type: ignore[union-attr]
             hi[I["writer_waiting"]] = 0
 
+    def _frame_follows(self, pos: int) -> bool:
+        """Is there a FRAME record between ``pos`` and the write position (before an EOS)?"""
+        seg = self._seg
+        assert seg is not None
+        R = self._R
+        while pos < self._w:
+            rtype, _fl, _d, length, *_ = seg.record(pos)
+            if rtype == L.RECORD_FRAME:
+                return True
+            if (rtype != L.RECORD_PAD or length % L.RECORD_ALIGN or length < L.RECORD_HEADER_SIZE
+                    or pos % R + length > R or pos + length > self._w):
+                return False  # EOS, or a record the reader damaged: keep what is there
+            pos += length
+        return False
+
     def _reclaim(self, n: int, until: int) -> bool:
-        """LIVE: advance read_pos past unread records under the claim lock."""
+        """LIVE: advance read_pos past unread records under the claim lock; True if that made room.
+
+        While the reader holds a record, no room can be made until it lets go,
+        but all unread frames but the newest are still reclaimed, so that the
+        reader is not handed stale frames (docs/PROTOCOL.md).
+        """
         seg = self._seg
         assert seg is not None
         hq = self._hq
-        if not hq[Q["release_pos"]] & _NONE:
-            return False
         if not _sys.lock_try(seg.fd, L.LOCK_CLAIM):
             return False
         R = self._R
         try:
             while True:
                 b = self._boundary()
-                if R - (self._w - b) >= n and b >= until:
+                holds = not hq[Q["release_pos"]] & _NONE
+                if not holds and R - (self._w - b) >= n and b >= until:
                     return True
-                if not hq[Q["release_pos"]] & _NONE:
-                    return False
                 r = hq[Q["read_pos"]]
                 if r >= self._w:
                     return False
@@ -329,6 +346,8 @@ class Writer:
                 if (length % L.RECORD_ALIGN or length < L.RECORD_HEADER_SIZE or r % R + length > R
                         or r + length > self._w):
                     raise CorruptSegment(f"channel {self.name!r}: record at {r} has length {length}")
+                if holds and rtype == L.RECORD_FRAME and not self._frame_follows(r + length):
+                    return False  # the newest unread frame stays for the reader
                 hq[Q["read_pos"]] = r + length
                 if rtype == L.RECORD_FRAME:
                     hq[Q["frames_dropped"]] = (hq[Q["frames_dropped"]] + 1) & 0xFFFFFFFFFFFFFFFF

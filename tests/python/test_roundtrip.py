@@ -220,7 +220,16 @@ def test_live_never_reclaims_held_frame(channel: str) -> None:
         written = [wr.write(pattern(i, 1000)) for i in range(1, 30)]
         assert not all(written)  # with a frame held, the ring filled and new frames were dropped
         assert check_pattern(held.data, 0)
+        # The backlog was reclaimed but for the newest frame written: no stale frames wait.
+        newest = max(i for i, ok in zip(range(1, 30), written) if ok)
+        f = rd.next_frame(timeout=0)
+        assert f is not None and f.seq == newest and check_pattern(f.data, newest)
+        f.release()
+        with pytest.raises(shmring.Timeout):
+            rd.next_frame(timeout=0)
         held.release()
+        # Every sequence number was read or counted as dropped.
+        assert rd.stats().frames_read + wr.frames_dropped == 30
 
 
 def test_lossless_writer_waits_for_reader(channel: str) -> None:

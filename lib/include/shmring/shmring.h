@@ -167,7 +167,9 @@ enum shmring_state {
 enum shmring_policy {
 	SHMRING_POLICY_LOSSLESS = 0, /* wait for space (with a timeout) */
 	SHMRING_POLICY_DROP_NEW = 1, /* drop the new frame, count it */
-	SHMRING_POLICY_LIVE = 2,     /* reclaim the oldest unread frames */
+	SHMRING_POLICY_LIVE = 2,     /* reclaim the oldest unread frames; while the
+				      * reader holds one, keep only the newest
+				      * unread frame and drop the new one */
 };
 
 /* record.type */
