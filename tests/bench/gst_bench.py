@@ -155,8 +155,9 @@ class Bench:
                 if child is not None and child.poll() is None:
                     child.kill()
                     child.wait()
+            # shmsink names its area "shmpipe.%5d.%5d" (pid, counter): spaces, not zeros
             leftovers = glob.glob(f"/dev/shm/shmring.gstbench-{os.getpid()}-*") + \
-                glob.glob(f"/dev/shm/shmpipe.{prod.pid}.*")
+                glob.glob(f"/dev/shm/shmpipe.{prod.pid:5d}.*")
             for f in leftovers:
                 os.unlink(f)
                 r.notes.append(f"removed leftover {os.path.basename(f)}")

@@ -121,7 +121,7 @@ def gst_appsink(launch: str, label: str, source: str, start: Callable[[], Option
             except subprocess.TimeoutExpired:  # shmsink waits for a reader that is gone
                 prod.kill()
                 prod.wait()
-            for leftover in glob.glob(f"/dev/shm/shmpipe.{prod.pid}.*"):  # shmsink's area
+            for leftover in glob.glob(f"/dev/shm/shmpipe.{prod.pid:5d}.*"):  # shmsink's area ("%5d")
                 os.unlink(leftover)
     r.ok = r.frames == N
     if not r.ok:
