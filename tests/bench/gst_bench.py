@@ -76,6 +76,9 @@ class Run:
     cons_us: float = 0.0
     p50: float = -1.0
     p99: float = -1.0
+    commit_p50: float = -1.0   # shmring only: producer's stamp to its commit
+    deliver_p50: float = -1.0  # shmring only: commit to the consumer's fakesink
+    deliver_p99: float = -1.0
     notes: list[str] = field(default_factory=list)
 
 
@@ -136,6 +139,7 @@ class Bench:
             r.cons_us = c["cpu_seconds"] / n * 1e6
             r.prod_us = p["cpu_seconds"] / frames * 1e6
             r.p50, r.p99 = c["lat_p50_us"], c["lat_p99_us"]
+            r.commit_p50, r.deliver_p50, r.deliver_p99 = c["commit_p50_us"], c["deliver_p50_us"], c["deliver_p99_us"]
             # In copy mode the producer rewrites its one buffer's stamp every frame:
             # tcpserversink, which sends from its own thread, may send a newer stamp
             # (at 30 fps it has long sent the frame by then).
@@ -281,6 +285,13 @@ def main() -> int:
     for what, val, test, unit in checks:
         state = "n/a" if val is None else ("met" if test(val) else "NOT met")
         print(f"- {state}: {what} ({'-' if val is None else f'{val:.2f}{unit}'})")
+    print("\nWhere shmring's latency at 30 fps (pool) goes, split at the producer's commit time "
+          "that shmringsrc attaches to each buffer (p50 us):\n")
+    for t in ("shmring", "shmring-nospin"):
+        lr = lat[(t, "pool")]
+        if lr.ok and lr.deliver_p50 >= 0:
+            print(f"- {LABEL[t]}: buffer entering the sink to commit {fmt(lr.commit_p50)}, "
+                  f"commit to the consumer's fakesink {fmt(lr.deliver_p50)} (p99 {fmt(lr.deliver_p99)})")
     print(f"\n({elapsed:.0f} s in all)")
     return 1 if failed else 0
 

@@ -19,7 +19,10 @@
  * "result {json}": frames seen, seconds and CPU seconds from the first frame
  * to the last, frames out of sequence and missing from the numbering, the
  * first frame's number, buffers not of the frame's size, latency percentiles
- * over all frames but the first WARMUP.  Exit status 0 if all FRAMES came. */
+ * over all frames but the first WARMUP.  When buffers carry shmringsrc's
+ * commit time (a GstReferenceTimestampMeta, timestamp/x-shmring-commit), the
+ * latency is also split at that time: the producer's stamp to its commit,
+ * and the commit to the fakesink.  Exit status 0 if all FRAMES came. */
 
 #define FRAME_SIZE ((gsize)1920 * 1080 * 3)
 #define WARMUP 5
@@ -36,6 +39,9 @@ struct consumer {
 	guint64 t_first, t_last;
 	double cpu_first, cpu_last;
 	guint64 *lat;
+	guint64 *to_commit, *from_commit; /* the split, for frames with a commit time */
+	long n_split;
+	GstCaps *commit_caps;
 	const char *why; /* why it stopped early */
 };
 
@@ -81,6 +87,11 @@ static void on_handoff(GstElement *sink, GstBuffer *buf, GstPad *pad, gpointer d
 	}
 	c->next_seq = hdr[1] + 1;
 	c->lat[c->n] = now > hdr[0] ? now - hdr[0] : 0;
+	GstReferenceTimestampMeta *m = gst_buffer_get_reference_timestamp_meta(buf, c->commit_caps);
+	if (m && c->n >= WARMUP && m->timestamp >= hdr[0] && now >= m->timestamp) {
+		c->to_commit[c->n_split] = m->timestamp - hdr[0];
+		c->from_commit[c->n_split++] = now - m->timestamp;
+	}
 	if (++c->n == c->want) {
 		c->t_last = now;
 		c->cpu_last = cpu_seconds();
@@ -149,6 +160,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	c.lat = g_new0(guint64, c.want);
+	c.to_commit = g_new0(guint64, c.want);
+	c.from_commit = g_new0(guint64, c.want);
+	c.commit_caps = gst_caps_new_empty_simple("timestamp/x-shmring-commit");
 
 	GstElement *pipeline = gst_parse_launch(argv[3], &err);
 	if (pipeline == NULL) {
@@ -181,7 +195,12 @@ int main(int argc, char **argv)
 	}
 	long nl = n > WARMUP ? n - WARMUP : 0;
 	qsort(c.lat + (n - nl), (size_t)nl, sizeof *c.lat, cmp_u64);
-	printf("result {\"frames\": %ld, \"seconds\": %.6f, \"cpu_seconds\": %.6f, \"missed\": %" G_GUINT64_FORMAT
+	qsort(c.to_commit, (size_t)c.n_split, sizeof *c.to_commit, cmp_u64);
+	qsort(c.from_commit, (size_t)c.n_split, sizeof *c.from_commit, cmp_u64);
+	printf("result {\"commit_p50_us\": %.1f, \"deliver_p50_us\": %.1f, \"deliver_p99_us\": %.1f, ",
+	       percentile_us(c.to_commit, c.n_split, 0.50), percentile_us(c.from_commit, c.n_split, 0.50),
+	       percentile_us(c.from_commit, c.n_split, 0.99));
+	printf("\"frames\": %ld, \"seconds\": %.6f, \"cpu_seconds\": %.6f, \"missed\": %" G_GUINT64_FORMAT
 	       ", \"disordered\": %" G_GUINT64_FORMAT ", \"first_seq\": %" G_GUINT64_FORMAT ", \"bad_size\": %" G_GUINT64_FORMAT
 	       ", \"lat_p50_us\": %.1f, \"lat_p99_us\": %.1f, \"lat_max_us\": %.1f, \"stopped\": \"%s\"}\n",
 	       n, n > 0 ? (double)(c.t_last - c.t_first) / 1e9 : 0.0, n > 0 ? c.cpu_last - c.cpu_first : 0.0,
@@ -196,5 +215,8 @@ int main(int argc, char **argv)
 	gst_object_unref(pipeline);
 	g_main_loop_unref(c.loop);
 	g_free(c.lat);
+	g_free(c.to_commit);
+	g_free(c.from_commit);
+	gst_caps_unref(c.commit_caps);
 	return n == c.want ? 0 : 1;
 }
