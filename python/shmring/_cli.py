@@ -9,7 +9,7 @@ import time
 from typing import Optional, Sequence
 
 from ._errors import Error
-from ._segment import Stats, inspect, list_channels, remove_stale
+from ._segment import Stats, inspect, list_channels, remove_stale, remove_unfinished
 
 __all__ = ["main"]
 
@@ -130,6 +130,9 @@ def cmd_clean(args: argparse.Namespace) -> int:
         if remove_stale(name):
             removed += 1
             print(f"removed {name}" + (f" (producer pid {pid} is gone)" if pid else ""))
+    for name, pid in remove_unfinished(args.names or None):
+        removed += 1
+        print(f"removed an unfinished segment of {name} (producer pid {pid} died while creating it)")
     if not removed:
         print("nothing to clean: every channel has a live producer")
     return 0
@@ -152,7 +155,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     s.add_argument("--frames", type=int, default=0, help="stop after this many frames")
     s.add_argument("--reconnect", action="store_true", help="wait for a restarted producer")
     s.set_defaults(func=cmd_view)
-    s = sub.add_parser("clean", help="remove the channels of producers that died (crashed)")
+    s = sub.add_parser("clean", help="remove the channels of producers that died (crashed), and the "
+                       "segments they died while creating")
     s.add_argument("names", nargs="*", metavar="NAME", help="only these channels (default: all)")
     s.set_defaults(func=cmd_clean)
     args = p.parse_args(argv)

@@ -11,7 +11,7 @@ from __future__ import annotations
 __all__ = [
     "MAGIC", "VERSION", "HEADER_SIZE", "DESC_OFFSET", "DESC_SLOT_SIZE", "DESC_SLOTS",
     "RING_OFFSET", "RECORD_ALIGN", "RECORD_HEADER_SIZE", "MIN_RING_SIZE", "MAX_RING_SIZE",
-    "RELEASE_NONE", "NAME_MAX", "PATH_PREFIX", "CAPS_MAX", "MAX_PLANES", "NO_TIME",
+    "RELEASE_NONE", "NAME_MAX", "PATH_PREFIX", "TEMP_PREFIX", "CAPS_MAX", "MAX_PLANES", "NO_TIME",
     "LOCK_PRODUCER", "LOCK_READER", "LOCK_CLAIM",
     "STATE_OPEN", "STATE_CLOSED",
     "POLICY_LOSSLESS", "POLICY_DROP_NEW", "POLICY_LIVE", "POLICY_NAMES",
@@ -35,6 +35,8 @@ MAX_RING_SIZE = 1 << 34  # 16 GiB
 RELEASE_NONE = 1 << 63
 NAME_MAX = 200
 PATH_PREFIX = "/dev/shm/shmring."
+# A producer builds its segment in TEMP_PREFIX + "NAME.PID.RANDOM" and links it into place.
+TEMP_PREFIX = "/dev/shm/.shmring."
 CAPS_MAX = 3968  # caps bytes including the NUL
 MAX_PLANES = 4
 NO_TIME = (1 << 64) - 1

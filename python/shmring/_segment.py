@@ -293,6 +293,57 @@ def remove_stale(name: str) -> bool:
         os.close(fd)  # drops the lock
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: alive
+    return True
+
+
+def remove_unfinished(names: Optional[list[str]] = None) -> list[tuple[str, int]]:
+    """Unlink the temporary segments that producers died while building; (name, pid) of each.
+
+    A producer builds its segment in ``TEMP_PREFIX + NAME.PID.RANDOM`` and links
+    it into place; one killed before that leaves the file behind.  A file is
+    removed only if its pid is gone and no producer holds its lock, so a
+    producer building its segment right now is never touched.  ``names``:
+    only these channels (default: all).
+    """
+    d, prefix = os.path.dirname(L.TEMP_PREFIX), os.path.basename(L.TEMP_PREFIX)
+    try:
+        entries = os.listdir(d)
+    except FileNotFoundError:
+        return []
+    removed = []
+    for e in sorted(entries):
+        parts = e[len(prefix):].rsplit(".", 2) if e.startswith(prefix) else []
+        if len(parts) != 3 or not parts[0] or not parts[1].isdigit():
+            continue
+        name, pid = parts[0], int(parts[1])
+        if (names is not None and name not in names) or _pid_alive(pid):
+            continue
+        path = os.path.join(d, e)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError:
+            continue  # gone meanwhile, or not ours to open
+        try:
+            if not _sys.lock_try(fd, L.LOCK_PRODUCER):
+                continue
+            mine, now = os.fstat(fd), os.stat(path)
+            if (mine.st_dev, mine.st_ino) == (now.st_dev, now.st_ino):
+                os.unlink(path)
+                removed.append((name, pid))
+        except FileNotFoundError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
+
+
 def list_channels() -> list[str]:
     """Names of the channels present in /dev/shm (sorted)."""
     prefix = os.path.basename(L.PATH_PREFIX)

@@ -104,7 +104,7 @@ class Writer:
         name = self.name
         path = _sys.channel_path(name)
         seg_size = L.RING_OFFSET + ring_size
-        tmp = f"/dev/shm/.shmring.{name}.{os.getpid()}.{secrets.token_hex(4)}"
+        tmp = f"{L.TEMP_PREFIX}{name}.{os.getpid()}.{secrets.token_hex(4)}"
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
         seg = None
         try:

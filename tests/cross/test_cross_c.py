@@ -3,7 +3,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import glob
+import os
+import resource
+import signal
+import struct
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -13,6 +20,7 @@ from shmring.testing import check_pattern, pattern
 from conftest import tool
 
 N = 60
+F_OFD_SETLK = 37
 
 
 @pytest.mark.parametrize("width,height", [(33, 7), (0, 5000), (640, 480)])
@@ -69,3 +77,34 @@ def test_python_writer_c_reader(channel: str, fmt: str, width: int, height: int)
                 p.wait()
     assert p.returncode == 0, err
     assert f"ok {N}" in out
+
+
+def test_clean_removes_segment_of_producer_killed_while_creating_it(channel: str) -> None:
+    # A file size limit below the segment's size: the C producer gets SIGXFSZ
+    # from posix_fallocate, so it dies between creating its temporary segment
+    # and linking it into place, as a crash there would.
+    limit = 64 << 10
+    p = subprocess.Popen([tool("CROSS_WRITER"), channel, "1", "8", "8"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == -signal.SIGXFSZ, (p.returncode, err)
+    left = glob.glob(f"/dev/shm/.shmring.{channel}.{p.pid}.*")
+    assert len(left) == 1 and not os.path.exists(shmring.channel_path(channel))
+    # Another one whose creator is alive (this process) stays, as does one
+    # whose lock is held (its creator's fd passed on to a live process).
+    alive = f"/dev/shm/.shmring.{channel}.{os.getpid()}.0000abcd"
+    locked = f"/dev/shm/.shmring.{channel}.{p.pid}.0000beef"
+    fds = [os.open(f, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600) for f in (alive, locked)]
+    try:
+        fcntl.fcntl(fds[1], F_OFD_SETLK, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 1, 0))
+        r = subprocess.run([sys.executable, "-m", "shmring", "clean", channel], capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == f"removed an unfinished segment of {channel} (producer pid {p.pid} died while " \
+                           "creating it)\n"
+        assert not os.path.exists(left[0]) and os.path.exists(alive) and os.path.exists(locked)
+    finally:
+        for fd, f in zip(fds, (alive, locked)):
+            os.close(fd)
+            os.unlink(f)
