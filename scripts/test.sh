@@ -41,6 +41,11 @@ echo "== library suite under valgrind"
 run build --suite lib \
   --wrap='valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no'
 
+echo "== GStreamer element tests under valgrind"
+# In one process (CK_FORK=no), so valgrind sees every test's allocations.
+CK_FORK=no run build gst-elements --timeout-multiplier 5 \
+  --wrap="valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no --suppressions=$PWD/tests/gst/valgrind.supp"
+
 echo "== fuzzing (clang, libFuzzer)"
 CC=clang meson setup build-fuzz -Dgst=disabled -Dpython=disabled -Dexamples=disabled
 meson compile -C build-fuzz
