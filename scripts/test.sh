@@ -8,8 +8,8 @@ scripts/deps.sh
 jobs=$(nproc)
 total_ok=0
 total_fail=0
-count() { # count BUILD_DIR: add its test results to the totals
-  local log="$1/meson-logs/testlog.json"
+count() { # count LOG.json: add its test results to the totals
+  local log="$1"
   [ -f "$log" ] || return 0
   local ok fail
   ok=$(/usr/bin/python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print(sum(x["result"] in ("OK","EXPECTEDFAIL") for x in r))' "$log")
@@ -18,10 +18,13 @@ count() { # count BUILD_DIR: add its test results to the totals
   total_fail=$((total_fail + fail))
 }
 status=0
+runs=0
 run() { # run BUILD_DIR ARGS...: meson test, remembering failure
   local dir="$1"; shift
-  meson test -C "$dir" --print-errorlogs --num-processes "$jobs" "$@" || status=1
-  count "$dir"
+  # A log of its own per run (with --wrap, meson would otherwise pick another name).
+  runs=$((runs + 1))
+  meson test -C "$dir" --print-errorlogs --num-processes "$jobs" --logbase "run$runs" "$@" || status=1
+  count "$dir/meson-logs/run$runs.json"
 }
 
 echo "== build and test (gcc, every suite)"
