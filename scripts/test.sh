@@ -21,10 +21,13 @@ status=0
 runs=0
 run() { # run BUILD_DIR ARGS...: meson test, remembering failure
   local dir="$1"; shift
-  # A log of its own per run (with --wrap, meson would otherwise pick another name).
+  # A log of its own per run; meson appends "-WRAPPER" to the name under --wrap.
   runs=$((runs + 1))
   meson test -C "$dir" --print-errorlogs --num-processes "$jobs" --logbase "run$runs" "$@" || status=1
-  count "$dir/meson-logs/run$runs.json"
+  local log
+  for log in "$dir/meson-logs/run$runs.json" "$dir/meson-logs/run$runs"-*.json; do
+    count "$log"
+  done
 }
 
 echo "== build and test (gcc, every suite)"
