@@ -13,12 +13,21 @@ from typing import Any
 __all__ = ["pattern", "check_pattern", "pattern_seq"]
 
 
+def _period(seq: int) -> Any:
+    """Bytes 0..255 of the pattern, before the stamp: it repeats every 256 bytes (7 is odd)."""
+    import numpy as np
+    return ((np.arange(256, dtype=np.uint32) * 7 + ((seq * 131) & 0xFF)) & 0xFF).astype(np.uint8)
+
+
+def _head(seq: int, n: int) -> bytes:
+    return (seq & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little")[: min(8, n)]
+
+
 def pattern(seq: int, n: int) -> Any:
     """The pattern payload of frame ``seq``, ``n`` bytes, as a new uint8 numpy array."""
     import numpy as np
-    out = (np.arange(n, dtype=np.uint64) * 7 + (seq * 131)) & 0xFF
-    out = out.astype(np.uint8)
-    head = (seq & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little")[: min(8, n)]
+    out = np.resize(_period(seq), n)
+    head = _head(seq, n)
     out[: len(head)] = np.frombuffer(head, dtype=np.uint8)
     return out
 
@@ -37,4 +46,16 @@ def check_pattern(data: Any, seq: int | None = None) -> bool:
         if buf.size < 8:
             return False
         seq = pattern_seq(buf[:8].tobytes())
-    return bool(np.array_equal(buf, pattern(seq, buf.size)))
+    n = buf.size
+    period = _period(seq)
+    first = pattern(seq, min(n, 256))
+    if not np.array_equal(buf[: first.size], first):
+        return False
+    # The rest a 256-byte row (32 uint64 words) at a time against one period:
+    # no frame-sized temporaries.
+    rows = n // 256
+    if rows > 1 and not (buf[256: rows * 256].view(np.uint64).reshape(rows - 1, 32)
+                         == period.view(np.uint64)).all():
+        return False
+    tail = n - max(rows, 1) * 256
+    return tail <= 0 or bool(np.array_equal(buf[n - tail:], period[:tail]))

@@ -370,3 +370,19 @@ def test_reader_waits_for_producer(channel: str) -> None:
         wr.write(b"late producer")
         t.join(10)
     assert box == [b"late producer"]
+
+
+@pytest.mark.parametrize("n", [0, 5, 8, 255, 256, 257, 4096, 1920 * 1080 * 3 + 1])
+@pytest.mark.parametrize("seq", [0, 201, 2**64 - 1])
+def test_pattern_is_its_definition_and_every_changed_byte_is_caught(seq: int, n: int) -> None:
+    # The definition shared with the C tests: the first 8 bytes are seq
+    # (little-endian u64), byte i >= 8 is (seq * 131 + i * 7) & 0xff.
+    expect = ((np.arange(n, dtype=np.uint64) * 7 + (seq * 131) % 256) & 0xFF).astype(np.uint8)
+    expect[:min(8, n)] = np.frombuffer(seq.to_bytes(8, "little")[:min(8, n)], np.uint8)
+    assert np.array_equal(pattern(seq, n), expect)
+    assert check_pattern(expect.tobytes(), seq)
+    for pos in sorted({0, 7, 8, 255, 256, 300, n // 2, n - 1}):
+        if 0 <= pos < n:
+            bad = expect.copy()
+            bad[pos] ^= 0x40
+            assert not check_pattern(bad, seq), pos
