@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import signal
+import struct
 import time
 
 import pytest
 
 import shmring
+from shmring._layout import HEADER, HEADER_SIZE
 from shmring.testing import check_pattern
 
 
@@ -95,10 +98,22 @@ def test_live_producer_in_other_process_refused(channel: str, helper) -> None:
     assert w.finish()[0] == 0
 
 
+def _until_reader_sleeps(channel: str, timeout: float = 10.0) -> None:
+    """Returns once the reader has announced its futex sleep (reader_waiting = 1)."""
+    off = HEADER["reader_waiting"][0]
+    with open(shmring.channel_path(channel), "rb") as f, \
+            mmap.mmap(f.fileno(), HEADER_SIZE, prot=mmap.PROT_READ) as mm:
+        deadline = time.monotonic() + timeout
+        while struct.unpack_from("<I", mm, off)[0] == 0:
+            assert time.monotonic() < deadline, "the reader never went to sleep"
+            time.sleep(0.001)
+
+
 def test_ctrl_c_interrupts_wait(channel: str, helper) -> None:
     with shmring.Writer(channel, caps="x"):
         r = helper("wait", channel)
         r.expect("waiting")
+        _until_reader_sleeps(channel)  # inside next_frame(), not still printing
         t0 = time.monotonic()
         r.p.send_signal(signal.SIGINT)
         rc, out, err = r.finish(timeout=10)
