@@ -59,6 +59,19 @@ gst_shmring_property_frozen (GstElement * element, GParamSpec * pspec)
   return TRUE;
 }
 
+/* The "channel" property's setter, shared by both elements (object lock
+ * held): a bad name warns here and fails the start with its reason. */
+static inline void
+gst_shmring_set_channel (GstDebugCategory * cat, GstElement * element,
+    gchar ** channel, const GValue * value)
+{
+  g_free (*channel);
+  *channel = g_value_dup_string (value);
+  if (*channel && shmring_name_check (*channel) < 0)
+    GST_CAT_WARNING_OBJECT (cat, element, "invalid channel name: %s",
+        shmring_last_error ());
+}
+
 /* GStreamer time <-> shmring time (both ns; "none" differs). */
 static inline guint64
 gst_shmring_time_to_ring (GstClockTime t)

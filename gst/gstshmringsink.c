@@ -179,11 +179,8 @@ gst_shmring_sink_set_property (GObject * object, guint prop_id,
   }
   switch (prop_id) {
     case PROP_CHANNEL:
-      g_free (self->channel);
-      self->channel = g_value_dup_string (value);
-      if (self->channel && shmring_name_check (self->channel) < 0)
-        GST_WARNING_OBJECT (self, "invalid channel name: %s",
-            shmring_last_error ());
+      gst_shmring_set_channel (GST_CAT_DEFAULT, GST_ELEMENT (self),
+          &self->channel, value);
       break;
     case PROP_SIZE:
       self->size = g_value_get_uint64 (value);

@@ -219,11 +219,8 @@ gst_shmring_src_set_property (GObject * object, guint prop_id,
   }
   switch (prop_id) {
     case PROP_CHANNEL:
-      g_free (self->channel);
-      self->channel = g_value_dup_string (value);
-      if (self->channel && shmring_name_check (self->channel) < 0)
-        GST_WARNING_OBJECT (self, "invalid channel name: %s",
-            shmring_last_error ());
+      gst_shmring_set_channel (GST_CAT_DEFAULT, GST_ELEMENT (self),
+          &self->channel, value);
       break;
     case PROP_TIMEOUT:
       self->timeout = g_value_get_int64 (value);
@@ -372,34 +369,34 @@ gst_shmring_src_stop (GstBaseSrc * bsrc)
   return TRUE;
 }
 
+/* unlock() and unlock_stop(): wake, or stop waking, a blocked create(). */
 static gboolean
-gst_shmring_src_unlock (GstBaseSrc * bsrc)
+gst_shmring_src_set_flushing (GstShmringSrc * self, gboolean flushing)
 {
-  GstShmringSrc *self = GST_SHMRING_SRC (bsrc);
-
   GST_OBJECT_LOCK (self);
-  self->flushing = TRUE;
-  if (self->cr)
-    shmring_consumer_interrupt (self->cr->c);
+  self->flushing = flushing;
+  if (self->cr) {
+    if (flushing)
+      shmring_consumer_interrupt (self->cr->c);
+    else
+      shmring_consumer_resume (self->cr->c);
+  }
   if (self->poll)
-    gst_poll_set_flushing (self->poll, TRUE);
+    gst_poll_set_flushing (self->poll, flushing);
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
 
 static gboolean
+gst_shmring_src_unlock (GstBaseSrc * bsrc)
+{
+  return gst_shmring_src_set_flushing (GST_SHMRING_SRC (bsrc), TRUE);
+}
+
+static gboolean
 gst_shmring_src_unlock_stop (GstBaseSrc * bsrc)
 {
-  GstShmringSrc *self = GST_SHMRING_SRC (bsrc);
-
-  GST_OBJECT_LOCK (self);
-  self->flushing = FALSE;
-  if (self->cr)
-    shmring_consumer_resume (self->cr->c);
-  if (self->poll)
-    gst_poll_set_flushing (self->poll, FALSE);
-  GST_OBJECT_UNLOCK (self);
-  return TRUE;
+  return gst_shmring_src_set_flushing (GST_SHMRING_SRC (bsrc), FALSE);
 }
 
 static void

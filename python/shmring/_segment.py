@@ -268,12 +268,18 @@ def inspect(name: str) -> Stats:
 def remove_stale(name: str) -> bool:
     """Unlink channel ``name`` if no producer holds it (crashed); True if it was removed.
 
-    Takes the producer lock of the segment first, as a producer replacing a
-    stale segment does, and checks that the name still refers to it, so a
-    segment a live producer has just put in place is never removed.  A reader
-    still attached keeps its mapping and is told the producer died.
+    A segment a live producer has just put in place is never removed.  A
+    reader still attached keeps its mapping and is told the producer died.
     """
-    path = _sys.channel_path(_sys.check_name(name))
+    return _unlink_unlocked(_sys.channel_path(_sys.check_name(name)))
+
+
+def _unlink_unlocked(path: str) -> bool:
+    """Unlink the segment file ``path`` if no producer holds its lock; True if it was removed.
+
+    Takes the producer lock first, as a producer replacing a stale segment
+    does, and checks that the name still refers to the file locked.
+    """
     try:
         fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
     except FileNotFoundError:
@@ -325,22 +331,11 @@ def remove_unfinished(names: Optional[list[str]] = None) -> list[tuple[str, int]
         name, pid = parts[0], int(parts[1])
         if (names is not None and name not in names) or _pid_alive(pid):
             continue
-        path = os.path.join(d, e)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
-        except OSError:
-            continue  # gone meanwhile, or not ours to open
-        try:
-            if not _sys.lock_try(fd, L.LOCK_PRODUCER):
-                continue
-            mine, now = os.fstat(fd), os.stat(path)
-            if (mine.st_dev, mine.st_ino) == (now.st_dev, now.st_ino):
-                os.unlink(path)
+            if _unlink_unlocked(os.path.join(d, e)):
                 removed.append((name, pid))
-        except FileNotFoundError:
-            pass
-        finally:
-            os.close(fd)
+        except OSError:
+            continue  # not ours to open or remove
     return removed
 
 

@@ -9,6 +9,8 @@
 
 #include <gst/gst.h>
 
+#include "gst_bench_common.h"
+
 /* usage: gst_bench_consumer FRAMES TIMEOUT_S PIPELINE
  *
  * Runs PIPELINE (a source, then "fakesink name=sink signal-handoffs=true
@@ -44,23 +46,6 @@ struct consumer {
 	GstCaps *commit_caps;
 	const char *why; /* why it stopped early */
 };
-
-static guint64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (guint64)ts.tv_sec * 1000000000u + (guint64)ts.tv_nsec;
-}
-
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
 
 static void on_handoff(GstElement *sink, GstBuffer *buf, GstPad *pad, gpointer data)
 {

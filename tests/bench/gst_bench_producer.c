@@ -11,6 +11,8 @@
 
 #include <gst/gst.h>
 
+#include "gst_bench_common.h"
+
 /* usage: gst_bench_producer copy|pool FRAMES FPS SINK
  *
  * SINK is a pipeline description (shmringsink, shmsink, tcpserversink, with
@@ -47,23 +49,6 @@
 struct producer {
 	gint connected; /* shmsink: client-connected seen */
 };
-
-static guint64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (guint64)ts.tv_sec * 1000000000u + (guint64)ts.tv_nsec;
-}
-
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
 
 /* Writes the time and the frame number into the first 16 bytes of buf. */
 static gboolean stamp(GstBuffer *buf, guint8 *data, guint64 seq)

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import fcntl
 import glob
 import os
 import resource
 import signal
-import struct
 import subprocess
 import sys
 
@@ -16,11 +14,12 @@ import numpy as np
 import pytest
 
 import shmring
+from shmring._layout import LOCK_PRODUCER
+from shmring._sys import lock_try
 from shmring.testing import check_pattern, pattern
 from conftest import tool
 
 N = 60
-F_OFD_SETLK = 37
 
 
 @pytest.mark.parametrize("width,height", [(33, 7), (0, 5000), (640, 480)])
@@ -97,7 +96,7 @@ def test_clean_removes_segment_of_producer_killed_while_creating_it(channel: str
     locked = f"/dev/shm/.shmring.{channel}.{p.pid}.0000beef"
     fds = [os.open(f, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600) for f in (alive, locked)]
     try:
-        fcntl.fcntl(fds[1], F_OFD_SETLK, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 1, 0))
+        assert lock_try(fds[1], LOCK_PRODUCER)
         r = subprocess.run([sys.executable, "-m", "shmring", "clean", channel], capture_output=True, text=True,
                            timeout=30)
         assert r.returncode == 0, r.stderr
