@@ -1,21 +1,34 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# scripts/deps.sh: install the Debian 12 packages shmring needs to build, test and run its demo.
+# scripts/deps.sh [demo|test]: install the Debian 12 packages shmring needs for its demo, or for every build and test.
 set -euo pipefail
 
-packages=(
-  # build
-  gcc clang libclang-rt-14-dev meson ninja-build pkg-config
+profile=${1:-test}
+
+# What the demo needs: build the library, the plugin and the examples,
+# run the Python reader and the OpenCV window (under Xvfb when there is no display).
+demo=(
+  gcc meson ninja-build pkg-config
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
-  # GStreamer elements used by the tests, examples and benchmarks
-  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  gstreamer1.0-plugins-bad gstreamer1.0-x
-  # Python side (Debian's /usr/bin/python3)
-  python3 python3-numpy python3-pytest python3-opencv
-  python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
-  # checking tools and a display for the OpenCV demo
-  valgrind xvfb xauth procps
+  gstreamer1.0-tools gstreamer1.0-plugins-base
+  python3 python3-numpy python3-opencv
+  xvfb xauth
 )
+
+# Everything else the tests, checks, benchmarks and packages need.
+test=(
+  clang libclang-rt-14-dev valgrind procps util-linux
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-x
+  python3-pytest python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
+  python3-matplotlib mypy
+  debhelper dh-python dpkg-dev fakeroot lintian
+)
+
+case "$profile" in
+  demo) packages=("${demo[@]}") ;;
+  test) packages=("${demo[@]}" "${test[@]}") ;;
+  *) echo "usage: $0 [demo|test]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
