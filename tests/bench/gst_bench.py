@@ -42,6 +42,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional
 
+from plot import bars
+
 PRODUCER = os.environ.get("GST_BENCH_PRODUCER", "")
 CONSUMER = os.environ.get("GST_BENCH_CONSUMER", "")
 REPEAT = int(os.environ.get("GST_BENCH_REPEAT", "5"))
@@ -292,8 +294,26 @@ def main() -> int:
         if lr.ok and lr.deliver_p50 >= 0:
             print(f"- {LABEL[t]}: buffer entering the sink to commit {fmt(lr.commit_p50)}, "
                   f"commit to the consumer's fakesink {fmt(lr.deliver_p50)} (p99 {fmt(lr.deliver_p99)})")
+    plot(through, lat)
     print(f"\n({elapsed:.0f} s in all)")
     return 1 if failed else 0
+
+
+def plot(through: dict[tuple[str, str], Run], lat: dict[tuple[str, str], Run]) -> None:
+    """A PNG of frames/s and latency per transport and mode; prints its path."""
+    groups = [LABEL[t] for t in TRANSPORTS]
+
+    def series(runs: dict[tuple[str, str], Run], attr: str) -> dict[str, list[Optional[float]]]:
+        return {MODE_LABEL[m]: [getattr(runs[(t, m)], attr) if runs[(t, m)].ok else None for t in TRANSPORTS]
+                for m in ("pool", "copy")}
+    path = bars("gst_bench.png", f"GStreamer transports, {W}x{H} BGR, two processes "
+                f"({datetime.date.today().isoformat()})", [
+                    (f"flat out (median of {REPEAT} runs)", "frames/s (log)", groups, series(through, "fps"), True),
+                    (f"latency p50, 30 fps, {LAT_FRAMES} frames", "us (log)", groups, series(lat, "p50"), True),
+                    (f"latency p99, 30 fps, {LAT_FRAMES} frames", "us (log)", groups, series(lat, "p99"), True),
+                ])
+    if path:
+        print(f"\nPlot: {path}")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from typing import Callable, Optional
 import numpy  # noqa: F401 - imported up front so no row pays for the import
 
 import shmring
+from plot import bars
 
 # Frames per flat-out row: at 20,000-100,000 frames/s a few hundred frames last
 # milliseconds, and the pipeline start-up in that window decides the result.
@@ -221,6 +222,19 @@ def main() -> int:
     ]
     for what, ok, val in checks:
         print(f"- {'met' if ok else 'NOT met'}: {what} ({val})")
+
+    def fps(r: Result) -> Optional[float]:
+        return r.fps if r.ok else None
+    path = bars("py_bench.png", f"Python readers, {W}x{H} BGR ({time.strftime('%Y-%m-%d')})", [
+        (f"flat out, {N} frames", "frames/s (log)",
+         ["shmring.Reader", "gi: shmringsrc ! appsink", "gi: shmsrc ! appsink", "copying reader"],
+         {"C producer, in place": [fps(zero), fps(gi_ring), fps(gi_shm), None],
+          "C producer, copying": [fps(zero_c), None, None, fps(copying)]}, True),
+        (f"latency at 30 fps, commit to reader, {nlat} frames", "us (log)", ["p50", "p99", "max"],
+         {"shmring.Reader": [p50, p99, pmax]}, True),
+    ])
+    if path:
+        print(f"\nPlot: {path}")
     return 0
 
 
