@@ -596,7 +596,10 @@ gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
   meta.duration = gst_shmring_time_to_ring (GST_BUFFER_DURATION (buf));
   meta.flags = gst_shmring_flags_from_buffer (buf);
 
-  r = gst_shmring_writer_try_commit (self->writer, buf, &meta);
+  if (gst_shmring_writer_is_dropped (buf))
+    r = -ENOBUFS;               /* dropped and counted when it was reserved */
+  else
+    r = gst_shmring_writer_try_commit (self->writer, buf, &meta);
   if (r == 1) {
     args.buf = buf;
     args.meta = &meta;

@@ -32,6 +32,7 @@ typedef struct
 } Reservation;
 
 static GQuark reservation_quark;
+static GQuark dropped_quark;    /* a frame the library dropped at reserve */
 
 static void
 reservation_quark_init (void)
@@ -40,6 +41,7 @@ reservation_quark_init (void)
 
   if (g_once_init_enter (&done)) {
     reservation_quark = g_quark_from_static_string ("GstShmringReservation");
+    dropped_quark = g_quark_from_static_string ("GstShmringDropped");
     g_once_init_leave (&done, 1);
   }
 }
@@ -178,7 +180,7 @@ gst_shmring_writer_reserve_memory (GstShmringWriter * w, gsize size,
    * the caller's limit guarantees that. */
   if (w->outstanding >= max_outstanding) {
     g_mutex_unlock (&w->lock);
-    return -ENOBUFS;
+    return -EAGAIN;
   }
   r = shmring_producer_reserve (w->p, size, timeout_ns, &data, &id);
   if (r < 0) {
@@ -233,6 +235,15 @@ gst_shmring_writer_try_commit (GstShmringWriter * w, GstBuffer * buf,
   writer_maybe_close (w);
   g_mutex_unlock (&w->lock);
   return r;
+}
+
+gboolean
+gst_shmring_writer_is_dropped (GstBuffer * buf)
+{
+  reservation_quark_init ();
+  return gst_buffer_n_memory (buf) == 1 &&
+      gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (gst_buffer_peek_memory
+          (buf, 0)), dropped_quark) != NULL;
 }
 
 guint64
@@ -333,6 +344,11 @@ gst_shmring_pool_acquire_buffer (GstBufferPool * bpool, GstBuffer ** buffer,
     mem = gst_allocator_alloc (NULL, self->size, &self->params);
     if (mem == NULL)
       return GST_FLOW_ERROR;
+    /* The library has counted this frame as dropped: render() must not
+     * try it again (a second drop, a second gap in the sequence). */
+    if (r == -ENOBUFS)
+      gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), dropped_quark,
+          GINT_TO_POINTER (1), NULL);
   }
 
   buf = gst_buffer_new ();

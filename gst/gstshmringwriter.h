@@ -29,14 +29,18 @@ void gst_shmring_writer_resume (GstShmringWriter * w);
 int gst_shmring_writer_call (GstShmringWriter * w,
     int (*fn) (shmring_producer * p, gpointer data), gpointer data);
 /* Reserve size bytes of the ring and wrap them in a GstMemory.  Returns 0
- * with *mem set, -ENOBUFS if max_outstanding reservations are already out,
- * or the library's negative code (*mem NULL). */
+ * with *mem set, -EAGAIN if max_outstanding reservations are already out,
+ * or the library's negative code (*mem NULL): -ENOBUFS means the library
+ * dropped the frame and counted it. */
 int gst_shmring_writer_reserve_memory (GstShmringWriter * w, gsize size,
     gint64 timeout_ns, guint max_outstanding, GstMemory ** mem);
 /* If buf is exactly one not yet committed ring memory of this writer,
  * commit it and return 0 (or the library's code); else return 1. */
 int gst_shmring_writer_try_commit (GstShmringWriter * w, GstBuffer * buf,
     const struct shmring_meta *meta);
+/* TRUE if buf is exactly one memory the pool handed out for a frame the
+ * library had already dropped (and counted) when it found no room. */
+gboolean gst_shmring_writer_is_dropped (GstBuffer * buf);
 /* Number of frames committed without a copy, since the writer was made. */
 guint64 gst_shmring_writer_zero_copy_frames (GstShmringWriter * w);
 
@@ -45,8 +49,11 @@ G_DECLARE_FINAL_TYPE (GstShmringPool, gst_shmring_pool, GST, SHMRING_POOL,
     GstBufferPool);
 
 /* A pool whose buffers are ring reservations.  Reservations are limited
- * to max_outstanding at a time; beyond that, or when the ring has no room
- * and the policy does not wait, it hands out system memory instead. */
+ * to max_outstanding at a time; beyond that it hands out system memory
+ * (copied once at render).  When the ring has no room and the policy does
+ * not wait, the library drops the frame at reservation: the pool hands out
+ * system memory marked as dropped, which render() discards, so each lost
+ * frame is counted once and is one gap in the sequence numbers. */
 GstBufferPool *gst_shmring_pool_new (GstShmringWriter * w,
     gint64 timeout_ns, guint max_outstanding);
 

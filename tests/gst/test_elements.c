@@ -688,6 +688,99 @@ GST_START_TEST (test_state_cycles_unblock)
 
 GST_END_TEST;
 
+/* Blocks the buffer whose offset is gate->at until the probe is removed,
+ * and says when it got there. */
+typedef struct
+{
+  Counter c;
+  guint64 at;
+} Gate;
+
+static GstPadProbeReturn
+gate_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Gate *g = data;
+
+  if (GST_BUFFER_OFFSET (GST_PAD_PROBE_INFO_BUFFER (info)) != g->at)
+    return GST_PAD_PROBE_PASS;
+  return count_probe (pad, info, &g->c);
+}
+
+/* drop-new with frames rendered in the ring through the sink's pool: each
+ * lost frame counts once, written + dropped equals the frames sent, and the
+ * reader's sequence gaps equal the drops. */
+GST_START_TEST (test_drops_counted_once)
+{
+  gchar *name = channel_name ("drops");
+  GstElement *p = parse ("videotestsrc num-buffers=40 ! video/x-raw,"
+      "format=GRAY8,width=64,height=64 ! identity name=i ! shmringsink "
+      "name=s channel=%s policy=drop-new size=%u sync=false", name, 3 * 4160);
+  GstElement *id = gst_bin_get_by_name (GST_BIN (p), "i");
+  GstElement *s = gst_bin_get_by_name (GST_BIN (p), "s");
+  GstPad *pad = gst_element_get_static_pad (id, "src");
+  GstElement *src;
+  GstHarness *h;
+  GstBuffer *b = NULL;
+  guint64 written, dropped, missed, received, last = 0, copied;
+  Gate g = { .at = 20 };
+  gulong probe;
+  guint i;
+
+  g_mutex_init (&g.c.lock);
+  g_cond_init (&g.c.cond);
+  probe = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BLOCK |
+      GST_PAD_PROBE_TYPE_BUFFER, gate_probe, &g, NULL);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  /* No reader: 3 frames fit, frames 3..20 find the ring full. */
+  g_mutex_lock (&g.c.lock);
+  while (g.c.count < 1)
+    g_cond_wait (&g.c.cond, &g.c.lock);
+  g_mutex_unlock (&g.c.lock);
+  g_object_get (s, "frames-written", &written, "frames-dropped", &dropped,
+      NULL);
+  fail_unless_equals_uint64 (written, 3);
+
+  h = src_harness (name, NULL);
+  for (i = 0; i < 3; i++) {
+    b = gst_harness_pull (h);
+    fail_unless_equals_uint64 (GST_BUFFER_OFFSET (b), i);
+    gst_buffer_unref (b);
+  }
+  gst_pad_remove_probe (pad, probe);
+  while (gst_harness_pull_until_eos (h, &b) && b) {
+    last = GST_BUFFER_OFFSET (b);
+    gst_buffer_unref (b);
+  }
+  gst_message_unref (wait_bus (p, GST_MESSAGE_EOS));
+
+  g_object_get (s, "frames-written", &written, "frames-dropped", &dropped,
+      "frames-copied", &copied, NULL);
+  src = gst_harness_find_element (h, "shmringsrc");
+  g_object_get (src, "frames-received", &received, "frames-missed", &missed,
+      NULL);
+  gst_object_unref (src);
+  fail_unless_equals_uint64 (copied, 0);        /* the pool path */
+  fail_unless (dropped >= 18, "dropped %" G_GUINT64_FORMAT, dropped);
+  fail_unless_equals_uint64 (written + dropped, 40);
+  fail_unless_equals_uint64 (received, written);
+  /* every drop is one missing sequence number: between frames, or after
+   * the last one the reader got */
+  fail_unless (last <= 39);
+  fail_unless_equals_uint64 (missed + (39 - last), dropped);
+
+  gst_harness_teardown (h);
+  gst_object_unref (pad);
+  gst_object_unref (id);
+  gst_object_unref (s);
+  stop_pipeline (p);
+  fail_unless (!channel_exists (name));
+  g_mutex_clear (&g.c.lock);
+  g_cond_clear (&g.c.cond);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 static Suite *
 shmring_elements_suite (void)
 {
@@ -708,6 +801,7 @@ shmring_elements_suite (void)
   tcase_add_test (tc, test_timeout_error);
   tcase_add_test (tc, test_producer_gone_error);
   tcase_add_test (tc, test_state_cycles_unblock);
+  tcase_add_test (tc, test_drops_counted_once);
   return s;
 }
 
