@@ -61,7 +61,9 @@
 
 #include <errno.h>
 #include <string.h>
+#include <grp.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/inotify.h>
 #include <gst/base/gstpushsrc.h>
 #include <gst/video/video.h>
@@ -407,6 +409,42 @@ drain_inotify (GstShmringSrc * self)
   while (read (self->inotify.fd, buf, sizeof buf) > 0);
 }
 
+/* Post the error for a failed attach or read (r: the library's code). */
+static void
+gst_shmring_src_post_error (GstShmringSrc * self, int r, gboolean opening)
+{
+  gchar *path = g_strconcat (SHMRING_PATH_PREFIX, self->name, NULL);
+
+  if (r == -EACCES) {
+    struct stat st;
+    struct group *gr = NULL;
+    gchar *group;
+
+    if (stat (path, &st) == 0)
+      gr = getgrgid (st.st_gid);
+    group = gr ? g_strdup (gr->gr_name) : g_strdup ("of the file");
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Permission denied on channel \"%s\" (%s). Share it from the "
+            "producer with shmringsink permissions=0660 and run this "
+            "pipeline as a member of the group %s (or permissions=0666 for "
+            "every user).", self->name, path, group),
+        ("%s", shmring_last_error ()));
+    g_free (group);
+  } else if (r == -EBADMSG || r == -EPROTO) {
+    GST_ELEMENT_ERROR (self, STREAM, DECODE,
+        ("Channel \"%s\" (%s) is corrupt%s: %s. Restart its producer; if "
+            "none runs, remove the file.", self->name, path,
+            r == -EPROTO ? " or of another protocol version" : "",
+            shmring_last_error ()), ("%s", shmring_strerror (r)));
+  } else {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Could not %s channel \"%s\" (%s): %s.", opening ? "open" : "read from",
+            self->name, path, shmring_strerror (r)),
+        ("%s", shmring_last_error ()));
+  }
+  g_free (path);
+}
+
 /* Attach to the channel, waiting for a live producer of a generation
  * other than skip_gen (0: any). */
 static GstFlowReturn
@@ -454,9 +492,7 @@ gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
           self->name, why);
       g_free (why);
     } else if (r != -ENOENT) {
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-          ("Could not open channel \"%s\": %s.", self->name,
-              shmring_strerror (r)), ("%s", shmring_last_error ()));
+      gst_shmring_src_post_error (self, r, TRUE);
       return GST_FLOW_ERROR;
     }
 
@@ -497,6 +533,60 @@ gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
   return GST_FLOW_OK;
 }
 
+/* TRUE if the binary description of a raw video stream matches its caps
+ * (info, from the caps) and every plane lies inside the frame: nothing
+ * downstream may read past the buffer.  Else FALSE with *why set. */
+static gboolean
+gst_shmring_src_check_layout (const struct shmring_desc *desc,
+    const GstVideoInfo * info, gchar ** why)
+{
+  const GstVideoFormatInfo *finfo = info->finfo;
+  const gchar *fmt = gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (info));
+  guint i, c;
+
+  if (desc->n_planes == 0 || g_strcmp0 (desc->format, fmt) != 0 ||
+      desc->width != (guint) GST_VIDEO_INFO_WIDTH (info) ||
+      desc->height != (guint) GST_VIDEO_INFO_HEIGHT (info) ||
+      desc->n_planes != GST_VIDEO_INFO_N_PLANES (info)) {
+    *why = g_strdup_printf ("the frame layout says %ux%u %s in %u planes, "
+        "the caps %dx%d %s in %u planes", desc->width, desc->height,
+        desc->n_planes ? desc->format : "(not raw video)", desc->n_planes,
+        GST_VIDEO_INFO_WIDTH (info), GST_VIDEO_INFO_HEIGHT (info), fmt,
+        GST_VIDEO_INFO_N_PLANES (info));
+    return FALSE;
+  }
+  for (i = 0; i < desc->n_planes; i++) {
+    guint64 rows = 0, row_bytes = 0, end;
+
+    /* The plane's rows, and the bytes a row needs, from its components. */
+    for (c = 0; c < GST_VIDEO_FORMAT_INFO_N_COMPONENTS (finfo); c++) {
+      guint64 w = GST_VIDEO_INFO_COMP_WIDTH (info, c), need;
+
+      if (GST_VIDEO_FORMAT_INFO_PLANE (finfo, c) != i)
+        continue;
+      rows = MAX (rows, (guint64) GST_VIDEO_INFO_COMP_HEIGHT (info, c));
+      need = w == 0 || GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, c) <= 0 ? 0 :
+          GST_VIDEO_FORMAT_INFO_POFFSET (finfo, c) +
+          (guint64) GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, c) * (w - 1) +
+          (GST_VIDEO_FORMAT_INFO_DEPTH (finfo, c) + 7) / 8;
+      row_bytes = MAX (row_bytes, need);
+    }
+    end = desc->plane_offset[i] + (guint64) desc->plane_stride[i] * rows;
+    if (desc->plane_stride[i] < row_bytes || desc->plane_offset[i] >
+        desc->frame_size || end < desc->plane_offset[i] ||
+        end > desc->frame_size) {
+      *why = g_strdup_printf ("plane %u (offset %" G_GUINT64_FORMAT ", stride "
+          "%u, %" G_GUINT64_FORMAT " rows of at least %" G_GUINT64_FORMAT
+          " bytes) does not fit a %" G_GUINT64_FORMAT "-byte %ux%u %s frame",
+          i, (guint64) desc->plane_offset[i], desc->plane_stride[i], rows,
+          row_bytes, (guint64) desc->frame_size, desc->width, desc->height,
+          fmt);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 static GstFlowReturn
 gst_shmring_src_set_stream (GstShmringSrc * self,
     const struct shmring_desc *desc)
@@ -504,6 +594,7 @@ gst_shmring_src_set_stream (GstShmringSrc * self,
   GstCaps *caps = gst_caps_from_string (desc->caps);
   GstClockTime old_duration = self->frame_duration;
   GstVideoInfo def;
+  gchar *why = NULL;
 
   if (caps == NULL || !gst_caps_is_fixed (caps)) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,
@@ -514,8 +605,18 @@ gst_shmring_src_set_stream (GstShmringSrc * self,
     return GST_FLOW_ERROR;
   }
 
-  self->raw = desc->n_planes > 0 && gst_video_info_from_caps (&self->info, caps)
-      && GST_VIDEO_INFO_N_PLANES (&self->info) == desc->n_planes;
+  self->raw = gst_structure_has_name (gst_caps_get_structure (caps, 0),
+      "video/x-raw") && gst_video_info_from_caps (&self->info, caps);
+  if (self->raw && !gst_shmring_src_check_layout (desc, &self->info, &why)) {
+    /* Downstream would trust the caps and read past the frame. */
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Channel \"%s\" (%s%s) describes its frames inconsistently: %s. "
+            "Its producer is broken or the segment is corrupt.", self->name,
+            SHMRING_PATH_PREFIX, self->name, why), ("caps: %s", desc->caps));
+    g_free (why);
+    gst_caps_unref (caps);
+    return GST_FLOW_ERROR;
+  }
   self->add_meta = FALSE;
   if (self->raw) {
     guint i;
@@ -660,16 +761,17 @@ again:
       goto again;
     }
     GST_ELEMENT_ERROR (self, RESOURCE, READ,
-        ("The producer of channel \"%s\" %s.", self->name,
-            r == -EOWNERDEAD ? "died" : "stopped without end of stream"),
+        ("The producer of channel \"%s\" %s. %sTo wait for its next run "
+            "instead, set reconnect=true on shmringsrc.", self->name,
+            r == -EOWNERDEAD ? "died" : "stopped without end of stream",
+            r == -EOWNERDEAD ? "" : "Stop a gst-launch-1.0 producer with "
+            "gst-launch-1.0 -e, so that Ctrl-C sends end of stream first. "),
         ("%s", shmring_last_error ()));
     consumer_unref (cr);
     return GST_FLOW_ERROR;
   }
   if (r < 0) {
-    GST_ELEMENT_ERROR (self, RESOURCE, READ,
-        ("Could not read from channel \"%s\": %s.", self->name,
-            shmring_strerror (r)), ("%s", shmring_last_error ()));
+    gst_shmring_src_post_error (self, r, FALSE);
     consumer_unref (cr);
     return GST_FLOW_ERROR;
   }

@@ -7,9 +7,12 @@
 #include <gst/video/video.h>
 #include <shmring/shmring.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 /* A channel name private to this process and test. */
 static gchar *
@@ -781,6 +784,167 @@ GST_START_TEST (test_drops_counted_once)
 
 GST_END_TEST;
 
+/* A producer made with the library (holding the producer lock), one frame
+ * written, and the segment mapped writable to corrupt it as a hostile or
+ * broken producer would. */
+typedef struct
+{
+  shmring_producer *p;
+  guint8 *seg;
+  gsize len;
+} Hostile;
+
+static void
+hostile_open (Hostile * x, const gchar * name, const gchar * caps,
+    const gchar * format, guint w, guint h, guint n_planes,
+    const guint64 * offsets, const guint32 * strides, guint64 frame_size)
+{
+  struct shmring_producer_options opts = { 0 };
+  struct shmring_stream_info si;
+  gchar *path = g_strconcat (SHMRING_PATH_PREFIX, name, NULL);
+  gpointer frame = g_malloc0 (frame_size);
+  struct stat st;
+  guint i;
+  int fd;
+
+  memset (&si, 0, sizeof si);
+  si.caps = caps;
+  si.format = format;
+  si.width = w;
+  si.height = h;
+  si.fps_n = 30;
+  si.fps_d = 1;
+  si.n_planes = n_planes;
+  si.frame_size = frame_size;
+  for (i = 0; i < n_planes; i++) {
+    si.plane_offset[i] = offsets[i];
+    si.plane_stride[i] = strides[i];
+  }
+  opts.ring_size = 1 << 20;
+  fail_unless_equals_int (shmring_producer_create (name, &opts, &x->p), 0);
+  fail_unless_equals_int (shmring_producer_set_stream (x->p, &si), 0);
+  fail_unless_equals_int (shmring_producer_write (x->p, frame, frame_size,
+          NULL, 0), 0);
+  g_free (frame);
+  fd = open (path, O_RDWR);
+  fail_unless (fd >= 0 && fstat (fd, &st) == 0);
+  x->len = st.st_size;
+  x->seg = mmap (NULL, x->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  fail_unless (x->seg != MAP_FAILED);
+  close (fd);
+  g_free (path);
+}
+
+/* The description of the first frame (id 1, slot 1). */
+static struct shmring_desc *
+hostile_desc (Hostile * x)
+{
+  return (struct shmring_desc *) (x->seg + SHMRING_DESC_OFFSET +
+      1 * SHMRING_DESC_SLOT_SIZE);
+}
+
+static void
+hostile_close (Hostile * x)
+{
+  munmap (x->seg, x->len);
+  shmring_producer_close (x->p);
+}
+
+/* Run "shmringsrc ! videoconvert ! fakesink" on channel name: it must post
+ * an error naming the channel, and the text of the error must hold want. */
+static void
+expect_src_error (const gchar * name, const gchar * want)
+{
+  GstElement *c = parse ("shmringsrc channel=%s ! videoconvert ! fakesink",
+      name);
+  GstMessage *msg;
+  gchar *text;
+
+  gst_element_set_state (c, GST_STATE_PLAYING);
+  msg = wait_bus (c, GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
+  text = error_text (msg);
+  fail_unless (strstr (text, name) != NULL, "%s", text);
+  fail_unless (strstr (text, want) != NULL, "'%s' not in: %s", want, text);
+  g_free (text);
+  gst_message_unref (msg);
+  stop_pipeline (c);
+}
+
+/* A description whose planes do not fit the frame, or whose caps do not
+ * match it, is an error, never a read past the buffer downstream. */
+GST_START_TEST (test_hostile_plane_geometry)
+{
+  gchar *name = channel_name ("geom");
+  const guint64 gray_off[] = { 0 }, i420_off[] = { 0, 4096, 5120 };
+  const guint32 gray_stride[] = { 64 }, i420_stride[] = { 64, 32, 32 };
+  const gchar *gray = "video/x-raw,format=GRAY8,width=64,height=64,"
+      "framerate=30/1", *i420 = "video/x-raw,format=I420,width=64,height=64,"
+      "framerate=30/1", *big = "video/x-raw,format=GRAY8,width=640,"
+      "height=480,framerate=30/1";
+  guint k;
+
+  for (k = 0; k < 5; k++) {
+    Hostile x;
+    struct shmring_desc *d;
+    const gchar *want = "does not fit";
+
+    if (k < 3)
+      hostile_open (&x, name, gray, "GRAY8", 64, 64, 1, gray_off, gray_stride,
+          4096);
+    else
+      hostile_open (&x, name, i420, "I420", 64, 64, 3, i420_off, i420_stride,
+          6144);
+    d = hostile_desc (&x);
+    fail_unless_equals_int (d->id, 1);
+    switch (k) {
+      case 0:                  /* one row fits, 64 rows do not */
+        d->plane_stride[0] = 4000;
+        break;
+      case 1:                  /* rows shorter than the width */
+        d->plane_stride[0] = 8;
+        want = "plane 0";
+        break;
+      case 2:                  /* caps of a bigger frame than described */
+        g_strlcpy (d->caps, big, SHMRING_CAPS_MAX);
+        d->caps_len = strlen (big);
+        want = "640x480";
+        break;
+      case 3:                  /* the last chroma plane runs past the end */
+        d->plane_offset[2] = 5600;
+        break;
+      default:                 /* a plane offset far outside the frame */
+        d->plane_offset[1] = G_GUINT64_CONSTANT (1) << 40;
+        break;
+    }
+    expect_src_error (name, k == 2 ? want : "");
+    hostile_close (&x);
+    fail_unless (!channel_exists (name));
+  }
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* An invalid state word while the producer holds its lock is a corrupt
+ * segment: an error, not a wait for a producer that never comes. */
+GST_START_TEST (test_hostile_state)
+{
+  gchar *name = channel_name ("state");
+  const guint64 off[] = { 0 };
+  const guint32 stride[] = { 64 };
+  Hostile x;
+
+  hostile_open (&x, name, "video/x-raw,format=GRAY8,width=64,height=64,"
+      "framerate=30/1", "GRAY8", 64, 64, 1, off, stride, 4096);
+  ((struct shmring_header *) x.seg)->state = 0x55;
+  expect_src_error (name, "corrupt");
+  hostile_close (&x);
+  fail_unless (!channel_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
 static Suite *
 shmring_elements_suite (void)
 {
@@ -802,6 +966,8 @@ shmring_elements_suite (void)
   tcase_add_test (tc, test_producer_gone_error);
   tcase_add_test (tc, test_state_cycles_unblock);
   tcase_add_test (tc, test_drops_counted_once);
+  tcase_add_test (tc, test_hostile_plane_geometry);
+  tcase_add_test (tc, test_hostile_state);
   return s;
 }
 
