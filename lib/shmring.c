@@ -251,9 +251,90 @@ static void make_path(char *buf, const char *name)
 	snprintf(buf, PATH_LEN, "%s%s", SHMRING_PATH_PREFIX, name);
 }
 
+/* An open() of a channel file failed with EACCES/EPERM: say whose file it
+ * is and how the producer shares it. */
+static int access_error(const char *path, const char *name, int err)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return fail(err, "cannot open channel '%s' (%s): %s", name, path, strerror(err));
+	return fail(err,
+		    "cannot open channel '%s' (%s): permission denied: the file belongs to uid %u "
+		    "gid %u with mode %04o and this process is uid %u gid %u; the producer must "
+		    "share it (mode in shmring_producer_options, e.g. shmringsink "
+		    "permissions=0660) and the reader must be in group %u",
+		    name, path, (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777),
+		    (unsigned)geteuid(), (unsigned)getegid(), (unsigned)st.st_gid);
+}
+
+static const char *file_kind(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFIFO: return "a FIFO";
+	case S_IFDIR: return "a directory";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFSOCK: return "a socket";
+	case S_IFLNK: return "a symbolic link";
+	default: return "not a regular file";
+	}
+}
+
+/* Open the channel file path (flags O_RDONLY or O_RDWR) without following
+ * a symbolic link or blocking on a FIFO, and refuse anything but a regular
+ * file.  Returns the descriptor with *st filled, or a negative errno:
+ * -ENOENT (message set; callers that wait may override it), -EACCES,
+ * -EBADMSG (not a regular file), other open() errors. */
+static int open_channel_file(const char *path, const char *name, int flags, struct stat *st)
+{
+	int fd = open(path, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+		if (err == ELOOP)
+			return fail(EBADMSG,
+				    "channel '%s': %s is a symbolic link, not a channel segment; "
+				    "remove it",
+				    name, path);
+		if (err == EACCES || err == EPERM)
+			return access_error(path, name, err);
+		return fail(err, "cannot open channel '%s' (%s): %s", name, path, strerror(err));
+	}
+	if (fstat(fd, st) != 0) {
+		int err = errno;
+		close(fd);
+		return fail(err, "channel '%s': fstat %s: %s", name, path, strerror(err));
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return fail(EBADMSG, "channel '%s': %s is not a regular file (%s); remove it", name,
+			    path, file_kind(st->st_mode));
+	}
+	return fd;
+}
+
 /* ---------------------------------------------------------------------
  * Segment validation (shared by consumer and inspection)
  * --------------------------------------------------------------------- */
+
+/* The file of an attached segment: a plausible size, and every byte of it
+ * allocated (a sparse segment, made on a full /dev/shm, raises SIGBUS in
+ * whoever touches a missing page). */
+static int check_file(const struct stat *st, const char *name)
+{
+	uint64_t size = (uint64_t)st->st_size;
+	uint64_t have = (uint64_t)st->st_blocks * 512u;
+	if (size < SHMRING_RING_OFFSET + SHMRING_MIN_RING_SIZE ||
+	    size > SHMRING_RING_OFFSET + SHMRING_MAX_RING_SIZE)
+		return fail(EBADMSG, "channel '%s': segment size %llu is not a shmring segment", name,
+			    (unsigned long long)size);
+	if (have < size)
+		return fail(ENOSPC,
+			    "channel '%s': only %llu of the segment's %llu bytes are allocated in "
+			    "/dev/shm (a sparse file: /dev/shm was full when it was made); reading it "
+			    "would crash with SIGBUS. Free /dev/shm and restart the producer",
+			    name, (unsigned long long)have, (unsigned long long)size);
+	return 0;
+}
 
 static int check_identity(const struct shmring_header *h, uint64_t file_size, const char *name)
 {
@@ -284,11 +365,92 @@ static int check_identity(const struct shmring_header *h, uint64_t file_size, co
 	CHECK_FIELD(h->segment_size == h->ring_offset + h->ring_size && h->segment_size == file_size,
 		    segment_size, h->segment_size);
 	CHECK_FIELD(h->policy <= SHMRING_POLICY_LIVE, policy, h->policy);
+	uint32_t state = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE);
+	CHECK_FIELD(state == SHMRING_STATE_OPEN || state == SHMRING_STATE_CLOSED, state, state);
 	CHECK_FIELD(h->reserved0 == 0, reserved0, h->reserved0);
 	CHECK_FIELD(h->reserved1 == 0, reserved1, h->reserved1);
 	for (size_t i = 0; i < sizeof(h->reserved); i++)
 		CHECK_FIELD(h->reserved[i] == 0, reserved, 192 + i);
 #undef CHECK_FIELD
+	return 0;
+}
+
+/* Raw video formats whose planes the library knows: per plane, log2 of
+ * the horizontal and vertical subsampling and the bytes of one (subsampled)
+ * pixel or macropixel.  Kept in step with python/shmring/_video.py. */
+struct fmt_plane {
+	uint8_t xs, ys, bpp;
+};
+struct video_format {
+	const char *name;
+	unsigned n_planes;
+	struct fmt_plane plane[SHMRING_MAX_PLANES];
+};
+#define P1(b) {{0, 0, b}}
+#define YUV(b, xs, ys, cb) {{0, 0, b}, {xs, ys, cb}, {xs, ys, cb}}
+#define YC(b, xs, ys, cb) {{0, 0, b}, {xs, ys, cb}}
+static const struct video_format video_formats[] = {
+	{"RGB", 1, P1(3)}, {"BGR", 1, P1(3)}, {"v308", 1, P1(3)},
+	{"RGBx", 1, P1(4)}, {"BGRx", 1, P1(4)}, {"xRGB", 1, P1(4)}, {"xBGR", 1, P1(4)},
+	{"RGBA", 1, P1(4)}, {"BGRA", 1, P1(4)}, {"ARGB", 1, P1(4)}, {"ABGR", 1, P1(4)},
+	{"AYUV", 1, P1(4)}, {"VUYA", 1, P1(4)}, {"r210", 1, P1(4)},
+	{"RGB16", 1, P1(2)}, {"BGR16", 1, P1(2)}, {"RGB15", 1, P1(2)}, {"BGR15", 1, P1(2)},
+	{"GRAY8", 1, P1(1)}, {"GRAY16_LE", 1, P1(2)}, {"GRAY16_BE", 1, P1(2)},
+	{"YUY2", 1, {{1, 0, 4}}}, {"UYVY", 1, {{1, 0, 4}}}, {"YVYU", 1, {{1, 0, 4}}},
+	{"I420", 3, YUV(1, 1, 1, 1)}, {"YV12", 3, YUV(1, 1, 1, 1)},
+	{"Y42B", 3, YUV(1, 1, 0, 1)}, {"Y444", 3, YUV(1, 0, 0, 1)},
+	{"Y41B", 3, YUV(1, 2, 0, 1)}, {"YUV9", 3, YUV(1, 2, 2, 1)}, {"YVU9", 3, YUV(1, 2, 2, 1)},
+	{"GBR", 3, YUV(1, 0, 0, 1)},
+	{"I420_10LE", 3, YUV(2, 1, 1, 2)}, {"I420_10BE", 3, YUV(2, 1, 1, 2)},
+	{"I422_10LE", 3, YUV(2, 1, 0, 2)}, {"I422_10BE", 3, YUV(2, 1, 0, 2)},
+	{"Y444_10LE", 3, YUV(2, 0, 0, 2)}, {"Y444_10BE", 3, YUV(2, 0, 0, 2)},
+	{"NV12", 2, YC(1, 1, 1, 2)}, {"NV21", 2, YC(1, 1, 1, 2)},
+	{"NV16", 2, YC(1, 1, 0, 2)}, {"NV61", 2, YC(1, 1, 0, 2)},
+	{"NV24", 2, YC(1, 0, 0, 2)}, {"P010_10LE", 2, YC(2, 1, 1, 4)},
+	{"P010_10BE", 2, YC(2, 1, 1, 4)},
+	{"A420", 4, {{0, 0, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 1}}},
+	{"GBRA", 4, {{0, 0, 1}, {0, 0, 1}, {0, 0, 1}, {0, 0, 1}}},
+};
+#undef P1
+#undef YUV
+#undef YC
+
+static const struct video_format *find_format(const char *name)
+{
+	for (size_t i = 0; i < sizeof(video_formats) / sizeof(video_formats[0]); i++)
+		if (strcmp(video_formats[i].name, name) == 0)
+			return &video_formats[i];
+	return NULL;
+}
+
+/* Every plane lies whole inside the frame: plane_offset + stride * rows <=
+ * frame_size, and a row holds the plane's pixels.  A format not in the
+ * table is checked with the full height for every plane. */
+static int check_planes(const struct shmring_desc *d, uint32_t id, const char *name)
+{
+	const struct video_format *vf = find_format(d->format);
+	if (d->n_planes && !d->frame_size)
+		return fail(EBADMSG, "channel '%s': description %u: %u planes but no frame_size", name,
+			    id, d->n_planes);
+	if (vf && vf->n_planes != d->n_planes)
+		return fail(EBADMSG, "channel '%s': description %u: format %s has %u planes, not %u",
+			    name, id, vf->name, vf->n_planes, d->n_planes);
+	for (unsigned i = 0; i < d->n_planes; i++) {
+		unsigned ys = vf ? vf->plane[i].ys : 0, xs = vf ? vf->plane[i].xs : 0;
+		uint64_t rows = ((uint64_t)d->height + (1u << ys) - 1) >> ys;
+		uint64_t row_bytes = vf ? (((uint64_t)d->width + (1u << xs) - 1) >> xs) * vf->plane[i].bpp : 0;
+		uint64_t bytes = (uint64_t)d->plane_stride[i] * rows;
+		if (rows && (d->plane_stride[i] < row_bytes || d->plane_offset[i] > d->frame_size ||
+			     bytes > d->frame_size - d->plane_offset[i]))
+			return fail(EBADMSG,
+				    "channel '%s': description %u: %s plane %u (offset %llu, stride "
+				    "%u, %llu rows of at least %llu bytes) does not fit the %llu-byte "
+				    "frame",
+				    name, id, d->format[0] ? d->format : "(no format)", i,
+				    (unsigned long long)d->plane_offset[i], d->plane_stride[i],
+				    (unsigned long long)rows, (unsigned long long)row_bytes,
+				    (unsigned long long)d->frame_size);
+	}
 	return 0;
 }
 
@@ -313,14 +475,21 @@ static int check_desc(const struct shmring_desc *d, uint32_t id, const char *nam
 		if (d->reserved2[i])
 			return fail(EBADMSG, "channel '%s': description %u: reserved fields not zero",
 				    name, id);
-	for (unsigned i = 0; i < d->n_planes && d->frame_size; i++)
-		if (d->plane_offset[i] > d->frame_size ||
-		    d->plane_stride[i] > d->frame_size - d->plane_offset[i])
-			return fail(EBADMSG,
-				    "channel '%s': description %u: plane %u (offset %llu, stride %u) "
-				    "outside the %llu-byte frame",
-				    name, id, i, (unsigned long long)d->plane_offset[i],
-				    d->plane_stride[i], (unsigned long long)d->frame_size);
+	return check_planes(d, id, name);
+}
+
+/* A record position read from shared memory (field names it in the
+ * message): 64-byte aligned, with a whole record header before the end of
+ * the ring.  Checked before any byte at it is read. */
+static int check_pos(uint64_t pos, uint64_t ring, const char *field, const char *name)
+{
+	uint64_t off = pos % ring;
+	if (pos % SHMRING_RECORD_ALIGN || ring - off < SHMRING_RECORD_HEADER_SIZE)
+		return fail(EBADMSG,
+			    "channel '%s': corrupt %s %llu (ring offset %llu of %llu): not a 64-byte "
+			    "aligned record position",
+			    name, field, (unsigned long long)pos, (unsigned long long)off,
+			    (unsigned long long)ring);
 	return 0;
 }
 
@@ -351,14 +520,25 @@ static int check_record(const struct shmring_record *rec, uint64_t pos, uint64_t
 	return 0;
 }
 
+/* Copy the record header at position pos (a value of shared field
+ * "field") to *rec and validate both, with the published write position w. */
+static int read_record(const uint8_t *ring, uint64_t R, uint64_t pos, uint64_t w, const char *field,
+		       const char *name, struct shmring_record *rec)
+{
+	int rc = check_pos(pos, R, field, name);
+	if (rc < 0)
+		return rc;
+	memcpy(rec, ring + pos % R, sizeof(*rec));
+	return check_record(rec, pos, w, R, name);
+}
+
 /* Is there a FRAME record in [pos, w) of ring?  Walks validated record
  * headers; stops at an EOS record or a corrupt one. */
 static int frame_follows(const uint8_t *ring, uint64_t R, const char *name, uint64_t pos, uint64_t w)
 {
 	while (pos < w) {
 		struct shmring_record rec;
-		memcpy(&rec, ring + pos % R, sizeof(rec));
-		if (check_record(&rec, pos, w, R, name) < 0)
+		if (read_record(ring, R, pos, w, "record position", name, &rec) < 0)
 			return 0;
 		if (rec.type == SHMRING_RECORD_FRAME)
 			return 1;
@@ -394,8 +574,11 @@ struct shmring_producer {
 	uint8_t *ring;
 	uint64_t R;
 	uint32_t policy;
+	uint32_t flags; /* SHMRING_PRODUCER_* */
 
 	uint64_t pub_pos;     /* = header write_pos */
+	uint64_t last_frame;  /* start of the newest published FRAME record */
+	int have_frame;
 	uint64_t reserve_pos; /* end of everything reserved */
 	struct resv *q;       /* reservations, oldest first: q[q_head .. q_head+q_len) */
 	unsigned q_head, q_len, q_cap;
@@ -449,44 +632,58 @@ static int q_push(shmring_producer *p, struct resv **out)
 	return 0;
 }
 
-static int create_segment(shmring_producer *p, const struct shmring_producer_options *o,
-			  char *tmp)
+/* A temporary name for the segment: /dev/shm/.shmring.NAME.PID.RANDOM. */
+static void tmp_name(const shmring_producer *p, char *tmp, int attempt)
 {
-	unsigned rnd;
+	unsigned rnd = (unsigned)(shmring_now_ns() ^ ((uint64_t)getpid() << 16)) + (unsigned)attempt * 7919u;
+	snprintf(tmp, PATH_LEN, "/dev/shm/.shmring.%s.%d.%08x", p->name, (int)getpid(), rnd);
+}
+
+/* Open the file of a new segment: unnamed (O_TMPFILE), so that a producer
+ * killed before it publishes leaves nothing behind; where /dev/shm does
+ * not support that, under a temporary name, returned in tmp. */
+static int open_new_segment(shmring_producer *p, char *tmp)
+{
+	p->fd = open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (p->fd >= 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return fail(errno, "cannot create a segment in /dev/shm: %s", strerror(errno));
 	for (int attempt = 0;; attempt++) {
-		rnd = (unsigned)(shmring_now_ns() ^ ((uint64_t)getpid() << 16)) + (unsigned)attempt * 7919u;
-		snprintf(tmp, PATH_LEN, "/dev/shm/.shmring.%s.%d.%08x", p->name, (int)getpid(), rnd);
+		tmp_name(p, tmp, attempt);
 		p->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (p->fd >= 0)
-			break;
-		if (errno != EEXIST || attempt > 100)
-			return fail(errno, "cannot create a segment in /dev/shm: %s", strerror(errno));
+			return 0;
+		if (errno != EEXIST || attempt > 100) {
+			int err = errno;
+			tmp[0] = '\0';
+			return fail(err, "cannot create a segment in /dev/shm: %s", strerror(err));
+		}
 	}
-	if (fchmod(p->fd, o->mode ? o->mode : 0600) != 0)
-		return fail(errno, "cannot set mode %o on the segment: %s", o->mode, strerror(errno));
+}
+
+/* Allocate every byte of the segment up front: a full /dev/shm fails here,
+ * with a message, not later with SIGBUS. */
+static int allocate_segment(shmring_producer *p)
+{
 	int rc = posix_fallocate(p->fd, 0, (off_t)p->seg_size);
-	if (rc != 0) {
-		struct statvfs vfs;
-		unsigned long long avail = 0;
-		if (fstatvfs(p->fd, &vfs) == 0)
-			avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
-		if (rc == ENOSPC)
-			return fail(ENOSPC,
-				    "channel '%s' needs %llu bytes of shared memory but /dev/shm has "
-				    "only %llu bytes free; use a smaller ring size or free /dev/shm",
-				    p->name, (unsigned long long)p->seg_size, avail);
-		return fail(rc, "cannot allocate %llu bytes in /dev/shm: %s",
-			    (unsigned long long)p->seg_size, strerror(rc));
-	}
-	/* Populated: no page faults on the per-frame path. */
-	p->base = mmap(NULL, p->seg_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, p->fd, 0);
-	if (p->base == MAP_FAILED) {
-		p->base = NULL;
-		return fail(errno, "cannot map %llu bytes: %s", (unsigned long long)p->seg_size,
-			    strerror(errno));
-	}
-	p->h = (struct shmring_header *)p->base;
-	p->ring = p->base + SHMRING_RING_OFFSET;
+	if (rc == 0)
+		return 0;
+	struct statvfs vfs;
+	unsigned long long avail = 0;
+	if (fstatvfs(p->fd, &vfs) == 0)
+		avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+	if (rc == ENOSPC)
+		return fail(ENOSPC,
+			    "channel '%s' needs %llu bytes of shared memory but /dev/shm has "
+			    "only %llu bytes free; use a smaller ring size or free /dev/shm",
+			    p->name, (unsigned long long)p->seg_size, avail);
+	return fail(rc, "cannot allocate %llu bytes in /dev/shm: %s", (unsigned long long)p->seg_size,
+		    strerror(rc));
+}
+
+static void init_header(shmring_producer *p)
+{
 	struct shmring_header *h = p->h;
 	struct timespec rt;
 	clock_gettime(CLOCK_REALTIME, &rt);
@@ -504,9 +701,34 @@ static int create_segment(shmring_producer *p, const struct shmring_producer_opt
 	h->state = SHMRING_STATE_OPEN;
 	h->producer_pid = (uint32_t)getpid();
 	h->release_pos = SHMRING_RELEASE_NONE;
+}
+
+/* Build the whole segment, unpublished: allocated, mapped, initialised,
+ * locked, and only then given the requested mode. */
+static int create_segment(shmring_producer *p, const struct shmring_producer_options *o,
+			  char *tmp)
+{
+	int rc = open_new_segment(p, tmp);
+	if (rc == 0)
+		rc = allocate_segment(p);
+	if (rc < 0)
+		return rc;
+	/* Populated: no page faults on the per-frame path. */
+	p->base = mmap(NULL, p->seg_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, p->fd, 0);
+	if (p->base == MAP_FAILED) {
+		p->base = NULL;
+		return fail(errno, "cannot map %llu bytes: %s", (unsigned long long)p->seg_size,
+			    strerror(errno));
+	}
+	p->h = (struct shmring_header *)p->base;
+	p->ring = p->base + SHMRING_RING_OFFSET;
+	init_header(p);
 	rc = ofd_lock(p->fd, SHMRING_LOCK_PRODUCER, F_WRLCK, F_OFD_SETLK);
 	if (rc < 0)
 		return fail(-rc, "cannot lock the new segment: %s", strerror(-rc));
+	/* The mode last: nobody it lets in sees a segment still being built. */
+	if (fchmod(p->fd, o->mode ? o->mode : 0600) != 0)
+		return fail(errno, "cannot set mode %o on the segment: %s", o->mode, strerror(errno));
 	struct stat st;
 	if (fstat(p->fd, &st) != 0)
 		return fail(errno, "fstat: %s", strerror(errno));
@@ -515,54 +737,94 @@ static int create_segment(shmring_producer *p, const struct shmring_producer_opt
 	return 0;
 }
 
-/* Put the fully built segment tmp in place under p->path. */
+/* Give the segment the name path: by link() from its temporary name tmp,
+ * or, unnamed, by linkat() from its descriptor (AT_EMPTY_PATH needs a
+ * capability; /proc/self/fd does not).  0 or -errno. */
+static int link_segment(shmring_producer *p, const char *tmp, const char *path)
+{
+	if (tmp[0])
+		return link(tmp, path) == 0 ? 0 : -errno;
+	if (linkat(p->fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != ENOENT && errno != EPERM)
+		return -errno;
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", p->fd);
+	return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
+}
+
+/* Replace the stale segment of a dead producer (whose lock we hold) by
+ * ours, atomically: rename() over it from a temporary name. */
+static int replace_segment(shmring_producer *p, const char *tmp)
+{
+	char own[PATH_LEN];
+	int rc = -EEXIST;
+	if (tmp[0])
+		return rename(tmp, p->path) == 0 ? 0 : -errno;
+	for (int attempt = 0; rc == -EEXIST && attempt < 100; attempt++) {
+		tmp_name(p, own, attempt);
+		rc = link_segment(p, "", own);
+	}
+	if (rc < 0)
+		return rc;
+	if (rename(own, p->path) == 0)
+		return 0;
+	rc = -errno;
+	unlink(own);
+	return rc;
+}
+
+/* The name is taken by the segment open as old: EBUSY if its producer
+ * lives, else replace it.  1 if the name changed meanwhile (retry). */
+static int take_over(shmring_producer *p, const char *tmp, int old)
+{
+	int rc = ofd_lock(old, SHMRING_LOCK_PRODUCER, F_WRLCK, F_OFD_SETLK);
+	if (rc == -EAGAIN || rc == -EACCES) {
+		uint32_t pid = 0;
+		struct stat st;
+		if (fstat(old, &st) == 0 && (uint64_t)st.st_size >= sizeof(struct shmring_header) &&
+		    pread(old, &pid, sizeof(pid), offsetof(struct shmring_header, producer_pid)) !=
+			    sizeof(pid))
+			pid = 0;
+		return fail(EBUSY,
+			    "channel '%s' is in use by producer pid %u; stop it or choose "
+			    "another channel name",
+			    p->name, pid);
+	}
+	if (rc < 0)
+		return fail(-rc, "cannot lock existing channel '%s': %s", p->name, strerror(-rc));
+	struct stat a, b;
+	if (fstat(old, &a) != 0 || stat(p->path, &b) != 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino)
+		return 1;
+	rc = replace_segment(p, tmp);
+	if (rc < 0)
+		return fail(-rc, "cannot replace stale channel '%s': %s", p->name, strerror(-rc));
+	return 0;
+}
+
+/* Put the fully built segment in place under p->path. */
 static int publish_segment(shmring_producer *p, const char *tmp)
 {
 	for (int attempt = 0; attempt < 100; attempt++) {
-		if (link(tmp, p->path) == 0) {
-			unlink(tmp);
+		int rc = link_segment(p, tmp, p->path);
+		if (rc == 0) {
+			if (tmp[0])
+				unlink(tmp);
 			return 0;
 		}
-		if (errno != EEXIST)
-			return fail(errno, "cannot publish channel '%s': %s", p->name, strerror(errno));
-		int old = open(p->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-		if (old < 0) {
-			if (errno == ENOENT)
-				continue;
-			return fail(errno, "cannot open existing channel '%s': %s", p->name,
-				    strerror(errno));
-		}
-		int rc = ofd_lock(old, SHMRING_LOCK_PRODUCER, F_WRLCK, F_OFD_SETLK);
-		if (rc == -EAGAIN || rc == -EACCES) {
-			uint32_t pid = 0;
-			struct stat st;
-			if (fstat(old, &st) == 0 && (uint64_t)st.st_size >= sizeof(struct shmring_header) &&
-			    pread(old, &pid, sizeof(pid), offsetof(struct shmring_header, producer_pid)) !=
-				    sizeof(pid))
-				pid = 0;
-			close(old);
-			return fail(EBUSY,
-				    "channel '%s' is in use by producer pid %u; stop it or choose "
-				    "another channel name",
-				    p->name, pid);
-		}
-		if (rc < 0) {
-			close(old);
-			return fail(-rc, "cannot lock existing channel '%s': %s", p->name, strerror(-rc));
-		}
-		struct stat a, b;
-		if (fstat(old, &a) == 0 && stat(p->path, &b) == 0 && a.st_dev == b.st_dev &&
-		    a.st_ino == b.st_ino) {
-			/* The stale segment of a dead producer: replace it. */
-			int ok = rename(tmp, p->path);
-			int err = errno;
-			close(old);
-			if (ok != 0)
-				return fail(err, "cannot replace stale channel '%s': %s", p->name,
-					    strerror(err));
-			return 0;
-		}
+		if (rc != -EEXIST)
+			return fail(-rc, "cannot publish channel '%s': %s", p->name, strerror(-rc));
+		struct stat st;
+		int old = open_channel_file(p->path, p->name, O_RDWR, &st);
+		if (old == -ENOENT)
+			continue;
+		if (old < 0)
+			return old;
+		rc = take_over(p, tmp, old);
 		close(old);
+		if (rc <= 0)
+			return rc; /* renamed over the stale one, or an error */
 	}
 	return fail(EBUSY, "channel '%s' keeps changing under us; giving up", p->name);
 }
@@ -582,6 +844,8 @@ int shmring_producer_create(const char *name, const struct shmring_producer_opti
 		return fail(EINVAL, "unknown flow policy %u (0 lossless, 1 drop-new, 2 live)", o->policy);
 	if (o->mode & ~0777u)
 		return fail(EINVAL, "mode %o has bits beyond 0777", o->mode);
+	if (o->flags & ~SHMRING_PRODUCER_KEEP_NEWEST)
+		return fail(EINVAL, "unknown producer flags 0x%x", o->flags & ~SHMRING_PRODUCER_KEEP_NEWEST);
 	uint64_t ring = o->ring_size ? o->ring_size : DEFAULT_RING_SIZE;
 	if (ring > SHMRING_MAX_RING_SIZE)
 		return fail(EINVAL, "ring size %llu is larger than the limit %llu",
@@ -599,6 +863,7 @@ int shmring_producer_create(const char *name, const struct shmring_producer_opti
 	p->R = ring;
 	p->seg_size = SHMRING_RING_OFFSET + ring;
 	p->policy = o->policy;
+	p->flags = o->flags;
 
 	char tmp[PATH_LEN] = "";
 	rc = create_segment(p, o, tmp);
@@ -690,6 +955,17 @@ static int room_ok(shmring_producer *p, uint64_t b, uint64_t need, int for_eos)
 	return !p->have_pending || for_eos || p->slot_end[p->pending.id % SHMRING_DESC_SLOTS] <= b;
 }
 
+/* Under the claim lock: move read_pos from r over the record rec found
+ * there (validated); a frame counts as dropped. */
+static void drop_record(shmring_producer *p, uint64_t r, const struct shmring_record *rec)
+{
+	/* Release: pairs with the consumer's acquire load of read_pos (under
+	 * the same lock). */
+	__atomic_store_n(&p->h->read_pos, r + rec->length, __ATOMIC_RELEASE);
+	if (rec->type == SHMRING_RECORD_FRAME)
+		__atomic_store_n(&p->h->frames_dropped, ++p->frames_dropped, __ATOMIC_RELAXED);
+}
+
 /* Live policy: advance read_pos over unread records until there is room.
  * While the reader holds a record, reclaiming frees no space until it
  * lets go (space is reused only from B on), but it still spares the reader
@@ -708,65 +984,110 @@ static int reclaim(shmring_producer *p, uint64_t need, int for_eos)
 		if (r >= p->pub_pos || (!holds && room_ok(p, r, need, for_eos)))
 			break;
 		struct shmring_record rec;
-		memcpy(&rec, p->ring + r % p->R, sizeof(rec));
-		if (check_record(&rec, r, p->pub_pos, p->R, p->name) < 0)
+		if (read_record(p->ring, p->R, r, p->pub_pos, "read_pos", p->name, &rec) < 0)
 			break;
 		if (holds && rec.type == SHMRING_RECORD_FRAME &&
 		    !frame_follows(p->ring, p->R, p->name, r + rec.length, p->pub_pos))
 			break; /* the newest unread frame stays for the reader */
-		/* Release: pairs with the consumer's acquire load of read_pos
-		 * (under the same lock). */
-		__atomic_store_n(&p->h->read_pos, r + rec.length, __ATOMIC_RELEASE);
-		if (rec.type == SHMRING_RECORD_FRAME)
-			__atomic_store_n(&p->h->frames_dropped, ++p->frames_dropped, __ATOMIC_RELAXED);
+		drop_record(p, r, &rec);
 		n++;
 	}
 	ofd_lock(p->fd, SHMRING_LOCK_CLAIM, F_UNLCK, F_OFD_SETLK);
 	return n;
 }
 
+/* SHMRING_PRODUCER_KEEP_NEWEST: while no reader is attached, reclaim every
+ * record before the newest frame, and free what a dead reader held.  Under
+ * the claim lock, which a reader takes to attach, so the two never race.
+ * Returns the number of records reclaimed. */
+static int keep_newest(shmring_producer *p)
+{
+	if (!(p->flags & SHMRING_PRODUCER_KEEP_NEWEST) || !p->have_frame)
+		return 0;
+	uint64_t r = __atomic_load_n(&p->h->read_pos, __ATOMIC_ACQUIRE);
+	uint64_t rel = __atomic_load_n(&p->h->release_pos, __ATOMIC_ACQUIRE);
+	if (r >= p->last_frame && (rel & SHMRING_RELEASE_NONE))
+		return 0; /* nothing older than the newest frame is kept */
+	if (ofd_lock(p->fd, SHMRING_LOCK_CLAIM, F_WRLCK, F_OFD_SETLK) < 0)
+		return 0; /* a reader is attaching or claiming */
+	int n = 0;
+	if (!ofd_held(p->fd, SHMRING_LOCK_READER)) {
+		r = __atomic_load_n(&p->h->read_pos, __ATOMIC_ACQUIRE);
+		while (r < p->last_frame) {
+			struct shmring_record rec;
+			if (read_record(p->ring, p->R, r, p->pub_pos, "read_pos", p->name, &rec) < 0)
+				break;
+			drop_record(p, r, &rec);
+			r += rec.length;
+			n++;
+		}
+		/* No reader: nothing is held.  Release: pairs with the
+		 * acquire load in boundary(). */
+		__atomic_store_n(&p->h->release_pos, SHMRING_RELEASE_NONE | r, __ATOMIC_RELEASE);
+		n += !(rel & SHMRING_RELEASE_NONE);
+	}
+	ofd_lock(p->fd, SHMRING_LOCK_CLAIM, F_UNLCK, F_OFD_SETLK);
+	return n;
+}
+
+/* Block until the reader releases something (cons_seq changes), the
+ * deadline passes or the handle is interrupted.  Leaves writer_waiting
+ * set (make_room() clears it), so that tools see a producer that waits. */
+static int wait_for_space(shmring_producer *p, uint64_t need, uint64_t deadline, int for_eos,
+			  int *spun)
+{
+	/* iv before the interrupted check, v before the re-check of the room. */
+	uint32_t iv = __atomic_load_n(&p->intr, __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&p->interrupted, __ATOMIC_ACQUIRE))
+		return fail(EINTR, "channel '%s': interrupted", p->name);
+	if (shmring_now_ns() >= deadline)
+		return fail(ETIMEDOUT, "channel '%s': timed out waiting for the reader to free space",
+			    p->name);
+	/* Acquire: pairs with the consumer's seq_cst increment of cons_seq
+	 * after its release_pos store. */
+	uint32_t v = __atomic_load_n(&p->h->cons_seq, __ATOMIC_ACQUIRE);
+	if (!*spun) {
+		*spun = 1;
+		if (spin_while(&p->h->cons_seq, v))
+			return 0;
+	}
+	/* Full barrier before the re-check; pairs with the consumer's seq_cst
+	 * cons_seq increment before it reads writer_waiting. */
+	__atomic_store_n(&p->h->writer_waiting, 1, __ATOMIC_SEQ_CST);
+	uint64_t b;
+	if (boundary(p, &b) < 0 || !room_ok(p, b, need, for_eos))
+		wait2(&p->h->cons_seq, v, &p->intr, iv, deadline);
+	return 0;
+}
+
 /* Wait (per policy) until need bytes are free at reserve_pos and the
  * pending description's slot can be written.  0, -ENOBUFS (drop) or error. */
 static int make_room(shmring_producer *p, uint64_t need, uint64_t deadline, int for_eos)
 {
-	int spun = 0;
+	int spun = 0, rc;
 	for (;;) {
 		uint64_t b;
-		int rc = boundary(p, &b);
-		if (rc < 0)
-			return rc;
-		if (room_ok(p, b, need, for_eos))
-			return 0;
+		rc = boundary(p, &b);
+		if (rc < 0 || room_ok(p, b, need, for_eos))
+			break;
 		if (p->policy == SHMRING_POLICY_LIVE && reclaim(p, need, for_eos) > 0)
 			continue;
-		if (for_eos && !shmring_producer_reader_alive(p))
-			return fail(EPIPE, "channel '%s': ring full and no reader attached", p->name);
-		if (p->policy != SHMRING_POLICY_LOSSLESS && !for_eos)
-			return -ENOBUFS;
-		/* Wait for the reader to release something.  iv before the
-		 * interrupted check, v before the re-check of the room. */
-		uint32_t iv = __atomic_load_n(&p->intr, __ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&p->interrupted, __ATOMIC_ACQUIRE))
-			return fail(EINTR, "channel '%s': interrupted", p->name);
-		if (shmring_now_ns() >= deadline)
-			return fail(ETIMEDOUT,
-				    "channel '%s': timed out waiting for the reader to free space",
-				    p->name);
-		/* Acquire: pairs with the consumer's seq_cst increment of
-		 * cons_seq after its release_pos store. */
-		uint32_t v = __atomic_load_n(&p->h->cons_seq, __ATOMIC_ACQUIRE);
-		if (!spun) {
-			spun = 1;
-			if (spin_while(&p->h->cons_seq, v))
-				continue;
+		if (keep_newest(p) > 0)
+			continue;
+		if (for_eos && !shmring_producer_reader_alive(p)) {
+			rc = fail(EPIPE, "channel '%s': ring full and no reader attached", p->name);
+			break;
 		}
-		/* Full barrier before the re-check; pairs with the consumer's
-		 * seq_cst cons_seq increment before it reads writer_waiting. */
-		__atomic_store_n(&p->h->writer_waiting, 1, __ATOMIC_SEQ_CST);
-		if (boundary(p, &b) < 0 || !room_ok(p, b, need, for_eos))
-			wait2(&p->h->cons_seq, v, &p->intr, iv, deadline);
-		__atomic_store_n(&p->h->writer_waiting, 0, __ATOMIC_RELAXED);
+		if (p->policy != SHMRING_POLICY_LOSSLESS && !for_eos) {
+			rc = -ENOBUFS;
+			break;
+		}
+		if ((rc = wait_for_space(p, need, deadline, for_eos, &spun)) < 0)
+			break;
 	}
+	if (__atomic_load_n(&p->h->writer_waiting, __ATOMIC_RELAXED))
+		__atomic_store_n(&p->h->writer_waiting, 0, __ATOMIC_RELAXED);
+	return rc;
 }
 
 static void write_pending_desc(shmring_producer *p)
@@ -807,6 +1128,8 @@ static void publish(shmring_producer *p)
 				r.dts = e->meta.dts;
 				r.duration = e->meta.duration;
 				p->frames_written++;
+				p->last_frame = e->start;
+				p->have_frame = 1;
 			}
 			r.commit_ns = e->commit_ns;
 		} else {
@@ -832,6 +1155,7 @@ static void publish(shmring_producer *p)
 	__atomic_add_fetch(&h->prod_seq, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&h->reader_waiting, __ATOMIC_SEQ_CST))
 		futex_wake(&h->prod_seq, 0);
+	keep_newest(p);
 }
 
 static void count_drop(shmring_producer *p)
@@ -1085,6 +1409,7 @@ static void fill_stats(const struct shmring_header *h, int fd, struct shmring_st
 	st->reader_pid = (int32_t)__atomic_load_n(&h->reader_pid, __ATOMIC_RELAXED);
 	st->producer_alive = ofd_held(fd, SHMRING_LOCK_PRODUCER);
 	st->reader_alive = ofd_held(fd, SHMRING_LOCK_READER);
+	st->producer_waiting = __atomic_load_n(&h->writer_waiting, __ATOMIC_RELAXED) != 0;
 	if (!st->reader_alive)
 		st->reader_pid = 0;
 }
@@ -1196,6 +1521,82 @@ static void claim_unlock(shmring_consumer *c)
 	ofd_lock(c->fd, SHMRING_LOCK_CLAIM, F_UNLCK, F_OFD_SETLK);
 }
 
+/* Open the channel file, waiting up to deadline for it to appear. */
+static int wait_for_file(shmring_consumer *c, uint64_t deadline, struct stat *st)
+{
+	uint64_t start = shmring_now_ns();
+	uint64_t backoff = 10000000ull;
+	for (;;) {
+		uint32_t iv = __atomic_load_n(&c->intr, __ATOMIC_ACQUIRE);
+		int fd = open_channel_file(c->path, c->name, O_RDWR, st);
+		if (fd != -ENOENT)
+			return fd;
+		if (__atomic_load_n(&c->interrupted, __ATOMIC_ACQUIRE))
+			return fail(EINTR, "interrupted while waiting for channel '%s'", c->name);
+		uint64_t now = shmring_now_ns();
+		if (now >= deadline)
+			return fail(ENOENT,
+				    "channel '%s' does not exist (no producer after %.1f s); start "
+				    "the producer or check the name",
+				    c->name, (double)(now - start) / 1e9);
+		/* Sleep on our private interrupt word. */
+		uint64_t until = now + backoff < deadline ? now + backoff : deadline;
+		struct timespec ts = {(time_t)(until / 1000000000ull), (long)(until % 1000000000ull)};
+		syscall(SYS_futex, &c->intr, FUTEX_WAIT_BITSET_PRIVATE, iv, &ts, NULL,
+			FUTEX_BITSET_MATCH_ANY);
+		if (backoff < 100000000ull)
+			backoff *= 2;
+	}
+}
+
+/* Check the open file st, map it and validate its identity. */
+static int map_segment(shmring_consumer *c, const struct stat *st)
+{
+	int rc = check_file(st, c->name);
+	if (rc < 0)
+		return rc;
+	c->seg_size = (uint64_t)st->st_size;
+	c->base = mmap(NULL, c->seg_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, c->fd, 0);
+	if (c->base == MAP_FAILED) {
+		c->base = NULL;
+		return fail(errno, "cannot map channel '%s': %s", c->name, strerror(errno));
+	}
+	c->h = (struct shmring_header *)c->base;
+	rc = check_identity(c->h, c->seg_size, c->name);
+	if (rc < 0)
+		return rc;
+	c->R = c->h->ring_size;
+	c->ring = c->base + SHMRING_RING_OFFSET;
+	c->policy = c->h->policy;
+	c->generation = c->h->generation;
+	return 0;
+}
+
+/* Become the channel's reader: the reader lock, then, under the claim
+ * lock (a live or keep-newest producer moves read_pos under it), start
+ * from read_pos holding nothing. */
+static int become_reader(shmring_consumer *c)
+{
+	int rc = ofd_lock(c->fd, SHMRING_LOCK_READER, F_WRLCK, F_OFD_SETLK);
+	if (rc == -EAGAIN || rc == -EACCES)
+		return fail(EBUSY, "channel '%s' already has a reader (pid %u); only one reader per channel",
+			    c->name, __atomic_load_n(&c->h->reader_pid, __ATOMIC_RELAXED));
+	if (rc < 0)
+		return fail(-rc, "cannot lock channel '%s': %s", c->name, strerror(-rc));
+	if ((rc = claim_lock(c, deadline_of(1000000000ll))) < 0)
+		return rc;
+	uint64_t r = __atomic_load_n(&c->h->read_pos, __ATOMIC_ACQUIRE);
+	c->claim_end = r;
+	/* Release: frames a dead previous reader held are free again. */
+	__atomic_store_n(&c->h->release_pos, SHMRING_RELEASE_NONE | r, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->h->reader_pid, (uint32_t)getpid(), __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->h->reader_attaches, 1, __ATOMIC_RELAXED);
+	claim_unlock(c);
+	__atomic_add_fetch(&c->h->cons_seq, 1, __ATOMIC_SEQ_CST);
+	futex_wake(&c->h->cons_seq, 0);
+	return 0;
+}
+
 int shmring_consumer_open(shmring_consumer *c, const char *name, int64_t timeout_ns)
 {
 	if (!c)
@@ -1207,84 +1608,20 @@ int shmring_consumer_open(shmring_consumer *c, const char *name, int64_t timeout
 		return rc;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	make_path(c->path, name);
-	uint64_t deadline = deadline_of(timeout_ns);
-	uint64_t start = shmring_now_ns();
-	uint64_t backoff = 10000000ull;
-	for (;;) {
-		uint32_t iv = __atomic_load_n(&c->intr, __ATOMIC_ACQUIRE);
-		c->fd = open(c->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-		if (c->fd >= 0)
-			break;
-		if (errno != ENOENT)
-			return fail(errno, "cannot open channel '%s' (%s): %s", name, c->path,
-				    strerror(errno));
-		if (__atomic_load_n(&c->interrupted, __ATOMIC_ACQUIRE))
-			return fail(EINTR, "interrupted while waiting for channel '%s'", name);
-		uint64_t now = shmring_now_ns();
-		if (now >= deadline)
-			return fail(ENOENT,
-				    "channel '%s' does not exist (no producer after %.1f s); start "
-				    "the producer or check the name",
-				    name, (double)(now - start) / 1e9);
-		/* Sleep on our private interrupt word. */
-		uint64_t until = now + backoff < deadline ? now + backoff : deadline;
-		struct timespec ts = {(time_t)(until / 1000000000ull), (long)(until % 1000000000ull)};
-		syscall(SYS_futex, &c->intr, FUTEX_WAIT_BITSET_PRIVATE, iv, &ts, NULL,
-			FUTEX_BITSET_MATCH_ANY);
-		if (backoff < 100000000ull)
-			backoff *= 2;
-	}
 	struct stat st;
-	if (fstat(c->fd, &st) != 0) {
-		rc = fail(errno, "fstat: %s", strerror(errno));
-		goto err;
+	c->fd = wait_for_file(c, deadline_of(timeout_ns), &st);
+	if (c->fd < 0) {
+		rc = c->fd;
+		c->fd = -1;
+		return rc;
 	}
-	if ((uint64_t)st.st_size < SHMRING_RING_OFFSET + SHMRING_MIN_RING_SIZE ||
-	    (uint64_t)st.st_size > SHMRING_RING_OFFSET + SHMRING_MAX_RING_SIZE) {
-		rc = fail(EBADMSG, "channel '%s': segment size %lld is not a shmring segment", name,
-			  (long long)st.st_size);
-		goto err;
+	rc = map_segment(c, &st);
+	if (rc == 0)
+		rc = become_reader(c);
+	if (rc == 0) {
+		__atomic_store_n(&c->attached, 1, __ATOMIC_RELEASE);
+		return 0;
 	}
-	c->seg_size = (uint64_t)st.st_size;
-	c->base = mmap(NULL, c->seg_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, c->fd, 0);
-	if (c->base == MAP_FAILED) {
-		c->base = NULL;
-		rc = fail(errno, "cannot map channel '%s': %s", name, strerror(errno));
-		goto err;
-	}
-	c->h = (struct shmring_header *)c->base;
-	rc = check_identity(c->h, c->seg_size, name);
-	if (rc < 0)
-		goto err;
-	c->R = c->h->ring_size;
-	c->ring = c->base + SHMRING_RING_OFFSET;
-	c->policy = c->h->policy;
-	c->generation = c->h->generation;
-	rc = ofd_lock(c->fd, SHMRING_LOCK_READER, F_WRLCK, F_OFD_SETLK);
-	if (rc == -EAGAIN || rc == -EACCES) {
-		rc = fail(EBUSY, "channel '%s' already has a reader (pid %u); only one reader per channel",
-			  name, __atomic_load_n(&c->h->reader_pid, __ATOMIC_RELAXED));
-		goto err;
-	}
-	if (rc < 0) {
-		rc = fail(-rc, "cannot lock channel '%s': %s", name, strerror(-rc));
-		goto err;
-	}
-	if (c->policy == SHMRING_POLICY_LIVE && (rc = claim_lock(c, deadline_of(1000000000ll))) < 0)
-		goto err;
-	uint64_t r = __atomic_load_n(&c->h->read_pos, __ATOMIC_ACQUIRE);
-	c->claim_end = r;
-	/* Release: frames a dead previous reader held are free again. */
-	__atomic_store_n(&c->h->release_pos, SHMRING_RELEASE_NONE | r, __ATOMIC_RELEASE);
-	__atomic_store_n(&c->h->reader_pid, (uint32_t)getpid(), __ATOMIC_RELAXED);
-	__atomic_add_fetch(&c->h->reader_attaches, 1, __ATOMIC_RELAXED);
-	if (c->policy == SHMRING_POLICY_LIVE)
-		claim_unlock(c);
-	__atomic_add_fetch(&c->h->cons_seq, 1, __ATOMIC_SEQ_CST);
-	futex_wake(&c->h->cons_seq, 0);
-	__atomic_store_n(&c->attached, 1, __ATOMIC_RELEASE);
-	return 0;
-err:
 	if (c->base)
 		munmap(c->base, c->seg_size);
 	c->base = NULL;
@@ -1389,6 +1726,161 @@ static int get_desc(shmring_consumer *c, uint32_t id, const struct shmring_desc 
 	return 0;
 }
 
+#define AGAIN 2 /* take_record() / wait_for_record(): look at the ring again */
+
+/* The description of the FRAME record rec at pos, checked against it: a
+ * raw frame (with planes) holds at least frame_size bytes. */
+static int frame_desc(shmring_consumer *c, const struct shmring_record *rec, uint64_t pos,
+		      const struct shmring_desc **desc)
+{
+	int rc = get_desc(c, rec->desc_id, desc);
+	if (rc < 0)
+		return rc;
+	if ((*desc)->n_planes && rec->size < (*desc)->frame_size)
+		return fail(EBADMSG,
+			    "channel '%s': frame %llu at %llu has %llu bytes, fewer than the "
+			    "%llu-byte %s frames of description %u",
+			    c->name, (unsigned long long)rec->seq, (unsigned long long)pos,
+			    (unsigned long long)rec->size, (unsigned long long)(*desc)->frame_size,
+			    (*desc)->format, rec->desc_id);
+	return 0;
+}
+
+static void fill_frame(shmring_consumer *c, const struct shmring_record *rec, uint64_t pos,
+		       const struct shmring_desc *desc, struct shmring_frame *frame)
+{
+	frame->data = c->ring + pos % c->R + SHMRING_RECORD_HEADER_SIZE;
+	frame->size = rec->size;
+	frame->seq = rec->seq;
+	frame->meta.pts = rec->pts;
+	frame->meta.dts = rec->dts;
+	frame->meta.duration = rec->duration;
+	frame->meta.flags = rec->flags;
+	frame->commit_ns = rec->commit_ns;
+	frame->desc = desc;
+	frame->desc_changed = rec->desc_id != c->last_desc;
+	frame->_pos = pos;
+	c->last_desc = rec->desc_id;
+	c->after_eos = 0;
+	__atomic_add_fetch(&c->h->frames_read, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->h->last_read_seq, rec->seq + 1, __ATOMIC_RELAXED);
+}
+
+/* Claim the record at read_pos (before w) and hand it out: 1 with *frame
+ * filled, 0 at end of stream, AGAIN (padding, a skipped frame, or the
+ * producer reclaimed it first), or an error.  c->lock held. */
+static int take_record(shmring_consumer *c, uint64_t w, unsigned flags, uint64_t deadline,
+		       struct shmring_frame *frame)
+{
+	struct shmring_header *h = c->h;
+	const int live = c->policy == SHMRING_POLICY_LIVE;
+	uint64_t r = __atomic_load_n(&h->read_pos, __ATOMIC_ACQUIRE);
+	int rc;
+	if (live) {
+		if ((rc = claim_lock(c, deadline)) < 0)
+			return rc;
+		r = __atomic_load_n(&h->read_pos, __ATOMIC_ACQUIRE);
+		if (r >= w) {
+			claim_unlock(c);
+			return AGAIN;
+		}
+	}
+	struct shmring_record rec;
+	const struct shmring_desc *desc = NULL;
+	rc = read_record(c->ring, c->R, r, w, "read_pos", c->name, &rec);
+	if (rc == 0 && rec.type == SHMRING_RECORD_FRAME)
+		rc = frame_desc(c, &rec, r, &desc);
+	if (rc == 0)
+		rc = held_push(c, r, r + rec.length);
+	if (rc < 0) {
+		if (live)
+			claim_unlock(c);
+		return rc;
+	}
+	if (c->held_len == 1)
+		/* Before the read_pos store: see shmring.h. Release: pairs with
+		 * the producer's acquire in boundary(). */
+		__atomic_store_n(&h->release_pos, r, __ATOMIC_RELEASE);
+	/* Release: pairs with the producer's acquire load of read_pos in
+	 * boundary() and reclaim(). */
+	__atomic_store_n(&h->read_pos, r + rec.length, __ATOMIC_RELEASE);
+	c->claim_end = r + rec.length;
+	if (live)
+		claim_unlock(c);
+	if (rec.type == SHMRING_RECORD_FRAME && (flags & SHMRING_NEXT_LATEST) &&
+	    frame_follows(c->ring, c->R, c->name, r + rec.length, w)) {
+		__atomic_add_fetch(&h->frames_skipped, 1, __ATOMIC_RELAXED);
+		rec.type = SHMRING_RECORD_PAD; /* given back like padding */
+	}
+	if (rec.type != SHMRING_RECORD_FRAME) {
+		release_at(c, r);
+		if (rec.type != SHMRING_RECORD_EOS)
+			return AGAIN;
+		c->after_eos = 1;
+		return 0;
+	}
+	fill_frame(c, &rec, r, desc, frame);
+	return 1;
+}
+
+/* The producer died: its lock is free while the segment still says OPEN
+ * and nothing was written since w. */
+static int producer_died(shmring_consumer *c, uint64_t w)
+{
+	if (ofd_held(c->fd, SHMRING_LOCK_PRODUCER) ||
+	    __atomic_load_n(&c->h->write_pos, __ATOMIC_ACQUIRE) != w ||
+	    __atomic_load_n(&c->h->state, __ATOMIC_ACQUIRE) != SHMRING_STATE_OPEN)
+		return 0;
+	return fail(EOWNERDEAD, "channel '%s': the producer (pid %u) died", c->name,
+		    __atomic_load_n(&c->h->producer_pid, __ATOMIC_RELAXED));
+}
+
+/* Nothing to read at w (v: prod_seq loaded before w): end of stream, an
+ * error, or AGAIN after waiting at most one slice for the producer.
+ * c->lock held; dropped while waiting. */
+static int wait_for_record(shmring_consumer *c, uint64_t w, uint32_t v, uint64_t deadline, int *spun)
+{
+	struct shmring_header *h = c->h;
+	uint32_t state = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE);
+	if (state == SHMRING_STATE_CLOSED) {
+		if (__atomic_load_n(&h->write_pos, __ATOMIC_ACQUIRE) != w)
+			return AGAIN;
+		if (c->after_eos)
+			return 0; /* end of stream stays end of stream */
+		return fail(ESHUTDOWN, "channel '%s': the producer closed without end of stream",
+			    c->name);
+	}
+	if (state != SHMRING_STATE_OPEN)
+		return fail(EBADMSG, "channel '%s': corrupt header: state = %u (1 open, 2 closed)",
+			    c->name, state);
+	if (shmring_now_ns() >= deadline) {
+		int rc = producer_died(c, w);
+		return rc < 0 ? rc : fail(ETIMEDOUT, "channel '%s': no frame within the timeout", c->name);
+	}
+	pthread_mutex_unlock(&c->lock);
+	int slice_over = 0;
+	if (!*spun) {
+		*spun = 1;
+		if (spin_while(&h->prod_seq, v)) {
+			pthread_mutex_lock(&c->lock);
+			return AGAIN;
+		}
+	}
+	uint32_t iv = __atomic_load_n(&c->intr, __ATOMIC_ACQUIRE);
+	if (!__atomic_load_n(&c->interrupted, __ATOMIC_ACQUIRE)) {
+		/* Full barrier before the re-check; pairs with the producer's
+		 * seq_cst prod_seq increment before it reads reader_waiting. */
+		__atomic_store_n(&h->reader_waiting, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&h->write_pos, __ATOMIC_SEQ_CST) == w &&
+		    __atomic_load_n(&h->state, __ATOMIC_SEQ_CST) == state)
+			slice_over = wait2(&h->prod_seq, v, &c->intr, iv, deadline);
+		__atomic_store_n(&h->reader_waiting, 0, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_lock(&c->lock);
+	int rc = slice_over ? producer_died(c, w) : 0;
+	return rc < 0 ? rc : AGAIN;
+}
+
 int shmring_consumer_next(shmring_consumer *c, struct shmring_frame *frame, int64_t timeout_ns,
 			  unsigned flags)
 {
@@ -1398,149 +1890,31 @@ int shmring_consumer_next(shmring_consumer *c, struct shmring_frame *frame, int6
 		return fail(EINVAL, "consumer is not attached");
 	uint64_t deadline = deadline_of(timeout_ns);
 	struct shmring_header *h = c->h;
-	const int live = c->policy == SHMRING_POLICY_LIVE;
 	int rc, spun = timeout_ns == 0;
 	pthread_mutex_lock(&c->lock);
-	for (;;) {
+	do {
 		if (__atomic_load_n(&c->interrupted, __ATOMIC_ACQUIRE)) {
 			rc = fail(EINTR, "channel '%s': interrupted", c->name);
 			break;
 		}
 		/* prod_seq before write_pos: a publish in between changes it and
-		 * the futex wait below returns at once. */
+		 * the futex wait returns at once. */
 		uint32_t v = __atomic_load_n(&h->prod_seq, __ATOMIC_ACQUIRE);
 		/* Acquire: pairs with the producer's release store in publish(). */
 		uint64_t w = __atomic_load_n(&h->write_pos, __ATOMIC_ACQUIRE);
 		uint64_t r = __atomic_load_n(&h->read_pos, __ATOMIC_ACQUIRE);
 		if (r > w || w - r > c->R) {
-			rc = fail(EBADMSG, "channel '%s': corrupt positions (read_pos %llu, write_pos %llu, ring %llu)",
+			rc = fail(EBADMSG,
+				  "channel '%s': corrupt positions (read_pos %llu, write_pos %llu, ring %llu)",
 				  c->name, (unsigned long long)r, (unsigned long long)w,
 				  (unsigned long long)c->R);
 			break;
 		}
-		if (r < w) {
-			if (live) {
-				if ((rc = claim_lock(c, deadline)) < 0)
-					break;
-				r = __atomic_load_n(&h->read_pos, __ATOMIC_ACQUIRE);
-				if (r > w || r == w) {
-					claim_unlock(c);
-					continue;
-				}
-			}
-			struct shmring_record rec;
-			memcpy(&rec, c->ring + r % c->R, sizeof(rec));
-			const struct shmring_desc *desc = NULL;
-			rc = check_record(&rec, r, w, c->R, c->name);
-			if (rc == 0 && rec.type == SHMRING_RECORD_FRAME)
-				rc = get_desc(c, rec.desc_id, &desc);
-			if (rc == 0)
-				rc = held_push(c, r, r + rec.length);
-			if (rc < 0) {
-				if (live)
-					claim_unlock(c);
-				break;
-			}
-			if (c->held_len == 1)
-				/* Before the read_pos store: see shmring.h. Release:
-				 * pairs with the producer's acquire in boundary(). */
-				__atomic_store_n(&h->release_pos, r, __ATOMIC_RELEASE);
-			/* Release: pairs with the producer's acquire load of
-			 * read_pos in boundary() and reclaim(). */
-			__atomic_store_n(&h->read_pos, r + rec.length, __ATOMIC_RELEASE);
-			c->claim_end = r + rec.length;
-			if (live)
-				claim_unlock(c);
-			if (rec.type == SHMRING_RECORD_PAD) {
-				release_at(c, r);
-				continue;
-			}
-			if (rec.type == SHMRING_RECORD_EOS) {
-				release_at(c, r);
-				c->after_eos = 1;
-				rc = 0;
-				break;
-			}
-			if ((flags & SHMRING_NEXT_LATEST) && frame_follows(c->ring, c->R, c->name, r + rec.length, w)) {
-				release_at(c, r);
-				__atomic_add_fetch(&h->frames_skipped, 1, __ATOMIC_RELAXED);
-				continue;
-			}
-			frame->data = c->ring + r % c->R + SHMRING_RECORD_HEADER_SIZE;
-			frame->size = rec.size;
-			frame->seq = rec.seq;
-			frame->meta.pts = rec.pts;
-			frame->meta.dts = rec.dts;
-			frame->meta.duration = rec.duration;
-			frame->meta.flags = rec.flags;
-			frame->commit_ns = rec.commit_ns;
-			frame->desc = desc;
-			frame->desc_changed = rec.desc_id != c->last_desc;
-			frame->_pos = r;
-			c->last_desc = rec.desc_id;
-			c->after_eos = 0;
-			__atomic_add_fetch(&h->frames_read, 1, __ATOMIC_RELAXED);
-			__atomic_store_n(&h->last_read_seq, rec.seq + 1, __ATOMIC_RELAXED);
-			rc = 1;
-			break;
-		}
-		/* Nothing to read. */
-		uint32_t state = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE);
-		if (state == SHMRING_STATE_CLOSED) {
-			if (__atomic_load_n(&h->write_pos, __ATOMIC_ACQUIRE) != w)
-				continue;
-			rc = 0; /* end of stream stays end of stream */
-			if (c->after_eos)
-				break;
-			rc = fail(ESHUTDOWN, "channel '%s': the producer closed without end of stream",
-				  c->name);
-			break;
-		}
-		if (state != SHMRING_STATE_OPEN) {
-			rc = fail(EBADMSG, "channel '%s': corrupt state %u", c->name, state);
-			break;
-		}
-		uint64_t now = shmring_now_ns();
-		if (now >= deadline) {
-			if (!ofd_held(c->fd, SHMRING_LOCK_PRODUCER) &&
-			    __atomic_load_n(&h->write_pos, __ATOMIC_ACQUIRE) == w &&
-			    __atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == SHMRING_STATE_OPEN) {
-				rc = fail(EOWNERDEAD, "channel '%s': the producer (pid %u) died", c->name,
-					  __atomic_load_n(&h->producer_pid, __ATOMIC_RELAXED));
-				break;
-			}
-			rc = fail(ETIMEDOUT, "channel '%s': no frame within the timeout", c->name);
-			break;
-		}
-		pthread_mutex_unlock(&c->lock);
-		if (!spun) {
-			spun = 1;
-			if (spin_while(&h->prod_seq, v)) {
-				pthread_mutex_lock(&c->lock);
-				continue;
-			}
-		}
-		uint32_t iv = __atomic_load_n(&c->intr, __ATOMIC_ACQUIRE);
-		int slice_over = 0;
-		if (!__atomic_load_n(&c->interrupted, __ATOMIC_ACQUIRE)) {
-			/* Full barrier before the re-check; pairs with the
-			 * producer's seq_cst prod_seq increment before it reads
-			 * reader_waiting. */
-			__atomic_store_n(&h->reader_waiting, 1, __ATOMIC_SEQ_CST);
-			if (__atomic_load_n(&h->write_pos, __ATOMIC_SEQ_CST) == w &&
-			    __atomic_load_n(&h->state, __ATOMIC_SEQ_CST) == state)
-				slice_over = wait2(&h->prod_seq, v, &c->intr, iv, deadline);
-			__atomic_store_n(&h->reader_waiting, 0, __ATOMIC_RELAXED);
-		}
-		pthread_mutex_lock(&c->lock);
-		if (slice_over && !ofd_held(c->fd, SHMRING_LOCK_PRODUCER) &&
-		    __atomic_load_n(&h->write_pos, __ATOMIC_ACQUIRE) == w &&
-		    __atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == SHMRING_STATE_OPEN) {
-			rc = fail(EOWNERDEAD, "channel '%s': the producer (pid %u) died", c->name,
-				  __atomic_load_n(&h->producer_pid, __ATOMIC_RELAXED));
-			break;
-		}
-	}
+		if (r < w)
+			rc = take_record(c, w, flags, deadline, frame);
+		else
+			rc = wait_for_record(c, w, v, deadline, &spun);
+	} while (rc == AGAIN);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
@@ -1664,14 +2038,13 @@ int shmring_inspect(const char *name, struct shmring_stats *st, struct shmring_d
 		return fail(EINVAL, "stats is NULL");
 	char path[PATH_LEN];
 	make_path(path, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return fail(errno, "cannot open channel '%s' (%s): %s", name, path, strerror(errno));
 	struct stat s;
-	if (fstat(fd, &s) != 0 || (uint64_t)s.st_size < SHMRING_RING_OFFSET + SHMRING_MIN_RING_SIZE ||
-	    (uint64_t)s.st_size > SHMRING_RING_OFFSET + SHMRING_MAX_RING_SIZE) {
+	int fd = open_channel_file(path, name, O_RDONLY, &s);
+	if (fd < 0)
+		return fd;
+	if ((rc = check_file(&s, name)) < 0) {
 		close(fd);
-		return fail(EBADMSG, "channel '%s' is not a shmring segment", name);
+		return rc;
 	}
 	uint8_t *base = mmap(NULL, SHMRING_RING_OFFSET, PROT_READ, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {

@@ -205,7 +205,7 @@ static inline struct shmring_stream_info t_bgr_info(uint32_t w, uint32_t h, char
  * no stream description yet. */
 static inline shmring_producer *t_producer_bare(const char *name, uint64_t ring_size, uint32_t policy)
 {
-	struct shmring_producer_options o = {ring_size, 0, policy};
+	struct shmring_producer_options o = {ring_size, 0, policy, 0};
 	shmring_producer *p = NULL;
 	int r = shmring_producer_create(name, &o, &p);
 	if (r < 0)

@@ -50,7 +50,7 @@ static void check_segment(const char *name, uint64_t ring_size, mode_t mode, uin
 int main(void)
 {
 	const char *a = t_channel("create"), *b = t_channel("create"), *c = t_channel("create");
-	struct shmring_producer_options o = {0, 0, SHMRING_POLICY_LOSSLESS};
+	struct shmring_producer_options o = {0, 0, SHMRING_POLICY_LOSSLESS, 0};
 	shmring_producer *p = NULL, *q = NULL, *r = NULL;
 	uint64_t gen_a;
 	struct shmring_stats st;

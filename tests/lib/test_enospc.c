@@ -13,7 +13,7 @@ int main(void)
 	if (pid == 0) {
 		/* A private mount namespace with a 1 MiB tmpfs on /dev/shm. */
 		const char *name = "t-enospc";
-		struct shmring_producer_options o = {8u << 20, 0, SHMRING_POLICY_LOSSLESS};
+		struct shmring_producer_options o = {8u << 20, 0, SHMRING_POLICY_LOSSLESS, 0};
 		shmring_producer *p = NULL;
 		struct statvfs vfs;
 		char need[32], left[32];

@@ -37,7 +37,7 @@ static void report(uint32_t tag, int rc, uint64_t a, uint64_t b, uint64_t c, uin
 
 static int produce(const char *name, uint32_t policy, uint64_t count, int ready_fd, int dropped_fd)
 {
-	struct shmring_producer_options o = {STRESS_RING, 0, policy};
+	struct shmring_producer_options o = {STRESS_RING, 0, policy, 0};
 	struct shmring_stream_info si;
 	shmring_producer *p = NULL;
 	struct shmring_stats st;

@@ -65,13 +65,23 @@ extern "C" {
  *   offset 4096           struct shmring_desc_slot[8]    (8 x 4096 bytes)
  *   offset ring_offset    the ring: ring_size bytes of records
  *
- * The producer builds the whole segment under a temporary name
- * (/dev/shm/.shmring.NAME.*), then link()s or rename()s it into place, so
- * a segment visible under its name is always fully initialised.
+ * The producer builds the whole segment as an unnamed file (O_TMPFILE in
+ * /dev/shm; where that is unsupported, under a temporary name
+ * /dev/shm/.shmring.NAME.*): allocated, initialised, locked, and only then
+ * given its file mode.  It then links or renames it into place, so a
+ * segment visible under its name is always complete, and a producer killed
+ * before that leaves nothing behind.  Readers refuse a file that is not a
+ * regular file, whose size is not segment_size, or that is sparse
+ * (st_blocks * 512 < size).  In protocol 1 every side maps the file
+ * writable: a peer that truncates a segment another process has mapped can
+ * still kill that process with SIGBUS (protocol 2 removes this).
  *
  * Positions.  write_pos, read_pos and release_pos are 64-bit byte counters
  * that only ever grow ("free running").  The byte offset in the ring of
  * position p is p % ring_size.  Counters are compared only by difference.
+ * A position read from shared memory is checked before any byte at it is
+ * read: a multiple of 64, with a whole 64-byte record header before the
+ * end of the ring (p % ring_size <= ring_size - 64); else -EBADMSG.
  *
  * The ring holds records.  A record starts at a position that is a
  * multiple of 64, begins with a 64-byte struct shmring_record, and is
@@ -94,7 +104,13 @@ extern "C" {
  *     read_pos + record length.  Under the LIVE policy the producer may
  *     also advance read_pos past unread records ("reclaim"); in that mode
  *     both sides change read_pos only while holding the claim lock (an OFD
- *     write lock on byte SHMRING_LOCK_CLAIM of the segment file).
+ *     write lock on byte SHMRING_LOCK_CLAIM of the segment file).  A
+ *     producer with SHMRING_PRODUCER_KEEP_NEWEST reclaims too, but only
+ *     while no reader holds SHMRING_LOCK_READER, and only under the claim
+ *     lock, after checking that; it then also stores release_pos =
+ *     RELEASE_NONE | read_pos (nobody holds anything).  A consumer takes
+ *     the claim lock while it attaches (after the reader lock), so the two
+ *     never race.
  *   - release_pos: consumer only.  If bit 63 (SHMRING_RELEASE_NONE) is
  *     set, the consumer holds no record and everything before read_pos is
  *     free.  Otherwise it is the position of the oldest record the
@@ -208,7 +224,8 @@ enum shmring_frame_flags {
  *   52   4  desc_slot_size     producer  SHMRING_DESC_SLOT_SIZE
  *   56   4  desc_slots         producer  SHMRING_DESC_SLOTS
  *   60   4  policy             producer  enum shmring_policy
- *  --- producer line (64..127)
+ *  --- producer line (64..127); state must be OPEN or CLOSED, any other
+ *      value is a corrupt segment (-EBADMSG)
  *   64   8  write_pos          producer  release-store; see layout notes
  *   72   4  prod_seq           producer  futex word; +1 per change
  *   76   4  state              producer  enum shmring_state
@@ -216,7 +233,8 @@ enum shmring_frame_flags {
  *   88   8  frames_dropped     producer  frames dropped (drop-new) or reclaimed (live)
  *   96   8  next_seq           producer  sequence number of the next frame
  *  104   4  producer_pid       producer
- *  108   4  writer_waiting     producer  1 while waiting on cons_seq
+ *  108   4  writer_waiting     producer  1 while blocked waiting for space
+ *                                          (shmring_stats.producer_waiting)
  *  112   4  desc_id            producer  id of the newest published description
  *  116   4  reserved0          -         zero
  *  120   8  eos_pos            producer  position of the EOS record + 1, or 0
@@ -300,10 +318,29 @@ struct shmring_header {
  *  128 3968 caps          GStreamer caps string, NUL-terminated
  *
  * A reader must check: caps_len < SHMRING_CAPS_MAX and caps[caps_len] ==
- * 0; format NUL-terminated; n_planes <= 4; and for every plane i <
- * n_planes: plane_offset[i] + plane_stride[i] * rows(i) <= frame_size
- * (and <= the payload size of each frame), where rows(i) is the plane's
- * height (for subsampled planes, rounded up).
+ * 0; format NUL-terminated; n_planes <= 4; n_planes > 0 only with
+ * frame_size > 0; and for every plane i < n_planes:
+ *     plane_offset[i] + plane_stride[i] * rows(i) <= frame_size
+ * where rows(i) = ceil(height / vertical subsampling of plane i), and
+ * plane_stride[i] >= the bytes of one row of the plane.  A frame of a
+ * description with planes must have size >= frame_size.
+ *
+ * Formats the library knows (planes; vertical subsampling of each plane):
+ *   packed, 1 plane, rows = height: RGB BGR v308 RGBx BGRx xRGB xBGR RGBA
+ *     BGRA ARGB ABGR AYUV VUYA r210 RGB16 BGR16 RGB15 BGR15 GRAY8
+ *     GRAY16_LE GRAY16_BE YUY2 UYVY YVYU
+ *   3 planes, planes 1-2 ceil(height/2) rows: I420 YV12 I420_10LE I420_10BE
+ *   3 planes, all height rows: Y42B Y444 Y41B GBR I422_10LE I422_10BE
+ *     Y444_10LE Y444_10BE
+ *   3 planes, planes 1-2 ceil(height/4) rows: YUV9 YVU9
+ *   2 planes, plane 1 ceil(height/2) rows: NV12 NV21 P010_10LE P010_10BE
+ *   2 planes, all height rows: NV16 NV61 NV24
+ *   4 planes: A420 (planes 1-2 ceil(height/2) rows), GBRA (all height)
+ * A known format must have its number of planes.  Any other format (or
+ * none, with planes) is checked conservatively: every plane with height
+ * rows.  A subsampled format the library does not know therefore fails
+ * that check; describe such a stream without planes (n_planes = 0, format
+ * "") so readers treat its frames as opaque bytes.
  */
 struct shmring_desc {
 	uint32_t id;
@@ -435,10 +472,22 @@ struct shmring_meta {
 };
 #define SHMRING_META_INIT {SHMRING_NO_TIME, SHMRING_NO_TIME, SHMRING_NO_TIME, 0}
 
+/* shmring_producer_options.flags */
+/* While NO reader is attached, keep only the newest committed frame: at
+ * each commit, older unread frames are reclaimed (counted in
+ * frames_dropped; sequence numbers keep counting, so a later reader sees
+ * the gap) instead of the producer waiting (lossless) or dropping the new
+ * frame (drop-new, live).  A reader that attaches gets the newest frame
+ * first, then every later frame per the policy, which applies as before
+ * while a reader is attached.  For live sources, so that a reader
+ * attaching late gets current frames, not a stalled backlog. */
+#define SHMRING_PRODUCER_KEEP_NEWEST (1u << 0)
+
 struct shmring_producer_options {
 	uint64_t ring_size; /* bytes; rounded up to 4096; 0 = 32 MiB */
-	uint32_t mode;      /* file mode bits; 0 = 0600 */
+	uint32_t mode;      /* file mode bits; 0 = 0600; applied once the segment is complete */
 	uint32_t policy;    /* enum shmring_policy */
+	uint32_t flags;     /* SHMRING_PRODUCER_*; 0 = none */
 };
 
 /* Stream description given by the producer (see struct shmring_desc). */
@@ -478,6 +527,10 @@ struct shmring_stats {
 	uint32_t policy, state;
 	int32_t producer_pid, reader_pid; /* 0 = none */
 	int producer_alive, reader_alive;
+	/* 1 while the producer is blocked waiting for space (header
+	 * writer_waiting): with !reader_alive it waits for a reader, with
+	 * reader_alive the ring is full. */
+	int producer_waiting;
 };
 
 SHMRING_API const char *shmring_strerror(int err);
@@ -500,12 +553,15 @@ SHMRING_API SHMRING_WUR int shmring_producer_create(const char *name,
  * named by a record the reader has not released, that frame waits or is
  * dropped per the policy, like a frame waiting for space.  A frame needs
  * a description: reserving before the first call gives -EINVAL.  The
- * library checks that each plane's offset and one row fit frame_size;
- * it does not know formats, so rows per plane are the reader's check. */
+ * library checks that every plane lies whole inside frame_size, with the
+ * rows of the format's table above (-EINVAL naming the plane if not). */
 SHMRING_API SHMRING_WUR int shmring_producer_set_stream(shmring_producer *p,
 							   const struct shmring_stream_info *info);
 /* Copy one frame in.  Returns 0, -ENOBUFS when the frame was dropped
- * (drop-new/live, ring full; counted), -ETIMEDOUT, -EINTR, -EMSGSIZE. */
+ * (drop-new/live, ring full), -ETIMEDOUT, -EINTR, -EMSGSIZE.  A call
+ * that returns -ENOBUFS has counted exactly one drop (frames_dropped + 1)
+ * and used exactly one sequence number (next_seq + 1): the caller must not
+ * count it again.  Gaps in the seq a reader sees equal frames_dropped. */
 SHMRING_API int shmring_producer_write(shmring_producer *p, const void *data, size_t size,
 				       const struct shmring_meta *meta, int64_t timeout_ns);
 /* Reserve room for a frame of up to max_size bytes and return where to
@@ -536,7 +592,11 @@ SHMRING_API void shmring_producer_close(shmring_producer *p);
 
 /* --- consumer --- */
 /* Attach to channel name, waiting up to timeout_ns for it to appear.
- * -ENOENT on timeout, -EBUSY if another reader holds it.  Equivalent to
+ * -ENOENT on timeout, -EBUSY if another reader holds it, -EACCES (the
+ * message names the file's owner, group and mode and how to share it),
+ * -EBADMSG if the name is not a regular file (a FIFO, a symbolic link:
+ * never followed, never waited on) or the segment is corrupt, -ENOSPC if
+ * the segment is sparse (made on a full /dev/shm).  Equivalent to
  * shmring_consumer_new() + shmring_consumer_open(). */
 SHMRING_API SHMRING_WUR int shmring_consumer_attach(const char *name, int64_t timeout_ns,
 						    shmring_consumer **out);
