@@ -88,6 +88,11 @@ typedef enum
 #define DEFAULT_LATEST FALSE
 #define DEFAULT_TIMESTAMP_MODE TIMESTAMP_MODE_RUNNING_TIME
 
+/* A source waiting for a producer says so on the bus after
+ * WAIT_WARN_AFTER, then at INFO level every WAIT_REPORT_INTERVAL. */
+#define WAIT_WARN_AFTER (1 * GST_SECOND)
+#define WAIT_REPORT_INTERVAL (5 * GST_SECOND)
+
 enum
 {
   PROP_0,
@@ -409,6 +414,76 @@ drain_inotify (GstShmringSrc * self)
   while (read (self->inotify.fd, buf, sizeof buf) > 0);
 }
 
+/* Edit distance between a and b, or more than max once it exceeds max. */
+static guint
+edit_distance (const gchar * a, const gchar * b, guint max)
+{
+  gsize la = strlen (a), lb = strlen (b), i, j;
+  guint *row, best, ret;
+
+  if ((la > lb ? la - lb : lb - la) > max)
+    return max + 1;
+  row = g_new (guint, lb + 1);
+  for (j = 0; j <= lb; j++)
+    row[j] = j;
+  for (i = 1; i <= la; i++) {
+    guint diag = row[0];
+
+    row[0] = i;
+    best = row[0];
+    for (j = 1; j <= lb; j++) {
+      guint up = row[j];
+
+      row[j] = MIN (MIN (row[j] + 1, row[j - 1] + 1),
+          diag + (a[i - 1] != b[j - 1]));
+      diag = up;
+      best = MIN (best, row[j]);
+    }
+    if (best > max) {
+      g_free (row);
+      return max + 1;
+    }
+  }
+  ret = row[lb];
+  g_free (row);
+  return ret;
+}
+
+/* "; did you mean 'cam'?" for existing channels whose name is close to
+ * name (at most 2 edits, the same but for case, or a prefix of it or it of
+ * theirs), or "" if there is none. */
+static gchar *
+gst_shmring_src_similar_channels (const gchar * name)
+{
+  const gchar *prefix = SHMRING_PATH_PREFIX + strlen ("/dev/shm/");
+  GString *out = g_string_new (NULL);
+  GDir *dir = g_dir_open ("/dev/shm", 0, NULL);
+  const gchar *entry;
+  guint n = 0;
+
+  while (dir && (entry = g_dir_read_name (dir)) && n < 5) {
+    const gchar *other;
+
+    if (!g_str_has_prefix (entry, prefix))
+      continue;
+    other = entry + strlen (prefix);
+    if (strcmp (other, name) == 0 || shmring_name_check (other) < 0)
+      continue;
+    if (g_ascii_strcasecmp (other, name) == 0 || edit_distance (other, name,
+            2) <= 2 || (strlen (name) >= 2 && g_str_has_prefix (other, name))
+        || (strlen (other) >= 2 && g_str_has_prefix (name, other))) {
+      g_string_append_printf (out, "%s'%s'", n ? " or " : "; did you mean ",
+          other);
+      n++;
+    }
+  }
+  if (dir)
+    g_dir_close (dir);
+  if (n)
+    g_string_append_c (out, '?');
+  return g_string_free (out, FALSE);
+}
+
 /* Post the error for a failed attach or read (r: the library's code). */
 static void
 gst_shmring_src_post_error (GstShmringSrc * self, int r, gboolean opening)
@@ -452,18 +527,21 @@ gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
 {
   shmring_consumer *c = NULL;
   ConsumerRef *cr;
-  gint64 timeout, deadline = -1;
+  gint64 timeout, deadline = -1, next_report;
+  gboolean warned = FALSE;
   int r;
 
   GST_OBJECT_LOCK (self);
   timeout = self->timeout;
   GST_OBJECT_UNLOCK (self);
+  next_report = g_get_monotonic_time () * 1000 + WAIT_WARN_AFTER;
   if (timeout >= 0)
-    deadline = g_get_monotonic_time () * 1000 + timeout;
+    deadline = next_report - WAIT_WARN_AFTER + timeout;
 
   for (;;) {
-    GstClockTime wait = GST_CLOCK_TIME_NONE;
+    GstClockTime wait = WAIT_REPORT_INTERVAL;
     struct shmring_stats st;
+    gint64 now;
 
     drain_inotify (self);
     r = shmring_consumer_attach (self->name, 0, &c);
@@ -496,16 +574,38 @@ gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
       return GST_FLOW_ERROR;
     }
 
-    if (deadline >= 0) {
-      gint64 now = g_get_monotonic_time () * 1000;
-      if (now >= deadline) {
-        GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-            ("No producer on channel \"%s\" after waiting %.3f s.",
-                self->name, timeout / 1e9), ("%s", shmring_last_error ()));
-        return GST_FLOW_ERROR;
-      }
-      wait = deadline - now;
+    now = g_get_monotonic_time () * 1000;
+    if (deadline >= 0 && now >= deadline) {
+      gchar *hint = gst_shmring_src_similar_channels (self->name);
+
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+          ("No producer on channel \"%s\" (%s%s) after waiting %.3f s%s.",
+              self->name, SHMRING_PATH_PREFIX, self->name, timeout / 1e9,
+              hint), ("%s", shmring_last_error ()));
+      g_free (hint);
+      return GST_FLOW_ERROR;
     }
+    if (now >= next_report) {
+      /* Say what we wait for: once on the bus, then at INFO level. */
+      gchar *hint = gst_shmring_src_similar_channels (self->name);
+
+      if (!warned && skip_gen == 0)
+        GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
+            ("Waiting for a producer on channel \"%s\" (%s%s)%s.",
+                self->name, SHMRING_PATH_PREFIX, self->name, hint),
+            ("%s", r == 0 ? "its producer is not running" :
+                shmring_last_error ()));
+      else
+        GST_INFO_OBJECT (self, "still waiting for a producer on channel "
+            "\"%s\" (%s%s)%s", self->name, SHMRING_PATH_PREFIX, self->name,
+            hint);
+      g_free (hint);
+      warned = TRUE;
+      next_report = now + WAIT_REPORT_INTERVAL;
+    }
+    wait = MIN (wait, (GstClockTime) (next_report - now));
+    if (deadline >= 0)
+      wait = MIN (wait, (GstClockTime) (deadline - now));
     if (gst_poll_wait (self->poll, wait) < 0 && errno == EBUSY)
       return GST_FLOW_FLUSHING;
   }

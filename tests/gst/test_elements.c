@@ -67,8 +67,13 @@ error_text (GstMessage * msg)
   GError *err = NULL;
   gchar *dbg = NULL, *text;
 
-  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_ERROR);
-  gst_message_parse_error (msg, &err, &dbg);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR ||
+      GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING, "a %s message",
+      GST_MESSAGE_TYPE_NAME (msg));
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    gst_message_parse_error (msg, &err, &dbg);
+  else
+    gst_message_parse_warning (msg, &err, &dbg);
   text = g_strdup_printf ("%s | %s", err->message, dbg ? dbg : "");
   g_error_free (err);
   g_free (dbg);
@@ -945,6 +950,41 @@ GST_START_TEST (test_hostile_state)
 
 GST_END_TEST;
 
+/* A source waiting for a channel that does not exist says which channel
+ * and file it waits for, and names the channels with a similar name. */
+GST_START_TEST (test_waiting_source_says_why)
+{
+  gchar *name = channel_name ("cam"), *typo = channel_name ("cma");
+  gchar *path = g_strconcat (SHMRING_PATH_PREFIX, typo, NULL);
+  gchar *hint = g_strdup_printf ("did you mean '%s'?", name);
+  struct shmring_producer_options opts = { 0 };
+  shmring_producer *prod = NULL;
+  GstElement *c;
+  GstMessage *msg;
+  gchar *text;
+
+  opts.ring_size = 1 << 16;
+  fail_unless_equals_int (shmring_producer_create (name, &opts, &prod), 0);
+  c = parse ("shmringsrc channel=%s ! fakesink", typo);
+  gst_element_set_state (c, GST_STATE_PLAYING);
+  msg = wait_bus (c, GST_MESSAGE_WARNING | GST_MESSAGE_ERROR);
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_WARNING);
+  text = error_text (msg);
+  fail_unless (strstr (text, "Waiting for a producer") != NULL, "%s", text);
+  fail_unless (strstr (text, path) != NULL, "%s", text);
+  fail_unless (strstr (text, hint) != NULL, "%s", text);
+  g_free (text);
+  gst_message_unref (msg);
+  stop_pipeline (c);
+  shmring_producer_close (prod);
+  g_free (hint);
+  g_free (path);
+  g_free (typo);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 static Suite *
 shmring_elements_suite (void)
 {
@@ -968,6 +1008,7 @@ shmring_elements_suite (void)
   tcase_add_test (tc, test_drops_counted_once);
   tcase_add_test (tc, test_hostile_plane_geometry);
   tcase_add_test (tc, test_hostile_state);
+  tcase_add_test (tc, test_waiting_source_says_why);
   return s;
 }
 
