@@ -84,7 +84,7 @@ main (int argc, char **argv)
 {
   gint num_buffers = -1, width = 1920, height = 1080, fps = 30;
   gchar *pattern = NULL, *device = NULL, *policy = NULL;
-  gboolean test_only = FALSE, verify_pattern = FALSE;
+  gboolean test_only = FALSE, verify_pattern = FALSE, wait_for_reader = FALSE;
   guint64 seq = 0;
   GOptionEntry entries[] = {
     {"num-buffers", 'n', 0, G_OPTION_ARG_INT, &num_buffers,
@@ -100,6 +100,10 @@ main (int argc, char **argv)
     {"width", 0, 0, G_OPTION_ARG_INT, &width, "Frame width (1920)", "W"},
     {"height", 0, 0, G_OPTION_ARG_INT, &height, "Frame height (1080)", "H"},
     {"fps", 0, 0, G_OPTION_ARG_INT, &fps, "Frames per second (30)", "N"},
+    {"wait-for-reader", 0, 0, G_OPTION_ARG_NONE, &wait_for_reader,
+          "Hold the frames until a reader attaches, even from a live source "
+          "(the sink's wait-for-reader=true; by default a live source keeps "
+          "only the newest frame while no reader is attached)", NULL},
     {"verify-pattern", 0, 0, G_OPTION_ARG_NONE, &verify_pattern,
           "Replace each frame with the shmring test pattern for its sequence "
           "number, for examples/reader.py --verify (use with --policy lossless)",
@@ -108,7 +112,7 @@ main (int argc, char **argv)
   };
   GOptionContext *ctx;
   GError *err = NULL;
-  GstElement *pipeline;
+  GstElement *pipeline, *sink;
   GstBus *bus;
   gchar *desc, *source;
   const gchar *channel;
@@ -121,13 +125,16 @@ main (int argc, char **argv)
       "Read it from another process with, for example:\n"
       "  gst-launch-1.0 shmringsrc channel=CHANNEL ! videoconvert ! autovideosink\n");
   if (!g_option_context_parse (ctx, &argc, &argv, &err)) {
-    fprintf (stderr, "capture: %s\n", err->message);
+    fprintf (stderr, "capture: %s (see capture --help)\n", err->message);
+    g_error_free (err);
+    g_option_context_free (ctx);
     return 2;
   }
   if (argc != 2) {
     gchar *help = g_option_context_get_help (ctx, TRUE, NULL);
     fprintf (stderr, "%s", help);
     g_free (help);
+    g_option_context_free (ctx);
     return 2;
   }
   g_option_context_free (ctx);
@@ -153,22 +160,26 @@ main (int argc, char **argv)
       "framerate=%d/1 ! shmringsink name=ring channel=\"%s\" policy=%s", source, width,
       height, fps, channel, policy ? policy : "live");
   pipeline = gst_parse_launch (desc, &err);
-  if (pipeline == NULL) {
-    fprintf (stderr, "capture: could not build the pipeline: %s\n",
-        err->message);
+  if (err != NULL) {
+    fprintf (stderr, "capture: could not build the pipeline \"%s\": %s\n",
+        desc, err->message);
     return 1;
   }
   g_free (desc);
   g_free (source);
 
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "ring");
+  if (wait_for_reader
+      && g_object_class_find_property (G_OBJECT_GET_CLASS (sink),
+          "wait-for-reader"))
+    gst_util_set_object_arg (G_OBJECT (sink), "wait-for-reader", "true");
   if (verify_pattern) {
-    GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "ring");
     GstPad *pad = gst_element_get_static_pad (sink, "sink");
     gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, stamp_pattern, &seq,
         NULL);
     gst_object_unref (pad);
-    gst_object_unref (sink);
   }
+  gst_object_unref (sink);
 
   g_unix_signal_add (SIGINT, on_signal, pipeline);
   g_unix_signal_add (SIGTERM, on_signal, pipeline);

@@ -62,7 +62,7 @@ int main(int argc, char **argv)
 		table[k] = (uint8_t)(k * 7u);
 
 	/* Room for 4 frames. */
-	struct shmring_producer_options opts = {4 * (FRAME_SIZE + 4096), 0, (uint32_t)policy};
+	struct shmring_producer_options opts = {.ring_size = 4 * (FRAME_SIZE + 4096), .policy = (uint32_t)policy};
 	shmring_producer *p;
 	int rc = shmring_producer_create(name, &opts, &p);
 	if (rc < 0) {

@@ -1,7 +1,7 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # gi_appsink.py: a Python GStreamer pipeline "shmringsrc ! appsink" turning samples into numpy arrays.
-"""Usage: python3 examples/gi_appsink.py NAME [--frames N]
+"""Usage: /usr/bin/python3 examples/gi_appsink.py NAME [--frames N]
 
 Runs ``shmringsrc channel=NAME ! appsink`` and maps each sample into a numpy
 array shaped (height, width, channels) from the buffer's video meta / caps.

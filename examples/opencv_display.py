@@ -1,7 +1,7 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # opencv_display.py: show a shmring channel in an OpenCV window with a frame-rate overlay.
-"""Usage: python3 examples/opencv_display.py NAME [--frames N] [--screenshot FILE.png]
+"""Usage: /usr/bin/python3 examples/opencv_display.py NAME [--frames N] [--screenshot FILE.png]
 
 Reads the newest frame of channel NAME (zero copy), converts it to BGR when
 needed and shows it with the measured frame rate.  q or Esc quits.
@@ -20,8 +20,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("name")
     ap.add_argument("--frames", type=int, default=0, help="quit after N frames")
-    ap.add_argument("--timeout", type=float, default=10.0)
-    ap.add_argument("--screenshot", help="save the last displayed image (with overlay) to this file")
+    ap.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the producer")
+    ap.add_argument("--screenshot", metavar="FILE.png",
+                    help="save the last displayed image (with its overlay) to this file")
     args = ap.parse_args()
     try:
         import cv2
@@ -59,9 +60,16 @@ def main() -> int:
         return 1
     except KeyboardInterrupt:
         pass
-    if args.screenshot and img is not None:
-        cv2.imwrite(args.screenshot, img)
     cv2.destroyAllWindows()
+    if args.screenshot:
+        if img is None:
+            print("opencv_display: no frame was shown, so there is no screenshot", file=sys.stderr)
+            return 1
+        if not cv2.imwrite(args.screenshot, img):
+            print(f"opencv_display: could not write {args.screenshot} (does its directory exist, and does the "
+                  "name end in .png or .jpg?)", file=sys.stderr)
+            return 1
+        print(f"screenshot (the last frame as shown): {args.screenshot}", flush=True)
     return 0
 
 
