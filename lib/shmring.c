@@ -970,12 +970,12 @@ static void drop_record(shmring_producer *p, uint64_t r, const struct shmring_re
  * While the reader holds a record, reclaiming frees no space until it
  * lets go (space is reused only from B on), but it still spares the reader
  * the stale frames: then all but the newest unread frame are reclaimed.
- * Returns the number of records reclaimed. */
+ * Returns the number of records reclaimed, or -EBADMSG. */
 static int reclaim(shmring_producer *p, uint64_t need, int for_eos)
 {
 	if (ofd_lock(p->fd, SHMRING_LOCK_CLAIM, F_WRLCK, F_OFD_SETLK) < 0)
 		return 0; /* the reader is claiming right now */
-	int n = 0;
+	int n = 0, rc;
 	for (;;) {
 		/* Under the claim lock nobody else moves read_pos. */
 		uint64_t r = __atomic_load_n(&p->h->read_pos, __ATOMIC_ACQUIRE);
@@ -984,8 +984,10 @@ static int reclaim(shmring_producer *p, uint64_t need, int for_eos)
 		if (r >= p->pub_pos || (!holds && room_ok(p, r, need, for_eos)))
 			break;
 		struct shmring_record rec;
-		if (read_record(p->ring, p->R, r, p->pub_pos, "read_pos", p->name, &rec) < 0)
+		if ((rc = read_record(p->ring, p->R, r, p->pub_pos, "read_pos", p->name, &rec)) < 0) {
+			n = rc;
 			break;
+		}
 		if (holds && rec.type == SHMRING_RECORD_FRAME &&
 		    !frame_follows(p->ring, p->R, p->name, r + rec.length, p->pub_pos))
 			break; /* the newest unread frame stays for the reader */
@@ -999,7 +1001,7 @@ static int reclaim(shmring_producer *p, uint64_t need, int for_eos)
 /* SHMRING_PRODUCER_KEEP_NEWEST: while no reader is attached, reclaim every
  * record before the newest frame, and free what a dead reader held.  Under
  * the claim lock, which a reader takes to attach, so the two never race.
- * Returns the number of records reclaimed. */
+ * Returns the number of records reclaimed, or -EBADMSG. */
 static int keep_newest(shmring_producer *p)
 {
 	if (!(p->flags & SHMRING_PRODUCER_KEEP_NEWEST) || !p->have_frame)
@@ -1008,26 +1010,30 @@ static int keep_newest(shmring_producer *p)
 	uint64_t rel = __atomic_load_n(&p->h->release_pos, __ATOMIC_ACQUIRE);
 	if (r >= p->last_frame && (rel & SHMRING_RELEASE_NONE))
 		return 0; /* nothing older than the newest frame is kept */
+	if (ofd_held(p->fd, SHMRING_LOCK_READER))
+		return 0; /* checked again under the claim lock */
 	if (ofd_lock(p->fd, SHMRING_LOCK_CLAIM, F_WRLCK, F_OFD_SETLK) < 0)
 		return 0; /* a reader is attaching or claiming */
-	int n = 0;
+	int n = 0, rc = 0;
 	if (!ofd_held(p->fd, SHMRING_LOCK_READER)) {
 		r = __atomic_load_n(&p->h->read_pos, __ATOMIC_ACQUIRE);
 		while (r < p->last_frame) {
 			struct shmring_record rec;
-			if (read_record(p->ring, p->R, r, p->pub_pos, "read_pos", p->name, &rec) < 0)
+			if ((rc = read_record(p->ring, p->R, r, p->pub_pos, "read_pos", p->name, &rec)) < 0)
 				break;
 			drop_record(p, r, &rec);
 			r += rec.length;
 			n++;
 		}
-		/* No reader: nothing is held.  Release: pairs with the
-		 * acquire load in boundary(). */
-		__atomic_store_n(&p->h->release_pos, SHMRING_RELEASE_NONE | r, __ATOMIC_RELEASE);
-		n += !(rel & SHMRING_RELEASE_NONE);
+		/* No reader: nothing is held.  Release: pairs with the acquire
+		 * load in boundary(). */
+		if (rc == 0) {
+			__atomic_store_n(&p->h->release_pos, SHMRING_RELEASE_NONE | r, __ATOMIC_RELEASE);
+			n += !(rel & SHMRING_RELEASE_NONE);
+		}
 	}
 	ofd_lock(p->fd, SHMRING_LOCK_CLAIM, F_UNLCK, F_OFD_SETLK);
-	return n;
+	return rc < 0 ? rc : n;
 }
 
 /* Block until the reader releases something (cons_seq changes), the
@@ -1070,9 +1076,12 @@ static int make_room(shmring_producer *p, uint64_t need, uint64_t deadline, int 
 		rc = boundary(p, &b);
 		if (rc < 0 || room_ok(p, b, need, for_eos))
 			break;
-		if (p->policy == SHMRING_POLICY_LIVE && reclaim(p, need, for_eos) > 0)
-			continue;
-		if (keep_newest(p) > 0)
+		rc = p->policy == SHMRING_POLICY_LIVE ? reclaim(p, need, for_eos) : 0;
+		if (rc == 0)
+			rc = keep_newest(p);
+		if (rc < 0)
+			break;
+		if (rc > 0)
 			continue;
 		if (for_eos && !shmring_producer_reader_alive(p)) {
 			rc = fail(EPIPE, "channel '%s': ring full and no reader attached", p->name);

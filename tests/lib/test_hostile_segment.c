@@ -160,6 +160,22 @@ int main(void)
 	PUT64(H + 128, 1ull << 40, -EBADMSG, NULL);   /* read_pos > write_pos */
 	PUT64(H + 64, 1ull << 40, -EBADMSG, NULL);    /* write_pos - read_pos > ring */
 	PUT64(H + 128, 0, -EBADMSG, NULL);            /* read_pos not at a record */
+	/* read_pos unaligned, 8 bytes before the end of the ring: the record
+	 * header there would reach past the mapping, so it is never read. */
+	{
+		const struct shmring_header *h = (const void *)snapshot;
+		uint64_t near_end = h->write_pos / RING * RING + RING - 8;
+		char val[32];
+		if (near_end > h->write_pos)
+			near_end -= RING;
+		snprintf(val, sizeof val, "read_pos %llu", (unsigned long long)near_end);
+		PUT64(H + 128, near_end, -EBADMSG, val);
+		PUT64(H + 128, near_end - 112, -EBADMSG, "read_pos"); /* aligned to 8, not 64 */
+	}
+	/* A state other than OPEN or CLOSED with the producer lock held: a
+	 * corrupt segment, refused at attach, never waited on. */
+	PUT32(H + 76, 0, -EBADMSG, "state = 0");
+	PUT32(H + 76, 7, -EBADMSG, "state = 7");
 	/* Records.  The first unread record is at read_pos in the ring. */
 	{
 		const struct shmring_header *h = (const void *)snapshot;
@@ -184,6 +200,14 @@ int main(void)
 		expect_error(D1 + 8, "0123456789abcdef", 16, -EBADMSG, "format");
 		PUT32(D1 + 96, 1000, -EBADMSG, NULL);  /* stride beyond the frame */
 		PUT64(D1 + 64, 1ull << 62, -EBADMSG, NULL); /* plane offset beyond */
+		/* One row fits, the whole plane (3 rows of 17) does not. */
+		PUT32(D1 + 96, 17, -EBADMSG, "plane 0");
+		/* Shorter rows than 5 BGR pixels. */
+		PUT32(D1 + 96, 12, -EBADMSG, "plane 0");
+		/* BGR has one plane. */
+		PUT32(D1 + 32, 2, -EBADMSG, "planes");
+		/* A frame with fewer bytes than the raw frame size. */
+		PUT64(rec + 16, a.frame_size - 1, -EBADMSG, "fewer than");
 	}
 
 	/* Every byte of the header's live part, of description slot 1 and
@@ -232,6 +256,19 @@ int main(void)
 			CHECK_MSG("size");
 			uninstall(fd);
 		}
+	}
+	/* A state other than OPEN or CLOSED: inspection says so too. */
+	{
+		static uint8_t seg[SEG];
+		struct shmring_stats st;
+		uint32_t bad = 9;
+		memcpy(seg, snapshot, SEG);
+		memcpy(seg + 76, &bad, 4);
+		fd = install(seg, SEG);
+		CHECK_ERR(shmring_inspect(name, &st, NULL), -EBADMSG);
+		CHECK_MSG("state = 9");
+		CHECK_MSG(name);
+		uninstall(fd);
 	}
 	fprintf(stderr, "%d corrupted segments refused or read safely\n", tried);
 	CHECK_NO_LEFTOVER(name);
