@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""``python3 -m shmring``: list, inspect and view channels."""
+"""``python3 -m shmring``: the ``shmring`` command (ls, info, view, top, clean)."""
 
 from ._cli import main
 
-raise SystemExit(main())
+raise SystemExit(main(prog="python3 -m shmring"))

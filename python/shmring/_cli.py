@@ -1,15 +1,18 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The ``python3 -m shmring`` command line: ls, info, view, clean."""
+"""The ``shmring`` command (also ``python3 -m shmring``): ls, info, view, top, clean."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import select
 import sys
 import time
-from typing import Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
+from . import __version__
 from ._errors import Error
-from ._segment import Stats, inspect, list_channels, remove_stale, remove_unfinished
+from ._segment import Stats, clean, inspect, list_channels
 
 __all__ = ["main"]
 
@@ -22,6 +25,13 @@ def _pid(pid: int, alive: bool) -> str:
     return f"{pid} ({'alive' if alive else 'gone'})"
 
 
+def _stream(st: Stats) -> str:
+    s = st.stream
+    if s is None:
+        return "-"
+    return f"{s.format} {s.width}x{s.height}" if s.format else s.caps.split(",", 1)[0]
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
     names = list_channels()
     if not names:
@@ -29,30 +39,30 @@ def cmd_ls(args: argparse.Namespace) -> int:
         return 0
     print(f"{'NAME':<24} {'STATE':<7} {'POLICY':<9} {'PRODUCER':<16} {'READER':<16} {'WRITTEN':>9} "
           f"{'DROPPED':>8}  STREAM")
+    failed = 0
     for name in names:
         try:
             st = inspect(name)
         except Error as e:
             print(f"{name:<24} error: {e}")
+            failed += 1
             continue
-        s = st.stream
-        stream = "-"
-        if s is not None:
-            stream = f"{s.format} {s.width}x{s.height}" if s.format else s.caps.split(",", 1)[0]
+        note = f"  ({st.producer_status})" if st.producer_status else ""
         print(f"{name:<24} {st.state:<7} {st.policy:<9} {_pid(st.producer_pid, st.producer_alive):<16} "
               f"{_pid(st.reader_pid, st.reader_alive):<16} {st.frames_written:>9} {st.frames_dropped:>8}  "
-              f"{stream}")
-    return 0
+              f"{_stream(st)}{note}")
+    return 1 if failed else 0
 
 
 def _print_info(st: Stats, fps: Optional[float]) -> None:
     s = st.stream
+    status = f", {st.producer_status}" if st.producer_status else ""
     print(f"channel:        {st.name}")
     print(f"state:          {st.state}")
     print(f"policy:         {st.policy}")
     print(f"ring size:      {st.ring_size} bytes")
     print(f"generation:     {st.generation}")
-    print(f"producer:       {_pid(st.producer_pid, st.producer_alive)}")
+    print(f"producer:       {_pid(st.producer_pid, st.producer_alive)}{status}")
     print(f"reader:         {_pid(st.reader_pid, st.reader_alive)}  (attaches: {st.reader_attaches})")
     if s is None:
         print("caps:           (no stream description yet)")
@@ -88,7 +98,7 @@ def cmd_view(args: argparse.Namespace) -> int:
     except ImportError:
         raise Error("view needs numpy (install python3-numpy)") from None
     try:
-        import cv2
+        import cv2  # type: ignore[import]
     except ImportError:
         raise Error("view needs OpenCV (install python3-opencv)") from None
     from ._reader import Reader
@@ -120,26 +130,137 @@ def cmd_view(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_clean(args: argparse.Namespace) -> int:
-    removed = 0
-    for name in args.names or list_channels():
+# --- top -----------------------------------------------------------------
+def _sample() -> dict[str, Any]:
+    """name -> Stats (or the Error met inspecting it) for every channel."""
+    out: dict[str, Any] = {}
+    for name in list_channels():
         try:
-            pid = inspect(name).producer_pid
-        except Error:
-            pid = 0  # not even a valid header: still ours to remove if unlocked
-        if remove_stale(name):
-            removed += 1
-            print(f"removed {name}" + (f" (producer pid {pid} is gone)" if pid else ""))
-    for name, pid in remove_unfinished(args.names or None):
-        removed += 1
-        print(f"removed an unfinished segment of {name} (producer pid {pid} died while creating it)")
-    if not removed:
-        print("nothing to clean: every channel has a live producer")
+            out[name] = inspect(name)
+        except Error as e:
+            out[name] = e
+    return out
+
+
+def _ms(ns: Optional[int]) -> str:
+    return "-" if ns is None else f"{ns / 1e6:.1f} ms"
+
+
+def top_screen(prev: dict[str, Any], cur: dict[str, Any], dt: float, now_ns: int) -> list[str]:
+    """The lines of one ``shmring top`` screen from two samples ``dt`` seconds apart."""
+    lines = [f"shmring top: {len(cur)} channel(s), {time.strftime('%H:%M:%S')}  (q or Ctrl-C quits)",
+             f"{'NAME':<24} {'STATE':<7} {'FPS':>7} {'READERS':<14} {'LAG':>6} {'DROPPED':>8} {'LATENCY':>10}  "
+             f"STREAM"]
+    for name, st in cur.items():
+        if not isinstance(st, Stats):
+            lines.append(f"{name:<24} error: {st}")
+            continue
+        p = prev.get(name)
+        fps = "-"
+        if isinstance(p, Stats) and p.generation == st.generation and dt > 0:
+            fps = f"{(st.frames_written - p.frames_written) / dt:.1f}"
+        readers = f"1 (pid {st.reader_pid})" if st.reader_alive else "0"
+        lat = None if st.newest_commit_ns is None else max(now_ns - st.newest_commit_ns, 0)
+        note = f"  ({st.producer_status})" if st.producer_status else ""
+        lines.append(f"{name:<24} {st.state:<7} {fps:>7} {readers:<14} {st.lag_frames:>6} "
+                     f"{st.frames_dropped + st.frames_skipped:>8} {_ms(lat):>10}  {_stream(st)}{note}")
+    if not cur:
+        lines.append("(no channels)")
+    return lines
+
+
+class _Keys:
+    """Single key presses from stdin in cbreak mode, only when stdin is a terminal; restores it on exit."""
+
+    def __init__(self) -> None:
+        self.fd = -1
+        self.saved: Optional[list[Any]] = None
+
+    def __enter__(self) -> "_Keys":
+        try:
+            if os.isatty(sys.stdin.fileno()):
+                import termios
+                import tty
+                self.fd = sys.stdin.fileno()
+                self.saved = termios.tcgetattr(self.fd)
+                tty.setcbreak(self.fd)
+        except (OSError, ValueError):
+            self.fd = -1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.saved is not None:
+            import termios
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+
+    def wait_quit(self, seconds: float) -> bool:
+        """Wait ``seconds``; True if 'q' was pressed meanwhile."""
+        deadline = time.monotonic() + seconds
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self.fd < 0:
+                time.sleep(left)  # the refresh interval
+                return False
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if ready and os.read(self.fd, 32).lower().count(b"q"):
+                return True
+
+
+def _screens(interval: float, keys: _Keys) -> Iterator[list[str]]:
+    prev, t0 = _sample(), time.monotonic()
+    while True:
+        if keys.wait_quit(interval):
+            return
+        cur, t1 = _sample(), time.monotonic()
+        yield top_screen(prev, cur, t1 - t0, time.monotonic_ns())
+        prev, t0 = cur, t1
+
+
+def cmd_top(args: argparse.Namespace) -> int:
+    if args.interval <= 0:
+        raise Error(f"--interval must be positive, got {args.interval}")
+    count = 1 if args.once else args.count
+    clear = sys.stdout.isatty()
+    shown = 0
+    try:
+        with _Keys() as keys:
+            for lines in _screens(args.interval, keys):
+                text = "\n".join(lines) + "\n"
+                sys.stdout.write(("\x1b[H\x1b[2J" + text) if clear else (text + "\n" if count != 1 else text))
+                sys.stdout.flush()
+                shown += 1
+                if count and shown >= count:
+                    break
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how top ends
     return 0
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python3 -m shmring", description="Inspect shmring channels.")
+def cmd_clean(args: argparse.Namespace) -> int:
+    results = clean(args.names or None, dry_run=args.dry_run)
+    failed = removed = live = 0
+    for r in results:
+        if r.failed:
+            print(f"shmring: {r.message}", file=sys.stderr)
+            failed += 1
+        elif args.names or r.removed:
+            print(r.message)
+        removed += r.removed
+        live += r.live
+    if not removed and not failed:
+        if not results:
+            print("nothing to clean: no channels")
+        elif not args.names:
+            print(f"nothing to clean: {live} channel(s), each with a live producer")
+    return 1 if failed else 0
+
+
+def build_parser(prog: str = "shmring") -> argparse.ArgumentParser:
+    """The command-line parser (its subcommands are the man page's COMMANDS)."""
+    p = argparse.ArgumentParser(prog=prog, description="Inspect shmring shared-memory video channels.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
     sub.required = True
     s = sub.add_parser("ls", help="list channels")
@@ -155,11 +276,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     s.add_argument("--frames", type=int, default=0, help="stop after this many frames")
     s.add_argument("--reconnect", action="store_true", help="wait for a restarted producer")
     s.set_defaults(func=cmd_view)
+    s = sub.add_parser("top", help="a live view of every channel: fps, readers, lag, drops, latency "
+                       "(q or Ctrl-C quits)")
+    s.add_argument("--interval", type=float, default=1.0, metavar="SECONDS", help="refresh period (default 1)")
+    s.add_argument("--once", action="store_true", help="print one screen and exit")
+    s.add_argument("--count", type=int, default=0, metavar="N", help="exit after N screens (0 = never)")
+    s.set_defaults(func=cmd_top)
     s = sub.add_parser("clean", help="remove the channels of producers that died (crashed), and the "
                        "segments they died while creating")
     s.add_argument("names", nargs="*", metavar="NAME", help="only these channels (default: all)")
+    s.add_argument("-n", "--dry-run", action="store_true", help="say what would be removed, remove nothing")
     s.set_defaults(func=cmd_clean)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None, prog: str = "shmring") -> int:
+    """Run the command with ``argv`` (default: sys.argv[1:]); returns the exit status."""
+    args = build_parser(prog).parse_args(argv)
     try:
         return int(args.func(args))
     except Error as e:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 __all__ = ["Error", "InvalidName", "ChannelNotFound", "ChannelBusy", "ProducerDied",
            "ProducerClosed", "CorruptSegment", "ProtocolVersion", "FrameTooLarge", "Timeout",
-           "NoSpace", "FrameReleased"]
+           "NoSpace", "FrameReleased", "ChannelOSError", "PermissionDenied", "Closed"]
 
 
 class Error(Exception):
@@ -52,8 +52,27 @@ class Timeout(Error, TimeoutError):
     """A wait took longer than its timeout."""
 
 
-class NoSpace(Error, OSError):
-    """/dev/shm has not enough room for the segment."""
+class ChannelOSError(Error, OSError):
+    """A system call on a channel failed; the message names the channel, the file and the cause.
+
+    ``errno`` holds the operating system's error number.
+    """
+
+    def __init__(self, message: str, err: int = 0) -> None:
+        super().__init__(message)
+        self.errno = err
+
+
+class NoSpace(ChannelOSError):
+    """/dev/shm has not enough room (bytes or inodes) for the segment."""
+
+
+class PermissionDenied(ChannelOSError, PermissionError):
+    """The channel belongs to another user; the message names its owner, its mode and the fix."""
+
+
+class Closed(Error, ValueError):
+    """The Reader or Writer was closed; none of its methods can be used any more."""
 
 
 class FrameReleased(Error):

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import mmap
 import os
 import time
 from collections import deque
@@ -10,13 +12,13 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from . import _layout as L
 from . import _sys
-from ._errors import (ChannelBusy, ChannelNotFound, CorruptSegment, Error, FrameReleased, ProducerClosed,
+from ._errors import (ChannelBusy, ChannelNotFound, Closed, CorruptSegment, Error, FrameReleased, ProducerClosed,
                       ProducerDied, Timeout)
-from ._segment import Q, I, Segment, Stats, check_geometry, open_segment, stats_of
+from ._segment import Q, I, Segment, Stats, check_geometry, missing_channel, open_segment, stats_of
 from ._video import StreamInfo
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
+    import numpy
 
 __all__ = ["Reader", "Frame"]
 
@@ -50,29 +52,54 @@ def _numpy() -> Any:
     return _np
 
 
+_STACKED_420 = ("I420", "YV12", "NV12", "NV21")
+_UNSET: Any = object()
+
+
 class Frame:
-    """One frame held by a Reader.
+    """One frame: a view into shared memory held by a Reader, or an owned copy (``copy()``).
 
-    ``array``, ``planes`` and ``data`` are zero-copy views into shared memory,
-    read-only, valid until the frame is released: by ``release()``, by the
-    iterator moving on to the next frame, or by closing the reader.  After
-    that the memory may be overwritten by the producer at any time; use
-    ``copy()`` for data that outlives the frame.
+    View or copy: a frame from a Reader (``next_frame()``, ``poll()`` or
+    iterating) is a *view*: ``array``, ``planes`` and ``data`` point into
+    shared memory without copying, are read-only (writing raises
+    ValueError) and stay valid only until the frame is released, by
+    ``release()``, by the iteration moving on to the next frame, or by
+    closing the reader.  After that the producer may overwrite the memory
+    at any time, so an array kept from an earlier frame would show another
+    frame's pixels: using a released frame raises FrameReleased.  To keep
+    a frame, or to change its pixels, take ``frame.copy()``: an owned frame
+    with the same metadata whose arrays are writable and never released.
 
-    Metadata: ``seq`` (sequence number; ``dropped`` counts the frames missing
-    before this one), ``pts``/``dts``/``duration`` in ns or None, ``flags``
-    (shmring.FLAG_*), ``commit_ns`` (producer's CLOCK_MONOTONIC at commit),
-    ``info`` (the StreamInfo in force) and ``caps``.
+    Shapes of ``array``: packed formats give (height, width, channels) with
+    the stream's row stride (padding skipped), GRAY8/GRAY16 (height, width);
+    I420, YV12, NV12 and NV21 give (height * 3 // 2, width) as
+    ``cv2.cvtColor`` takes it when the planes are packed tightly (even
+    width and height, no row padding), otherwise the whole payload as a
+    1-D uint8 array; ``planes`` always gives one array per plane.
     """
 
-    __slots__ = ("_reader", "_entry", "_off", "size", "seq", "pts", "dts", "duration", "flags", "commit_ns",
-                 "info", "dropped", "generation", "_array", "_planes", "__weakref__")
+    __slots__ = {
+        "size": "Payload size in bytes.",
+        "seq": "Sequence number given by the producer; gaps are frames dropped before this one.",
+        "pts": "Presentation time in ns, or None.",
+        "dts": "Decoding time in ns, or None.",
+        "duration": "Duration in ns, or None.",
+        "flags": "Buffer flags, a combination of shmring.FLAG_*.",
+        "commit_ns": "The producer's CLOCK_MONOTONIC time in ns when it published the frame.",
+        "info": "The StreamInfo (format, size, strides, caps) in force for this frame.",
+        "dropped": "Frames missing (dropped or skipped) between the previous frame read and this one.",
+        "generation": "Generation (creation time) of the channel the frame came from.",
+        "_reader": "", "_entry": "", "_off": "", "_buf": "", "_geo": "", "_array": "", "_planes": "",
+        "__weakref__": "",
+    }
 
-    def __init__(self, reader: "Reader", entry: list, off: int, size: int, seq: int, pts: int, dts: int,
-                 duration: int, flags: int, commit_ns: int, info: StreamInfo, dropped: int) -> None:
+    def __init__(self, reader: Optional["Reader"], entry: list[Any], off: int, size: int, seq: int, pts: int,
+                 dts: int, duration: int, flags: int, commit_ns: int, info: StreamInfo, dropped: int,
+                 generation: int = 0, buf: Optional[bytearray] = None) -> None:
         self._reader: Optional[Reader] = reader
         self._entry = entry
         self._off = off
+        self._buf = buf
         self.size = size
         self.seq = seq
         self.pts: Optional[int] = None if pts == L.NO_TIME else pts
@@ -82,14 +109,16 @@ class Frame:
         self.commit_ns = commit_ns
         self.info = info
         self.dropped = dropped
-        self.generation = reader.generation
+        self.generation = reader.generation if reader is not None else generation
+        self._geo: Any = _UNSET
         self._array: Any = None
         self._planes: Any = None
 
     def __repr__(self) -> str:
-        state = "released" if self._reader is None else "held"
-        return (f"<shmring.Frame seq={self.seq} size={self.size} pts={self.pts} "
-                f"format={self.info.format or self.info.caps!r} {state}>")
+        state = "copy" if self._buf is not None else ("released" if self._reader is None else "held")
+        i = self.info
+        what = f"{i.format} {i.width}x{i.height}" if i.format else repr(i.caps.split(",", 1)[0])
+        return f"<shmring.Frame seq={self.seq} {what} size={self.size} pts={self.pts} {state}>"
 
     @property
     def caps(self) -> str:
@@ -98,102 +127,137 @@ class Frame:
 
     @property
     def released(self) -> bool:
-        return self._reader is None
+        """True once a view frame was released (its data is gone); always False for a copy."""
+        return self._reader is None and self._buf is None
+
+    @property
+    def is_copy(self) -> bool:
+        """True for an owned copy made by ``copy()``, False for a view into shared memory."""
+        return self._buf is not None
 
     @property
     def latency_ns(self) -> int:
         """Nanoseconds from the producer's commit to now (same host, same clock)."""
         return time.monotonic_ns() - self.commit_ns
 
-    def _live(self) -> "Reader":
+    def _source(self) -> tuple[Any, int]:
+        """The buffer holding the payload and the payload's offset in it."""
+        if self._buf is not None:
+            return self._buf, 0
         r = self._reader
         if r is None:
-            raise FrameReleased(f"frame seq {self.seq} was released; its memory may already be reused")
-        return r
+            raise FrameReleased(f"frame seq {self.seq} was released; its memory may already be reused "
+                                f"(use frame.copy() to keep a frame)")
+        return r._rom, self._off
 
     @property
     def data(self) -> memoryview:
-        """The payload bytes as a read-only memoryview (a view, valid until release)."""
-        r = self._live()
-        return r._ro[self._off:self._off + self.size]
+        """The payload bytes as a memoryview: read-only and valid until release for a view, owned for a copy."""
+        buf, off = self._source()
+        return memoryview(buf)[off:off + self.size]
 
     @property
-    def array(self) -> "np.ndarray":
-        """The frame as a read-only numpy view into shared memory (no copy).
+    def array(self) -> "numpy.ndarray[Any, Any]":
+        """The frame as a numpy array (see the class documentation for shapes).
 
-        Packed formats (BGR, RGB, BGRx, RGBA, GRAY8, ...) give shape
-        (height, width, channels) with the stream's row stride, so padded
-        rows of odd widths are skipped.  Planar formats (I420, NV12, ...) and
-        non-raw streams give the whole payload as a 1-D uint8 array; use
-        ``planes`` for the planes.  Valid until the frame is released.
+        For a view: read-only, no copy, valid until the frame is released.
+        For a copy: owned and writable.
         """
         if self._array is None:
-            r = self._live()
             np = _numpy()
-            planes = self._build_planes(r, np)
+            planes = self._build_planes(np)
             if planes is not None and len(planes) == 1:
                 self._array = planes[0]
             else:
-                self._array = self._payload(r, np)
-        return self._array
-
-    @property
-    def planes(self) -> list:
-        """One read-only numpy view per plane: (rows, columns[, components]) with the plane's stride.
-
-        Packed formats give one plane shaped like ``array``.  Semi-planar
-        chroma (NV12's UV) is (rows, columns, 2).  Empty for non-raw streams.
-        Valid until the frame is released.
-        """
-        if self._planes is None:
-            r = self._live()
-            p = self._build_planes(r, _numpy())
-            self._planes = p if p is not None else []
-        return self._planes
-
-    def _payload(self, r: "Reader", np: Any) -> Any:
-        # np.frombuffer holds a buffer export on the mmap, so the mapping cannot
-        # be unmapped under this array (np.ndarray(buffer=mmap) would not).
-        a = np.frombuffer(r._mm, np.uint8, self.size, self._off)
-        a.flags.writeable = False
+                i = self.info
+                payload = self._payload(np)
+                w, h = i.width, i.height
+                if planes is not None and self._stacked_420():
+                    payload = payload[: w * h * 3 // 2].reshape(h * 3 // 2, w)
+                self._array = payload
+        a: "numpy.ndarray[Any, Any]" = self._array
         return a
 
-    def _build_planes(self, r: "Reader", np: Any) -> Optional[list]:
-        info = self.info
-        geo = r._geometry(info, self.size)
+    @property
+    def planes(self) -> list["numpy.ndarray[Any, Any]"]:
+        """One numpy array per plane: (rows, columns) or (rows, columns, components), with the plane's stride.
+
+        Packed formats give one plane shaped like ``array``; NV12's UV plane
+        is (rows, columns, 2).  Empty for non-raw streams.  Read-only and
+        valid until release for a view, writable for a copy.
+        """
+        if self._planes is None:
+            p = self._build_planes(_numpy())
+            self._planes = p if p is not None else []
+        out: list["numpy.ndarray[Any, Any]"] = self._planes
+        return out
+
+    def _geometry(self) -> Any:
+        if self._geo is _UNSET:
+            r = self._reader
+            if r is not None:
+                self._geo = r._geometry(self.info, self.size)
+            else:
+                self._geo = check_geometry("", self.info, self.size)
+        return self._geo
+
+    def _stacked_420(self) -> bool:
+        """Are the planes of a 4:2:0 frame packed tightly, so (h * 3 // 2, w) covers them exactly?"""
+        i = self.info
+        if i.format not in _STACKED_420 or i.width % 2 or i.height % 2:
+            return False
+        end = 0
+        for (rows, cols, comps, esize, _dt), off, stride in zip(self._geometry(), i.plane_offsets,
+                                                                i.plane_strides):
+            if off != end or stride != cols * comps * esize:
+                return False
+            end += rows * stride
+        return end == i.width * i.height * 3 // 2 <= self.size
+
+    def _payload(self, np: Any) -> Any:
+        # np.frombuffer holds a buffer export, so the mapping cannot be unmapped
+        # under this array; over the reader's read-only mapping it is read-only
+        # and cannot be made writable.
+        buf, off = self._source()
+        return np.frombuffer(buf, np.uint8, self.size, off)
+
+    def _build_planes(self, np: Any) -> Optional[list[Any]]:
+        payload = self._payload(np)
+        geo = self._geometry()
         if geo is None:
             return None
-        payload = self._payload(r, np)
+        info = self.info
         out = []
         for i, (rows, cols, comps, esize, dtype) in enumerate(geo):
             stride = info.plane_strides[i]
             off = info.plane_offsets[i]
-            if comps == 1 and len(geo) > 1:
-                shape: tuple = (rows, cols)
-                strides: tuple = (stride, esize)
+            if comps == 1:
+                shape: tuple[int, ...] = (rows, cols)
+                strides: tuple[int, ...] = (stride, esize)
             else:
                 shape = (rows, cols, comps)
                 strides = (stride, comps * esize, esize)
-            a = np.ndarray(shape, np.dtype(dtype), payload, off, strides)
-            a.flags.writeable = False
-            out.append(a)
+            out.append(np.ndarray(shape, np.dtype(dtype), payload, off, strides))
         return out
 
-    def copy(self) -> Any:
-        """An owned copy: a numpy array shaped like ``array`` (bytes if numpy is missing)."""
-        try:
-            return self.array.copy()
-        except Error:
-            if _np is not None:
-                raise
-            return bytes(self.data)
+    def copy(self) -> "Frame":
+        """An owned copy of the frame: same metadata, writable arrays, valid for as long as you keep it.
+
+        This is the way to keep a frame after the loop moves on, or to draw
+        into it; the copy costs one memcpy of the payload.
+        """
+        c = Frame(None, [], 0, self.size, self.seq, L.NO_TIME, L.NO_TIME, L.NO_TIME, self.flags, self.commit_ns,
+                  self.info, self.dropped, self.generation, bytearray(self.data))
+        c.pts, c.dts, c.duration = self.pts, self.dts, self.duration
+        c._geo = self._geometry()
+        return c
 
     def tobytes(self) -> bytes:
         """An owned copy of the payload bytes."""
         return bytes(self.data)
 
     def release(self) -> None:
-        """Give the frame's space back to the producer.  Safe to call twice."""
+        """Give the frame's space back to the producer.  Safe to call twice; nothing to do for a copy."""
         r = self._reader
         if r is None:
             return
@@ -209,6 +273,11 @@ class Frame:
         self.release()
 
 
+_HINT_RECONNECT = "read with reconnect=True (shmringsrc reconnect=true) to wait for the next producer"
+_HINT_EOS = ("stop a gst-launch-1.0 producer with -e (gst-launch-1.0 -e ...) so that Ctrl-C sends end of "
+             "stream, or read with reconnect=True (shmringsrc reconnect=true) to wait for the next producer")
+
+
 class Reader:
     """Attach to a channel as its (only) reader.
 
@@ -220,10 +289,27 @@ class Reader:
 
     Iterating yields Frame objects until end of stream; each frame is
     released when the iteration moves on.  ``next_frame()`` returns a frame
-    the caller must ``release()`` (or None at end of stream).
+    the caller must ``release()`` (or None at end of stream); ``poll()``
+    returns None at once when no frame is ready.  Frames are read-only
+    views into shared memory (see Frame); ``frame.copy()`` keeps one.
 
-    Raises ChannelNotFound, ChannelBusy (another reader, with its pid),
-    ProducerDied, CorruptSegment, Timeout; all are shmring.Error.
+    Attributes:
+        name: the channel name.
+        timeout: seconds to wait for the channel (and a restarted producer); None = forever.
+        latest: hand out only the newest frame, skipping the backlog.
+        reconnect: follow a restarted producer instead of raising ProducerDied/ProducerClosed.
+        frame_timeout: default seconds next_frame() waits for a frame; None = forever.
+        frames: frames read so far.
+        dropped: frames missing between the frames read (sequence gaps).
+        reconnects: times a restarted producer was followed.
+        generation: generation (creation time in ns) of the segment attached.
+        end_reason: None while streaming, "eos" after end of stream, "closed" when the
+            producer closed without end of stream.
+
+    Raises ChannelNotFound (with similar names), ChannelBusy (another
+    reader, with its pid), PermissionDenied (with the owner and the fix),
+    ProducerDied, ProducerClosed, CorruptSegment, Timeout; all are
+    shmring.Error.  Any method of a closed reader raises Closed (a ValueError).
     """
 
     def __init__(self, name: str, timeout: Optional[float] = 5.0, *, latest: bool = False,
@@ -234,8 +320,8 @@ class Reader:
         self.reconnect = reconnect
         self.frame_timeout = frame_timeout
         self._seg: Optional[Segment] = None
-        self._held: deque = deque()
-        self._frames: list = []  # Frame objects handed out and not released
+        self._held: deque[list[Any]] = deque()
+        self._frames: list[Frame] = []  # Frame objects handed out and not released
         self._descs: dict[int, StreamInfo] = {}
         self._geo: dict[tuple[int, int], Any] = {}
         self._iter_frame: Optional[Frame] = None
@@ -266,33 +352,34 @@ class Reader:
             if deadline is not None and time.monotonic() >= deadline:
                 if old_generation is not None:
                     raise ProducerDied(f"channel {self.name!r}: producer did not come back within {timeout} s")
-                raise ChannelNotFound(f"no channel {self.name!r} (waited {timeout} s for "
-                                      f"{L.PATH_PREFIX}{self.name})")
+                raise ChannelNotFound(missing_channel(self.name, timeout))
             left = delay if deadline is None else min(delay, max(deadline - time.monotonic(), 0.0))
             time.sleep(left)  # the name has no event to wait on; poll as PROTOCOL.md says
             delay = min(delay * 2, 0.1)
         try:
+            seg.check_state()
             if not _sys.lock_try(seg.fd, L.LOCK_READER):
                 pid = seg.hi[I["reader_pid"]]
                 raise ChannelBusy(f"channel {self.name!r} already has a reader (pid {pid})", pid)
-            live = seg.policy == L.POLICY_LIVE
-            if live:
-                _sys.lock_wait(seg.fd, L.LOCK_CLAIM)
+            # Under the claim lock: a live or keep-newest producer reclaims under it.
+            _sys.lock_wait(seg.fd, L.LOCK_CLAIM)
             try:
                 seg.hq[_RELEASE_POS] = _NONE | seg.hq[_READ_POS]
                 seg.hi[I["reader_pid"]] = os.getpid()
                 seg.hi[I["reader_attaches"]] = (seg.hi[I["reader_attaches"]] + 1) & 0xFFFFFFFF
             finally:
-                if live:
-                    _sys.unlock(seg.fd, L.LOCK_CLAIM)
+                _sys.unlock(seg.fd, L.LOCK_CLAIM)
             seg.hi[_CONS_SEQ] = (seg.hi[_CONS_SEQ] + 1) & 0xFFFFFFFF
             _sys.futex_wake(seg.base + _CONS_SEQ_OFF)
+            # Frames are handed out over a second, read-only mapping: nothing
+            # done with a frame can write shared memory.
+            rom = mmap.mmap(seg.fd, seg.size, mmap.MAP_SHARED, access=mmap.ACCESS_READ)
         except BaseException:
             seg.close()
             raise
         self._seg = seg
         self._mm = seg.mm
-        self._ro = memoryview(seg.mm).toreadonly()
+        self._rom: Optional[mmap.mmap] = rom
         self._hq = seg.hq
         self._hi = seg.hi
         self._R = seg.ring_size
@@ -324,8 +411,12 @@ class Reader:
                 _sys.futex_wake(seg.base + _CONS_SEQ_OFF)
                 _sys.unlock(seg.fd, L.LOCK_READER)  # mmap keeps a dup of the fd
         finally:
-            self._ro.release()
-            self._ro = None  # type: ignore[assignment]
+            if self._rom is not None:
+                try:
+                    self._rom.close()
+                except BufferError:
+                    pass  # arrays the application keeps pin it; unmapped when they go
+                self._rom = None
             self._mm = None
             self._seg = None
             ok = seg.close()
@@ -347,7 +438,20 @@ class Reader:
 
     @property
     def closed(self) -> bool:
+        """True once close() was called."""
         return self._closed
+
+    @property
+    def eos(self) -> bool:
+        """True once end of stream was read (next_frame() and poll() return None from then on)."""
+        return self._eos
+
+    def __repr__(self) -> str:
+        if self._closed:
+            return f"<shmring.Reader {self.name!r} closed frames={self.frames} dropped={self.dropped}>"
+        state = "eos" if self._eos else ("attached" if self._seg is not None else "reconnecting")
+        return (f"<shmring.Reader {self.name!r} {state} generation={self.generation} frames={self.frames} "
+                f"dropped={self.dropped} next_seq={self._expect}>")
 
     def __enter__(self) -> "Reader":
         return self
@@ -382,15 +486,17 @@ class Reader:
         return self._desc(d) if d else None
 
     def stats(self) -> Stats:
-        """Counters and liveness of the channel (see ``shmring info``)."""
-        return stats_of(self._require())
+        """Counters and liveness of the channel (see ``shmring info``); this reader counts as alive."""
+        seg = self._require()
+        return dataclasses.replace(stats_of(seg), reader_alive=True, reader_pid=os.getpid())
 
     def producer_alive(self) -> bool:
+        """True while the channel's producer holds its lock (it has not died)."""
         return self._require().producer_alive()
 
     def _require(self) -> Segment:
-        if self._seg is None:
-            raise Error(f"reader of channel {self.name!r} is closed")
+        if self._closed or self._seg is None:
+            raise Closed(f"reader of channel {self.name!r} is closed")
         return self._seg
 
     # --- reading ---------------------------------------------------------
@@ -405,8 +511,7 @@ class Reader:
             timeout = self.frame_timeout
         if latest is None:
             latest = self.latest
-        if self._closed:
-            raise Error(f"reader of channel {self.name!r} is closed")
+        self._require()
         while True:
             if self._eos:
                 return None
@@ -420,10 +525,23 @@ class Reader:
             self._attach(self.timeout, old)
             self.reconnects += 1
 
+    def poll(self, latest: Optional[bool] = None) -> Optional[Frame]:
+        """The next frame if one is ready, else None at once (also None at end of stream: see ``eos``).
+
+        Never waits for a frame, but notices a dead or closed producer
+        (ProducerDied / ProducerClosed, or reattaches with reconnect=True).
+        The frame is held until its release(), as with next_frame().
+        """
+        try:
+            return self.next_frame(0, latest)
+        except Timeout:
+            return None
+
     def _next(self, timeout: Optional[float], latest: bool) -> Optional[Frame]:
         hq, hi, R = self._hq, self._hi, self._R
         deadline = None if timeout is None else time.monotonic() + timeout
-        last_check = time.monotonic()
+        # A poll (timeout 0) checks the producer at once, a wait once per slice.
+        last_check = time.monotonic() if timeout != 0 else 0.0
         while True:
             v = hi[_PROD_SEQ]
             w = hq[_WRITE_POS]
@@ -439,7 +557,8 @@ class Reader:
             if state == L.STATE_CLOSED:
                 if hq[_WRITE_POS] == w:
                     self.end_reason = "closed"
-                    raise ProducerClosed(f"channel {self.name!r}: producer closed without end of stream")
+                    raise ProducerClosed(f"channel {self.name!r}: producer closed without end of stream; "
+                                         f"{_HINT_EOS}")
                 continue
             if state != L.STATE_OPEN:
                 raise CorruptSegment(f"channel {self.name!r}: state = {state}, expected 1 or 2")
@@ -449,7 +568,8 @@ class Reader:
                 if not self._seg.producer_alive():  # type: ignore[union-attr]
                     if hq[_WRITE_POS] != w or hi[_STATE] != L.STATE_OPEN:
                         continue
-                    raise ProducerDied(f"channel {self.name!r}: producer (pid {hi[I['producer_pid']]}) died")
+                    raise ProducerDied(f"channel {self.name!r}: producer (pid {hi[I['producer_pid']]}) died "
+                                       f"(killed or crashed); {_HINT_RECONNECT}")
             wait = _SLICE
             if deadline is not None:
                 left = deadline - now
@@ -477,9 +597,9 @@ class Reader:
                     return None
                 if w < r or w - r > R:
                     raise CorruptSegment(f"channel {self.name!r}: write_pos {w}, read_pos {r}, ring {R} bytes")
-            rec = seg.record(r)
+            rec = seg.record(r, "read_pos")
             rtype, flags, desc_id, length, size, seq, pts, dts, duration, commit_ns = rec
-            self._check_record(r, w, rtype, length, size)
+            seg.check_record(r, w, rtype, length, size)
             if not self._held:
                 hq[_RELEASE_POS] = r
             hq[_READ_POS] = r + length
@@ -525,23 +645,15 @@ class Reader:
         self._frames.append(f)
         return f
 
-    def _check_record(self, r: int, w: int, rtype: int, length: int, size: int) -> None:
-        R = self._R
-        if rtype not in (L.RECORD_FRAME, L.RECORD_PAD, L.RECORD_EOS):
-            raise CorruptSegment(f"channel {self.name!r}: record at {r} has type {rtype}")
-        if length % L.RECORD_ALIGN or length < L.RECORD_HEADER_SIZE or r % R + length > R or r + length > w:
-            raise CorruptSegment(f"channel {self.name!r}: record at {r} has length {length} "
-                                 f"(ring {R} bytes, offset {r % R}, write_pos {w})")
-        if L.RECORD_HEADER_SIZE + size > length:
-            raise CorruptSegment(f"channel {self.name!r}: record at {r} has size {size} > length {length} - 64")
-
     def _newer_frame(self, p: int, w: int) -> bool:
         """Is there another FRAME record in [p, w)?  (Headers only; nothing is claimed.)"""
         seg = self._seg
         assert seg is not None
         R = self._R
         while p < w:
-            rtype, _f, _d, length, size, *_ = seg.record(p)
+            if p % L.RECORD_ALIGN:
+                return False  # a damaged record: the claim that follows reports it
+            rtype, _f, _d, length, size, *_ = seg.record(p, "a record's end")
             if rtype == L.RECORD_FRAME:
                 return True
             if rtype != L.RECORD_PAD:
@@ -582,7 +694,7 @@ class Reader:
         if self._seg is not None:
             self._release_entry(f._entry)
 
-    def _release_entry(self, entry: list) -> None:
+    def _release_entry(self, entry: list[Any]) -> None:
         entry[1] = True
         held = self._held
         while held and held[0][1]:

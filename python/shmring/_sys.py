@@ -99,7 +99,8 @@ def unlock(fd: int, byte: int) -> None:
 def lock_is_held(fd: int, byte: int) -> bool:
     """True if another open file description holds a lock on ``byte``."""
     res = fcntl.fcntl(fd, F_OFD_GETLK, _flock(fcntl.F_WRLCK, byte))
-    return struct.unpack(_FLOCK, res)[0] != fcntl.F_UNLCK
+    kind: int = struct.unpack(_FLOCK, res)[0]
+    return kind != fcntl.F_UNLCK
 
 
 _NAME_RE = re.compile(r"[A-Za-z0-9._-]+")

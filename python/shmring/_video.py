@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-__all__ = ["StreamInfo", "FORMATS", "default_layout", "plane_geometry", "raw_caps"]
+__all__ = ["StreamInfo", "FORMATS", "VSUB", "default_layout", "plane_geometry", "plane_rows", "raw_caps"]
 
 
 def _up(v: int, a: int) -> int:
@@ -35,6 +35,34 @@ PLANAR: dict[str, tuple[tuple[int, int, int], ...]] = {
     "Y444": ((1, 1, 1), (1, 1, 1), (1, 1, 1)),
 }
 FORMATS = tuple(PACKED) + tuple(PLANAR)
+
+# Every format the C library knows: name -> vertical subsampling of each plane.
+# A description's planes are checked whole against it (docs: shmring.h).
+_VSUB_GROUPS: tuple[tuple[tuple[int, ...], str], ...] = (
+    ((1,), "RGB BGR v308 RGBx BGRx xRGB xBGR RGBA BGRA ARGB ABGR AYUV VUYA r210 RGB16 BGR16 RGB15 BGR15 "
+           "GRAY8 GRAY16_LE GRAY16_BE YUY2 UYVY YVYU"),
+    ((1, 2, 2), "I420 YV12 I420_10LE I420_10BE"),
+    ((1, 1, 1), "Y42B Y444 Y41B GBR I422_10LE I422_10BE Y444_10LE Y444_10BE"),
+    ((1, 4, 4), "YUV9 YVU9"),
+    ((1, 2), "NV12 NV21 P010_10LE P010_10BE"),
+    ((1, 1), "NV16 NV61 NV24"),
+    ((1, 2, 2, 1), "A420"),
+    ((1, 1, 1, 1), "GBRA"),
+)
+VSUB: dict[str, tuple[int, ...]] = {f: divs for divs, names in _VSUB_GROUPS for f in names.split()}
+
+
+def plane_rows(fmt: str, height: int, n_planes: int) -> Optional[list[int]]:
+    """Rows of each plane of a ``fmt`` frame; None if ``fmt`` has another number of planes.
+
+    An unknown format is taken conservatively: every plane ``height`` rows.
+    """
+    divs = VSUB.get(fmt)
+    if divs is None:
+        return [height] * n_planes
+    if len(divs) != n_planes:
+        return None
+    return [(height + d - 1) // d for d in divs]
 
 
 @dataclass(frozen=True)

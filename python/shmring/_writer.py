@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import errno
+import mmap
 import os
 import secrets
-import shutil
 import struct
 import time
 from typing import Any, Optional, Sequence, Union
@@ -14,7 +14,7 @@ from typing import Any, Optional, Sequence, Union
 from . import _layout as L
 from . import _sys
 from ._errors import ChannelBusy, CorruptSegment, Error, FrameTooLarge, NoSpace, Timeout
-from ._segment import Q, I, Segment, check_geometry
+from ._segment import Q, I, Segment, check_geometry, check_regular, open_flags, os_error
 from ._video import StreamInfo, default_layout, raw_caps
 
 __all__ = ["Writer"]
@@ -100,23 +100,41 @@ class Writer:
                             frame_size=frame_size)
 
     # --- creation ----------------------------------------------------------
+    def _no_space(self, err: int, need: int) -> NoSpace:
+        d = os.path.dirname(L.PATH_PREFIX)
+        try:
+            v = os.statvfs(d)
+            room = (f"{d} has {v.f_bavail * v.f_frsize} bytes and {v.f_favail} of {v.f_files} inodes free")
+        except OSError:
+            room = f"{d} is full"
+        return NoSpace(f"channel {self.name!r}: no room for a segment of {need} bytes: {room}; free space "
+                       f"there (shmring clean removes dead channels; in a container raise --shm-size) or "
+                       f"ask for a smaller ring_size", err)
+
     def _create(self, ring_size: int, mode: int) -> None:
+        """Build the segment unnamed (O_TMPFILE), fully allocated and initialised, then link it into place.
+
+        Nothing is left behind if the process dies before the end, and the
+        file mode (which may let other users in) is applied last.  Every
+        OSError becomes a shmring.Error naming the channel and the cause.
+        """
         name = self.name
         path = _sys.channel_path(name)
         seg_size = L.RING_OFFSET + ring_size
-        tmp = f"{L.TEMP_PREFIX}{name}.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+        d = os.path.dirname(L.PATH_PREFIX)
+        tmp: list[str] = []  # the named temporary, if one exists (fallback, or replacing a stale segment)
+        fd = -1
         seg = None
         try:
-            os.fchmod(fd, mode)
             try:
-                os.posix_fallocate(fd, 0, seg_size)
+                fd = os.open(d, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
             except OSError as e:
-                if e.errno in (errno.ENOSPC, errno.EFBIG):
-                    free = shutil.disk_usage("/dev/shm").free
-                    raise NoSpace(f"channel {name!r}: segment needs {seg_size} bytes, /dev/shm has {free} "
-                                  f"bytes free") from None
-                raise
+                if e.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                    raise
+                # No O_TMPFILE here: a temporary name that `shmring clean` removes if we die.
+                tmp.append(self._temp_name())
+                fd = os.open(tmp[0], os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            os.posix_fallocate(fd, 0, seg_size)
             seg = Segment(name, fd, writable=True)
             mm = seg.mm
             assert mm is not None
@@ -129,41 +147,72 @@ class Writer:
             seg.hq[Q["release_pos"]] = _NONE
             seg.validate_identity()
             if not _sys.lock_try(fd, L.LOCK_PRODUCER):
-                raise Error(f"channel {name!r}: cannot lock the new segment {tmp}")
-            self._publish_name(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
+                raise Error(f"channel {name!r}: cannot lock the new segment")
+            os.fchmod(fd, mode)  # last: only now may another user open it
+            self._publish_name(fd, tmp, path)
+        except BaseException as e:
+            if tmp:
+                try:
+                    os.unlink(tmp[0])
+                except OSError:
+                    pass
             if seg is not None:
                 seg.close()
-            else:
+            elif fd >= 0:
                 os.close(fd)
+            if isinstance(e, OSError) and not isinstance(e, Error):
+                if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                    raise self._no_space(e.errno, seg_size) from None
+                raise os_error(name, e.filename or path, e, "creating") from None
             raise
         self._seg = seg
         self._hq, self._hi = seg.hq, seg.hi
-        self._mm = seg.mm
+        assert seg.mm is not None
+        self._mm: mmap.mmap = seg.mm
         self._R = ring_size
         self._w = 0
         self.generation = seg.generation
 
-    def _publish_name(self, tmp: str, path: str) -> None:
+    def _temp_name(self) -> str:
+        return f"{L.TEMP_PREFIX}{self.name}.{os.getpid()}.{secrets.token_hex(4)}"
+
+    def _publish_name(self, fd: int, tmp: list[str], path: str) -> None:
+        """Give the finished segment its name; replace a dead producer's segment under its lock.
+
+        ``tmp`` holds the temporary name if the segment has one (it is
+        appended to when an unnamed segment needs one to replace a stale file).
+        """
+        dfd = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            self._link_into_place(fd, dfd, tmp, path)
+        finally:
+            os.close(dfd)
+
+    def _link(self, src: str, dst: str, dfd: int) -> None:
+        # A directory fd makes os.link use linkat(AT_SYMLINK_FOLLOW), which links
+        # the file behind /proc/self/fd/N rather than the symlink itself.
+        os.link(src, dst, src_dir_fd=dfd, follow_symlinks=True)
+
+    def _link_into_place(self, fd: int, dfd: int, tmp: list[str], path: str) -> None:
         for _ in range(100):
+            src = tmp[0] if tmp else f"/proc/self/fd/{fd}"
             try:
-                os.link(tmp, path)
+                self._link(src, path, dfd)
             except FileExistsError:
                 pass
             else:
-                os.unlink(tmp)
+                if tmp:
+                    os.unlink(tmp.pop())
                 return
             try:
-                ofd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+                ofd = os.open(path, open_flags(True))
             except FileNotFoundError:
                 continue
-            except PermissionError:
-                raise ChannelBusy(f"channel {self.name!r} exists and belongs to another user ({path})") from None
+            except PermissionError as e:
+                raise ChannelBusy(f"{os_error(self.name, path, e, 'opening')}; it belongs to another user: "
+                                  f"choose another channel name") from None
             try:
+                check_regular(self.name, path, os.fstat(ofd))
                 if not _sys.lock_try(ofd, L.LOCK_PRODUCER):
                     pid = 0
                     raw = os.pread(ofd, 4, L.HEADER["producer_pid"][0])
@@ -177,7 +226,11 @@ class Writer:
                 fst = os.fstat(ofd)
                 if (st.st_dev, st.st_ino) != (fst.st_dev, fst.st_ino):
                     continue
-                os.rename(tmp, path)  # replace the dead producer's segment atomically
+                if not tmp:
+                    tmp.append(self._temp_name())
+                    self._link(src, tmp[0], dfd)
+                os.rename(tmp[0], path)  # replace the dead producer's segment atomically
+                tmp.pop()
                 return
             finally:
                 os.close(ofd)
@@ -436,9 +489,10 @@ class Writer:
     def _source(self, frame: Any) -> tuple[Any, int, bool]:
         info = self._info
         assert info is not None
-        np = None
+        np: Any = None
         if type(frame).__module__ == "numpy":
-            import numpy as np
+            import numpy
+            np = numpy
         if np is not None and isinstance(frame, np.ndarray):
             geo = self._geo
             if geo is not None and len(geo) == 1 and frame.ndim >= 2:
@@ -466,7 +520,7 @@ class Writer:
         rows, cols, comps, esize, dtype = self._geo[0]
         stride = info.plane_strides[0]
         base = np.frombuffer(self._mm, np.uint8, info.frame_size, start)  # holds an export while in use
-        dst = np.ndarray((rows, cols, comps), np.dtype(dtype), base, info.plane_offsets[0],
+        dst: Any = np.ndarray((rows, cols, comps), np.dtype(dtype), base, info.plane_offsets[0],
                          (stride, comps * esize, esize))
         dst[...] = src
         del dst, base
@@ -530,7 +584,7 @@ class Writer:
             _sys.unlock(seg.fd, L.LOCK_PRODUCER)
         finally:
             self._hq = self._hi = None  # type: ignore[assignment]
-            self._mm = None
+            self._mm = None  # type: ignore[assignment]
             seg.close()
 
     @property

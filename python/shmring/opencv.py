@@ -34,7 +34,7 @@ def to_bgr(frame: Any) -> Any:
     """A BGR image of ``frame`` for cv2.imshow: the frame's own view for BGR, else a converted copy."""
     import numpy as np
     try:
-        import cv2
+        import cv2  # type: ignore[import]
     except ImportError:
         raise Error("OpenCV is required (install python3-opencv)") from None
     fmt = frame.info.format

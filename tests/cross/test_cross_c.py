@@ -78,31 +78,41 @@ def test_python_writer_c_reader(channel: str, fmt: str, width: int, height: int)
     assert f"ok {N}" in out
 
 
-def test_clean_removes_segment_of_producer_killed_while_creating_it(channel: str) -> None:
+def test_c_producer_killed_while_creating_leaves_nothing(channel: str) -> None:
     # A file size limit below the segment's size: the C producer gets SIGXFSZ
-    # from posix_fallocate, so it dies between creating its temporary segment
-    # and linking it into place, as a crash there would.
+    # from posix_fallocate, so it dies while building its segment, as a crash
+    # there would.  Built unnamed (O_TMPFILE), the segment goes with it.
     limit = 64 << 10
     p = subprocess.Popen([tool("CROSS_WRITER"), channel, "1", "8", "8"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True,
                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
     _, err = p.communicate(timeout=30)
     assert p.returncode == -signal.SIGXFSZ, (p.returncode, err)
-    left = glob.glob(f"/dev/shm/.shmring.{channel}.{p.pid}.*")
-    assert len(left) == 1 and not os.path.exists(shmring.channel_path(channel))
+    assert glob.glob(f"/dev/shm/.shmring.{channel}.*") == [] and not os.path.exists(shmring.channel_path(channel))
+
+
+def test_clean_removes_segment_of_producer_killed_while_creating_it(channel: str) -> None:
+    # Where O_TMPFILE is unsupported a producer builds its segment under a
+    # temporary name; one that died doing so (its pid gone) left that file.
+    dead = subprocess.run([sys.executable, "-c", "import os; fd = os.open(f'/dev/shm/.shmring.%s.{os.getpid()}"
+                           ".0000dead', os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600); print(os.getpid())" % channel],
+                          capture_output=True, text=True, timeout=30, check=True)
+    pid = int(dead.stdout)
+    left = f"/dev/shm/.shmring.{channel}.{pid}.0000dead"
+    assert os.path.exists(left)
     # Another one whose creator is alive (this process) stays, as does one
     # whose lock is held (its creator's fd passed on to a live process).
     alive = f"/dev/shm/.shmring.{channel}.{os.getpid()}.0000abcd"
-    locked = f"/dev/shm/.shmring.{channel}.{p.pid}.0000beef"
+    locked = f"/dev/shm/.shmring.{channel}.{pid}.0000beef"
     fds = [os.open(f, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600) for f in (alive, locked)]
     try:
         assert lock_try(fds[1], LOCK_PRODUCER)
         r = subprocess.run([sys.executable, "-m", "shmring", "clean", channel], capture_output=True, text=True,
                            timeout=30)
         assert r.returncode == 0, r.stderr
-        assert r.stdout == f"removed an unfinished segment of {channel} (producer pid {p.pid} died while " \
-                           "creating it)\n"
-        assert not os.path.exists(left[0]) and os.path.exists(alive) and os.path.exists(locked)
+        assert r.stdout == f"removed an unfinished segment of {channel} ({left}) (producer pid {pid} died " \
+                           "while creating it)\n"
+        assert not os.path.exists(left) and os.path.exists(alive) and os.path.exists(locked)
     finally:
         for fd, f in zip(fds, (alive, locked)):
             os.close(fd)

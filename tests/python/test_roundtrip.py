@@ -33,7 +33,9 @@ def test_packed_formats_byte_identical(channel: str, fmt: str, size: tuple[int, 
             f = rd.next_frame()
             assert f is not None
             a = f.array
-            assert a.shape == (h, w, img.shape[2])
+            if fmt == "GRAY8":
+                img = img.reshape(h, w)  # one component: (height, width), no third axis
+            assert a.shape == img.shape
             assert a.strides[0] == info.plane_strides[0]
             assert np.array_equal(a, img)
             assert f.seq == i and f.pts == i * 1000 and f.duration == 1000 and f.dts is None
@@ -42,7 +44,7 @@ def test_packed_formats_byte_identical(channel: str, fmt: str, size: tuple[int, 
             assert not a.flags.writeable
             c = f.copy()
             f.release()
-            assert np.array_equal(c, img)
+            assert np.array_equal(c.array, img)
             with pytest.raises(shmring.FrameReleased):
                 f.array
 
@@ -61,18 +63,25 @@ def test_odd_width_bgr_rows_padded(channel: str) -> None:
         f.release()
 
 
-@pytest.mark.parametrize("fmt,w,h", [("I420", 7, 5), ("I420", 64, 48), ("NV12", 9, 3), ("NV12", 32, 16)])
-def test_planar_planes(channel: str, fmt: str, w: int, h: int) -> None:
+@pytest.mark.parametrize("fmt,w,h,stacked", [("I420", 7, 5, False), ("I420", 64, 48, True), ("I420", 6, 4, False),
+                                              ("YV12", 8, 2, True), ("NV12", 9, 3, False), ("NV12", 32, 16, True),
+                                              ("NV21", 6, 4, False)])
+def test_planar_planes(channel: str, fmt: str, w: int, h: int, stacked: bool) -> None:
+    """4:2:0 frames packed tightly are (h * 3 // 2, w) arrays, as cv2.cvtColor takes them; the rest 1-D."""
     with shmring.Writer(channel, width=w, height=h, format=fmt) as wr, shmring.Reader(channel, timeout=1) as rd:
         info = wr.stream
         payload = pattern(5, info.frame_size)
         wr.write(payload)
         f = rd.next_frame(timeout=1)
-        assert f.array.shape == (info.frame_size,)
-        assert np.array_equal(f.array, payload)
+        if stacked:  # no row padding (width a multiple of 8 for I420, of 4 for NV12)
+            assert f.array.shape == (h * 3 // 2, w)
+            assert np.array_equal(f.array.reshape(-1), payload[:w * h * 3 // 2])
+        else:
+            assert f.array.shape == (info.frame_size,)
+            assert np.array_equal(f.array, payload)
         planes = f.planes
         cw, ch = (w + 1) // 2, (h + 1) // 2
-        if fmt == "I420":
+        if fmt in ("I420", "YV12"):
             assert [p.shape for p in planes] == [(h, w), (ch, cw), (ch, cw)]
         else:
             assert [p.shape for p in planes] == [(h, w), (ch, cw, 2)]
@@ -268,8 +277,8 @@ def test_caps_change_in_order(channel: str) -> None:
             for k in range(5):
                 wd = 3 + rnd * 5 + k
                 f = rd.next_frame(timeout=1)
-                assert f.info.format == "GRAY8" and f.array.shape == (2, wd, 1)
-                assert np.array_equal(f.array, _image("GRAY8", wd, 2, wd))
+                assert f.info.format == "GRAY8" and f.array.shape == (2, wd)
+                assert np.array_equal(f.array, _image("GRAY8", wd, 2, wd).reshape(2, wd))
                 f.release()
 
 
@@ -348,7 +357,7 @@ def test_reader_close_with_exported_arrays(channel: str) -> None:
         assert f.released
         with pytest.raises(shmring.FrameReleased):
             f.data
-        assert keep.shape == (8, 8, 1) and int(keep.sum()) == 0  # still mapped: no crash
+        assert keep.shape == (8, 8) and int(keep.sum()) == 0  # still mapped: no crash
         # the reader lock is gone: another reader can attach
         with shmring.Reader(channel, timeout=1):
             pass
