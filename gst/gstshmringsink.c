@@ -57,10 +57,22 @@ G_DECLARE_FINAL_TYPE (GstShmringSink, gst_shmring_sink, GST, SHMRING_SINK,
 
 #define GST_TYPE_SHMRING_POLICY (gst_shmring_policy_get_type ())
 
+#define GST_TYPE_SHMRING_WAIT_FOR_READER (gst_shmring_wait_for_reader_get_type ())
+typedef enum
+{
+  WAIT_FOR_READER_AUTO = 0,
+  WAIT_FOR_READER_TRUE = 1,
+  WAIT_FOR_READER_FALSE = 2,
+} GstShmringWaitForReader;
+
 #define DEFAULT_CHANNEL NULL
 #define DEFAULT_SIZE (64 * 1024 * 1024)
 #define DEFAULT_POLICY SHMRING_POLICY_LOSSLESS
 #define DEFAULT_PERMISSIONS 0600
+#define DEFAULT_WAIT_FOR_READER WAIT_FOR_READER_AUTO
+
+/* How often render() looks whether a reader attached or left. */
+#define READER_CHECK_INTERVAL (100 * G_TIME_SPAN_MILLISECOND)
 
 enum
 {
@@ -69,6 +81,7 @@ enum
   PROP_SIZE,
   PROP_POLICY,
   PROP_PERMISSIONS,
+  PROP_WAIT_FOR_READER,
   PROP_FRAMES_WRITTEN,
   PROP_FRAMES_DROPPED,
   PROP_FRAMES_COPIED,
@@ -87,6 +100,7 @@ struct _GstShmringSink
   guint64 size;
   gint policy;
   guint permissions;
+  GstShmringWaitForReader wait_for_reader;
 
   /* set in start, cleared in stop */
   gchar *name;                  /* the channel in use */
@@ -94,6 +108,17 @@ struct _GstShmringSink
   guint64 max_frame;
   gboolean raw;
   GstVideoInfo info;
+  gboolean keep_newest;         /* no reader: keep only the newest frame */
+  gboolean too_large_posted;
+  /* until the channel is created: its name, options and wait mode */
+  gchar *pending_name;
+  struct shmring_producer_options opts;
+  GstShmringWaitForReader wait_mode;
+
+  /* streaming thread: the reader last seen, and when */
+  gboolean reader_attached;
+  gint reader_pid;
+  gint64 reader_checked;
 
   /* counters, under the object lock */
   guint64 frames_copied;
@@ -127,6 +152,27 @@ gst_shmring_policy_get_type (void)
 
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstShmringPolicy", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+static GType
+gst_shmring_wait_for_reader_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {WAIT_FOR_READER_AUTO, "false for a live upstream (a camera), true "
+          "otherwise (a file), learnt from the latency query", "auto"},
+    {WAIT_FOR_READER_TRUE, "Until a reader attaches, keep every frame (and "
+          "wait when the ring is full, in lossless)", "true"},
+    {WAIT_FOR_READER_FALSE, "Until a reader attaches, keep only the newest "
+          "frame", "false"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstShmringWaitForReader", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -191,6 +237,9 @@ gst_shmring_sink_set_property (GObject * object, guint prop_id,
     case PROP_PERMISSIONS:
       self->permissions = g_value_get_uint (value);
       break;
+    case PROP_WAIT_FOR_READER:
+      self->wait_for_reader = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -226,6 +275,11 @@ gst_shmring_sink_get_property (GObject * object, guint prop_id,
       g_value_set_uint (value, self->permissions);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_WAIT_FOR_READER:
+      GST_OBJECT_LOCK (self);
+      g_value_set_enum (value, self->wait_for_reader);
+      GST_OBJECT_UNLOCK (self);
+      break;
     case PROP_FRAMES_WRITTEN:
       g_value_set_uint64 (value,
           gst_shmring_sink_get_stats (self, &st) ? st.frames_written : 0);
@@ -256,7 +310,127 @@ gst_shmring_sink_finalize (GObject * object)
 
   g_free (self->channel);
   g_free (self->name);
+  g_free (self->pending_name);
   G_OBJECT_CLASS (gst_shmring_sink_parent_class)->finalize (object);
+}
+
+/* Whether upstream is live, from a latency query; FALSE if nobody answers. */
+static gboolean
+gst_shmring_sink_upstream_live (GstShmringSink * self, gboolean * live)
+{
+  GstQuery *q = gst_query_new_latency ();
+  gboolean ok = gst_pad_peer_query (GST_BASE_SINK_PAD (self), q);
+
+  if (ok)
+    gst_query_parse_latency (q, live, NULL, NULL);
+  gst_query_unref (q);
+  return ok;
+}
+
+/* Decide whether to wait for a reader (keep every frame) or to keep only
+ * the newest frame until one attaches, and say which on the bus.  Returns
+ * -1 if it cannot tell yet (auto, and upstream does not answer the latency
+ * query before it knows its caps) and !final. */
+static gint
+gst_shmring_sink_keep_newest (GstShmringSink * self, const gchar * name,
+    GstShmringWaitForReader mode, gboolean final)
+{
+  gboolean live = FALSE, known = TRUE, keep;
+  const gchar *why;
+  GstStructure *s;
+
+  if (mode == WAIT_FOR_READER_AUTO)
+    known = gst_shmring_sink_upstream_live (self, &live);
+  if (!known && !final)
+    return -1;
+  keep = mode == WAIT_FOR_READER_FALSE || (mode == WAIT_FOR_READER_AUTO &&
+      live);
+  if (keep)
+    why = live ? "live source and no reader: keeping only the newest frame "
+        "until a reader attaches" : "wait-for-reader=false: keeping only the "
+        "newest frame until a reader attaches";
+  else if (mode == WAIT_FOR_READER_TRUE)
+    why = "waiting for a reader (wait-for-reader=true): frames are kept "
+        "until one attaches";
+  else if (known)
+    why = "waiting for a reader: the source is not live, so frames are kept "
+        "until one attaches";
+  else
+    why = "waiting for a reader: upstream did not say whether it is live, so "
+        "frames are kept until one attaches";
+  GST_INFO_OBJECT (self, "channel %s: %s", name, why);
+  s = gst_structure_new ("shmring-wait-for-reader", "channel", G_TYPE_STRING,
+      name, "wait", G_TYPE_BOOLEAN, !keep, "live", G_TYPE_BOOLEAN, live,
+      "reason", G_TYPE_STRING, why, NULL);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+  return keep;
+}
+
+/* Create the channel with the options start() prepared, once it is known
+ * whether to wait for a reader.  final: decide now, even without an answer
+ * from upstream.  Returns 1 when created, 0 if not decided yet, -1 after
+ * posting an error. */
+static gint
+gst_shmring_sink_create (GstShmringSink * self, gboolean final)
+{
+  struct shmring_producer_options opts = self->opts;
+  shmring_producer *p = NULL;
+  gchar *name = self->pending_name;
+  gint keep_newest;
+  int r;
+
+  keep_newest = gst_shmring_sink_keep_newest (self, name, self->wait_mode,
+      final);
+  if (keep_newest < 0)
+    return 0;
+  if (keep_newest)
+    opts.flags |= SHMRING_PRODUCER_KEEP_NEWEST;
+  r = shmring_producer_create (name, &opts, &p);
+  if (r < 0) {
+    if (r == -EBUSY)
+      GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
+          ("Channel \"%s\" already has a running producer.", name),
+          ("%s", shmring_last_error ()));
+    else if (r == -ENOSPC)
+      GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+          ("Not enough room in /dev/shm for channel \"%s\" (%"
+              G_GUINT64_FORMAT " bytes of ring).", name, opts.ring_size),
+          ("%s", shmring_last_error ()));
+    else if (r == -EACCES)
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+          ("Permission denied creating channel \"%s\" (%s%s): another "
+              "user's channel or a file of that name is in the way.", name,
+              SHMRING_PATH_PREFIX, name), ("%s", shmring_last_error ()));
+    else if (r == -EINVAL)
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          ("Invalid settings for channel \"%s\".", name),
+          ("%s", shmring_last_error ()));
+    else
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+          ("Could not create channel \"%s\": %s.", name, shmring_strerror (r)),
+          ("%s", shmring_last_error ()));
+    return -1;
+  }
+
+  GST_INFO_OBJECT (self, "created channel %s", name);
+  GST_OBJECT_LOCK (self);
+  self->name = name;
+  self->pending_name = NULL;
+  self->writer = gst_shmring_writer_new (p);
+  self->max_frame = shmring_producer_max_frame (p);
+  self->keep_newest = keep_newest;
+  GST_OBJECT_UNLOCK (self);
+  return 1;
+}
+
+/* Before the first frame: create the channel if start() could not yet. */
+static gboolean
+gst_shmring_sink_ensure_channel (GstShmringSink * self)
+{
+  if (self->writer)
+    return TRUE;
+  return self->pending_name && gst_shmring_sink_create (self, TRUE) > 0;
 }
 
 static gboolean
@@ -264,9 +438,7 @@ gst_shmring_sink_start (GstBaseSink * bsink)
 {
   GstShmringSink *self = GST_SHMRING_SINK (bsink);
   struct shmring_producer_options opts = { 0 };
-  shmring_producer *p = NULL;
   gchar *name = gst_shmring_sink_channel (self);
-  int r;
 
   if (shmring_name_check (name) < 0) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
@@ -281,47 +453,30 @@ gst_shmring_sink_start (GstBaseSink * bsink)
   opts.ring_size = self->size;
   opts.mode = self->permissions;
   opts.policy = self->policy;
+  self->opts = opts;
+  self->wait_mode = self->wait_for_reader;
+  g_free (self->pending_name);
+  self->pending_name = name;
+  self->frames_copied = 0;
+  self->have_stats = FALSE;
+  self->raw = FALSE;
+  self->reader_attached = FALSE;
+  self->reader_pid = 0;
+  self->reader_checked = 0;
+  self->too_large_posted = FALSE;
   GST_OBJECT_UNLOCK (self);
   if (opts.mode == 0) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Invalid permissions 0 for channel \"%s\": nobody could open it.",
             name), (NULL));
-    g_free (name);
     return FALSE;
   }
 
-  r = shmring_producer_create (name, &opts, &p);
-  if (r < 0) {
-    if (r == -EBUSY)
-      GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
-          ("Channel \"%s\" already has a running producer.", name),
-          ("%s", shmring_last_error ()));
-    else if (r == -ENOSPC)
-      GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
-          ("Not enough room in /dev/shm for channel \"%s\" (%"
-              G_GUINT64_FORMAT " bytes of ring).", name, opts.ring_size),
-          ("%s", shmring_last_error ()));
-    else if (r == -EINVAL)
-      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-          ("Invalid settings for channel \"%s\".", name),
-          ("%s", shmring_last_error ()));
-    else
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-          ("Could not create channel \"%s\": %s.", name, shmring_strerror (r)),
-          ("%s", shmring_last_error ()));
-    g_free (name);
+  /* With wait-for-reader=auto, a source that knows whether it is live only
+   * once it has caps (videotestsrc, cameras) makes the choice wait for the
+   * first caps: the channel is created then. */
+  if (gst_shmring_sink_create (self, FALSE) < 0)
     return FALSE;
-  }
-
-  GST_INFO_OBJECT (self, "created channel %s", name);
-  GST_OBJECT_LOCK (self);
-  self->name = name;
-  self->writer = gst_shmring_writer_new (p);
-  self->max_frame = shmring_producer_max_frame (p);
-  self->frames_copied = 0;
-  self->have_stats = FALSE;
-  self->raw = FALSE;
-  GST_OBJECT_UNLOCK (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_READER_ATTACHED]);
   return TRUE;
 }
@@ -345,6 +500,8 @@ gst_shmring_sink_stop (GstBaseSink * bsink)
   name = self->name;
   self->writer = NULL;
   self->name = NULL;
+  g_free (self->pending_name);
+  self->pending_name = NULL;
   GST_OBJECT_UNLOCK (self);
   if (w == NULL)
     return TRUE;
@@ -390,6 +547,26 @@ set_stream_fn (shmring_producer * p, gpointer data)
   return shmring_producer_set_stream (p, data);
 }
 
+/* A frame larger than the ring: say so once per start (upstream may try
+ * the same caps again), with the size that would hold two such frames. */
+static void
+gst_shmring_sink_post_too_large (GstShmringSink * self, const gchar * what,
+    guint64 frame_size, const gchar * debug)
+{
+  guint64 ring = self->max_frame + SHMRING_RECORD_HEADER_SIZE, need;
+
+  if (self->too_large_posted)
+    return;
+  self->too_large_posted = TRUE;
+  need = 2 * (frame_size + SHMRING_RECORD_HEADER_SIZE);
+  need = (need + (1 << 20) - 1) / (1 << 20) * (1 << 20);
+  GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+      ("%s of %" G_GUINT64_FORMAT " bytes does not fit the %" G_GUINT64_FORMAT
+          "-byte ring of channel \"%s\": set size=%" G_GUINT64_FORMAT
+          " or more on shmringsink.", what, frame_size, ring, self->name,
+          need), ("%s", debug));
+}
+
 static gboolean
 gst_shmring_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
 {
@@ -401,6 +578,8 @@ gst_shmring_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   guint i;
   int r;
 
+  if (!gst_shmring_sink_ensure_channel (self))
+    return FALSE;
   memset (&si, 0, sizeof si);
   str = gst_caps_to_string (caps);
   si.caps = str;
@@ -429,12 +608,11 @@ gst_shmring_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
       si.plane_stride[i] = GST_VIDEO_INFO_PLANE_STRIDE (&info, i);
     }
     if (si.frame_size > self->max_frame) {
-      GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
-          ("A %ux%u %s frame (%" G_GUINT64_FORMAT " bytes) does not fit in "
-              "the ring of channel \"%s\" (at most %" G_GUINT64_FORMAT
-              " bytes a frame): raise the size property.", si.width,
-              si.height, si.format, si.frame_size, self->name,
-              self->max_frame), ("caps: %s", str));
+      gchar *what = g_strdup_printf ("A %ux%u %s frame", si.width, si.height,
+          si.format);
+
+      gst_shmring_sink_post_too_large (self, what, si.frame_size, str);
+      g_free (what);
       g_free (str);
       return FALSE;
     }
@@ -583,6 +761,38 @@ needs_relayout (GstBuffer * buf, const GstVideoInfo * info)
   return FALSE;
 }
 
+/* At most every READER_CHECK_INTERVAL: when a reader attached or left
+ * since the last look, notify reader-attached and post a "shmring-reader"
+ * element message (channel, attached, pid). */
+static void
+gst_shmring_sink_check_reader (GstShmringSink * self)
+{
+  gint64 now = g_get_monotonic_time ();
+  struct shmring_stats st;
+  gboolean attached;
+  gint pid;
+
+  if (now - self->reader_checked < READER_CHECK_INTERVAL)
+    return;
+  self->reader_checked = now;
+  if (gst_shmring_writer_call (self->writer, stats_fn, &st) < 0)
+    return;
+  attached = st.reader_alive != 0;
+  pid = attached ? st.reader_pid : self->reader_pid;
+  if (attached == self->reader_attached)
+    return;
+  self->reader_attached = attached;
+  self->reader_pid = pid;
+  GST_INFO_OBJECT (self, "reader (pid %d) %s channel %s", pid,
+      attached ? "attached to" : "left", self->name);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_READER_ATTACHED]);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("shmring-reader", "channel", G_TYPE_STRING,
+              self->name, "attached", G_TYPE_BOOLEAN, attached, "pid",
+              G_TYPE_INT, pid, NULL)));
+}
+
 static GstFlowReturn
 gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
 {
@@ -591,6 +801,8 @@ gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
   CopyArgs args;
   int r;
 
+  if (!gst_shmring_sink_ensure_channel (self))
+    return GST_FLOW_ERROR;
   meta.pts = gst_shmring_time_to_ring (GST_BUFFER_PTS (buf));
   meta.dts = gst_shmring_time_to_ring (GST_BUFFER_DTS (buf));
   meta.duration = gst_shmring_time_to_ring (GST_BUFFER_DURATION (buf));
@@ -623,6 +835,7 @@ gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
       GST_OBJECT_UNLOCK (self);
     }
   }
+  gst_shmring_sink_check_reader (self);
 
   switch (r) {
     case 0:
@@ -636,11 +849,8 @@ gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
       GST_LOG_OBJECT (self, "no reader, frame dropped");
       return GST_FLOW_OK;
     case -EMSGSIZE:
-      GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
-          ("A frame of %" G_GSIZE_FORMAT " bytes does not fit in the ring of "
-              "channel \"%s\" (at most %" G_GUINT64_FORMAT " bytes a frame): "
-              "raise the size property.", gst_buffer_get_size (buf),
-              self->name, self->max_frame), ("%s", shmring_last_error ()));
+      gst_shmring_sink_post_too_large (self, "A frame",
+          gst_buffer_get_size (buf), shmring_last_error ());
       return GST_FLOW_ERROR;
     default:
       GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
@@ -689,7 +899,7 @@ gst_shmring_sink_class_init (GstShmringSinkClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "Shared-memory ring sink", "Sink/Video",
       "Publishes buffers (raw video, or any caps) on a shmring shared-memory "
-      "channel for another process to read", "The shmring authors");
+      "channel for another process to read", SHMRING_CONTACT);
   gst_element_class_add_static_pad_template (element_class, &sink_template);
 
   gobject_class->set_property = gst_shmring_sink_set_property;
@@ -709,8 +919,16 @@ gst_shmring_sink_class_init (GstShmringSinkClass * klass)
       DEFAULT_POLICY,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_PERMISSIONS] = g_param_spec_uint ("permissions",
-      "Permissions", "File mode of the channel (e.g. 0660 to share with the "
-      "group)", 1, 0777, DEFAULT_PERMISSIONS,
+      "Permissions", "File mode of the channel, octal: 0600 = this user only "
+      "(default), permissions=0660 shares with the file's group, 0666 with "
+      "every user", 1, 0777, DEFAULT_PERMISSIONS,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_WAIT_FOR_READER] = g_param_spec_enum ("wait-for-reader",
+      "Wait for reader", "Before a reader attaches: keep every frame, as "
+      "for a file (true), or only the newest one, as for a camera (false); "
+      "auto chooses from whether upstream is live. Posts a "
+      "\"shmring-wait-for-reader\" element message saying which",
+      GST_TYPE_SHMRING_WAIT_FOR_READER, DEFAULT_WAIT_FOR_READER,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_FRAMES_WRITTEN] = g_param_spec_uint64 ("frames-written",
       "Frames written", "Frames published on the channel", 0, G_MAXUINT64, 0,
@@ -723,7 +941,9 @@ gst_shmring_sink_class_init (GstShmringSinkClass * klass)
       "(the others were rendered in place through the sink's buffer pool)",
       0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_READER_ATTACHED] = g_param_spec_boolean ("reader-attached",
-      "Reader attached", "Whether a reader is attached to the channel", FALSE,
+      "Reader attached", "Whether a reader is attached to the channel "
+      "(notified when one attaches or leaves, with a \"shmring-reader\" "
+      "element message)", FALSE,
       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
 
@@ -739,6 +959,7 @@ gst_shmring_sink_class_init (GstShmringSinkClass * klass)
   basesink_class->event = GST_DEBUG_FUNCPTR (gst_shmring_sink_event);
 
   gst_type_mark_as_plugin_api (GST_TYPE_SHMRING_POLICY, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_SHMRING_WAIT_FOR_READER, 0);
 }
 
 static void
@@ -748,6 +969,7 @@ gst_shmring_sink_init (GstShmringSink * self)
   self->size = DEFAULT_SIZE;
   self->policy = DEFAULT_POLICY;
   self->permissions = DEFAULT_PERMISSIONS;
+  self->wait_for_reader = DEFAULT_WAIT_FOR_READER;
   /* The last sample would point at ring memory the producer reuses. */
   gst_base_sink_set_last_sample_enabled (GST_BASE_SINK (self), FALSE);
 }

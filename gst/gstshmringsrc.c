@@ -1008,7 +1008,7 @@ gst_shmring_src_class_init (GstShmringSrcClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "Shared-memory ring source", "Source/Video",
       "Reads the frames another process publishes on a shmring shared-memory "
-      "channel, without copying them", "The shmring authors");
+      "channel, without copying them", SHMRING_CONTACT);
   gst_element_class_add_static_pad_template (element_class, &src_template);
 
   gobject_class->set_property = gst_shmring_src_set_property;

@@ -620,6 +620,8 @@ GST_START_TEST (test_producer_gone_error)
   text = error_text (msg);
   fail_unless (strstr (text, name) != NULL, "%s", text);
   fail_unless (strstr (text, "without end of stream") != NULL, "%s", text);
+  fail_unless (strstr (text, "gst-launch-1.0 -e") != NULL, "%s", text);
+  fail_unless (strstr (text, "reconnect=true") != NULL, "%s", text);
   g_free (text);
   gst_message_unref (msg);
   (void) ret;
@@ -985,6 +987,254 @@ GST_START_TEST (test_waiting_source_says_why)
 
 GST_END_TEST;
 
+/* The next element message with structure name on the bus, within 20 s. */
+static GstStructure *
+wait_element_message (GstElement * pipeline, const gchar * name)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstStructure *ret = NULL;
+
+  while (ret == NULL) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus, 20 * GST_SECOND,
+        GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR);
+
+    fail_unless (msg != NULL, "no \"%s\" message on the bus", name);
+    fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR, "error: %s",
+        error_text (msg));
+    if (gst_message_has_name (msg, name))
+      ret = gst_structure_copy (gst_message_get_structure (msg));
+    gst_message_unref (msg);
+  }
+  gst_object_unref (bus);
+  return ret;
+}
+
+static void
+wait_count (Counter * c, guint n)
+{
+  gint64 end = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+
+  g_mutex_lock (&c->lock);
+  while (c->count < n)
+    fail_unless (g_cond_wait_until (&c->cond, &c->lock, end),
+        "only %u of %u buffers", c->count, n);
+  g_mutex_unlock (&c->lock);
+}
+
+/* A live source with no reader (wait-for-reader=auto): only the newest
+ * frame is kept, so a reader attaching 2 s later starts at a current frame;
+ * wait-for-reader=true keeps them all, from the first. */
+GST_START_TEST (test_live_source_no_reader)
+{
+  const gchar *modes[] = { "auto", "true" };
+  guint m;
+
+  for (m = 0; m < G_N_ELEMENTS (modes); m++) {
+    gchar *name = channel_name ("live");
+    GstElement *p = parse ("videotestsrc is-live=true ! video/x-raw,"
+        "format=GRAY8,width=64,height=48,framerate=30/1 ! shmringsink "
+        "name=s channel=%s wait-for-reader=%s", name, modes[m]);
+    GstElement *s = gst_bin_get_by_name (GST_BIN (p), "s");
+    GstPad *pad = gst_element_get_static_pad (s, "sink");
+    GstStructure *st;
+    GstHarness *h;
+    GstBuffer *b;
+    Counter c = { 0 };
+    gboolean wait = TRUE;
+    guint sent;
+
+    g_mutex_init (&c.lock);
+    g_cond_init (&c.cond);
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_probe, &c, NULL);
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    st = wait_element_message (p, "shmring-wait-for-reader");
+    fail_unless (gst_structure_get_boolean (st, "wait", &wait));
+    fail_unless_equals_int (wait, m == 1);
+    if (m == 0)
+      fail_unless (strstr (gst_structure_get_string (st, "reason"),
+              "keeping only the newest frame") != NULL);
+    gst_structure_free (st);
+
+    wait_count (&c, 60);        /* 2 s of frames, nobody reading */
+    g_mutex_lock (&c.lock);
+    sent = c.count;
+    g_mutex_unlock (&c.lock);
+    h = src_harness (name, NULL);
+    b = gst_harness_pull (h);
+    if (m == 0)
+      fail_unless (GST_BUFFER_OFFSET (b) + 2 >= sent, "first frame %"
+          G_GUINT64_FORMAT " of %u: stale", GST_BUFFER_OFFSET (b), sent);
+    else
+      fail_unless_equals_uint64 (GST_BUFFER_OFFSET (b), 0);
+    gst_buffer_unref (b);
+
+    gst_harness_teardown (h);
+    gst_object_unref (pad);
+    gst_object_unref (s);
+    stop_pipeline (p);
+    fail_unless (!channel_exists (name));
+    g_mutex_clear (&c.lock);
+    g_cond_clear (&c.cond);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
+/* A non-live source (a file) waits for the first reader and loses
+ * nothing, and says so. */
+GST_START_TEST (test_nonlive_source_waits_for_reader)
+{
+  gchar *name = channel_name ("file");
+  GstElement *p = parse ("videotestsrc num-buffers=20 ! video/x-raw,"
+      "format=GRAY8,width=64,height=64 ! shmringsink name=s channel=%s "
+      "size=%u", name, 3 * 4160);
+  GstElement *s = gst_bin_get_by_name (GST_BIN (p), "s");
+  GstPad *pad = gst_element_get_static_pad (s, "sink");
+  GstStructure *st;
+  GstHarness *h;
+  GstBuffer *b = NULL;
+  GstElement *src;
+  Counter c = { 0 };
+  gboolean wait = FALSE;
+  guint64 dropped, missed, expect = 0;
+
+  g_mutex_init (&c.lock);
+  g_cond_init (&c.cond);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_probe, &c, NULL);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  st = wait_element_message (p, "shmring-wait-for-reader");
+  fail_unless (gst_structure_get_boolean (st, "wait", &wait) && wait);
+  fail_unless (strstr (gst_structure_get_string (st, "reason"),
+          "waiting for a reader") != NULL);
+  gst_structure_free (st);
+  wait_count (&c, 3);           /* 3 frames fill the ring; the 4th waits */
+
+  h = src_harness (name, NULL);
+  while (gst_harness_pull_until_eos (h, &b) && b) {
+    fail_unless_equals_uint64 (GST_BUFFER_OFFSET (b), expect);
+    expect++;
+    gst_buffer_unref (b);
+  }
+  fail_unless_equals_uint64 (expect, 20);
+  g_object_get (s, "frames-dropped", &dropped, NULL);
+  fail_unless_equals_uint64 (dropped, 0);
+  src = gst_harness_find_element (h, "shmringsrc");
+  g_object_get (src, "frames-missed", &missed, NULL);
+  fail_unless_equals_uint64 (missed, 0);
+  gst_object_unref (src);
+
+  gst_harness_teardown (h);
+  gst_object_unref (pad);
+  gst_object_unref (s);
+  stop_pipeline (p);
+  fail_unless (!channel_exists (name));
+  g_mutex_clear (&c.lock);
+  g_cond_clear (&c.cond);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+static void
+count_notify (GObject * obj, GParamSpec * pspec, gpointer data)
+{
+  (void) obj;
+  (void) pspec;
+  g_atomic_int_inc ((gint *) data);
+}
+
+/* reader-attached is notified, and a "shmring-reader" message posted,
+ * when a reader attaches and when it leaves. */
+GST_START_TEST (test_reader_attach_leave_messages)
+{
+  gchar *name = channel_name ("rdr");
+  GstElement *p = parse ("videotestsrc is-live=true ! video/x-raw,"
+      "format=GRAY8,width=64,height=48,framerate=100/1 ! shmringsink "
+      "name=s channel=%s", name);
+  GstElement *s = gst_bin_get_by_name (GST_BIN (p), "s");
+  GstStructure *st;
+  GstHarness *h;
+  GstBuffer *b;
+  gboolean attached = FALSE;
+  gint pid = 0, notified = 0;
+
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  g_signal_connect (s, "notify::reader-attached", G_CALLBACK (count_notify),
+      &notified);
+  h = src_harness (name, NULL);
+  b = gst_harness_pull (h);
+  gst_buffer_unref (b);
+  st = wait_element_message (p, "shmring-reader");
+  fail_unless (gst_structure_get_boolean (st, "attached", &attached));
+  fail_unless (gst_structure_get_int (st, "pid", &pid));
+  fail_unless (attached);
+  fail_unless_equals_int (pid, (int) getpid ());
+  fail_unless_equals_string (gst_structure_get_string (st, "channel"), name);
+  gst_structure_free (st);
+  fail_unless (g_atomic_int_get (&notified) >= 1);
+  g_object_get (s, "reader-attached", &attached, NULL);
+  fail_unless (attached);
+
+  gst_harness_teardown (h);
+  st = wait_element_message (p, "shmring-reader");
+  fail_unless (gst_structure_get_boolean (st, "attached", &attached));
+  fail_unless (!attached);
+  fail_unless (gst_structure_get_int (st, "pid", &pid));
+  fail_unless_equals_int (pid, (int) getpid ());
+  gst_structure_free (st);
+  fail_unless (g_atomic_int_get (&notified) >= 2);
+  g_object_get (s, "reader-attached", &attached, NULL);
+  fail_unless (!attached);
+
+  gst_object_unref (s);
+  stop_pipeline (p);
+  fail_unless (!channel_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* A frame larger than the ring is one error, naming a size that holds it. */
+GST_START_TEST (test_frame_too_large_once)
+{
+  gchar *name = channel_name ("big");
+  GstElement *p = parse ("videotestsrc is-live=true name=v ! video/x-raw,"
+      "format=BGR,width=1920,height=1080 ! shmringsink name=s channel=%s "
+      "size=4194304", name);
+  GstBus *bus = gst_element_get_bus (p);
+  guint from_sink = 0;
+  gboolean done = FALSE;
+
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  /* the source's "streaming stopped" error comes last */
+  while (!done) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus, 20 * GST_SECOND,
+        GST_MESSAGE_ERROR);
+    gchar *text;
+
+    fail_unless (msg != NULL, "no error from the source");
+    text = error_text (msg);
+    if (g_str_equal (GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), "s")) {
+      from_sink++;
+      fail_unless (strstr (text, "6220800") != NULL, "%s", text);
+      fail_unless (strstr (text, "set size=12582912 or more") != NULL, "%s",
+          text);
+    } else {
+      done = g_str_equal (GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), "v");
+    }
+    g_free (text);
+    gst_message_unref (msg);
+  }
+  fail_unless_equals_int (from_sink, 1);
+  gst_object_unref (bus);
+  stop_pipeline (p);
+  fail_unless (!channel_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
 static Suite *
 shmring_elements_suite (void)
 {
@@ -1009,6 +1259,10 @@ shmring_elements_suite (void)
   tcase_add_test (tc, test_hostile_plane_geometry);
   tcase_add_test (tc, test_hostile_state);
   tcase_add_test (tc, test_waiting_source_says_why);
+  tcase_add_test (tc, test_live_source_no_reader);
+  tcase_add_test (tc, test_nonlive_source_waits_for_reader);
+  tcase_add_test (tc, test_reader_attach_leave_messages);
+  tcase_add_test (tc, test_frame_too_large_once);
   return s;
 }
 
