@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# scripts/test.sh: install what is missing, build from scratch and run every test: plain, sanitizers, valgrind, fuzz.
+# scripts/test.sh: install what is missing, build from scratch and run every test: plain, sanitizers, valgrind, fuzz, then install checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
+scripts/deps.sh test
 
 jobs=$(nproc)
 total_ok=0
@@ -61,6 +61,29 @@ echo "== fuzzing (clang, libFuzzer)"
 CC=clang meson setup build-fuzz -Dgst=disabled -Dpython=disabled -Dexamples=disabled
 meson compile -C build-fuzz
 run build-fuzz --suite fuzz
+
+echo "== install checks: Debian packages, then from source; each removed again, the machine left as it was"
+install_check() { # install_check SCRIPT ARGS...: run an install check, counting its "ok" / "not ok" lines
+  local out rc ok fail
+  out=$(mktemp)
+  set +e
+  "$@" | tee "$out"
+  rc=${PIPESTATUS[0]}
+  set -e
+  ok=$(grep -c '^ok ' "$out" || true)
+  fail=$(grep -c '^not ok ' "$out" || true)
+  rm -f "$out"
+  if [ "$rc" -eq 77 ]; then
+    return 0
+  elif [ "$rc" -ne 0 ]; then
+    status=1
+    [ "$fail" -gt 0 ] || fail=1
+  fi
+  total_ok=$((total_ok + ok))
+  total_fail=$((total_fail + fail))
+}
+install_check tests/install/packages.sh
+install_check tests/install/source.sh build
 
 echo "tests: ${total_ok} passed, ${total_fail} failed"
 exit $status
