@@ -2022,6 +2022,10 @@ void shmring_consumer_close(shmring_consumer *c)
 			held_at(c, i)->released = 1;
 		__atomic_store_n(&c->h->reader_pid, 0, __ATOMIC_RELAXED);
 		publish_release(c);
+		/* Leave before the last wake-up: a keep-newest producer that
+		 * waits for space reclaims once it sees no reader. */
+		ofd_lock(c->fd, SHMRING_LOCK_READER, F_UNLCK, F_OFD_SETLK);
+		__atomic_add_fetch(&c->h->cons_seq, 1, __ATOMIC_SEQ_CST);
 		futex_wake(&c->h->cons_seq, 0);
 		pthread_mutex_unlock(&c->lock);
 	}

@@ -480,7 +480,9 @@ struct shmring_meta {
  * frame (drop-new, live).  A reader that attaches gets the newest frame
  * first, then every later frame per the policy, which applies as before
  * while a reader is attached.  For live sources, so that a reader
- * attaching late gets current frames, not a stalled backlog. */
+ * attaching late gets current frames, not a stalled backlog.  Frames are
+ * reclaimed at commits (and while the producer waits for space): what a
+ * reader leaves unread when it detaches is dropped at the next commit. */
 #define SHMRING_PRODUCER_KEEP_NEWEST (1u << 0)
 
 struct shmring_producer_options {
