@@ -25,8 +25,9 @@ where C would first check a waiting flag behind a full barrier.
 from __future__ import annotations
 
 from . import _layout as layout
-from ._errors import (ChannelBusy, ChannelNotFound, CorruptSegment, Error, FrameReleased, FrameTooLarge,
-                      InvalidName, NoSpace, ProducerClosed, ProducerDied, ProtocolVersion, Timeout)
+from ._errors import (ChannelBusy, ChannelNotFound, ChannelOSError, Closed, CorruptSegment, Error, FrameReleased,
+                      FrameTooLarge, InvalidName, NoSpace, PermissionDenied, ProducerClosed, ProducerDied,
+                      ProtocolVersion, Timeout)
 from ._layout import (FLAG_CORRUPTED, FLAG_DELTA_UNIT, FLAG_DISCONT, FLAG_DROPPABLE, FLAG_GAP, FLAG_HEADER,
                       FLAG_LIVE, FLAG_MARKER)
 from ._reader import Frame, Reader
@@ -42,6 +43,7 @@ __all__ = [
     "channel_path", "FORMATS", "layout",
     "Error", "InvalidName", "ChannelNotFound", "ChannelBusy", "ProducerDied", "ProducerClosed",
     "CorruptSegment", "ProtocolVersion", "FrameTooLarge", "Timeout", "NoSpace", "FrameReleased",
+    "ChannelOSError", "PermissionDenied", "Closed",
     "FLAG_DISCONT", "FLAG_DELTA_UNIT", "FLAG_HEADER", "FLAG_GAP", "FLAG_DROPPABLE", "FLAG_MARKER",
     "FLAG_CORRUPTED", "FLAG_LIVE",
 ]

@@ -104,13 +104,12 @@ def cmd_view(args: argparse.Namespace) -> int:
     from ._reader import Reader
     from .opencv import require_display, to_bgr
 
-    require_display()
-
     title = f"shmring: {args.name}"
     shown = 0
     t0 = time.monotonic()
     fps = 0.0
     with Reader(args.name, timeout=args.timeout, latest=True, reconnect=args.reconnect) as reader:
+        require_display()  # after the channel: a typo in its name is said first
         for frame in reader:
             img = to_bgr(frame)
             shown += 1
@@ -245,7 +244,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
         if r.failed:
             print(f"shmring: {r.message}", file=sys.stderr)
             failed += 1
-        elif args.names or r.removed:
+        elif args.names or not r.live:
             print(r.message)
         removed += r.removed
         live += r.live

@@ -118,7 +118,24 @@ class Frame:
         state = "copy" if self._buf is not None else ("released" if self._reader is None else "held")
         i = self.info
         what = f"{i.format} {i.width}x{i.height}" if i.format else repr(i.caps.split(",", 1)[0])
-        return f"<shmring.Frame seq={self.seq} {what} size={self.size} pts={self.pts} {state}>"
+        try:
+            shape = f" shape={self.shape}"
+        except Error:
+            shape = ""
+        return f"<shmring.Frame seq={self.seq} {what}{shape} size={self.size} pts={self.pts} {state}>"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape ``array`` has (computed without numpy and without touching the payload)."""
+        geo = self._geometry()
+        if geo is None:
+            return (self.size,)
+        if len(geo) == 1:
+            rows, cols, comps, _e, _d = geo[0]
+            return (rows, cols) if comps == 1 else (rows, cols, comps)
+        if self._stacked_420():
+            return (self.info.height * 3 // 2, self.info.width)
+        return (self.size,)
 
     @property
     def caps(self) -> str:
@@ -451,7 +468,7 @@ class Reader:
             return f"<shmring.Reader {self.name!r} closed frames={self.frames} dropped={self.dropped}>"
         state = "eos" if self._eos else ("attached" if self._seg is not None else "reconnecting")
         return (f"<shmring.Reader {self.name!r} {state} generation={self.generation} frames={self.frames} "
-                f"dropped={self.dropped} next_seq={self._expect}>")
+                f"dropped={self.dropped}>")
 
     def __enter__(self) -> "Reader":
         return self

@@ -456,13 +456,23 @@ class CleanResult:
     failed: bool = False
 
 
-def _clean_path(name: str, path: str, dry_run: bool, temp_pid: int = 0) -> CleanResult:
-    """Remove ``path`` (channel ``name``, or its temporary when ``temp_pid``) if no producer holds it."""
+def _clean_path(name: str, path: str, dry_run: bool, temp_pid: int = 0, named: bool = True) -> CleanResult:
+    """Remove ``path`` (channel ``name``, or its temporary when ``temp_pid``) if no producer holds it.
+
+    A file that is not a segment is left alone: a failure only if it was ``named``.
+    """
     what = (f"an unfinished segment of {name} ({path})" if temp_pid else name)
     try:
         fd = os.open(path, open_flags(True))
     except FileNotFoundError:
         return CleanResult(missing_channel(name) if not temp_pid else f"{path} is already gone", failed=not temp_pid)
+    except PermissionError:
+        try:
+            who = f" ({_owner(os.stat(path, follow_symlinks=False))})"
+        except OSError:
+            who = ""
+        return CleanResult(f"cannot check {what}: permission denied opening {path}{who}; only its owner or "
+                           f"root can clean it", failed=True)
     except OSError as e:
         return CleanResult(f"cannot check {what}: {os_error(name, path, e, 'opening')}", failed=True)
     try:
@@ -470,7 +480,7 @@ def _clean_path(name: str, path: str, dry_run: bool, temp_pid: int = 0) -> Clean
         try:
             check_regular(name, path, st)
         except CorruptSegment as e:
-            return CleanResult(f"left {path} alone: {e}", failed=True)
+            return CleanResult(f"left {path} alone: {e}", failed=named)
         raw = os.pread(fd, 128, 0)
         pid = 0
         valid = len(raw) >= 64 and struct.unpack_from("<Q", raw, 0)[0] == L.MAGIC
@@ -546,7 +556,7 @@ def clean(names: Optional[list[str]] = None, dry_run: bool = False) -> list[Clea
             continue
         if name in temp_names and not os.path.lexists(path):
             continue  # only its unfinished segment was there
-        out.append(_clean_path(name, path, dry_run))
+        out.append(_clean_path(name, path, dry_run, named=names is not None))
     return out + temps
 
 

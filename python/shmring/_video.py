@@ -69,8 +69,17 @@ def plane_rows(fmt: str, height: int, n_planes: int) -> Optional[list[int]]:
 class StreamInfo:
     """The stream description in force for a frame (a private, validated copy).
 
-    ``format`` is the GStreamer video format name ("" for non-raw caps such as
-    image/jpeg); ``frame_size`` is 0 for variable-size frames.
+    Attributes:
+        desc_id: the description's id in the segment (frames name it).
+        caps: the GStreamer caps string.
+        format: the GStreamer video format name ("" for non-raw caps such as image/jpeg).
+        width: width in pixels (0 if not raw video).
+        height: height in pixels (0 if not raw video).
+        fps_n: frame rate numerator (0 if unknown or variable).
+        fps_d: frame rate denominator.
+        frame_size: bytes of one frame; 0 for variable-size frames.
+        plane_offsets: byte offset of each plane in a frame.
+        plane_strides: bytes from one row of each plane to the next.
     """
 
     desc_id: int
@@ -86,6 +95,7 @@ class StreamInfo:
 
     @property
     def n_planes(self) -> int:
+        """Number of planes (0 for non-raw streams)."""
         return len(self.plane_offsets)
 
     @property

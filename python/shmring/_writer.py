@@ -65,7 +65,19 @@ class Writer:
 
     A stale segment left by a dead producer is replaced; a live producer is
     refused with ChannelBusy naming its pid.  ``close()`` marks the channel
-    closed and removes its name; ``eos()`` sends end of stream first.
+    closed and removes its name; ``eos()`` sends end of stream first.  The
+    segment is built unnamed, fully allocated, and only then given ``mode``
+    and its name: a Writer killed while creating leaves nothing behind, and
+    no other user can open it before it is complete.  Every OS error while
+    creating becomes a shmring.Error naming the channel and the cause
+    (NoSpace, PermissionDenied, ChannelOSError).
+
+    Attributes:
+        name: the channel name.
+        policy: the flow policy, 0 (lossless), 1 (drop-new) or 2 (live): shmring.layout.POLICY_*.
+        timeout: default seconds write() and eos() wait for room (lossless); None = forever.
+        ring_size: the ring's size in bytes.
+        generation: the segment's generation (its creation time in ns), new for each Writer.
     """
 
     def __init__(self, name: str, width: int = 0, height: int = 0, format: str = "", *,
@@ -551,10 +563,12 @@ class Writer:
 
     @property
     def frames_written(self) -> int:
+        """Frames published so far."""
         return self._require().hq[Q["frames_written"]]
 
     @property
     def frames_dropped(self) -> int:
+        """Frames dropped (drop-new, live while the reader holds frames) or reclaimed (live) so far."""
         return self._require().hq[Q["frames_dropped"]]
 
     def _require(self) -> Segment:
@@ -589,7 +603,18 @@ class Writer:
 
     @property
     def closed(self) -> bool:
+        """True once close() was called."""
         return self._seg is None
+
+    def __repr__(self) -> str:
+        if self._seg is None:
+            return f"<shmring.Writer {self.name!r} closed>"
+        i = self._info
+        what = "no stream" if i is None else (f"{i.format} {i.width}x{i.height}" if i.format
+                                              else repr(i.caps.split(",", 1)[0]))
+        return (f"<shmring.Writer {self.name!r} open policy={L.POLICY_NAMES[self.policy]} {what} "
+                f"written={self.frames_written} dropped={self.frames_dropped} "
+                f"reader={'attached' if self.reader_alive else 'none'}>")
 
     def __enter__(self) -> "Writer":
         return self

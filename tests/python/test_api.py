@@ -1,0 +1,187 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The Python API a newcomer meets: read-only views, copy(), poll(), repr, help, closed readers, hints."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import pydoc
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import shmring
+from shmring.testing import pattern
+
+
+def _frame_bytes(name: str, off: int, n: int) -> bytes:
+    with open(shmring.channel_path(name), "rb") as f:
+        f.seek(off)
+        return f.read(n)
+
+
+def test_view_is_read_only_and_shared_memory_unchanged(channel: str) -> None:
+    with shmring.Writer(channel, width=8, height=4, format="BGR") as wr, shmring.Reader(channel, timeout=1) as rd:
+        img = np.arange(8 * 4 * 3, dtype=np.uint8).reshape(4, 8, 3)
+        wr.write(img)
+        f = rd.next_frame(timeout=1)
+        before = _frame_bytes(channel, f._off, f.size)
+        with pytest.raises(ValueError, match="read-only"):
+            f.array[0, 0, 0] = 255  # drawing into a view fails loudly
+        with pytest.raises(ValueError):
+            f.array.flags.writeable = True  # and cannot be made writable
+        with pytest.raises(ValueError):
+            f.planes[0][:] = 0
+        with pytest.raises(TypeError):
+            f.data[0] = 1
+        assert _frame_bytes(channel, f._off, f.size) == before
+        assert np.array_equal(f.array, img)
+        f.release()
+
+
+def test_copy_is_owned_writable_and_outlives_the_frame(channel: str) -> None:
+    """Keeping copies from the loop keeps each frame's own pixels (views would show later frames)."""
+    n = 40
+    with shmring.Writer(channel, width=16, height=8, format="GRAY8", ring_size=8192) as wr, \
+            shmring.Reader(channel, timeout=1, frame_timeout=1) as rd:
+        kept = []
+        for i in range(n):  # the 8 KiB ring is reused every few frames
+            wr.write(np.full((8, 16), i, np.uint8), pts=i)
+            frame = next(rd)
+            kept.append(frame.copy())
+        assert [int(c.array[0, 0]) for c in kept] == list(range(n))
+        assert all(np.array_equal(c.array, np.full((8, 16), i, np.uint8)) for i, c in enumerate(kept))
+        c = kept[-1]
+        assert c.is_copy and not c.released and c.seq == n - 1 and c.pts == n - 1 and c.info.format == "GRAY8"
+        c.array[0, 0] = 200  # writable, and only the copy changes
+        assert c.array[0, 0] == 200 and c.tobytes()[0] == 200
+    assert kept[3].array.shape == (8, 16) and int(kept[3].array.sum()) == 3 * 128  # reader closed: still there
+
+
+def test_poll_returns_none_when_nothing_is_there(channel: str) -> None:
+    with shmring.Writer(channel, caps="application/x-test", ring_size=8192) as wr, \
+            shmring.Reader(channel, timeout=1, frame_timeout=None) as rd:
+        assert rd.poll() is None  # empty: at once, no Timeout
+        wr.write(b"abc")
+        f = rd.poll()
+        assert f is not None and f.tobytes() == b"abc"
+        f.release()
+        assert rd.poll() is None
+        wr.eos()
+        assert rd.poll() is None and rd.eos
+
+
+def test_poll_notices_a_closed_producer(channel: str) -> None:
+    wr = shmring.Writer(channel, caps="application/x-test", ring_size=8192)
+    with shmring.Reader(channel, timeout=1) as rd:
+        assert rd.poll() is None
+        wr.close()
+        with pytest.raises(shmring.ProducerClosed):
+            rd.poll()
+
+
+def test_reprs(channel: str) -> None:
+    with shmring.Writer(channel, width=4, height=2, format="RGB", policy="drop-new") as wr:
+        assert repr(wr) == (f"<shmring.Writer {channel!r} open policy=drop-new RGB 4x2 written=0 dropped=0 "
+                            f"reader=none>")
+        with shmring.Reader(channel, timeout=1) as rd:
+            wr.write(np.zeros((2, 4, 3), np.uint8), pts=5)
+            assert "reader=attached" in repr(wr) and "written=1" in repr(wr)
+            f = rd.next_frame(timeout=1)
+            assert repr(f) == "<shmring.Frame seq=0 RGB 4x2 shape=(2, 4, 3) size=24 pts=5 held>"
+            assert repr(rd) == (f"<shmring.Reader {channel!r} attached generation={wr.generation} frames=1 "
+                                f"dropped=0>")
+            c = f.copy()
+            f.release()
+            assert repr(f).endswith(" released>") and repr(c).endswith(" copy>")
+        assert repr(rd) == f"<shmring.Reader {channel!r} closed frames=1 dropped=0>"
+    assert repr(wr) == f"<shmring.Writer {channel!r} closed>"
+
+
+def _documented(cls: type, instance: object) -> list[str]:
+    """Public attributes of ``cls``/``instance`` that help() would show without a word of explanation."""
+    doc = cls.__doc__ or ""
+    missing = []
+    names = {n for n in dir(cls) if not n.startswith("_")}
+    names |= {n for n in getattr(instance, "__dict__", {}) if not n.startswith("_")}
+    for n in sorted(names):
+        attr = inspect.getattr_static(cls, n, None)
+        if isinstance(attr, property) or callable(attr) or inspect.ismemberdescriptor(attr):
+            d = inspect.getdoc(attr)  # a slot's documentation comes from the __slots__ dict
+            if not (d and d.strip()):
+                missing.append(n)
+        elif f"{n}:" not in doc and f"``{n}``" not in doc:
+            missing.append(n)
+    return missing
+
+
+def test_help_documents_every_attribute(channel: str) -> None:
+    with shmring.Writer(channel, width=4, height=2, format="GRAY8") as wr, shmring.Reader(channel, timeout=1) as rd:
+        wr.write(np.zeros((2, 4), np.uint8))
+        f = rd.next_frame(timeout=1)
+        for cls, obj in ((shmring.Reader, rd), (shmring.Writer, wr), (shmring.Frame, f),
+                         (shmring.StreamInfo, f.info), (shmring.Stats, rd.stats())):
+            assert _documented(cls, obj) == [], cls.__name__
+        f.release()
+    text = pydoc.render_doc(shmring.Frame, renderer=pydoc.plaintext)
+    assert "view" in text and "valid only until the frame is released" in text and "copy()" in text
+
+
+def test_stats_count_the_asking_reader_as_alive(channel: str) -> None:
+    with shmring.Writer(channel, caps="application/x-test", ring_size=8192), \
+            shmring.Reader(channel, timeout=1) as rd:
+        st = rd.stats()
+        assert st.reader_alive and st.reader_pid == os.getpid() and st.producer_alive
+
+
+def test_closed_reader_raises_value_error(channel: str) -> None:
+    with shmring.Writer(channel, caps="application/x-test", ring_size=8192):
+        rd = shmring.Reader(channel, timeout=1)
+        rd.close()
+        rd.close()  # twice is fine
+        for call in (rd.next_frame, rd.poll, rd.stats, rd.producer_alive, lambda: rd.stream, lambda: next(rd)):
+            with pytest.raises(ValueError, match=f"reader of channel '{channel}' is closed"):
+                call()
+
+
+def test_missing_channel_suggests_similar_names(channel: str) -> None:
+    typo = channel[:-2] + channel[-1] + channel[-2]  # two letters swapped
+    with shmring.Writer(channel, caps="application/x-test", ring_size=8192):
+        with pytest.raises(shmring.ChannelNotFound, match=f"no channel '{typo}'.*; did you mean '{channel}'\\?"):
+            shmring.Reader(typo, timeout=0.05)
+
+
+def test_closed_without_eos_names_the_fix(channel: str) -> None:
+    wr = shmring.Writer(channel, caps="application/x-test", ring_size=8192)
+    with shmring.Reader(channel, timeout=1) as rd:
+        wr.close()
+        with pytest.raises(shmring.ProducerClosed) as e:
+            rd.next_frame(timeout=1)
+    msg = str(e.value)
+    assert "gst-launch-1.0 -e" in msg and "reconnect=True" in msg and "shmringsrc reconnect=true" in msg
+
+
+def test_permission_denied_names_owner_mode_and_fix(channel: str) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run a reader as another user")
+    code = (f"import os, shmring; os.setgid(65534); os.setuid(65534)\n"
+            f"try:\n    shmring.Reader({channel!r}, timeout=0)\n"
+            f"except shmring.PermissionDenied as e:\n    print(isinstance(e, PermissionError), e)\n")
+    with shmring.Writer(channel, caps="application/x-test", ring_size=8192):
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"True channel '{channel}': permission denied opening {shmring.channel_path(channel)} "
+                               f"(owner root, group root, mode 0600)")
+    assert "permissions=0660" in r.stdout and "mode=0o660" in r.stdout and "group" in r.stdout
+
+
+def test_nv12_array_goes_to_cvtcolor(channel: str) -> None:
+    cv2 = pytest.importorskip("cv2")
+    with shmring.Writer(channel, width=32, height=16, format="NV12") as wr, shmring.Reader(channel, timeout=1) as rd:
+        wr.write(pattern(1, wr.stream.frame_size))
+        f = rd.next_frame(timeout=1)
+        bgr = cv2.cvtColor(f.array, cv2.COLOR_YUV2BGR_NV12)
+        assert bgr.shape == (16, 32, 3)
+        f.release()
