@@ -19,10 +19,24 @@
  * allocated when the element starts, and removed when it stops.
  *
  * What happens when the ring is full is set by #GstShmringSink:policy:
- * `lossless` waits for the reader (and, before any reader came, for one to
- * come), `drop-new` drops the new frame, `live` reclaims the oldest frames
- * the reader has not started to read.  At end of stream the sink writes an
- * end-of-stream record; it waits for room only while a reader is attached.
+ * `lossless` waits for the reader, `drop-new` drops the new frame, `live`
+ * reclaims the oldest frames the reader has not started to read.  At end
+ * of stream the sink writes an end-of-stream record; it waits for room
+ * only while a reader is attached.
+ *
+ * Before the first reader attaches, #GstShmringSink:wait-for-reader says
+ * what to keep.  `true` keeps every frame (lossless then waits for a reader
+ * once the ring is full): right for a file, where nothing may be lost.
+ * `false` keeps only the newest frame, so a reader that attaches late
+ * starts with a current frame: right for a camera.  The default, `auto`,
+ * picks `false` when upstream is live (from the latency query, answered at
+ * the latest once caps are known: the channel is then created with the
+ * first caps) and `true` otherwise, and posts a `shmring-wait-for-reader`
+ * element message (fields `channel`, `wait`, `live`, `reason`) saying
+ * which.  When a reader attaches or leaves, #GstShmringSink:reader-attached
+ * is notified and a `shmring-reader` element message (fields `channel`,
+ * `attached`, `pid`) is posted; the sink looks at most every 100 ms, while
+ * frames flow.
  *
  * The sink offers upstream a buffer pool whose buffers are reservations in
  * the ring: elements that use it (videotestsrc, videoconvert, ...) render

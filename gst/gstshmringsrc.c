@@ -20,7 +20,14 @@
  * The channel is named after the element unless #GstShmringSrc:channel is
  * set.  The source waits for a producer to appear for
  * #GstShmringSrc:timeout (forever by default), so the two sides can start
- * in any order.  The end of stream of the producer becomes this pipeline's
+ * in any order.  After a second of waiting it posts a warning naming the
+ * channel, its file and any existing channel with a similar name ("did
+ * you mean 'cam'?"), and says so again at INFO level every 5 s.
+ *
+ * Before frames go downstream, the frame layout the producer published
+ * (format, size, plane offsets and strides) is checked against the caps
+ * and against the frame size: a broken producer or a corrupt segment is
+ * an error naming the channel, never a read past a buffer downstream.  The end of stream of the producer becomes this pipeline's
  * EOS.  If the producer dies or stops without end of stream, the source
  * posts an error naming the channel, or, with #GstShmringSrc:reconnect,
  * waits for the next producer and goes on (the next buffer is DISCONT).
