@@ -42,8 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rs >= 4096 && rs <= FUZZ_MAX_RING)
 		ring = (rs + 4095) & ~4095ull;
 
+	/* Allocated, not sparse: readers refuse sparse segments. */
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0 || ftruncate(fd, (off_t)(SHMRING_RING_OFFSET + ring)) < 0)
+	if (fd < 0 || posix_fallocate(fd, 0, (off_t)(SHMRING_RING_OFFSET + ring)) != 0)
 		abort();
 	put(fd, data, size, FUZZ_HDR, FUZZ_HDR_LEN, 0);
 	put(fd, data, size, FUZZ_SLOT1, FUZZ_SLOT_LEN, SHMRING_DESC_OFFSET + 1 * SHMRING_DESC_SLOT_SIZE);

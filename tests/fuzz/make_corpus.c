@@ -30,11 +30,40 @@ static void snapshot(const char *name, const char *tag, uint8_t ctl)
 	CHECK_EQ(fclose(out), 0);
 }
 
+static shmring_producer *t_producer_opts(const char *name, uint32_t policy, uint32_t flags)
+{
+	struct shmring_producer_options o = {4096, 0, policy, flags};
+	shmring_producer *p = NULL;
+	CHECK_OK(shmring_producer_create(name, &o, &p));
+	return p;
+}
+
+/* snapshot() with the header's read_pos replaced by pos. */
+static void snapshot_read_pos(const char *name, const char *tag, uint64_t pos)
+{
+	char path[512];
+	uint64_t old;
+	int fd;
+	t_path(path, sizeof path, name);
+	fd = open(path, O_RDWR);
+	CHECK(fd >= 0);
+	CHECK_EQ(pread(fd, &old, 8, offsetof(struct shmring_header, read_pos)), 8);
+	CHECK_EQ(pwrite(fd, &pos, 8, offsetof(struct shmring_header, read_pos)), 8);
+	snapshot(name, tag, FUZZ_CTL_LOCK);
+	CHECK_EQ(pwrite(fd, &old, 8, offsetof(struct shmring_header, read_pos)), 8);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	char caps[2][256];
 	struct shmring_stream_info a = t_bgr_info(5, 3, caps[0], sizeof caps[0]);
 	struct shmring_stream_info b = t_bgr_info(3, 2, caps[1], sizeof caps[1]);
+	struct shmring_stream_info i420 = {
+		.caps = "video/x-raw, format=(string)I420, width=(int)5, height=(int)3",
+		.format = "I420", .width = 5, .height = 3, .n_planes = 3, .frame_size = 48,
+		.plane_offset = {0, 32, 40}, .plane_stride = {8, 4, 4},
+	};
 	const char *name = t_channel("corpus");
 	shmring_producer *p;
 	shmring_consumer *c;
@@ -85,9 +114,28 @@ int main(int argc, char **argv)
 	CHECK_OK(t_write_pattern(p, 100, 0, 0));
 	CHECK_EQ(shmring_consumer_next(c, &f, 0, 0), 1);
 	for (uint64_t i = 1; i < 40; i++)
-		(void)t_write_pattern(p, 1 + i * 3, i, 0);
+		(void)t_write_pattern(p, b.frame_size + i * 3, i, 0);
 	snapshot(name, "live-held", FUZZ_CTL_LOCK | FUZZ_CTL_LATEST);
 	shmring_consumer_close(c);
+	shmring_producer_close(p);
+
+	/* Keep-newest with no reader: only the newest frame is left, after
+	 * reclaimed ones and a PAD record. */
+	p = t_producer_opts(name, SHMRING_POLICY_LOSSLESS, SHMRING_PRODUCER_KEEP_NEWEST);
+	CHECK_OK(shmring_producer_set_stream(p, &b));
+	for (uint64_t i = 0; i < 9; i++)
+		CHECK_OK(t_write_pattern(p, b.frame_size + 500, i, 0));
+	snapshot(name, "keep-newest", FUZZ_CTL_LOCK);
+	/* The same with read_pos moved 8 bytes before the end of the ring. */
+	snapshot_read_pos(name, "read-pos-near-end", 4096 - 8);
+	shmring_producer_close(p);
+
+	/* Planar raw frames (I420 5x3, GStreamer's layout). */
+	p = t_producer_bare(name, 4096, SHMRING_POLICY_LOSSLESS);
+	CHECK_OK(shmring_producer_set_stream(p, &i420));
+	CHECK_OK(t_write_pattern(p, i420.frame_size, 0, 0));
+	CHECK_OK(t_write_pattern(p, i420.frame_size, 1, 0));
+	snapshot(name, "i420", FUZZ_CTL_LOCK | FUZZ_CTL_HOLD);
 	shmring_producer_close(p);
 	CHECK_NO_LEFTOVER(name);
 	return 0;
