@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The example programs do what the demo and the README say: run by ``meson test --suite examples``."""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import os
+import re
+import subprocess
+import sys
+import time
+from typing import Iterator
+
+import pytest
+
+import shmring
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+READER = os.path.join(HERE, "..", "reader.py")
+_counter = itertools.count()
+
+
+def program(var: str) -> str:
+    """The built example named by environment variable ``var`` (set by examples/meson.build)."""
+    path = os.environ.get(var, "")
+    if not path or not os.path.exists(path):
+        pytest.skip(f"{var} does not name a built example")
+    return path
+
+
+@pytest.fixture
+def channel(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A private channel name; fails the test if anything of it is left in /dev/shm."""
+    name = f"ex-{request.node.name}-{os.getpid()}-{next(_counter)}"
+    yield name
+    left = glob.glob(f"/dev/shm/shmring.{name}") + glob.glob(f"/dev/shm/.shmring.{name}.*")
+    for p in left:
+        os.unlink(p)
+    assert not left, f"left in /dev/shm: {left}"
+
+
+def c_pair(name: str, frames: int) -> str:
+    """demo_producer -> demo_consumer at 30 fps; the consumer's output."""
+    consumer = subprocess.Popen([program("DEMO_CONSUMER"), name, "10"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    prod = subprocess.run([program("DEMO_PRODUCER"), name, str(frames), "30", "lossless"], capture_output=True,
+                          text=True, timeout=30)
+    out, err = consumer.communicate(timeout=30)
+    assert prod.returncode == 0, prod.stderr
+    assert consumer.returncode == 0, err
+    assert f"frames intact {frames}, corrupt 0, missing 0" in out
+    return out
+
+
+def test_demo_consumer_latency_leaves_out_the_first_second(channel: str) -> None:
+    # 45 frames at 30 fps last 1.5 s: the latency is that of the frames after the first second.
+    out = c_pair(channel, 45)
+    m = re.search(r"latency commit -> receipt, after the first second, (\d+) frames: p50", out)
+    assert m, out
+    assert 0 < int(m.group(1)) < 45
+
+
+def test_demo_consumer_latency_of_a_short_run_says_it_includes_start_up(channel: str) -> None:
+    out = c_pair(channel, 6)  # 0.2 s: nothing after the first second
+    assert "latency commit -> receipt, all (start-up included), 6 frames: p50" in out, out
+
+
+def test_reader_latency_summary_leaves_out_the_first_second(channel: str) -> None:
+    reader = subprocess.Popen([sys.executable, READER, channel, "--timeout", "10", "--frames", "45", "--verify"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    prod = subprocess.run([program("DEMO_PRODUCER"), channel, "45", "30", "lossless"], capture_output=True,
+                          text=True, timeout=30)
+    out, err = reader.communicate(timeout=30)
+    assert prod.returncode == 0, prod.stderr
+    assert reader.returncode == 0, err
+    assert "frames 45, missing 0, intact 45, bad 0" in out, out
+    m = re.search(r"latency commit -> read, after the first second, (\d+) frames: p50 [\d.]+ us, p99", out)
+    assert m, out
+    assert 0 < int(m.group(1)) < 45
+
+
+def test_capture_wait_for_reader_keeps_every_frame_of_a_live_source(channel: str) -> None:
+    # videotestsrc is-live=true: without --wait-for-reader the sink would keep only the newest frame
+    # until a reader attaches, and never wait for one.
+    n = 30
+    cap = subprocess.Popen([program("CAPTURE"), channel, "--test-source", "--num-buffers", str(n),
+                            "--policy", "lossless", "--wait-for-reader"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # 1080p frames: the ring holds about ten; the producer then waits for a reader.
+        deadline = time.monotonic() + 20
+        while True:
+            assert cap.poll() is None, cap.communicate()[1]
+            assert time.monotonic() < deadline, "the producer never waited for a reader"
+            try:
+                if shmring.inspect(channel).writer_waiting:
+                    break
+            except shmring.ChannelNotFound:
+                pass
+            time.sleep(0.01)
+        with shmring.Reader(channel, timeout=5) as reader:
+            seqs = [f.seq for f in reader]
+        out, err = cap.communicate(timeout=20)
+    finally:
+        if cap.poll() is None:
+            cap.kill()
+            cap.wait()
+    assert cap.returncode == 0, err
+    assert seqs == list(range(n))
