@@ -76,3 +76,25 @@ def test_python_writer_to_shmringsrc(channel: str, tmp_path) -> None:
                 p.wait()
     assert p.returncode == 0, err
     assert out.read_bytes() == np.concatenate(frames).tobytes()
+
+
+@pytest.mark.parametrize("fmt", shmring.FORMATS)
+def test_python_writer_layouts_pass_shmringsrc(channel: str, fmt: str) -> None:
+    """shmringsrc checks a stream's layout against its caps before videoconvert reads it:
+    every layout the Python Writer makes (odd sizes, padded strides, chroma planes) passes."""
+    gst = _gst()
+    with shmring.Writer(channel, width=33, height=7, format=fmt, ring_size=1 << 16, timeout=20) as wr:
+        size = wr.stream.frame_size
+        p = subprocess.Popen([gst, "-q", "shmringsrc", f"channel={channel}", "!", "videoconvert", "!",
+                              "video/x-raw,format=BGR", "!", "fakesink"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            for seq in range(3):
+                assert wr.write(pattern(seq, size))
+            assert wr.eos()
+            out, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert p.returncode == 0, out + err
