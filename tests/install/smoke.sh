@@ -108,12 +108,12 @@ c_reader() {
 }
 
 command_and_man() {
-  local out
+  local out module
   command -v shmring || return 1
   out=$(shmring --version) || return 1
-  echo "shmring --version: $out"
-  [ "$out" = "$(cd "$elsewhere" && /usr/bin/python3 -m shmring --version)" ] || return 1
-  case "$out" in *"$version"*) ;; *) echo "expected version $version"; return 1 ;; esac
+  module=$(cd "$elsewhere" && /usr/bin/python3 -m shmring --version) || return 1
+  echo "shmring --version: $out; python3 -m shmring --version: $module"
+  [ "${out##* }" = "$version" ] && [ "${module##* }" = "$version" ] || { echo "expected version $version"; return 1; }
   shmring ls || return 1
   man -w shmring
 }
