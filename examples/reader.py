@@ -33,6 +33,7 @@ def main() -> int:
         from shmring.testing import check_pattern
     total = intact = bad = missing = 0
     lat: list[int] = []     # this second's
+    every: list[int] = []   # all frames'
     steady: list[int] = []  # after the first second
     t0 = start = 0.0
     n0 = 0
@@ -44,6 +45,7 @@ def main() -> int:
                 if not total:
                     t0 = start = now
                 lat.append(frame.latency_ns)
+                every.append(frame.latency_ns)
                 if now - start >= 1.0:
                     steady.append(frame.latency_ns)
                 total += 1
@@ -72,9 +74,11 @@ def main() -> int:
         pass
     print(f"frames {total}, missing {missing}" + (f", intact {intact}, bad {bad}" if args.verify else ""),
           flush=True)
-    if steady:
-        p50, p99 = percentiles(steady)
-        print(f"latency commit -> read, after the first second, {len(steady)} frames: "
+    if every:
+        # A run shorter than a second has only start-up to show: report it as such.
+        which = "after the first second," if steady else "all (start-up included),"
+        p50, p99 = percentiles(steady or every)
+        print(f"latency commit -> read, {which} {len(steady or every)} frames: "
               f"p50 {p50:.1f} us, p99 {p99:.1f} us", flush=True)
     return 1 if bad else 0
 

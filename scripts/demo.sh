@@ -65,10 +65,14 @@ export PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}"
 
 echo
 echo "== 2. GStreamer capture (examples/capture, shmringsink) -> Python reader (examples/reader.py), ${frames} frames (${seconds} s)"
+# The reader waits for the channel; the capture keeps every frame for it (--wait-for-reader) and
+# reports after the reader's lines.
+/usr/bin/python3 examples/reader.py "${channel}-py" --timeout 10 --frames "$frames" --verify &
+reader=$!
 build/examples/capture "${channel}-py" --test-source --num-buffers "$frames" --policy lossless \
   --wait-for-reader --verify-pattern >"$out/capture" 2>&1 &
 capture=$!
-if /usr/bin/python3 examples/reader.py "${channel}-py" --timeout 10 --frames "$frames" --verify; then
+if wait "$reader"; then
   wait "$capture" || failed=1
 else
   failed=1

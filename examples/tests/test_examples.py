@@ -66,15 +66,26 @@ def test_demo_consumer_latency_of_a_short_run_says_it_includes_start_up(channel:
     assert "latency commit -> receipt, all (start-up included), 6 frames: p50" in out, out
 
 
-def test_reader_latency_summary_leaves_out_the_first_second(channel: str) -> None:
-    reader = subprocess.Popen([sys.executable, READER, channel, "--timeout", "10", "--frames", "45", "--verify"],
+def py_reader(name: str, frames: int) -> str:
+    """demo_producer -> examples/reader.py --verify at 30 fps; the reader's output."""
+    reader = subprocess.Popen([sys.executable, READER, name, "--timeout", "10", "--frames", str(frames), "--verify"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    prod = subprocess.run([program("DEMO_PRODUCER"), channel, "45", "30", "lossless"], capture_output=True,
+    prod = subprocess.run([program("DEMO_PRODUCER"), name, str(frames), "30", "lossless"], capture_output=True,
                           text=True, timeout=30)
     out, err = reader.communicate(timeout=30)
     assert prod.returncode == 0, prod.stderr
     assert reader.returncode == 0, err
-    assert "frames 45, missing 0, intact 45, bad 0" in out, out
+    assert f"frames {frames}, missing 0, intact {frames}, bad 0" in out, out
+    return out
+
+
+def test_reader_latency_of_a_short_run_says_it_includes_start_up(channel: str) -> None:
+    out = py_reader(channel, 6)
+    assert re.search(r"latency commit -> read, all \(start-up included\), 6 frames: p50 [\d.]+ us", out), out
+
+
+def test_reader_latency_summary_leaves_out_the_first_second(channel: str) -> None:
+    out = py_reader(channel, 45)
     m = re.search(r"latency commit -> read, after the first second, (\d+) frames: p50 [\d.]+ us, p99", out)
     assert m, out
     assert 0 < int(m.group(1)) < 45
