@@ -78,13 +78,19 @@ class Writer:
         timeout: default seconds write() and eos() wait for room (lossless); None = forever.
         ring_size: the ring's size in bytes.
         generation: the segment's generation (its creation time in ns), new for each Writer.
+        keep_newest: while no reader is attached, keep only the newest frame: older unread
+            frames are reclaimed (counted as dropped; sequence numbers show the gap) instead of
+            the producer waiting (lossless) or dropping the new frame.  A reader attaching gets
+            the newest frame first, then every frame per ``policy``.  For live sources.
     """
 
     def __init__(self, name: str, width: int = 0, height: int = 0, format: str = "", *,
                  caps: Optional[str] = None, fps: Any = 30, policy: Union[str, int] = "lossless",
                  ring_size: Optional[int] = None, mode: int = 0o600, timeout: Optional[float] = 5.0,
-                 frame_size: Optional[int] = None) -> None:
+                 frame_size: Optional[int] = None, keep_newest: bool = False) -> None:
         self.name = _sys.check_name(name)
+        self.keep_newest = bool(keep_newest)
+        self._last_frame = -1
         self.policy = _policy(policy)
         self.timeout = timeout
         self._seg: Optional[Segment] = None
@@ -333,19 +339,31 @@ class Writer:
 
     def _make_room(self, n: int, timeout: Optional[float], until: int = 0, must: bool = False,
                    while_reader: bool = False) -> bool:
-        """Make n bytes free at write_pos (and the boundary reach ``until``).  False = drop."""
+        """Make n bytes free at write_pos (and the boundary reach ``until``).  False = drop.
+
+        ``writer_waiting`` stays 1 for as long as it waits, so that tools
+        see a producer that waits for a reader or for space.
+        """
+        hi = self._hi
+        try:
+            return self._make_room_waiting(n, timeout, until, must, while_reader)
+        finally:
+            if hi[I["writer_waiting"]]:
+                hi[I["writer_waiting"]] = 0
+
+    def _make_room_waiting(self, n: int, timeout: Optional[float], until: int, must: bool,
+                           while_reader: bool) -> bool:
         R = self._R
         deadline = None
         while True:
             b = self._boundary()
             if R - (self._w - b) >= n and b >= until:
                 return True
-            if self.policy == L.POLICY_LIVE:
-                if self._reclaim(n, until):
-                    return True
-                if not must:
-                    return False
-            elif self.policy == L.POLICY_DROP_NEW and not must:
+            if self.policy == L.POLICY_LIVE and self._reclaim(n, until):
+                return True
+            if self._keep_newest():
+                continue
+            if self.policy != L.POLICY_LOSSLESS and not must:
                 return False
             # wait for the reader to release space
             if while_reader and not self._seg.reader_alive():  # type: ignore[union-attr]
@@ -368,7 +386,44 @@ class Writer:
             b = self._boundary()
             if not (R - (self._w - b) >= n and b >= until):
                 _sys.futex_wait(self._seg.base + _CONS_SEQ_OFF, v, wait)  # type: ignore[union-attr]
-            hi[I["writer_waiting"]] = 0
+
+    def _keep_newest(self) -> bool:
+        """keep_newest: with no reader attached, reclaim every record before the newest frame.
+
+        Also frees what a dead reader held.  Done under the claim lock, which
+        a reader takes to attach, after checking again that none is attached.
+        True if anything was freed.
+        """
+        seg = self._seg
+        if not self.keep_newest or self._last_frame < 0 or seg is None:
+            return False
+        hq = self._hq
+        rel = hq[Q["release_pos"]]
+        if hq[Q["read_pos"]] >= self._last_frame and rel & _NONE:
+            return False  # nothing older than the newest frame is kept
+        if seg.reader_alive() or not _sys.lock_try(seg.fd, L.LOCK_CLAIM):
+            return False
+        freed = False
+        try:
+            if seg.reader_alive():
+                return False
+            r = hq[Q["read_pos"]]
+            if r > self._w:
+                raise CorruptSegment(f"channel {self.name!r}: corrupt header: read_pos = {r} > write_pos "
+                                     f"{self._w}")
+            while r < self._last_frame:
+                rtype, _fl, _d, length, size, *_ = seg.record(r, "read_pos")
+                seg.check_record(r, self._w, rtype, length, size)
+                r += length
+                hq[Q["read_pos"]] = r
+                if rtype == L.RECORD_FRAME:
+                    hq[Q["frames_dropped"]] = (hq[Q["frames_dropped"]] + 1) & 0xFFFFFFFFFFFFFFFF
+                freed = True
+            hq[Q["release_pos"]] = _NONE | r  # no reader: nothing is held
+            freed = freed or not rel & _NONE
+        finally:
+            _sys.unlock(seg.fd, L.LOCK_CLAIM)
+        return freed
 
     def _frame_follows(self, pos: int) -> bool:
         """Is there a FRAME record between ``pos`` and the write position (before an EOS)?"""
@@ -407,10 +462,8 @@ class Writer:
                 r = hq[Q["read_pos"]]
                 if r >= self._w:
                     return False
-                rtype, _fl, _d, length, _size, *_ = seg.record(r)
-                if (length % L.RECORD_ALIGN or length < L.RECORD_HEADER_SIZE or r % R + length > R
-                        or r + length > self._w):
-                    raise CorruptSegment(f"channel {self.name!r}: record at {r} has length {length}")
+                rtype, _fl, _d, length, size, *_ = seg.record(r, "read_pos")
+                seg.check_record(r, self._w, rtype, length, size)
                 if holds and rtype == L.RECORD_FRAME and not self._frame_follows(r + length):
                     return False  # the newest unread frame stays for the reader
                 hq[Q["read_pos"]] = r + length
@@ -493,9 +546,11 @@ class Writer:
         info = self._info
         seq = hq[Q["next_seq"]]
         t = L.NO_TIME
+        self._last_frame = self._w
         self._publish(L.RECORD_FRAME, length, size, flags, info.desc_id, t if pts is None else pts,
                       t if dts is None else dts, t if duration is None else duration, seq)
         self._slot_end[info.desc_id % L.DESC_SLOTS] = self._w
+        self._keep_newest()
         return True
 
     def _source(self, frame: Any) -> tuple[Any, int, bool]:

@@ -395,3 +395,29 @@ def test_pattern_is_its_definition_and_every_changed_byte_is_caught(seq: int, n:
             bad = expect.copy()
             bad[pos] ^= 0x40
             assert not check_pattern(bad, seq), pos
+
+
+def test_keep_newest_without_reader(channel: str) -> None:
+    """keep_newest: with no reader a lossless writer never waits; a reader attaching gets the newest frame first."""
+    n = 40  # the 8 KiB ring holds 7 of these frames
+    with shmring.Writer(channel, caps="application/x-test", ring_size=8192, timeout=0.5, keep_newest=True) as wr:
+        for i in range(n):
+            assert wr.write(pattern(i, 1000), pts=i)  # no Timeout: older frames make way
+        assert wr.frames_dropped == n - 1
+        with shmring.Reader(channel, timeout=1, frame_timeout=1) as rd:
+            f = rd.next_frame()
+            assert f.seq == n - 1 and check_pattern(f.data, n - 1)
+            f.release()
+            for i in range(n, n + 10):  # attached: lossless again, nothing is dropped
+                assert wr.write(pattern(i, 1000), pts=i)
+                if i % 3 == 0:
+                    for _ in range(3):
+                        g = rd.next_frame()
+                        assert check_pattern(g.data, g.seq)
+                        g.release()
+            rest = []
+            while (g := rd.poll()) is not None:
+                rest.append(g.seq)
+                g.release()
+        assert rest == [n + 9] and wr.frames_dropped == n - 1 and rd.frames == 11 and rd.dropped == 0
+
