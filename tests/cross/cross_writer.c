@@ -9,14 +9,15 @@
 
 #include "cross_common.h"
 
-/* usage: cross_writer NAME FRAMES WIDTH HEIGHT
+/* usage: cross_writer NAME FRAMES WIDTH HEIGHT [keep-newest]
  *   WIDTH > 0: video/x-raw BGR WIDTHxHEIGHT, rows padded to 4 bytes;
- *   WIDTH == 0: application/x-test frames of HEIGHT bytes.
+ *   WIDTH == 0: application/x-test frames of HEIGHT bytes;
+ *   keep-newest: SHMRING_PRODUCER_KEEP_NEWEST (no reader: keep only the newest frame).
  * Prints "ready" after creating the channel, "done" after EOS; closes when stdin reaches EOF. */
 int main(int argc, char **argv)
 {
-	if (argc != 5) {
-		fprintf(stderr, "usage: %s NAME FRAMES WIDTH HEIGHT\n", argv[0]);
+	if (argc != 5 && !(argc == 6 && strcmp(argv[5], "keep-newest") == 0)) {
+		fprintf(stderr, "usage: %s NAME FRAMES WIDTH HEIGHT [keep-newest]\n", argv[0]);
 		return 2;
 	}
 	const char *name = argv[1];
@@ -24,7 +25,8 @@ int main(int argc, char **argv)
 	uint32_t width = (uint32_t)cross_arg_u64(argv[3], "width");
 	uint32_t height = (uint32_t)cross_arg_u64(argv[4], "height");
 
-	struct shmring_producer_options opts = {.ring_size = 1 << 20, .mode = 0, .policy = SHMRING_POLICY_LOSSLESS};
+	struct shmring_producer_options opts = {.ring_size = 1 << 20, .mode = 0, .policy = SHMRING_POLICY_LOSSLESS,
+						.flags = argc == 6 ? SHMRING_PRODUCER_KEEP_NEWEST : 0};
 	shmring_producer *p = NULL;
 	int r = shmring_producer_create(name, &opts, &p);
 	if (r < 0) {

@@ -117,3 +117,23 @@ def test_clean_removes_segment_of_producer_killed_while_creating_it(channel: str
         for fd, f in zip(fds, (alive, locked)):
             os.close(fd)
             os.unlink(f)
+
+
+def test_c_keep_newest_python_reader_gets_the_newest_frame(channel: str) -> None:
+    """A C producer with KEEP_NEWEST and no reader never waits; a Python reader attaching gets its newest frame."""
+    n, size = 400, 10000  # 4 MB through a 1 MiB ring with nobody reading
+    p = subprocess.Popen([tool("CROSS_WRITER"), channel, str(n), "0", str(size), "keep-newest"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        assert p.stdout.readline() == "done\n", p.stderr.read()  # every frame and the EOS written
+        with shmring.Reader(channel, timeout=5, frame_timeout=5) as rd:
+            f = rd.next_frame()
+            assert f.seq == n - 1 and check_pattern(f.data, n - 1)
+            f.release()
+            assert rd.next_frame() is None and rd.end_reason == "eos"
+            assert rd.stats().frames_dropped == n - 1
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
+    assert p.returncode == 0
