@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The benchmarks' plot helper (tests/bench/plot.py) writes a PNG of the numbers it is given."""
+"""The benchmarks' plot module (tests/bench/plot.py) writes a PNG of the numbers it is given."""
 
 from __future__ import annotations
 
