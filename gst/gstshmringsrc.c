@@ -664,6 +664,8 @@ gst_shmring_src_check_layout (const struct shmring_desc *desc,
   }
   for (i = 0; i < desc->n_planes; i++) {
     guint64 rows = 0, row_bytes = 0, end;
+    gboolean complex = GST_VIDEO_FORMAT_INFO_IS_TILED (finfo) ||
+        GST_VIDEO_FORMAT_INFO_HAS_PALETTE (finfo);
 
     /* The plane's rows, and the bytes a row needs, from its components. */
     for (c = 0; c < GST_VIDEO_FORMAT_INFO_N_COMPONENTS (finfo); c++) {
@@ -672,11 +674,31 @@ gst_shmring_src_check_layout (const struct shmring_desc *desc,
       if (GST_VIDEO_FORMAT_INFO_PLANE (finfo, c) != i)
         continue;
       rows = MAX (rows, (guint64) GST_VIDEO_INFO_COMP_HEIGHT (info, c));
+      if (GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, c) <= 0)
+        complex = TRUE;
       need = w == 0 || GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, c) <= 0 ? 0 :
           GST_VIDEO_FORMAT_INFO_POFFSET (finfo, c) +
           (guint64) GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, c) * (w - 1) +
           (GST_VIDEO_FORMAT_INFO_DEPTH (finfo, c) + 7) / 8;
       row_bytes = MAX (row_bytes, need);
+    }
+    if (complex) {
+      /* Tiled or packed in groups of pixels: only GStreamer's own layout,
+       * whole, is known to fit. */
+      if (desc->plane_offset[i] != GST_VIDEO_INFO_PLANE_OFFSET (info, i) ||
+          desc->plane_stride[i] != (guint) GST_VIDEO_INFO_PLANE_STRIDE (info,
+              i) || desc->frame_size < GST_VIDEO_INFO_SIZE (info)) {
+        *why = g_strdup_printf ("plane %u (offset %" G_GUINT64_FORMAT
+            ", stride %u) of a %" G_GUINT64_FORMAT "-byte %s frame is not "
+            "GStreamer's layout for that format (offset %" G_GSIZE_FORMAT
+            ", stride %d, %" G_GSIZE_FORMAT " bytes)", i,
+            (guint64) desc->plane_offset[i], desc->plane_stride[i],
+            (guint64) desc->frame_size, fmt,
+            GST_VIDEO_INFO_PLANE_OFFSET (info, i),
+            GST_VIDEO_INFO_PLANE_STRIDE (info, i), GST_VIDEO_INFO_SIZE (info));
+        return FALSE;
+      }
+      continue;
     }
     end = desc->plane_offset[i] + (guint64) desc->plane_stride[i] * rows;
     if (desc->plane_stride[i] < row_bytes || desc->plane_offset[i] >
