@@ -7,14 +7,21 @@ library or :class:`Writer`, and read by ``shmringsrc``, the C library or
 :class:`Reader`.  Only the standard library is needed (numpy for arrays)::
 
     import shmring
-    with shmring.Reader("cam", timeout=5.0) as reader:
-        for frame in reader:          # blocks without polling; ends at end of stream
-            img = frame.array         # numpy view into shared memory, no copy
-            print(frame.seq, frame.pts, frame.caps, img.shape)
 
-Frames are zero-copy views valid until released (the loop moving on,
-``frame.release()`` or ``reader.close()``); ``frame.copy()`` gives an owned
-array.  Errors derive from :class:`Error`.
+    kept = []
+    with shmring.Reader("cam", timeout=5.0) as reader:
+        for frame in reader:              # waits without polling; ends at end of stream
+            img = frame.array             # read-only view into shared memory, no copy
+            print(frame.seq, frame.pts, img.shape)
+            if frame.seq % 30 == 0:
+                kept.append(frame.copy()) # owned and writable: keep it, draw into it
+
+Frames are zero-copy, read-only views valid only until released (the loop
+moving on, ``frame.release()`` or ``reader.close()``); ``frame.copy()``
+gives an owned frame (writable arrays and the same metadata) to keep.
+``reader.poll()`` returns a frame or None without waiting.  Errors derive
+from :class:`Error`; the ``shmring`` command (``python3 -m shmring``) lists,
+inspects, views, watches (``top``) and cleans channels.
 
 The Python side relies on x86-64 memory ordering (TSO): aligned 4/8-byte
 loads and stores through ``memoryview.cast`` act as acquire loads and

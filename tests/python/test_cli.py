@@ -103,7 +103,7 @@ def _dead_channel(name: str, user: int | None = None) -> int:
 def test_clean_as_a_user_without_access_goes_on(channel: str) -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root to make another user's channel")
-    root_pid = _dead_channel(channel + "-root")
+    _dead_channel(channel + "-root")
     mine_pid = _dead_channel(channel + "-nobody", 65534)
     code = ("import os, sys; os.setgid(65534); os.setuid(65534); from shmring._cli import main; "
             f"sys.exit(main(['clean', {channel + '-root'!r}, {channel + '-nobody'!r}]))")
@@ -116,7 +116,9 @@ def test_clean_as_a_user_without_access_goes_on(channel: str) -> None:
         assert r.stdout == f"removed {channel}-nobody (producer pid {mine_pid} is gone)\n"
         assert os.path.exists(path) and not os.path.exists(shmring.channel_path(channel + "-nobody"))
     finally:
-        assert run("clean", channel + "-root").stdout == f"removed {channel}-root (producer pid {root_pid} is gone)\n"
+        for suffix in ("-root", "-nobody"):
+            if os.path.exists(shmring.channel_path(channel + suffix)):
+                os.unlink(shmring.channel_path(channel + suffix))
 
 
 def test_clean_handles_each_file_on_its_own() -> None:
@@ -179,7 +181,7 @@ def test_info_and_view_suggest_similar_names(channel: str) -> None:
         view = run("view", typo, "--timeout", "0.1", env={k: v for k, v in os.environ.items() if k != "DISPLAY"})
     for r in (info, view):
         assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
-        assert f"no channel '{typo}'" in r.stderr and r.stderr.endswith(f"; did you mean '{channel}'?\n")
+        assert f"no channel '{typo}'" in r.stderr and f"; did you mean '{channel}'" in r.stderr
 
 
 def test_info_and_ls_say_what_the_producer_waits_for(channel: str) -> None:

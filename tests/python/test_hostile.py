@@ -167,7 +167,7 @@ def test_fifo_does_not_hang(channel: str) -> None:
             r = subprocess.run([sys.executable, "-m", "shmring", *args], capture_output=True, text=True, timeout=20)
             out = r.stdout + r.stderr
             assert f"{path} is a FIFO, not a shmring segment" in out and "Traceback" not in out, (args, out)
-            assert r.returncode == 1
+            assert r.returncode == (0 if args == ["ls"] else 1)
         assert stat.S_ISFIFO(os.lstat(path).st_mode)  # clean leaves what is not a segment alone
     finally:
         os.unlink(path)
