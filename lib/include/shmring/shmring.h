@@ -36,6 +36,10 @@
  *   -EBADMSG    corrupt or hostile segment             -EPROTO   unknown protocol version
  *   -EOWNERDEAD the producer died (no clean close)     -ESHUTDOWN producer closed without EOS
  *   -EPIPE      (producer) the reader is gone and the policy cannot wait for one
+ *   -EACCES     permission denied on the channel file (the message names its
+ *               owner, group and mode, and how a producer shares a channel)
+ *   -ENOSPC at attach: the segment is sparse (made on a full /dev/shm)
+ *   -EBADMSG also: the channel name is not a regular file (FIFO, symlink, ...)
  */
 
 #include <errno.h> /* the -E* codes the functions return */
