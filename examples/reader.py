@@ -62,6 +62,8 @@ def main() -> int:
                             f"{frame.array.shape if frame.info.format else frame.size}")
                     if args.verify:
                         line += f"  intact {intact} bad {bad}"
+                    if not n0:
+                        line += "  (start-up included)"
                     print(line, flush=True)
                     t0, n0, lat = now, total, []
                 if args.frames and total >= args.frames:

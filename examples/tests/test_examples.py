@@ -54,11 +54,12 @@ def c_pair(name: str, frames: int) -> str:
 
 
 def test_demo_consumer_latency_leaves_out_the_first_second(channel: str) -> None:
-    # 45 frames at 30 fps last 1.5 s: the latency is that of the frames after the first second.
-    out = c_pair(channel, 45)
+    # 90 frames at 30 fps last 3 s (a reader started late on a busy machine still reads for over a
+    # second): the latency is that of the frames after the first second.
+    out = c_pair(channel, 90)
     m = re.search(r"latency commit -> receipt, after the first second, (\d+) frames: p50", out)
     assert m, out
-    assert 0 < int(m.group(1)) < 45
+    assert 0 < int(m.group(1)) < 90
 
 
 def test_demo_consumer_latency_of_a_short_run_says_it_includes_start_up(channel: str) -> None:
@@ -85,10 +86,10 @@ def test_reader_latency_of_a_short_run_says_it_includes_start_up(channel: str) -
 
 
 def test_reader_latency_summary_leaves_out_the_first_second(channel: str) -> None:
-    out = py_reader(channel, 45)
+    out = py_reader(channel, 90)  # 3 s, as for the C consumer
     m = re.search(r"latency commit -> read, after the first second, (\d+) frames: p50 [\d.]+ us, p99", out)
     assert m, out
-    assert 0 < int(m.group(1)) < 45
+    assert 0 < int(m.group(1)) < 90
 
 
 def test_capture_wait_for_reader_keeps_every_frame_of_a_live_source(channel: str) -> None:
