@@ -61,6 +61,14 @@ def check_regular(name: str, path: str, st: os.stat_result) -> None:
                          f"(rm {path}) if nothing of yours uses it")
 
 
+def owner_of(path: str) -> str:
+    """"owner U, group G, mode 0600" of ``path`` (its symlink, not followed), or "unknown owner"."""
+    try:
+        return _owner(os.stat(path, follow_symlinks=False))
+    except OSError:
+        return "unknown owner"
+
+
 def _owner(st: os.stat_result) -> str:
     try:
         user = pwd.getpwuid(st.st_uid).pw_name
@@ -77,10 +85,7 @@ def os_error(name: str, path: str, e: OSError, doing: str) -> ChannelOSError:
     """The shmring error for ``e`` raised while ``doing`` (e.g. "opening") ``path`` of channel ``name``."""
     err = e.errno or 0
     if err in (errno.EACCES, errno.EPERM):
-        try:
-            who = f" ({_owner(os.stat(path, follow_symlinks=False))})"
-        except OSError:
-            who = ""
+        who = f" ({owner_of(path)})"
         return PermissionDenied(
             f"channel {name!r}: permission denied {doing} {path}{who}; to share a channel the producer "
             f"creates it with shmringsink permissions=0660 (Python: Writer(..., mode=0o660)) and this "
@@ -467,10 +472,7 @@ def _clean_path(name: str, path: str, dry_run: bool, temp_pid: int = 0, named: b
     except FileNotFoundError:
         return CleanResult(missing_channel(name) if not temp_pid else f"{path} is already gone", failed=not temp_pid)
     except PermissionError:
-        try:
-            who = f" ({_owner(os.stat(path, follow_symlinks=False))})"
-        except OSError:
-            who = ""
+        who = f" ({owner_of(path)})"
         return CleanResult(f"cannot check {what}: permission denied opening {path}{who}; only its owner or "
                            f"root can clean it", failed=True)
     except OSError as e:

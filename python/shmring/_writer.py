@@ -14,7 +14,7 @@ from typing import Any, Optional, Sequence, Union
 from . import _layout as L
 from . import _sys
 from ._errors import ChannelBusy, CorruptSegment, Error, FrameTooLarge, NoSpace, Timeout
-from ._segment import Q, I, Segment, check_geometry, check_regular, open_flags, os_error
+from ._segment import Q, I, Segment, check_geometry, check_regular, open_flags, os_error, owner_of
 from ._video import StreamInfo, default_layout, raw_caps
 
 __all__ = ["Writer"]
@@ -226,9 +226,10 @@ class Writer:
                 ofd = os.open(path, open_flags(True))
             except FileNotFoundError:
                 continue
-            except PermissionError as e:
-                raise ChannelBusy(f"{os_error(self.name, path, e, 'opening')}; it belongs to another user: "
-                                  f"choose another channel name") from None
+            except PermissionError:
+                raise ChannelBusy(f"channel {self.name!r} exists and belongs to another user ({owner_of(path)}): "
+                                  f"choose another channel name, or have its owner stop its producer (or remove "
+                                  f"it with shmring clean if its producer died)") from None
             try:
                 check_regular(self.name, path, os.fstat(ofd))
                 if not _sys.lock_try(ofd, L.LOCK_PRODUCER):

@@ -208,3 +208,16 @@ def test_package_snippet_keeps_the_right_frames(channel: str) -> None:
     kept = scope["kept"]
     assert [(f.seq, int(f.array[5, 7])) for f in kept] == [(0, 0), (30, 30), (60, 60)]
     kept[0].array[:] = 255  # writable
+
+
+def test_another_users_channel_name_is_refused_with_its_owner(channel: str) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run a writer as another user")
+    code = (f"import os, shmring; os.setgid(65534); os.setuid(65534)\n"
+            f"try:\n    shmring.Writer({channel!r}, caps='x', ring_size=4096)\n"
+            f"except shmring.ChannelBusy as e:\n    print(e)\n")
+    with shmring.Writer(channel, caps="application/x-test", ring_size=8192):
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"channel '{channel}' exists and belongs to another user (owner root, group root, "
+                               f"mode 0600): choose another channel name")

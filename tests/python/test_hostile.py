@@ -155,6 +155,8 @@ def test_fifo_does_not_hang(channel: str) -> None:
     try:
         with pytest.raises(shmring.CorruptSegment, match="is a FIFO, not a shmring segment"):
             shmring.Reader(channel, timeout=0)
+        with pytest.raises(shmring.CorruptSegment, match="is a FIFO, not a shmring segment"):
+            shmring.Writer(channel, caps="x", ring_size=4096)
         for args in (["info", channel], ["clean", channel], ["ls"]):
             r = subprocess.run([sys.executable, "-m", "shmring", *args], capture_output=True, text=True, timeout=20)
             out = r.stdout + r.stderr
