@@ -44,8 +44,9 @@ int main(void)
 		CHECK_MSG("permissions=0660");
 		_exit(0);
 	}
-	CHECK_EQ(t_wait(pid), 0);
+	int status = t_wait(pid);
 	shmring_producer_close(p);
+	CHECK_EQ(status, 0);
 	CHECK_NO_LEFTOVER(name);
 	return 0;
 }
