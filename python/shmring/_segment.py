@@ -100,7 +100,7 @@ def missing_channel(name: str, waited: Optional[float] = None) -> str:
     """"no channel 'x'", with similar names that exist ("did you mean 'cam'?")."""
     msg = f"no channel {name!r}"
     if waited is not None:
-        msg += f" (waited {waited} s for {L.PATH_PREFIX}{name})"
+        msg += f" (waited {float(waited)} s for {L.PATH_PREFIX}{name})"
     else:
         msg += f" ({L.PATH_PREFIX}{name} does not exist)"
     try:

@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence, Union
 
 from . import _layout as L
 from . import _sys
-from ._errors import ChannelBusy, CorruptSegment, Error, FrameTooLarge, NoSpace, Timeout
+from ._errors import ChannelBusy, Closed, CorruptSegment, Error, FrameTooLarge, NoSpace, Timeout
 from ._segment import Q, I, Segment, check_geometry, check_regular, open_flags, os_error, owner_of
 from ._video import StreamInfo, default_layout, raw_caps
 
@@ -629,7 +629,7 @@ class Writer:
 
     def _require(self) -> Segment:
         if self._seg is None:
-            raise Error(f"writer of channel {self.name!r} is closed")
+            raise Closed(f"writer of channel {self.name!r} is closed")
         return self._seg
 
     def close(self) -> None:

@@ -221,3 +221,12 @@ def test_another_users_channel_name_is_refused_with_its_owner(channel: str) -> N
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(f"channel '{channel}' exists and belongs to another user (owner root, group root, "
                                f"mode 0600): choose another channel name")
+
+
+def test_closed_writer_raises_value_error(channel: str) -> None:
+    wr = shmring.Writer(channel, caps="application/x-test", ring_size=8192)
+    wr.close()
+    wr.close()  # twice is fine
+    for call in (lambda: wr.write(b"x"), wr.eos, lambda: wr.set_stream(caps="x"), lambda: wr.reader_alive):
+        with pytest.raises(ValueError, match=f"writer of channel '{channel}' is closed"):
+            call()
