@@ -147,6 +147,8 @@ GST_START_TEST (test_properties)
   fail_unless_equals_int (perm, 0600);
   fail_unless_equals_int (policy, SHMRING_POLICY_LOSSLESS);
   fail_unless_equals_uint64 (n, 0);
+  g_object_get (sink, "wait-for-reader", &policy, NULL);
+  fail_unless_equals_int (policy, 0);   /* auto */
   gst_util_set_object_arg (G_OBJECT (sink), "policy", "drop-new");
   g_object_get (sink, "policy", &policy, NULL);
   fail_unless_equals_int (policy, SHMRING_POLICY_DROP_NEW);
@@ -190,6 +192,8 @@ GST_START_TEST (test_channel_defaults_to_name_and_ready_only)
   /* channel, size and policy are fixed once started */
   ASSERT_WARNING (g_object_set (sink, "channel", "other", NULL));
   ASSERT_WARNING (gst_util_set_object_arg (G_OBJECT (sink), "policy", "live"));
+  ASSERT_WARNING (gst_util_set_object_arg (G_OBJECT (sink), "wait-for-reader",
+          "false"));
   gst_object_unref (sink);
   stop_pipeline (p);
   fail_unless (!channel_exists (name), "channel left behind");
