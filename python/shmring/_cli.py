@@ -170,7 +170,8 @@ class _Keys:
     """Single key presses from stdin in cbreak mode, only when stdin is a terminal; restores it on exit."""
 
     def __init__(self) -> None:
-        self.fd = -1
+        self.fd = -1  # read keys from here; -1: none to read
+        self.tty = -1  # the terminal whose attributes ``saved`` holds
         self.saved: Optional[list[Any]] = None
 
     def __enter__(self) -> "_Keys":
@@ -178,17 +179,20 @@ class _Keys:
             if os.isatty(sys.stdin.fileno()):
                 import termios
                 import tty
-                self.fd = sys.stdin.fileno()
-                self.saved = termios.tcgetattr(self.fd)
-                tty.setcbreak(self.fd)
-        except (OSError, ValueError):
+                self.fd = self.tty = sys.stdin.fileno()
+                self.saved = termios.tcgetattr(self.tty)
+                tty.setcbreak(self.tty)
+        except (OSError, ValueError, AttributeError):  # no stdin at all, or not a usable one
             self.fd = -1
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.saved is not None:
             import termios
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+            try:
+                termios.tcsetattr(self.tty, termios.TCSADRAIN, self.saved)
+            except termios.error:
+                pass  # the terminal is gone
 
     def wait_quit(self, seconds: float) -> bool:
         """Wait ``seconds``; True if 'q' was pressed meanwhile."""
@@ -201,8 +205,12 @@ class _Keys:
                 time.sleep(left)  # the refresh interval
                 return False
             ready, _, _ = select.select([self.fd], [], [], left)
-            if ready and os.read(self.fd, 32).lower().count(b"q"):
-                return True
+            if ready:
+                keys = os.read(self.fd, 32)
+                if not keys:
+                    self.fd = -1  # the terminal hung up: only the interval is left
+                elif b"q" in keys.lower():
+                    return True
 
 
 def _screens(interval: float, keys: _Keys) -> Iterator[list[str]]:

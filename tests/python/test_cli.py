@@ -186,7 +186,7 @@ def test_info_and_view_suggest_similar_names(channel: str) -> None:
 
 def test_info_and_ls_say_what_the_producer_waits_for(channel: str) -> None:
     wr = shmring.Writer(channel, caps="x", ring_size=4096, timeout=30)
-    t = threading.Thread(target=lambda: [wr.write(b"x" * 1000) for _ in range(5)])  # 4 fit, the 5th waits
+    t = threading.Thread(target=lambda: [wr.write(b"x" * 1000) for _ in range(5)])  # 3 fit, the 4th waits
     t.start()
     try:
         deadline = time.monotonic() + 10
@@ -235,7 +235,7 @@ def test_top_once_with_a_real_producer(channel: str) -> None:
     m = re.fullmatch(r"(\S+) +(\S+) +(\S+) +(1 \(pid \d+\)|0) +(\d+) +(\d+) +(\S+) ms  (.*)", line)
     assert m, line
     state, fps, readers, lag, latency, stream = m.group(2, 3, 4, 5, 7, 8)
-    assert state == "open" and 20 < float(fps) < 150
+    assert state == "open" and 5 < float(fps) < 150  # paced at about 100 fps
     assert readers == f"1 (pid {os.getpid()})" and int(lag) > 0
     assert 0 <= float(latency) < 1000 and stream == "GRAY8 16x16"
 
