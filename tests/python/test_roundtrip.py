@@ -421,3 +421,20 @@ def test_keep_newest_without_reader(channel: str) -> None:
                 g.release()
         assert rest == [n + 9] and wr.frames_dropped == n - 1 and rd.frames == 11 and rd.dropped == 0
 
+
+
+def test_reconnect_to_another_format_of_the_same_size(channel: str) -> None:
+    """A restarted producer's description 1 is not the old one's, even with the same frame size."""
+    wr = shmring.Writer(channel, width=8, height=8, format="BGR")
+    with shmring.Reader(channel, timeout=2, frame_timeout=2, reconnect=True) as rd:
+        wr.write(np.zeros((8, 8, 3), np.uint8))
+        f = rd.next_frame()
+        assert f.array.shape == (8, 8, 3) and f.size == 192
+        f.release()
+        wr.close()
+        with shmring.Writer(channel, width=24, height=8, format="GRAY8") as wr2:
+            wr2.write(np.arange(192, dtype=np.uint8).reshape(8, 24))
+            f = rd.next_frame()
+            assert rd.reconnects == 1 and f.info.desc_id == 1 and f.size == 192
+            assert f.array.shape == (8, 24) and np.array_equal(f.array, np.arange(192, dtype=np.uint8).reshape(8, 24))
+            f.release()
