@@ -402,6 +402,7 @@ class Reader:
         self._R = seg.ring_size
         self._live_policy = seg.policy == L.POLICY_LIVE
         self._descs.clear()
+        self._geo.clear()  # description ids start again with each producer
         # Frames that vanish after this point show as sequence gaps; a backlog
         # present at attach time starts the count at its first frame.
         self._expect = seg.hq[Q["next_seq"]] if seg.hq[_READ_POS] == seg.hq[_WRITE_POS] else None
