@@ -50,10 +50,12 @@ def to_bgr(frame: Any) -> Any:
         w, h = frame.info.width, frame.info.height
         if w % 2 or h % 2:
             raise Error(f"cannot display {fmt} {w}x{h}: odd sizes are not supported by this viewer")
-        planes = frame.planes
-        # Pack the planes tightly in the order OpenCV expects: (h * 3/2, w).
-        flat = np.concatenate([np.ascontiguousarray(p).reshape(-1) for p in planes])
-        return cv2.cvtColor(flat.reshape(h * 3 // 2, w), getattr(cv2, _PLANAR_CODES[fmt]))
+        img = frame.array  # (h * 3/2, w) when the planes are packed tightly
+        if img.ndim != 2:
+            # Rows padded: pack the planes tightly in the order OpenCV expects.
+            flat = np.concatenate([np.ascontiguousarray(p).reshape(-1) for p in frame.planes])
+            img = flat.reshape(h * 3 // 2, w)
+        return cv2.cvtColor(img, getattr(cv2, _PLANAR_CODES[fmt]))
     if not fmt and frame.caps.startswith("image/jpeg"):
         img = cv2.imdecode(np.frombuffer(frame.data, np.uint8), cv2.IMREAD_COLOR)
         if img is None:

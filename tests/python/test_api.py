@@ -178,13 +178,21 @@ def test_permission_denied_names_owner_mode_and_fix(channel: str) -> None:
     assert "permissions=0660" in r.stdout and "mode=0o660" in r.stdout and "group" in r.stdout
 
 
-def test_nv12_array_goes_to_cvtcolor(channel: str) -> None:
+@pytest.mark.parametrize("width", [32, 6])  # planes packed tightly, rows padded to 4 bytes
+def test_nv12_array_goes_to_cvtcolor(channel: str, width: int) -> None:
     cv2 = pytest.importorskip("cv2")
-    with shmring.Writer(channel, width=32, height=16, format="NV12") as wr, shmring.Reader(channel, timeout=1) as rd:
+    from shmring.opencv import to_bgr
+    with shmring.Writer(channel, width=width, height=16, format="NV12") as wr, \
+            shmring.Reader(channel, timeout=1) as rd:
         wr.write(pattern(1, wr.stream.frame_size))
         f = rd.next_frame(timeout=1)
-        bgr = cv2.cvtColor(f.array, cv2.COLOR_YUV2BGR_NV12)
-        assert bgr.shape == (16, 32, 3)
+        y, uv = f.planes
+        packed = np.concatenate([y.reshape(-1), uv.reshape(-1)]).reshape(24, width)
+        want = cv2.cvtColor(packed, cv2.COLOR_YUV2BGR_NV12)
+        if width == 32:
+            assert f.array.shape == (24, 32)
+            assert np.array_equal(cv2.cvtColor(f.array, cv2.COLOR_YUV2BGR_NV12), want)
+        assert np.array_equal(to_bgr(f), want)
         f.release()
 
 
