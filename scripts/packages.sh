@@ -13,13 +13,19 @@ if ! command -v dpkg-buildpackage >/dev/null || ! dpkg-checkbuilddeps 2>/dev/nul
 fi
 
 # dpkg-buildpackage writes next to the source tree, so build in a copy of
-# the files git knows (committed or not; ignored ones such as build dirs left out).
+# the files git knows (committed or not; ignored ones such as build dirs left
+# out), or outside git of everything but build dirs and caches.
 tmp=$(mktemp -d /tmp/shmring-packages.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/shmring"
-git ls-files -z --cached --others --exclude-standard |
-  while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
-  tar --null -T - -cf - | tar -xf - -C "$tmp/shmring"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git ls-files -z --cached --others --exclude-standard |
+    while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+    tar --null -T - -cf - | tar -xf - -C "$tmp/shmring"
+else
+  tar --exclude='./build*' --exclude='./obj-*' --exclude=__pycache__ --exclude=.git -cf - . |
+    tar -xf - -C "$tmp/shmring"
+fi
 
 echo "building the packages in $tmp/shmring (log: $out/build.log)"
 mkdir -p "$out"

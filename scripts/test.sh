@@ -64,7 +64,7 @@ run build-fuzz --suite fuzz
 
 echo "== install checks: Debian packages, then from source; each removed again, the machine left as it was"
 install_check() { # install_check SCRIPT ARGS...: run an install check, counting its "ok" / "not ok" lines
-  local out rc ok fail
+  local out rc ok fail start=$SECONDS
   out=$(mktemp)
   set +e
   "$@" | tee "$out"
@@ -73,6 +73,7 @@ install_check() { # install_check SCRIPT ARGS...: run an install check, counting
   ok=$(grep -c '^ok ' "$out" || true)
   fail=$(grep -c '^not ok ' "$out" || true)
   rm -f "$out"
+  echo "($1: $((SECONDS - start)) s)"
   if [ "$rc" -eq 77 ]; then
     return 0
   elif [ "$rc" -ne 0 ]; then

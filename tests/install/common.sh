@@ -5,6 +5,8 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 version=$(sed -n "s/^  version: '\(.*\)',\$/\1/p" "$top/meson.build")
 debs=(libshmring0 libshmring-dev gstreamer1.0-shmring python3-shmring)
 failed=0
+# Interrupted, still run the EXIT trap that removes what was installed.
+trap 'exit 143' INT TERM HUP
 
 ok() { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; failed=1; }
@@ -31,7 +33,7 @@ require_root_and_clean() {
   found=$(shmring_on_system "$1")
   if [ -n "$found" ]; then
     echo "skipped: shmring is already installed on this machine, and this check leaves a machine as it found it:"
-    echo "$found" | sed 's/^/    /'
+    echo "$found" | head -15 | sed "s/^/    /"
     echo "    remove it first: apt-get purge ${debs[*]}; or ninja -C BUILD_DIR uninstall && ldconfig"
     exit 77
   fi
