@@ -425,9 +425,11 @@ class Reader:
             if seg.mm is not None:
                 seg.hq[_RELEASE_POS] = _NONE | seg.hq[_READ_POS]
                 seg.hi[I["reader_pid"]] = 0
+                # Unlock before the wake-up, so that a producer it wakes
+                # sees no reader (mmap keeps a dup of the fd: unlock by hand).
+                _sys.unlock(seg.fd, L.LOCK_READER)
                 seg.hi[_CONS_SEQ] = (seg.hi[_CONS_SEQ] + 1) & 0xFFFFFFFF
                 _sys.futex_wake(seg.base + _CONS_SEQ_OFF)
-                _sys.unlock(seg.fd, L.LOCK_READER)  # mmap keeps a dup of the fd
         finally:
             if self._rom is not None:
                 try:
