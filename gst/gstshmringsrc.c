@@ -564,7 +564,11 @@ gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
     } else if (r == -EBUSY) {
       gchar *why = g_strdup (shmring_last_error ());
 
-      if (shmring_inspect (self->name, &st, NULL) == 0 && st.producer_alive) {
+      /* A live producer and a reader that says who it is.  (Without a
+       * pid, the file may have just been replaced by a new producer's,
+       * which the next attempt opens.) */
+      if (shmring_inspect (self->name, &st, NULL) == 0 && st.producer_alive &&
+          st.reader_pid != 0) {
         GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
             ("Channel \"%s\" already has a reader (pid %d); a channel has "
                 "only one.", self->name, st.reader_pid), ("%s", why));
