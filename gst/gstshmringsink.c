@@ -424,6 +424,11 @@ gst_shmring_sink_create (GstShmringSink * self, gboolean final)
       GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
           ("Could not create channel \"%s\": %s.", name, shmring_strerror (r)),
           ("%s", shmring_last_error ()));
+    /* Said once: later frames fail without trying again. */
+    GST_OBJECT_LOCK (self);
+    self->pending_name = NULL;
+    GST_OBJECT_UNLOCK (self);
+    g_free (name);
     return -1;
   }
 
