@@ -6,6 +6,7 @@ set -uo pipefail
 source "$(dirname "$0")/common.sh"
 
 tmp=$(mktemp -d /tmp/shmring-packages-test.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
 snapshot "$tmp/before"
 require_root_and_clean "$tmp/before"
 dpkg-query -W -f='${Package}\n' | LC_ALL=C sort >"$tmp/packages-before"

@@ -8,6 +8,7 @@ source "$(dirname "$0")/common.sh"
 build=$(realpath -m "${1:-$top/build-inst}")
 
 tmp=$(mktemp -d /tmp/shmring-source-test.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
 snapshot "$tmp/before"
 require_root_and_clean "$tmp/before"
 
