@@ -29,7 +29,7 @@ else
   exit 1
 fi
 
-if lintian --fail-on error "$tmp/out"/*.changes >"$tmp/lintian.out" 2>&1; then
+if TMPDIR="$tmp" lintian --fail-on error "$tmp/out"/*.changes >"$tmp/lintian.out" 2>&1; then
   ok "lintian: no errors ($(grep -c '^W:' "$tmp/lintian.out") warnings)"
 else
   not_ok "lintian reports errors"
