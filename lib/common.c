@@ -70,6 +70,11 @@ struct video_format {
 #define P1(b) {{0, 0, b}}
 #define YUV(b, xs, ys, cb) {{0, 0, b}, {xs, ys, cb}, {xs, ys, cb}}
 #define YC(b, xs, ys, cb) {{0, 0, b}, {xs, ys, cb}}
+/* Tiled layouts: the stride encodes tiles, so rows cannot be counted from
+ * it; only the plane offsets are checked.  A consumer that reads the tiles
+ * must use GStreamer's own layout for them (shmringsrc does). */
+#define TILED 0xff
+#define YC_TILED {{0, TILED, 0}, {0, TILED, 0}}
 static const struct video_format video_formats[] = {
 	{"RGB", 1, P1(3)}, {"BGR", 1, P1(3)}, {"v308", 1, P1(3)},
 	{"RGBx", 1, P1(4)}, {"BGRx", 1, P1(4)}, {"xRGB", 1, P1(4)}, {"xBGR", 1, P1(4)},
@@ -89,12 +94,20 @@ static const struct video_format video_formats[] = {
 	{"NV16", 2, YC(1, 1, 0, 2)}, {"NV61", 2, YC(1, 1, 0, 2)},
 	{"NV24", 2, YC(1, 0, 0, 2)}, {"P010_10LE", 2, YC(2, 1, 1, 4)},
 	{"P010_10BE", 2, YC(2, 1, 1, 4)},
+	{"P012_LE", 2, YC(2, 1, 1, 4)}, {"P012_BE", 2, YC(2, 1, 1, 4)},
+	{"P016_LE", 2, YC(2, 1, 1, 4)}, {"P016_BE", 2, YC(2, 1, 1, 4)},
+	{"I420_12LE", 3, YUV(2, 1, 1, 2)}, {"I420_12BE", 3, YUV(2, 1, 1, 2)},
+	/* 10-bit pixels packed 3 in 4 bytes or 4 in 5: rows counted, row bytes not */
+	{"NV12_10LE32", 2, YC(0, 1, 1, 0)}, {"NV12_10LE40", 2, YC(0, 1, 1, 0)},
+	{"NV12_4L4", 2, YC_TILED}, {"NV12_32L32", 2, YC_TILED}, {"NV12_16L32S", 2, YC_TILED},
+	{"NV12_64Z32", 2, YC_TILED}, {"NV12_8L128", 2, YC_TILED}, {"NV12_10BE_8L128", 2, YC_TILED},
 	{"A420", 4, {{0, 0, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 1}}},
 	{"GBRA", 4, {{0, 0, 1}, {0, 0, 1}, {0, 0, 1}, {0, 0, 1}}},
 };
 #undef P1
 #undef YUV
 #undef YC
+#undef YC_TILED
 
 static const struct video_format *find_format(const char *name)
 {
@@ -118,11 +131,11 @@ static int check_planes(const struct shmring_desc *d, uint32_t id, const char *n
 			    name, id, vf->name, vf->n_planes, d->n_planes);
 	for (unsigned i = 0; i < d->n_planes; i++) {
 		unsigned ys = vf ? vf->plane[i].ys : 0, xs = vf ? vf->plane[i].xs : 0;
-		uint64_t rows = ((uint64_t)d->height + (1u << ys) - 1) >> ys;
+		uint64_t rows = ys == TILED ? 0 : ((uint64_t)d->height + (1u << ys) - 1) >> ys;
 		uint64_t row_bytes = vf ? (((uint64_t)d->width + (1u << xs) - 1) >> xs) * vf->plane[i].bpp : 0;
 		uint64_t bytes = (uint64_t)d->plane_stride[i] * rows;
-		if (rows && (d->plane_stride[i] < row_bytes || d->plane_offset[i] > d->frame_size ||
-			     bytes > d->frame_size - d->plane_offset[i]))
+		if (d->plane_offset[i] > d->frame_size ||
+		    (rows && (d->plane_stride[i] < row_bytes || bytes > d->frame_size - d->plane_offset[i])))
 			return fail(EBADMSG,
 				    "channel '%s': description %u: %s plane %u (offset %llu, stride "
 				    "%u, %llu rows of at least %llu bytes) does not fit the %llu-byte "

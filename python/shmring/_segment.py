@@ -27,7 +27,7 @@ from . import _layout as L
 from . import _sys
 from ._errors import (ChannelNotFound, ChannelOSError, CorruptSegment, InvalidName, PermissionDenied,
                       ProtocolVersion)
-from ._video import VSUB, StreamInfo, plane_geometry, plane_rows
+from ._video import TILED, VSUB, StreamInfo, plane_geometry, plane_rows
 
 __all__ = ["Segment", "Stats", "inspect", "list_channels", "missing_channel", "open_flags", "os_error",
            "check_regular"]
@@ -256,7 +256,7 @@ class Segment:
         rows = plane_rows(fmt_s, height, n_planes)
         if rows is None:
             raise CorruptSegment(f"channel {self.name!r}: description {d}: format {fmt_s} has "
-                                 f"{len(VSUB[fmt_s])} planes, n_planes = {n_planes}")
+                                 f"{2 if fmt_s in TILED else len(VSUB[fmt_s])} planes, n_planes = {n_planes}")
         for i in range(n_planes):
             if offs[i] + strides[i] * rows[i] > frame_size:
                 raise CorruptSegment(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-__all__ = ["StreamInfo", "FORMATS", "VSUB", "default_layout", "plane_geometry", "plane_rows", "raw_caps"]
+__all__ = ["StreamInfo", "FORMATS", "TILED", "VSUB", "default_layout", "plane_geometry", "plane_rows", "raw_caps"]
 
 
 def _up(v: int, a: int) -> int:
@@ -41,15 +41,18 @@ FORMATS = tuple(PACKED) + tuple(PLANAR)
 _VSUB_GROUPS: tuple[tuple[tuple[int, ...], str], ...] = (
     ((1,), "RGB BGR v308 RGBx BGRx xRGB xBGR RGBA BGRA ARGB ABGR AYUV VUYA r210 RGB16 BGR16 RGB15 BGR15 "
            "GRAY8 GRAY16_LE GRAY16_BE YUY2 UYVY YVYU"),
-    ((1, 2, 2), "I420 YV12 I420_10LE I420_10BE"),
+    ((1, 2, 2), "I420 YV12 I420_10LE I420_10BE I420_12LE I420_12BE"),
     ((1, 1, 1), "Y42B Y444 Y41B GBR I422_10LE I422_10BE Y444_10LE Y444_10BE"),
     ((1, 4, 4), "YUV9 YVU9"),
-    ((1, 2), "NV12 NV21 P010_10LE P010_10BE"),
+    ((1, 2), "NV12 NV21 P010_10LE P010_10BE P012_LE P012_BE P016_LE P016_BE NV12_10LE32 NV12_10LE40"),
     ((1, 1), "NV16 NV61 NV24"),
     ((1, 2, 2, 1), "A420"),
     ((1, 1, 1, 1), "GBRA"),
 )
 VSUB: dict[str, tuple[int, ...]] = {f: divs for divs, names in _VSUB_GROUPS for f in names.split()}
+# Tiled two-plane layouts: the stride encodes tiles, so rows cannot be
+# counted from it; only the plane offsets are checked (0 rows).
+TILED = frozenset("NV12_4L4 NV12_32L32 NV12_16L32S NV12_64Z32 NV12_8L128 NV12_10BE_8L128".split())
 
 
 def plane_rows(fmt: str, height: int, n_planes: int) -> Optional[list[int]]:
@@ -57,6 +60,8 @@ def plane_rows(fmt: str, height: int, n_planes: int) -> Optional[list[int]]:
 
     An unknown format is taken conservatively: every plane ``height`` rows.
     """
+    if fmt in TILED:
+        return [0, 0] if n_planes == 2 else None
     divs = VSUB.get(fmt)
     if divs is None:
         return [height] * n_planes

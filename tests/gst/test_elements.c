@@ -1199,6 +1199,48 @@ GST_START_TEST (test_reader_attach_leave_messages)
 
 GST_END_TEST;
 
+/* Every raw format GStreamer knows is published at odd and at tile-sized
+ * dimensions: the library's whole-plane checks accept GStreamer's own
+ * layouts, packed 10-bit and tiled ones included. */
+GST_START_TEST (test_every_format_published)
+{
+  static const guint sizes[][2] = { {65, 33}, {128, 128} };
+  gchar *name = channel_name ("formats");
+  gchar *desc = g_strdup_printf ("shmringsink channel=%s size=4194304 "
+      "wait-for-reader=false", name);
+  const GstVideoFormat *formats;
+  guint n_formats, i, s, published = 0;
+
+  formats = gst_video_formats_raw (&n_formats);
+  for (i = 0; i < n_formats; i++) {
+    for (s = 0; s < G_N_ELEMENTS (sizes); s++) {
+      GstVideoInfo vi;
+      GstHarness *h;
+      GstFlowReturn ret;
+
+      if (!gst_video_info_set_format (&vi, formats[i], sizes[s][0],
+              sizes[s][1]) || GST_VIDEO_INFO_N_PLANES (&vi) > SHMRING_MAX_PLANES)
+        continue;
+      h = gst_harness_new_parse (desc);
+      gst_harness_set_src_caps (h, gst_video_info_to_caps (&vi));
+      ret = gst_harness_push (h, gst_buffer_new_allocate (NULL,
+              GST_VIDEO_INFO_SIZE (&vi), NULL));
+      gst_harness_teardown (h);
+      fail_unless (ret == GST_FLOW_OK, "%s %ux%u not published: %s",
+          gst_video_format_to_string (formats[i]), sizes[s][0], sizes[s][1],
+          gst_flow_get_name (ret));
+      published++;
+    }
+  }
+  /* Tiled formats have no odd-sized layout; the others have both sizes. */
+  fail_unless (published > n_formats, "only %u layouts published", published);
+  fail_unless (!channel_exists (name));
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A frame larger than the ring is one error, naming a size that holds it. */
 GST_START_TEST (test_frame_too_large_once)
 {
@@ -1267,6 +1309,7 @@ shmring_elements_suite (void)
   tcase_add_test (tc, test_nonlive_source_waits_for_reader);
   tcase_add_test (tc, test_reader_attach_leave_messages);
   tcase_add_test (tc, test_frame_too_large_once);
+  tcase_add_test (tc, test_every_format_published);
   return s;
 }
 

@@ -110,3 +110,36 @@ def test_struct_formats() -> None:
     assert struct.calcsize(L.RECORD_STRUCT) == L.RECORD_HEADER_SIZE
     assert struct.calcsize(L.DESC_FIXED_STRUCT) == L.DESC["caps"][0]
     assert struct.calcsize(L.IDENTITY_STRUCT) == L.HEADER["write_pos"][0]
+
+
+def _c_formats() -> dict[str, tuple[int, ...] | None]:
+    """The C library's raw-format table: name -> vertical subsampling per plane (None: tiled)."""
+    path = os.path.join(os.path.dirname(HEADER), "..", "..", "common.c")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    out: dict[str, tuple[int, ...] | None] = {}
+    for name, n, body in re.findall(r'\{"(\w+)", (\d), (P1\([^)]*\)|YUV\([^)]*\)|YC\([^)]*\)|YC_TILED|'
+                                    r'\{(?:\{[^}]*\},? ?)+\})\}', text):
+        if body == "YC_TILED":
+            out[name] = None
+            continue
+        if body.startswith(("YUV", "YC")):
+            ys = int(body[body.index("(") + 1:-1].split(",")[2])
+            planes = [0] + [ys] * (int(n) - 1)
+        elif body.startswith("P1"):
+            planes = [0]
+        else:
+            planes = [int(t.split(",")[1]) for t in re.findall(r"\{(\d+, *\d+, *\d+)\}", body)]
+        assert len(planes) == int(n), (name, body)
+        out[name] = tuple(1 << y for y in planes)
+    return out
+
+
+def test_format_tables_match() -> None:
+    """The Python reader checks planes with the same rows as the C library, format by format."""
+    from shmring._video import TILED, VSUB
+
+    c = _c_formats()
+    assert len(c) > 40, sorted(c)
+    assert {n for n, v in c.items() if v is None} == set(TILED)
+    assert {n: v for n, v in c.items() if v is not None} == VSUB
