@@ -334,10 +334,17 @@ struct shmring_header {
  *     BGRA ARGB ABGR AYUV VUYA r210 RGB16 BGR16 RGB15 BGR15 GRAY8
  *     GRAY16_LE GRAY16_BE YUY2 UYVY YVYU
  *   3 planes, planes 1-2 ceil(height/2) rows: I420 YV12 I420_10LE I420_10BE
+ *     I420_12LE I420_12BE
  *   3 planes, all height rows: Y42B Y444 Y41B GBR I422_10LE I422_10BE
  *     Y444_10LE Y444_10BE
  *   3 planes, planes 1-2 ceil(height/4) rows: YUV9 YVU9
  *   2 planes, plane 1 ceil(height/2) rows: NV12 NV21 P010_10LE P010_10BE
+ *     P012_LE P012_BE P016_LE P016_BE NV12_10LE32 NV12_10LE40 (the last two
+ *     pack 10-bit pixels: row bytes are not checked)
+ *   2 planes, tiled (the stride encodes tiles; only each plane_offset <=
+ *     frame_size is checked, and a reader of the tiles must use GStreamer's
+ *     own layout): NV12_4L4 NV12_32L32 NV12_16L32S NV12_64Z32 NV12_8L128
+ *     NV12_10BE_8L128
  *   2 planes, all height rows: NV16 NV61 NV24
  *   4 planes: A420 (planes 1-2 ceil(height/2) rows), GBRA (all height)
  * A known format must have its number of planes.  Any other format (or
