@@ -6,7 +6,7 @@ version=$(sed -n "s/^  version: '\(.*\)',\$/\1/p" "$top/meson.build")
 debs=(libshmring0 libshmring-dev gstreamer1.0-shmring python3-shmring)
 failed=0
 # Interrupted, still run the EXIT trap that removes what was installed.
-trap 'exit 143' INT TERM HUP
+trap 'exit 143' INT TERM HUP PIPE
 
 ok() { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; failed=1; }
