@@ -21,7 +21,7 @@ test=(
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-x
   python3-pytest python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   python3-matplotlib mypy
-  debhelper dh-python dpkg-dev fakeroot lintian
+  build-essential debhelper dh-python dpkg-dev fakeroot lintian man-db
 )
 
 case "$profile" in
