@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* internal.h: protocol 2's private structures and the helpers its source files share. */
+#ifndef SHMRING_V2_INTERNAL_H
+#define SHMRING_V2_INTERNAL_H
+
+#include "../common.h"
+#include "shmring2.h"
+
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define SLICE_NS 200000000ull /* longest single futex wait: liveness checks */
+#define MAX_PENDING 16u       /* connections that have not sent HELLO yet */
+
+/* A mapped pool, as the producer (read-write) and readers (read-only) see
+ * it.  id is the identity, copied once (readers: validated) and never read
+ * back from shared memory. */
+struct pool_map {
+	int fd;
+	uint8_t *base;
+	struct shmring2_pool_header *h;
+	struct shmring2_pool_header id;
+};
+
+static inline struct shmring2_slot *pool_slot(const struct pool_map *m, uint32_t i)
+{
+	return (struct shmring2_slot *)(m->base + m->id.slot_table_offset +
+					(uint64_t)i * SHMRING2_SLOT_HEADER_SIZE);
+}
+
+static inline uint8_t *pool_payload(const struct pool_map *m, uint32_t i)
+{
+	return m->base + m->id.payload_offset + (uint64_t)i * m->id.slot_size;
+}
+
+static inline struct shmring2_reader_line *pool_line(const struct pool_map *m, uint32_t i)
+{
+	return (struct shmring2_reader_line *)(m->base + SHMRING2_READER_LINES_OFFSET +
+					       (uint64_t)i * SHMRING2_READER_LINE_SIZE);
+}
+
+static inline struct shmring_desc *pool_desc(const struct pool_map *m, uint32_t id)
+{
+	return (struct shmring_desc *)(m->base + SHMRING2_DESC_OFFSET +
+				       (uint64_t)(id % SHMRING_DESC_SLOTS) * SHMRING_DESC_SLOT_SIZE);
+}
+
+/* memory.c */
+int _shmring2_pool_create(struct pool_map *m, const char *name, const struct shmring2_pool_header *id);
+int _shmring2_pool_seal(struct pool_map *m, const char *name);
+int _shmring2_pool_open(struct pool_map *m, int fd, const char *name);
+void _shmring2_pool_close(struct pool_map *m);
+int _shmring2_block_create(const char *name, struct shmring2_block **out);
+int _shmring2_block_open(int fd, const char *name, struct shmring2_block **out);
+int _shmring2_read_desc(const struct pool_map *m, uint32_t id, const char *name,
+			struct shmring_desc *out);
+void _shmring2_fill_stats(const struct pool_map *m, struct shmring2_stats *st);
+
+/* wait.c */
+uint64_t _shmring2_now(void);
+uint64_t _shmring2_deadline(int64_t timeout_ns);
+void _shmring2_wake(uint32_t *word, int private_word);
+int _shmring2_wait(uint32_t *const *words, const uint32_t *vals, unsigned n, uint32_t *intr,
+		   uint32_t ival, uint64_t deadline);
+void _shmring2_nap(uint32_t *intr, uint32_t ival, uint64_t until);
+
+/* door.c: the socket, its messages and the producer's door thread. */
+struct sockaddr_un;
+int _shmring2_address(const char *name, struct sockaddr_un *a);
+int _shmring2_send(int sock, const void *msg, size_t len, const int *fds, int nfds);
+int _shmring2_recv(int sock, void *msg, size_t len, int *fds, int maxfds, int *nfds);
+
+/* One connected reader, as the producer knows it.  Fields up to `active`
+ * are the door's; the frame path reads them under the producer's lock. */
+struct reader {
+	int active;  /* connected: the frame path pushes frames to it */
+	int broken;  /* the frame path found its block broken: the door hangs up */
+	char why[192];
+	int sock;
+	int block_fd;
+	struct shmring2_block *b;
+	pid_t pid;
+	uid_t uid;
+	uint32_t mode, holds;
+	int live, lossless;
+	uint64_t tail, head; /* private truth: entries pushed, last valid head */
+	uint32_t q[SHMRING2_QUEUE_MAX];
+	uint64_t queued, dropped;
+};
+
+struct resv {
+	int used;
+	uint32_t slot, desc_id;
+	uint64_t id, max_size;
+};
+
+struct pending_conn {
+	int fd;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+
+struct shmring2_producer {
+	char name[SHMRING_NAME_MAX + 1];
+	struct pool_map m;
+	uint32_t policy, n_slots, queue_len, max_holds, max_readers, max_reserved;
+	uint32_t share, share_uid, share_gid;
+	uid_t uid;
+
+	pthread_mutex_t lock; /* the readers table, between the door and the frame path */
+	struct reader r[SHMRING2_MAX_READERS];
+	uint32_t n_readers;
+	uint32_t door_seq; /* private futex word: +1 when a reader leaves */
+
+	struct resv resv[SHMRING2_RESERVED_MAX];
+	uint64_t next_resv_id;
+	uint32_t last_slot;
+	uint32_t *slot_desc;  /* description id named by each slot's frame */
+	uint64_t *pinned;     /* scratch bitmap of n_slots bits */
+
+	struct shmring_desc pending;
+	int have_pending;
+	uint32_t desc_counter, cur_desc;
+	uint64_t next_seq, frames_written;
+
+	uint32_t intr;
+	int interrupted;
+
+	int listen_fd, wake_fd;
+	int door_running, door_stop;
+	pthread_t door;
+	struct pending_conn pend[MAX_PENDING];
+	unsigned n_pend;
+};
+
+int _shmring2_door_bind(shmring2_producer *p);
+int _shmring2_door_start(shmring2_producer *p);
+void _shmring2_door_stop(shmring2_producer *p);
+void _shmring2_door_drop(shmring2_producer *p, struct reader *r);
+/* producer.c: mark r broken (frame path, lock held) and tell the door. */
+void _shmring2_break(shmring2_producer *p, struct reader *r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif /* SHMRING_V2_INTERNAL_H */

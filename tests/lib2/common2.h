@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* common2.h: assertions, child processes, gates, the frame pattern and leftover checks for the protocol 2 tests. */
+#ifndef SHMRING_TESTS_COMMON2_H
+#define SHMRING_TESTS_COMMON2_H
+
+#include "shmring2.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <valgrind/valgrind.h>
+
+#define T_SKIP 77
+#define SEC 1000000000ll
+
+static inline void t_fail(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
+static inline void t_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "[%d] %s:%d: FAIL: ", (int)getpid(), file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n  last error: %s\n", shmring2_last_error());
+	exit(1);
+}
+
+#define FAIL(...) t_fail(__FILE__, __LINE__, __VA_ARGS__)
+#define CHECK(cond)                                        \
+	do {                                               \
+		if (!(cond))                               \
+			FAIL("%s", #cond);                 \
+	} while (0)
+#define CHECK_EQ(a, b)                                                          \
+	do {                                                                    \
+		long long _a = (long long)(a), _b = (long long)(b);             \
+		if (_a != _b)                                                   \
+			FAIL("%s == %s: %lld != %lld", #a, #b, _a, _b);         \
+	} while (0)
+#define CHECK_OK(expr)                                                          \
+	do {                                                                    \
+		int _r = (expr);                                                \
+		if (_r < 0)                                                     \
+			FAIL("%s returned %d (%s)", #expr, _r, strerror(-_r));  \
+	} while (0)
+#define CHECK_ERR(expr, err)                                                    \
+	do {                                                                    \
+		int _r = (expr);                                                \
+		if (_r != (err))                                                \
+			FAIL("%s returned %d, expected %d (%s)", #expr, _r, (err), \
+			     strerror(-(err)));                                 \
+	} while (0)
+#define CHECK_MSG(s)                                                            \
+	do {                                                                    \
+		if (!strstr(shmring2_last_error(), (s)))                        \
+			FAIL("last error does not mention \"%s\"", (s));        \
+	} while (0)
+
+static inline uint64_t t_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Work sizes shrink under valgrind, which runs every process ~30x slower. */
+static inline unsigned t_scale(unsigned n)
+{
+	return RUNNING_ON_VALGRIND ? n / 10 : n;
+}
+
+/* A private channel name per test and process. */
+static inline void t_name(char *buf, size_t n, const char *test)
+{
+	snprintf(buf, n, "t2-%s-%d", test, (int)getpid());
+}
+
+/* Run fn(arg) in a child that dies with its parent; returns its pid. */
+static inline pid_t t_spawn(int (*fn)(void *), void *arg)
+{
+	fflush(NULL);
+	pid_t ppid = getpid();
+	pid_t pid = fork();
+	if (pid < 0)
+		FAIL("fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != ppid)
+			_exit(1);
+		_exit(fn(arg));
+	}
+	return pid;
+}
+
+/* The child's exit code; a signal fails the test. */
+static inline int t_reap(pid_t pid)
+{
+	int st;
+	if (waitpid(pid, &st, 0) != pid)
+		FAIL("waitpid: %s", strerror(errno));
+	if (WIFSIGNALED(st))
+		FAIL("child %d killed by signal %d", (int)pid, WTERMSIG(st));
+	return WEXITSTATUS(st);
+}
+
+/* A gate: one side posts bytes, the other waits for them (with a timeout). */
+struct gate {
+	int fd[2];
+};
+
+static inline void gate_init(struct gate *g)
+{
+	if (pipe(g->fd) < 0)
+		FAIL("pipe: %s", strerror(errno));
+}
+
+static inline void gate_post(struct gate *g, char v)
+{
+	if (write(g->fd[1], &v, 1) != 1)
+		FAIL("gate write: %s", strerror(errno));
+}
+
+/* Wait for one byte, at most timeout_ms; returns it. */
+static inline char gate_wait(struct gate *g, int timeout_ms)
+{
+	struct pollfd pf = {g->fd[0], POLLIN, 0};
+	char v;
+	if (poll(&pf, 1, timeout_ms) != 1 || read(g->fd[0], &v, 1) != 1)
+		FAIL("gate: nothing within %d ms", timeout_ms);
+	return v;
+}
+
+/* The frame pattern: seq (8 bytes), then bytes from a generator seeded by
+ * seq; check_frame verifies every byte. */
+static inline uint64_t t_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static inline void fill_frame(uint8_t *p, size_t n, uint64_t seq)
+{
+	uint64_t x = seq * 0x9E3779B97F4A7C15ull + 1;
+	memcpy(p, &seq, n < 8 ? n : 8);
+	for (size_t i = 8; i < n; i += 8) {
+		uint64_t v = t_next(&x);
+		memcpy(p + i, &v, n - i < 8 ? n - i : 8);
+	}
+}
+
+/* 1 if p holds frame seq of n bytes. */
+static inline int frame_ok(const uint8_t *p, size_t n, uint64_t seq)
+{
+	uint64_t x = seq * 0x9E3779B97F4A7C15ull + 1, s = 0;
+	memcpy(&s, p, n < 8 ? n : 8);
+	if (n >= 8 && s != seq)
+		return 0;
+	for (size_t i = 8; i < n; i += 8) {
+		uint64_t v = t_next(&x);
+		if (memcmp(p + i, &v, n - i < 8 ? n - i : 8) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* A size between lo and hi that depends on seq. */
+static inline size_t t_size(uint64_t seq, size_t lo, size_t hi)
+{
+	uint64_t x = seq * 2654435761u + 7;
+	return lo + (size_t)(t_next(&x) % (hi - lo + 1));
+}
+
+/* An opaque stream description (no planes): frames of any size. */
+static inline void t_opaque(struct shmring_stream_info *si, const char *caps)
+{
+	memset(si, 0, sizeof(*si));
+	si->caps = caps;
+}
+
+/* 1 if anything of channel name is in /dev/shm or bound in /proc/net/unix. */
+static inline int t_leftover(const char *name)
+{
+	DIR *d = opendir("/dev/shm");
+	int found = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		if (strstr(e->d_name, name))
+			found = 1;
+	if (d)
+		closedir(d);
+	char want[300], line[512];
+	snprintf(want, sizeof(want), "@shmring/%s\n", name);
+	FILE *f = fopen("/proc/net/unix", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		size_t l = strlen(line), w = strlen(want);
+		if (l >= w && strcmp(line + l - w, want) == 0)
+			found = 1;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* The fd of this process whose /proc/self/fd link contains what, or -1. */
+static inline int t_find_fd(const char *what)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int fd = -1;
+	for (struct dirent *e; d && (e = readdir(d));) {
+		char path[64], link[256];
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = '\0';
+			if (strstr(link, what) && atoi(e->d_name) != dirfd(d))
+				fd = atoi(e->d_name);
+		}
+	}
+	if (d)
+		closedir(d);
+	return fd;
+}
+
+#endif /* SHMRING_TESTS_COMMON2_H */
