@@ -3,15 +3,15 @@
 #include "common2.h"
 
 static char chan[64];
-static struct gate ready, done;
+static struct gate ready, done[2]; /* done[i]: reader i may leave */
 
 static int reader(void *arg)
 {
-	(void)arg;
+	struct gate *done_i = arg;
 	shmring2_consumer *c;
 	CHECK_OK(shmring2_consumer_attach(chan, NULL, 10 * SEC, &c));
 	gate_post(&ready, 'r');
-	gate_wait(&done, 20000);
+	gate_wait(done_i, 20000);
 	shmring2_consumer_close(c);
 	return 0;
 }
@@ -20,8 +20,9 @@ int main(void)
 {
 	t_name(chan, sizeof(chan), "too-many");
 	gate_init(&ready);
-	gate_init(&done);
-	pid_t a = t_spawn(reader, NULL), b = t_spawn(reader, NULL);
+	gate_init(&done[0]);
+	gate_init(&done[1]);
+	pid_t a = t_spawn(reader, &done[0]), b = t_spawn(reader, &done[1]);
 	struct shmring2_producer_options o = {.slot_size = 4096, .max_readers = 2};
 	shmring2_producer *p;
 	CHECK_OK(shmring2_producer_create(chan, &o, &p));
@@ -38,10 +39,10 @@ int main(void)
 	CHECK_MSG(pa);
 	CHECK_MSG(pb);
 	/* A reader that leaves makes room for the next. */
-	gate_post(&done, 'd');
+	gate_post(&done[0], 'd');
 	CHECK_EQ(t_reap(a), 0);
 	CHECK_OK(shmring2_consumer_attach(chan, NULL, 5 * SEC, &c));
-	gate_post(&done, 'd');
+	gate_post(&done[1], 'd');
 	CHECK_EQ(t_reap(b), 0);
 	shmring2_consumer_close(c);
 	shmring2_producer_close(p);
