@@ -221,9 +221,8 @@ static inline int t_find_fd(const char *what)
 	DIR *d = opendir("/proc/self/fd");
 	int fd = -1;
 	for (struct dirent *e; d && (e = readdir(d));) {
-		char path[64], link[256];
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		char link[256];
+		ssize_t n = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
 		if (n > 0) {
 			link[n] = '\0';
 			if (strstr(link, what) && atoi(e->d_name) != dirfd(d))
