@@ -318,17 +318,40 @@ static uint32_t free_slot(shmring2_producer *p)
 	return UINT32_MAX;
 }
 
+/* Pins collected, and the pending description's slot free (D1).  A
+ * frame still pinned that names the description it would overwrite:
+ * drop-new and live drop this frame; lossless waits, looking again every
+ * slice (releases wake nobody). */
+static int desc_ready(shmring2_producer *p, uint64_t deadline)
+{
+	for (;;) {
+		collect_pins(p);
+		if (!p->have_pending || !desc_slot_busy(p))
+			return 0;
+		if (p->policy != SHMRING_POLICY_LOSSLESS)
+			return fail(ENOBUFS, "channel '%s': a frame readers still hold names description "
+				    "slot %u, which the new caps need; frame dropped", p->name,
+				    p->pending.id % SHMRING_DESC_SLOTS);
+		uint32_t iv = __atomic_load_n(&p->intr, __ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&p->interrupted, __ATOMIC_ACQUIRE))
+			return fail(EINTR, "channel '%s': interrupted", p->name);
+		if (_shmring2_now() >= deadline)
+			return fail(ETIMEDOUT, "channel '%s': timed out waiting for readers to release "
+				    "frames of description slot %u, which the new caps need", p->name,
+				    p->pending.id % SHMRING_DESC_SLOTS);
+		pthread_mutex_unlock(&p->lock);
+		_shmring2_wait(NULL, NULL, 0, &p->intr, iv, deadline);
+		pthread_mutex_lock(&p->lock);
+	}
+}
+
 static int reserve_slot(shmring2_producer *p, uint64_t max_size, uint64_t deadline, uint64_t *id)
 {
-	if (p->policy == SHMRING_POLICY_LOSSLESS) {
-		int rc = wait_room(p, deadline);
-		if (rc < 0)
-			return rc;
-	}
-	collect_pins(p);
-	if (p->have_pending && desc_slot_busy(p))
-		return fail(ENOBUFS, "channel '%s': a frame readers still hold names the description "
-			    "slot the new caps need; frame dropped", p->name);
+	int rc = p->policy == SHMRING_POLICY_LOSSLESS ? wait_room(p, deadline) : 0;
+	if (rc == 0)
+		rc = desc_ready(p, deadline);
+	if (rc < 0)
+		return rc;
 	if (p->have_pending)
 		publish_desc(p);
 	uint32_t s = free_slot(p);
