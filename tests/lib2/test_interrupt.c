@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test_interrupt.c: a reader waiting for a frame and a lossless producer waiting for a reader are woken by interrupt (-EINTR). */
+#include "common2.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+static shmring2_consumer *c;
+static shmring2_producer *p;
+static pid_t waiter; /* thread id of the waiting thread */
+
+/* Wait until thread tid sleeps (state S in /proc), at most 5 s. */
+static void wait_asleep(void)
+{
+	pid_t tid;
+	uint64_t t0 = t_now();
+	while ((tid = __atomic_load_n(&waiter, __ATOMIC_ACQUIRE)) == 0 && t_now() - t0 < 5ull * SEC)
+		sched_yield();
+	for (;;) {
+		char path[64], buf[256];
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+		FILE *f = fopen(path, "r");
+		CHECK(f && fgets(buf, sizeof(buf), f));
+		fclose(f);
+		const char *st = strrchr(buf, ')');
+		if (st && st[2] == 'S')
+			return;
+		if (t_now() - t0 > 5ull * SEC)
+			FAIL("the waiting thread never slept");
+		sched_yield();
+	}
+}
+
+static void *wait_frame(void *arg)
+{
+	__atomic_store_n(&waiter, gettid(), __ATOMIC_RELEASE);
+	struct shmring2_frame f;
+	*(int *)arg = shmring2_consumer_next(c, &f, SHMRING_FOREVER, 0);
+	return NULL;
+}
+
+static void *wait_room(void *arg)
+{
+	__atomic_store_n(&waiter, gettid(), __ATOMIC_RELEASE);
+	uint8_t b[8] = {0};
+	*(int *)arg = shmring2_producer_write(p, b, sizeof(b), NULL, SHMRING_FOREVER);
+	return NULL;
+}
+
+/* Run fn in a thread, interrupt with stop once the thread sleeps; the
+ * thread must return -EINTR at once (under valgrind, which has no
+ * futex_waitv, within the 200 ms slice). */
+static void interrupt(void *(*fn)(void *), void (*stop)(void))
+{
+	int rc = 1;
+	pthread_t t;
+	__atomic_store_n(&waiter, 0, __ATOMIC_RELEASE);
+	CHECK(pthread_create(&t, NULL, fn, &rc) == 0);
+	wait_asleep();
+	uint64_t t0 = t_now();
+	stop();
+	CHECK(pthread_join(t, NULL) == 0);
+	CHECK_EQ(rc, -EINTR);
+	CHECK(t_now() - t0 < (RUNNING_ON_VALGRIND ? (uint64_t)SEC : (uint64_t)SEC / 10));
+}
+
+static void stop_consumer(void)
+{
+	shmring2_consumer_interrupt(c);
+}
+
+static void stop_producer(void)
+{
+	shmring2_producer_interrupt(p);
+}
+
+int main(void)
+{
+	char chan[64];
+	t_name(chan, sizeof(chan), "interrupt");
+	struct shmring2_producer_options o = {.slot_size = 4096, .queue_len = 1};
+	CHECK_OK(shmring2_producer_create(chan, &o, &p));
+	struct shmring_stream_info si;
+	t_opaque(&si, "application/x-test");
+	CHECK_OK(shmring2_producer_set_stream(p, &si));
+	CHECK_OK(shmring2_consumer_attach(chan, NULL, 5 * SEC, &c));
+	interrupt(wait_frame, stop_consumer);
+	shmring2_consumer_resume(c);
+	uint8_t b[8] = {0};
+	CHECK_OK(shmring2_producer_write(p, b, sizeof(b), NULL, SEC)); /* the queue is full now */
+	interrupt(wait_room, stop_producer);
+	shmring2_producer_resume(p);
+	struct shmring2_frame f; /* both handles work after resume */
+	CHECK_EQ(shmring2_consumer_next(c, &f, SEC, 0), 1);
+	CHECK_OK(shmring2_consumer_release(c, &f));
+	CHECK_OK(shmring2_producer_write(p, b, sizeof(b), NULL, SEC));
+	shmring2_consumer_close(c);
+	shmring2_producer_close(p);
+	return 0;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test_latest.c: next() with SHMRING_NEXT_LATEST skips to the newest queued frame; the gap counts as dropped. */
+#include "common2.h"
+
+int main(void)
+{
+	char chan[64];
+	t_name(chan, sizeof(chan), "latest");
+	struct shmring2_producer_options o = {.slot_size = 4096, .queue_len = 8};
+	shmring2_producer *p;
+	CHECK_OK(shmring2_producer_create(chan, &o, &p));
+	struct shmring_stream_info si;
+	t_opaque(&si, "application/x-test");
+	CHECK_OK(shmring2_producer_set_stream(p, &si));
+	shmring2_consumer *c;
+	CHECK_OK(shmring2_consumer_attach(chan, NULL, 5 * SEC, &c));
+	uint8_t b[64];
+	for (uint64_t s = 0; s < 6; s++) {
+		fill_frame(b, sizeof(b), s);
+		CHECK_OK(shmring2_producer_write(p, b, sizeof(b), NULL, 0));
+	}
+	struct shmring2_frame f;
+	CHECK_EQ(shmring2_consumer_next(c, &f, SEC, 0), 1);
+	CHECK_EQ(f.seq, 0);
+	CHECK_OK(shmring2_consumer_release(c, &f));
+	CHECK_EQ(shmring2_consumer_next(c, &f, SEC, SHMRING_NEXT_LATEST), 1);
+	CHECK(f.seq == 5 && frame_ok(f.data, f.size, 5));
+	CHECK_OK(shmring2_consumer_release(c, &f));
+	struct shmring2_stats st;
+	CHECK_OK(shmring2_consumer_stats(c, &st));
+	CHECK_EQ(st.frames_read, 2);
+	CHECK_EQ(st.frames_dropped, 4);
+	CHECK_EQ(shmring2_consumer_next(c, &f, 0, SHMRING_NEXT_LATEST), -ETIMEDOUT);
+	shmring2_consumer_close(c);
+	shmring2_producer_close(p);
+	return 0;
+}
