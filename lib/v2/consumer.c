@@ -14,6 +14,7 @@
 
 #define FIRST_RETRY_NS 5000000ull
 #define LAST_RETRY_NS 100000000ull
+#define ANSWER_MS 5000
 
 struct shmring2_consumer {
 	char name[SHMRING_NAME_MAX + 1];
@@ -68,18 +69,18 @@ static int connect_channel(const char *name, uint64_t deadline, uint32_t *intr, 
 
 /* Wait for the producer's answer to HELLO: WELCOME with nfds_want
  * descriptors, or REFUSED (its error and message). */
-static int answer(const char *name, int s, struct shmring2_msg_welcome *w, int *fds, int nfds_want,
-		  uint64_t deadline)
+static int answer(const char *name, int s, struct shmring2_msg_welcome *w, int *fds, int nfds_want)
 {
 	union {
 		struct shmring2_msg_welcome w;
 		struct shmring2_msg_refused r;
 	} u;
+	/* A live producer answers at once, whatever the caller's timeout
+	 * (which is for the producer to appear). */
 	struct pollfd pf = {s, POLLIN, 0};
-	uint64_t now = _shmring2_now();
-	int ms = deadline == UINT64_MAX ? 5000 : (int)((deadline > now ? deadline - now : 0) / 1000000 + 1);
-	if (poll(&pf, 1, ms < 5000 ? ms : 5000) <= 0)
-		return fail(ETIMEDOUT, "channel '%s': the producer did not answer", name);
+	if (poll(&pf, 1, ANSWER_MS) <= 0)
+		return fail(ETIMEDOUT, "channel '%s': the producer did not answer within %d ms", name,
+			    ANSWER_MS);
 	int nfds;
 	int n = _shmring2_recv(s, &u, sizeof(u), fds, 2, &nfds);
 	if (n == (int)sizeof(u.r) && u.r.type == SHMRING2_MSG_REFUSED && u.r.size == sizeof(u.r) &&
@@ -99,27 +100,34 @@ static int answer(const char *name, int s, struct shmring2_msg_welcome *w, int *
 		    n < 0 ? "a hang-up" : "an invalid message");
 }
 
-/* Connect and say HELLO; on success the socket and the WELCOME's fds. */
-static int hello(const char *name, uint32_t role, const struct shmring2_consumer_options *o,
-		 uint64_t deadline, uint32_t *intr, int *interrupted, struct shmring2_msg_welcome *w,
-		 int *fds)
+/* Connect, say HELLO, read the answer: the socket, or -errno. */
+static int hello_once(const char *name, const struct shmring2_msg_hello *h, uint64_t deadline,
+		      uint32_t *intr, int *interrupted, struct shmring2_msg_welcome *w, int *fds)
 {
 	int s = connect_channel(name, deadline, intr, interrupted);
 	if (s < 0)
 		return s;
-	struct shmring2_msg_hello h = {SHMRING2_MSG_HELLO, sizeof(h), SHMRING2_VERSION, role,
-				       o ? o->holds : 0, o ? o->mode : 0, 0};
-	int rc = _shmring2_send(s, &h, sizeof(h), NULL, 0);
+	int rc = _shmring2_send(s, h, sizeof(*h), NULL, 0);
 	if (rc < 0 && rc != -EPIPE) {
 		close(s);
 		return fail(-rc, "channel '%s': sending HELLO: %s", name, strerror(-rc));
 	}
-	rc = answer(name, s, w, fds, role == SHMRING2_ROLE_READER ? 2 : 1, deadline);
+	rc = answer(name, s, w, fds, h->role == SHMRING2_ROLE_READER ? 2 : 1);
 	if (rc < 0) {
 		close(s);
 		return rc;
 	}
 	return s;
+}
+
+/* Connect, say HELLO (as role, with o), read the answer. */
+static int hello(const char *name, uint32_t role, const struct shmring2_consumer_options *o,
+		 uint64_t deadline, uint32_t *intr, int *interrupted, struct shmring2_msg_welcome *w,
+		 int *fds)
+{
+	struct shmring2_msg_hello h = {SHMRING2_MSG_HELLO, sizeof(h), SHMRING2_VERSION, role,
+				       o ? o->holds : 0, o ? o->mode : 0, 0};
+	return hello_once(name, &h, deadline, intr, interrupted, w, fds);
 }
 
 /* Map what WELCOME gave, check it against the pool's identity. */

@@ -262,22 +262,21 @@ static void greet(shmring2_producer *p, unsigned k)
 	}
 }
 
-/* Take every waiting connection into the pending list. */
+/* Take waiting connections into the pending list while it has room; the
+ * others wait in the listen backlog (the door stops polling it). */
 static void accept_all(shmring2_producer *p)
 {
-	for (;;) {
+	while (p->n_pend < MAX_PENDING) {
 		int fd = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
 			return;
 		struct ucred cr = {0, 0, 0};
 		socklen_t cl = sizeof(cr);
-		if (p->n_pend == MAX_PENDING || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0) {
-			refuse(fd, EAGAIN, "channel '%s' has too many connections that did not say HELLO",
-			       p->name);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0) {
 			close(fd);
 			continue;
 		}
-		p->pend[p->n_pend++] = (struct pending_conn){fd, cr.pid, cr.uid, cr.gid};
+		p->pend[p->n_pend++] = (struct pending_conn){_shmring2_now(), fd, cr.pid, cr.uid, cr.gid};
 	}
 }
 
@@ -318,6 +317,19 @@ static void drop_broken(shmring2_producer *p)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* Close connections silent for PENDING_NS since accepted, so that idle
+ * connections cannot keep readers out. */
+static void expire_pending(shmring2_producer *p)
+{
+	uint64_t now = _shmring2_now();
+	for (unsigned k = p->n_pend; k-- > 0;) {
+		if (now - p->pend[k].since < PENDING_NS)
+			continue;
+		close(p->pend[k].fd);
+		p->pend[k] = p->pend[--p->n_pend];
+	}
+}
+
 /* One round of the door: build the poll set, wait, handle what is ready.
  * 0 to go on, 1 to stop. */
 static int door_round(shmring2_producer *p)
@@ -325,7 +337,8 @@ static int door_round(shmring2_producer *p)
 	struct pollfd pf[2 + MAX_PENDING + SHMRING2_MAX_READERS];
 	int who[2 + MAX_PENDING + SHMRING2_MAX_READERS];
 	unsigned n = 0;
-	pf[n] = (struct pollfd){p->listen_fd, POLLIN, 0};
+	expire_pending(p);
+	pf[n] = (struct pollfd){p->listen_fd, p->n_pend < MAX_PENDING ? POLLIN : 0, 0};
 	who[n++] = -1;
 	pf[n] = (struct pollfd){p->wake_fd, POLLIN, 0};
 	who[n++] = -2;
@@ -338,7 +351,7 @@ static int door_round(shmring2_producer *p)
 			pf[n] = (struct pollfd){p->r[i].sock, POLLIN, 0};
 			who[n++] = 1000 + (int)i;
 		}
-	if (poll(pf, n, -1) < 0)
+	if (poll(pf, n, p->n_pend ? 100 : -1) < 0)
 		return 0;
 	if (__atomic_load_n(&p->door_stop, __ATOMIC_ACQUIRE))
 		return 1;

@@ -12,6 +12,7 @@
 
 #define SLICE_NS 200000000ull /* longest single futex wait: liveness checks */
 #define MAX_PENDING 16u       /* connections that have not sent HELLO yet */
+#define PENDING_NS 1000000000ull
 
 /* A mapped pool, as the producer (read-write) and readers (read-only) see
  * it.  id is the identity, copied once (readers: validated) and never read
@@ -96,6 +97,7 @@ struct resv {
 };
 
 struct pending_conn {
+	uint64_t since; /* when accepted: a connection silent for PENDING_NS is closed */
 	int fd;
 	pid_t pid;
 	uid_t uid;
