@@ -51,7 +51,9 @@ static int reader(void *arg)
 	return 0;
 }
 
-/* Paced at PERIOD_NS; never waits: a zero timeout would fail if it had to. */
+/* Paced at PERIOD_NS.  Live: the producer never waits (a zero timeout
+ * would fail if it had to).  Lossless: it may wait for the lossless
+ * reader, never for the stalled live one (that wait would never end). */
 static void run(uint32_t policy, uint32_t stalled_mode, int n_readers)
 {
 	pid_t pid[4];
@@ -72,12 +74,13 @@ static void run(uint32_t policy, uint32_t stalled_mode, int n_readers)
 		uint8_t buf[8192];
 		size_t len = t_size(s, 8, sizeof(buf));
 		fill_frame(buf, len, s);
-		CHECK_OK(shmring2_producer_write(p, buf, len, NULL, 0));
+		CHECK_OK(shmring2_producer_write(p, buf, len, NULL,
+						 policy == SHMRING_POLICY_LIVE ? 0 : 5 * SEC));
 		t += PERIOD_NS;
 		struct timespec ts = {(time_t)(t / 1000000000ull), (long)(t % 1000000000ull)};
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL); /* the frame rate */
 	}
-	CHECK_OK(shmring2_producer_eos(p, 0));
+	CHECK_OK(shmring2_producer_eos(p, policy == SHMRING_POLICY_LIVE ? 0 : 5 * SEC));
 	struct shmring2_stats st;
 	CHECK_OK(shmring2_producer_stats(p, &st));
 	unsigned k = 0; /* the stalled reader's line */
