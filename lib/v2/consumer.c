@@ -434,10 +434,16 @@ unsigned shmring2_consumer_held(shmring2_consumer *c)
 static int current_desc(const struct pool_map *m, const char *name, struct shmring_desc *out)
 {
 	/* Acquire: pairs with the producer's release store of desc_id (D1). */
-	uint32_t id = __atomic_load_n(&m->h->desc_id, __ATOMIC_ACQUIRE);
-	if (id == 0)
-		return fail(ENODATA, "channel '%s' has no stream description yet", name);
-	return _shmring2_read_desc(m, id, name, out);
+	int rc = 0;
+	for (int attempt = 0; attempt < 3; attempt++) { /* a rewrite in between: look again */
+		uint32_t id = __atomic_load_n(&m->h->desc_id, __ATOMIC_ACQUIRE);
+		if (id == 0)
+			return fail(ENODATA, "channel '%s' has no stream description yet", name);
+		rc = _shmring2_read_desc(m, id, name, out);
+		if (rc == 0 || __atomic_load_n(&m->h->desc_id, __ATOMIC_ACQUIRE) == id)
+			return rc;
+	}
+	return rc;
 }
 
 int shmring2_consumer_current_desc(shmring2_consumer *c, struct shmring_desc *out)

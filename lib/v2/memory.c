@@ -216,6 +216,12 @@ int _shmring2_read_desc(const struct pool_map *m, uint32_t id, const char *name,
 		return fail(EBADMSG, "channel '%s': frame names description %u, its slot holds %u",
 			    name, id, sid);
 	memcpy(out, slot, sizeof(*out));
+	/* Acquire fence, then the id again: pairs with the producer's store of
+	 * 0 and release fence before it rewrites the slot (D1), so a copy
+	 * torn by a rewrite is never taken for description id. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&slot->id, __ATOMIC_RELAXED) != id)
+		return fail(EBADMSG, "channel '%s': description %u was rewritten while read", name, id);
 	return _shmring_check_desc(out, id, name);
 }
 

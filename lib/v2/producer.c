@@ -233,6 +233,9 @@ static void publish_desc(shmring2_producer *p)
 {
 	struct shmring_desc *slot = pool_desc(&p->m, p->pending.id);
 	__atomic_store_n(&slot->id, 0, __ATOMIC_RELAXED);
+	/* Release fence: the 0 is visible before any new byte (pairs with
+	 * the reader's acquire fence and second load of the id, D1). */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	memcpy((uint8_t *)slot + 4, (const uint8_t *)&p->pending + 4, sizeof(*slot) - 4);
 	/* Release: pairs with the reader's acquire load of the slot id (D1). */
 	__atomic_store_n(&slot->id, p->pending.id, __ATOMIC_RELEASE);

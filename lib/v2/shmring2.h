@@ -74,11 +74,14 @@
  *    most); producer_waiting = 0.
  * W4 reader after a take: seq_cst add 1 to taken, seq_cst load
  *    producer_waiting; FUTEX_WAKE(taken) if it is 1.  Pairs with W3.
- * D1 description: the producer writes every field of a description slot
- *    then release-stores its id; a reader acquire-loads id, copies the
- *    slot and validates the copy (as in protocol 1).  The producer
- *    rewrites a description slot only while no pinned slot names the
- *    description it holds.
+ * D1 description: the producer stores id = 0, a release fence, writes
+ *    every other field of a description slot, then release-stores its id
+ *    (and then pool desc_id).  A reader acquire-loads id, copies the slot,
+ *    issues an acquire fence and loads id again (a seqlock: a copy torn by
+ *    a rewrite is refused), then validates the copy (as in protocol 1).
+ *    The producer rewrites a description slot only while no pinned slot
+ *    names the description it holds, so a frame's description never
+ *    changes while the frame can be read.
  * S1 state: the producer release-stores state (and eos before it) then
  *    does W2; a reader acquire-loads state.
  *
