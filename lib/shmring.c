@@ -1243,20 +1243,43 @@ void shmring_producer_resume(shmring_producer *p)
 		__atomic_store_n(&p->interrupted, 0, __ATOMIC_RELEASE);
 }
 
-static void fill_stats(const struct shmring_header *h, int fd, struct shmring_stats *st)
+/* FRAME records committed in [r, w) and not read yet, for statistics:
+ * walks the record headers of the ring of R bytes (the caller's validated
+ * size, never re-read from shared memory), stopping quietly at anything
+ * invalid (a live producer may be reusing the space meanwhile). */
+static uint64_t pending_frames(const struct shmring_header *h, uint64_t R, uint64_t r, uint64_t w)
+{
+	const uint8_t *ring = (const uint8_t *)h + SHMRING_RING_OFFSET;
+	uint64_t n = 0;
+	if (r > w || w - r > R)
+		return 0;
+	for (uint64_t i = 0; r < w && i < R / SHMRING_RECORD_ALIGN; i++) {
+		struct shmring_record rec;
+		uint64_t off = r % R;
+		if (r % SHMRING_RECORD_ALIGN || R - off < SHMRING_RECORD_HEADER_SIZE)
+			break;
+		memcpy(&rec, ring + off, sizeof(rec));
+		if (rec.length < SHMRING_RECORD_HEADER_SIZE || rec.length % SHMRING_RECORD_ALIGN ||
+		    rec.length > R - off || rec.length > w - r)
+			break;
+		n += rec.type == SHMRING_RECORD_FRAME;
+		r += rec.length;
+	}
+	return n;
+}
+
+static void fill_stats(const struct shmring_header *h, uint64_t R, int fd, struct shmring_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->generation = h->generation;
-	st->ring_size = h->ring_size;
+	st->ring_size = R;
 	st->write_pos = __atomic_load_n(&h->write_pos, __ATOMIC_ACQUIRE);
 	st->read_pos = __atomic_load_n(&h->read_pos, __ATOMIC_ACQUIRE);
 	st->frames_written = __atomic_load_n(&h->frames_written, __ATOMIC_RELAXED);
 	st->frames_dropped = __atomic_load_n(&h->frames_dropped, __ATOMIC_RELAXED);
 	st->frames_read = __atomic_load_n(&h->frames_read, __ATOMIC_RELAXED);
 	st->frames_skipped = __atomic_load_n(&h->frames_skipped, __ATOMIC_RELAXED);
-	uint64_t next = __atomic_load_n(&h->next_seq, __ATOMIC_RELAXED);
-	uint64_t last = __atomic_load_n(&h->last_read_seq, __ATOMIC_RELAXED);
-	st->lag_frames = next > last ? next - last : 0;
+	st->lag_frames = pending_frames(h, R, st->read_pos, st->write_pos);
 	st->lag_bytes = st->write_pos > st->read_pos ? st->write_pos - st->read_pos : 0;
 	st->policy = h->policy;
 	st->state = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE);
@@ -1273,7 +1296,7 @@ int shmring_producer_stats(shmring_producer *p, struct shmring_stats *st)
 {
 	if (!p || !st)
 		return fail(EINVAL, "NULL argument");
-	fill_stats(p->h, p->fd, st);
+	fill_stats(p->h, p->R, p->fd, st);
 	st->producer_alive = 1;
 	return 0;
 }
@@ -1852,7 +1875,7 @@ int shmring_consumer_stats(shmring_consumer *c, struct shmring_stats *st)
 {
 	if (!c || !st || !c->attached)
 		return fail(EINVAL, "NULL argument or consumer not attached");
-	fill_stats(c->h, c->fd, st);
+	fill_stats(c->h, c->R, c->fd, st);
 	st->reader_alive = 1;
 	st->reader_pid = (int32_t)getpid();
 	return 0;
@@ -1905,7 +1928,9 @@ int shmring_inspect(const char *name, struct shmring_stats *st, struct shmring_d
 		close(fd);
 		return rc;
 	}
-	uint8_t *base = mmap(NULL, SHMRING_RING_OFFSET, PROT_READ, MAP_SHARED, fd, 0);
+	/* The whole segment: the statistics count the frames in the ring. */
+	size_t map_size = (size_t)s.st_size;
+	uint8_t *base = mmap(NULL, map_size, PROT_READ, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
 		rc = fail(errno, "cannot map channel '%s': %s", name, strerror(errno));
 		close(fd);
@@ -1914,7 +1939,7 @@ int shmring_inspect(const char *name, struct shmring_stats *st, struct shmring_d
 	const struct shmring_header *h = (const struct shmring_header *)base;
 	rc = check_identity(h, (uint64_t)s.st_size, name);
 	if (rc == 0) {
-		fill_stats(h, fd, st);
+		fill_stats(h, map_size - SHMRING_RING_OFFSET, fd, st);
 		if (desc) {
 			int drc = read_current_desc(base, name, desc);
 			if (drc < 0 && drc != -ENODATA)
@@ -1923,7 +1948,7 @@ int shmring_inspect(const char *name, struct shmring_stats *st, struct shmring_d
 				memset(desc, 0, sizeof(*desc));
 		}
 	}
-	munmap(base, SHMRING_RING_OFFSET);
+	munmap(base, map_size);
 	close(fd);
 	return rc;
 }

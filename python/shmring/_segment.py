@@ -409,13 +409,30 @@ def newest_commit_ns(seg: Segment, start: int, w: int, next_seq: int, frame_size
     return newest
 
 
+def pending_frames(seg: Segment, r: int, w: int) -> int:
+    """FRAME records committed in ``[r, w)`` and not read yet (0 where the walk meets anything invalid)."""
+    n = 0
+    if not r <= w <= r + seg.ring_size:
+        return 0
+    try:
+        for _ in range(seg.ring_size // L.RECORD_ALIGN):
+            if r >= w:
+                break
+            rtype, _fl, _d, length, size, _seq, _pts, _dts, _dur, _c = seg.record(r, "a record position")
+            seg.check_record(r, w, rtype, length, size)
+            n += rtype == L.RECORD_FRAME
+            r += length
+    except CorruptSegment:
+        pass  # reused meanwhile by a live producer, or damaged: count what was valid
+    return n
+
+
 def stats_of(seg: Segment) -> Stats:
     hq, hi = seg.hq, seg.hi
     w, r = hq[Q["write_pos"]], hq[Q["read_pos"]]
     written, dropped = hq[Q["frames_written"]], hq[Q["frames_dropped"]]
     read, skipped = hq[Q["frames_read"]], hq[Q["frames_skipped"]]
-    reclaimed = dropped if seg.policy == L.POLICY_LIVE else 0
-    lag = written - read - skipped - reclaimed
+    lag = pending_frames(seg, r, w)
     state_v = hi[I["state"]]
     palive = seg.producer_alive()
     if state_v == L.STATE_CLOSED:
@@ -437,7 +454,7 @@ def stats_of(seg: Segment) -> Stats:
     if start <= w and w - start <= seg.ring_size:
         newest = newest_commit_ns(seg, start, w, hq[Q["next_seq"]], stream.frame_size if stream else 0)
     return Stats(seg.name, seg.generation, seg.ring_size, L.POLICY_NAMES.get(seg.policy, "?"), state,
-                 w, r, written, dropped, read, skipped, max(lag, 0), max(w - r, 0),
+                 w, r, written, dropped, read, skipped, lag, max(w - r, 0),
                  hi[I["producer_pid"]], palive, hi[I["reader_pid"]], seg.reader_alive(),
                  hi[I["reader_attaches"]], stream, hi[I["writer_waiting"]] == 1, newest)
 

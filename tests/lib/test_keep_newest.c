@@ -42,6 +42,7 @@ static void keep_newest(uint32_t policy)
 	CHECK_EQ(st.frames_written, 100);
 	CHECK_EQ(st.frames_dropped, 99);
 	CHECK_EQ(st.lag_bytes, 3072);
+	CHECK_EQ(st.lag_frames, 1); /* the newest; the other 99 are gone, not pending */
 
 	/* A reader attaching now gets the newest frame first. */
 	c = t_consumer(name);

@@ -404,6 +404,7 @@ def test_keep_newest_without_reader(channel: str) -> None:
         for i in range(n):
             assert wr.write(pattern(i, 1000), pts=i)  # no Timeout: older frames make way
         assert wr.frames_dropped == n - 1
+        assert shmring.inspect(channel).lag_frames == 1  # the newest; the others are gone, not pending
         with shmring.Reader(channel, timeout=1, frame_timeout=1) as rd:
             f = rd.next_frame()
             assert f.seq == n - 1 and check_pattern(f.data, n - 1)
