@@ -295,7 +295,7 @@ void _shmring2_door_drop(shmring2_producer *p, struct reader *r)
 	close(r->sock);
 	r->b = NULL;
 	__atomic_add_fetch(&p->door_seq, 1, __ATOMIC_SEQ_CST);
-	_shmring2_wake(&p->door_seq, 1);
+	_shmring2_wake(&p->door_seq, 0); /* shared, as the producer waits on it among shared words */
 }
 
 /* Readers the frame path found broken, told why and hung up. */

@@ -114,7 +114,7 @@ struct shmring2_producer {
 	pthread_mutex_t lock; /* the readers table, between the door and the frame path */
 	struct reader r[SHMRING2_MAX_READERS];
 	uint32_t n_readers;
-	uint32_t door_seq; /* private futex word: +1 when a reader leaves */
+	uint32_t door_seq; /* futex word (waited on and woken as shared): +1 when a reader leaves */
 
 	struct resv resv[SHMRING2_RESERVED_MAX];
 	uint64_t next_resv_id;
