@@ -602,7 +602,7 @@ gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
 
       if (!warned && skip_gen == 0)
         GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
-            ("Waiting for a producer on channel \"%s\" (%s%s)%s.",
+            ("Waiting for a producer on channel \"%s\" (%s%s)%s",
                 self->name, SHMRING_PATH_PREFIX, self->name, hint),
             ("%s", r == 0 ? "its producer is not running" :
                 shmring_last_error ()));
