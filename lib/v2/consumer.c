@@ -95,9 +95,10 @@ static int answer(const char *name, int s, struct shmring2_msg_welcome *w, int *
 	}
 	while (nfds > 0)
 		close(fds[--nfds]);
-	return fail(n < 0 && n != -EBADMSG ? EOWNERDEAD : EBADMSG,
-		    "channel '%s': the producer answered HELLO with %s", name,
-		    n < 0 ? "a hang-up" : "an invalid message");
+	if (n < 0 && n != -EBADMSG) /* gone (closing or died): the caller waits for the next */
+		return fail(ECONNRESET, "channel '%s': the producer hung up without answering", name);
+	return fail(EBADMSG, "channel '%s': the producer answered HELLO with an invalid message",
+		    name);
 }
 
 /* Connect, say HELLO, read the answer: the socket, or -errno. */
@@ -108,7 +109,7 @@ static int hello_once(const char *name, const struct shmring2_msg_hello *h, uint
 	if (s < 0)
 		return s;
 	int rc = _shmring2_send(s, h, sizeof(*h), NULL, 0);
-	if (rc < 0 && rc != -EPIPE) {
+	if (rc < 0 && rc != -EPIPE && rc != -ECONNRESET) {
 		close(s);
 		return fail(-rc, "channel '%s': sending HELLO: %s", name, strerror(-rc));
 	}
@@ -120,14 +121,28 @@ static int hello_once(const char *name, const struct shmring2_msg_hello *h, uint
 	return s;
 }
 
-/* Connect, say HELLO (as role, with o), read the answer. */
+/* Connect, say HELLO (as role, with o), read the answer; a producer that
+ * hangs up without answering (it was closing or died) is waited out like
+ * an absent one, until the deadline. */
 static int hello(const char *name, uint32_t role, const struct shmring2_consumer_options *o,
 		 uint64_t deadline, uint32_t *intr, int *interrupted, struct shmring2_msg_welcome *w,
 		 int *fds)
 {
 	struct shmring2_msg_hello h = {SHMRING2_MSG_HELLO, sizeof(h), SHMRING2_VERSION, role,
 				       o ? o->holds : 0, o ? o->mode : 0, 0};
-	return hello_once(name, &h, deadline, intr, interrupted, w, fds);
+	uint64_t backoff = FIRST_RETRY_NS;
+	for (;;) {
+		uint32_t iv = __atomic_load_n(intr, __ATOMIC_ACQUIRE);
+		int s = hello_once(name, &h, deadline, intr, interrupted, w, fds);
+		uint64_t now = _shmring2_now();
+		if (s != -ECONNRESET)
+			return s;
+		if (now >= deadline)
+			return fail(ENOENT, "channel '%s' has no producer: it went away while this "
+				    "reader attached; start the producer", name);
+		_shmring2_nap(intr, iv, now + backoff < deadline ? now + backoff : deadline);
+		backoff = backoff * 2 < LAST_RETRY_NS ? backoff * 2 : LAST_RETRY_NS;
+	}
 }
 
 /* Map what WELCOME gave, check it against the pool's identity. */

@@ -565,8 +565,9 @@ int shmring2_producer_stats(shmring2_producer *p, struct shmring2_stats *st);
 void shmring2_producer_close(shmring2_producer *p);
 
 /* --- consumer --- */
-/* Connect to channel name, waiting up to timeout_ns for its producer.
- * -ENOENT (no producer by then), -EBUSY (reader limit: the message names
+/* Connect to channel name, waiting up to timeout_ns for its producer (a
+ * producer that hangs up without answering is waited out like an absent
+ * one).  -ENOENT (no producer by then), -EBUSY (reader limit: the message names
  * the limit and the readers' pids), -EACCES (uid not allowed: the message
  * names the setting that would let it in), -EBADMSG (memory that fails
  * the checks), -EPROTO (version).  opts NULL = defaults. */
