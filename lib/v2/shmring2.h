@@ -541,8 +541,9 @@ int shmring2_producer_set_stream(shmring2_producer *p, const struct shmring_stre
  * (up to timeout_ns) until every lossless reader has room in its queue.
  * -EMSGSIZE (names the slot size), -EINVAL (no description yet, or
  * max_reserved reservations outstanding), -ETIMEDOUT, -EINTR, -ENOBUFS
- * (drop-new/live: a pinned frame still names the description slot a new
- * description needs; the frame is dropped). */
+ * (drop-new/live: a frame readers still hold names the description slot
+ * a new description needs; the frame is dropped; lossless waits for its
+ * release instead). */
 __attribute__((warn_unused_result)) int shmring2_producer_reserve(
 	shmring2_producer *p, size_t max_size, int64_t timeout_ns, void **data, uint64_t *id);
 /* Publish size <= max_size bytes of reservation id to every reader, in
