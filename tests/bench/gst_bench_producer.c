@@ -175,6 +175,21 @@ static gboolean bus_error(GstElement *pipeline)
 	return err;
 }
 
+/* stream-start, caps and segment down pad; FALSE (reported) if SINK refuses them. */
+static gboolean start_stream(GstPad *pad, GstCaps *caps, GstElement *pipeline)
+{
+	GstSegment segment;
+	gst_segment_init(&segment, GST_FORMAT_TIME);
+	gst_pad_push_event(pad, gst_event_new_stream_start("gst-bench"));
+	if (!gst_pad_push_event(pad, gst_event_new_caps(caps)) ||
+	    !gst_pad_push_event(pad, gst_event_new_segment(&segment))) {
+		bus_error(pipeline);
+		fprintf(stderr, "producer: SINK refused the caps or the segment\n");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 int main(int argc, char **argv)
 {
 	struct producer pr = {0};
@@ -227,6 +242,14 @@ int main(int argc, char **argv)
 	printf("ready %d\n", port);
 	fflush(stdout);
 
+	GstCaps *caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "BGR", "width", G_TYPE_INT, WIDTH,
+					    "height", G_TYPE_INT, HEIGHT, "framerate", GST_TYPE_FRACTION, 30, 1, NULL);
+	/* shmringsink creates its channel once it has caps, so a reader can
+	 * attach only after them; the other sinks get them once connected, as
+	 * before. */
+	const gboolean caps_first = strcmp(GST_OBJECT_NAME(gst_element_get_factory(sink)), "shmringsink") == 0;
+	if (caps_first && !start_stream(pad, caps, pipeline))
+		return 1;
 	const gint64 give_up = g_get_monotonic_time() + CONNECT_TIMEOUT_US;
 	while (!consumer_connected(sink, &pr)) {
 		if (g_get_monotonic_time() > give_up || bus_error(pipeline)) {
@@ -235,18 +258,8 @@ int main(int argc, char **argv)
 		}
 		g_usleep(1000);
 	}
-
-	GstCaps *caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "BGR", "width", G_TYPE_INT, WIDTH,
-					    "height", G_TYPE_INT, HEIGHT, "framerate", GST_TYPE_FRACTION, 30, 1, NULL);
-	GstSegment segment;
-	gst_segment_init(&segment, GST_FORMAT_TIME);
-	gst_pad_push_event(pad, gst_event_new_stream_start("gst-bench"));
-	if (!gst_pad_push_event(pad, gst_event_new_caps(caps)) ||
-	    !gst_pad_push_event(pad, gst_event_new_segment(&segment))) {
-		bus_error(pipeline);
-		fprintf(stderr, "producer: SINK refused the caps or the segment\n");
+	if (!caps_first && !start_stream(pad, caps, pipeline))
 		return 1;
-	}
 
 	GstBuffer *frame = NULL;
 	guint8 *frame_data = NULL;
