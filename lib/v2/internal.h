@@ -72,8 +72,9 @@ int _shmring2_address(const char *name, struct sockaddr_un *a);
 int _shmring2_send(int sock, const void *msg, size_t len, const int *fds, int nfds);
 int _shmring2_recv(int sock, void *msg, size_t len, int *fds, int maxfds, int *nfds);
 
-/* One connected reader, as the producer knows it.  Fields up to `active`
- * are the door's; the frame path reads them under the producer's lock. */
+/* One connected reader, as the producer knows it.  The door fills it and
+ * sets active (under the producer's lock); the frame path owns tail,
+ * head, q[] and the counters, and sets broken (under the lock too). */
 struct reader {
 	int active;  /* connected: the frame path pushes frames to it */
 	int broken;  /* the frame path found its block broken: the door hangs up */
