@@ -879,10 +879,24 @@ gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
   }
 }
 
+/* End of stream.  data: non-NULL when frames are kept for a reader (not
+ * keep-newest): frames that nobody has read yet wait for a first reader
+ * before the stream ends, so a short file with no reader loses nothing. */
 static int
 eos_fn (shmring_producer * p, gpointer data)
 {
-  (void) data;
+  struct shmring_stats st;
+
+  if (data && shmring_producer_stats (p, &st) == 0 && st.frames_written > 0
+      && st.frames_read == 0) {
+    GST_INFO_OBJECT (data, "end of stream: waiting for a reader first, so "
+        "that the %" G_GUINT64_FORMAT " frames written are read",
+        st.frames_written);
+    int r = shmring_producer_wait_reader (p, SHMRING_FOREVER);
+
+    if (r < 0)
+      return r;
+  }
   return shmring_producer_eos (p, SHMRING_FOREVER);
 }
 
@@ -892,7 +906,8 @@ gst_shmring_sink_event (GstBaseSink * bsink, GstEvent * event)
   GstShmringSink *self = GST_SHMRING_SINK (bsink);
 
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->writer) {
-    int r = gst_shmring_writer_call (self->writer, eos_fn, NULL);
+    int r = gst_shmring_writer_call (self->writer, eos_fn,
+        self->keep_newest ? NULL : self);
 
     if (r < 0 && r != -EINTR && r != -EPIPE)
       GST_ELEMENT_WARNING (self, RESOURCE, WRITE,

@@ -547,7 +547,8 @@ static int allocate_segment(shmring_producer *p)
 	if (rc == ENOSPC)
 		return fail(ENOSPC,
 			    "channel '%s' needs %llu bytes of shared memory but /dev/shm has "
-			    "only %llu bytes free; use a smaller ring size or free /dev/shm",
+			    "only %llu bytes free; use a smaller ring size or free /dev/shm (in a "
+			    "container, raise its size: docker run --shm-size)",
 			    p->name, (unsigned long long)p->seg_size, avail);
 	return fail(rc, "cannot allocate %llu bytes in /dev/shm: %s", (unsigned long long)p->seg_size,
 		    strerror(rc));
@@ -1220,6 +1221,38 @@ int shmring_producer_eos(shmring_producer *p, int64_t timeout_ns)
 	__atomic_store_n(&p->h->eos_pos, e->start + 1, __ATOMIC_RELAXED);
 	publish(p);
 	return 0;
+}
+
+int shmring_producer_wait_reader(shmring_producer *p, int64_t timeout_ns)
+{
+	if (!p)
+		return fail(EINVAL, "NULL producer");
+	uint64_t deadline = deadline_of(timeout_ns);
+	int rc = 0;
+	for (;;) {
+		/* iv before the interrupted check, v before the look at the lock. */
+		uint32_t iv = __atomic_load_n(&p->intr, __ATOMIC_ACQUIRE);
+		/* Acquire: pairs with the consumer's seq_cst cons_seq increment
+		 * after it took its lock at attach. */
+		uint32_t v = __atomic_load_n(&p->h->cons_seq, __ATOMIC_ACQUIRE);
+		if (shmring_producer_reader_alive(p))
+			break;
+		if (__atomic_load_n(&p->interrupted, __ATOMIC_ACQUIRE)) {
+			rc = fail(EINTR, "channel '%s': interrupted", p->name);
+			break;
+		}
+		if (shmring_now_ns() >= deadline) {
+			rc = fail(ETIMEDOUT, "channel '%s': no reader attached", p->name);
+			break;
+		}
+		/* Full barrier before the re-check; pairs with the consumer's
+		 * seq_cst cons_seq increment before it reads writer_waiting. */
+		__atomic_store_n(&p->h->writer_waiting, 1, __ATOMIC_SEQ_CST);
+		if (!shmring_producer_reader_alive(p))
+			wait2(&p->h->cons_seq, v, &p->intr, iv, deadline);
+	}
+	__atomic_store_n(&p->h->writer_waiting, 0, __ATOMIC_RELAXED);
+	return rc;
 }
 
 int shmring_producer_reader_alive(shmring_producer *p)

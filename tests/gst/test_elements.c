@@ -1085,6 +1085,65 @@ GST_START_TEST (test_live_source_no_reader)
 
 GST_END_TEST;
 
+/* Wait (5 s at most) until channel name's producer waits for a reader with
+ * every one of its n frames written. */
+static void
+wait_producer_waiting (const gchar * name, guint64 n)
+{
+  struct shmring_stats st;
+  gint64 end = g_get_monotonic_time () + 5 * G_TIME_SPAN_SECOND;
+
+  for (;;) {
+    if (shmring_inspect (name, &st, NULL) == 0 && st.producer_waiting
+        && st.frames_written == n)
+      return;
+    fail_unless (g_get_monotonic_time () < end, "the producer of %s never "
+        "waited for a reader with its %" G_GUINT64_FORMAT " frames", name, n);
+    g_usleep (1000);
+  }
+}
+
+/* A short file (it fits in the ring) with no reader: at end of stream the
+ * sink waits for a first reader, which gets every frame and the end of
+ * stream; a sink waiting so still stops at once. */
+GST_START_TEST (test_short_file_waits_for_reader_at_eos)
+{
+  gchar *name = channel_name ("short");
+  const gchar *desc = "videotestsrc num-buffers=5 ! video/x-raw,format=GRAY8,"
+      "width=64,height=64 ! shmringsink channel=%s size=1048576";
+  GstElement *p = parse (desc, name);
+  GstHarness *h;
+  GstBuffer *b = NULL;
+  GstMessage *msg;
+  guint64 expect = 0;
+
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  wait_producer_waiting (name, 5);
+  h = src_harness (name, NULL);
+  while (gst_harness_pull_until_eos (h, &b) && b) {
+    fail_unless_equals_uint64 (GST_BUFFER_OFFSET (b), expect);
+    expect++;
+    gst_buffer_unref (b);
+  }
+  fail_unless_equals_uint64 (expect, 5);
+  msg = wait_bus (p, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  gst_harness_teardown (h);
+  stop_pipeline (p);
+  fail_unless (!channel_exists (name));
+
+  /* Waiting at end of stream does not keep the pipeline from stopping. */
+  p = parse (desc, name);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  wait_producer_waiting (name, 5);
+  stop_pipeline (p);
+  fail_unless (!channel_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A non-live source (a file) waits for the first reader and loses
  * nothing, and says so. */
 GST_START_TEST (test_nonlive_source_waits_for_reader)
@@ -1307,6 +1366,7 @@ shmring_elements_suite (void)
   tcase_add_test (tc, test_waiting_source_says_why);
   tcase_add_test (tc, test_live_source_no_reader);
   tcase_add_test (tc, test_nonlive_source_waits_for_reader);
+  tcase_add_test (tc, test_short_file_waits_for_reader_at_eos);
   tcase_add_test (tc, test_reader_attach_leave_messages);
   tcase_add_test (tc, test_frame_too_large_once);
   tcase_add_test (tc, test_every_format_published);

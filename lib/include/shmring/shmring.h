@@ -593,6 +593,11 @@ SHMRING_API uint64_t shmring_producer_max_frame(const shmring_producer *p);
 /* Append an end-of-stream record; waits for room only while a reader is
  * attached (up to timeout_ns). */
 SHMRING_API int shmring_producer_eos(shmring_producer *p, int64_t timeout_ns);
+/* Wait until a consumer is attached: 0 (at once if one is), -ETIMEDOUT,
+ * -EINTR.  While it waits, writer_waiting is 1 ("waiting for a reader").
+ * For a producer that must not end a stream nobody has read (a file: call
+ * it before shmring_producer_eos() and close). */
+SHMRING_API int shmring_producer_wait_reader(shmring_producer *p, int64_t timeout_ns);
 /* 1 if a consumer is attached and alive, 0 if not. */
 SHMRING_API int shmring_producer_reader_alive(shmring_producer *p);
 /* Wake a blocking call on this handle from another thread (-EINTR);
