@@ -20,67 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define T_SKIP 77
-
-static inline void t_fail(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4), noreturn));
-static inline void t_fail(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s:%d: FAIL: ", file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n  last error: %s\n", shmring_last_error() ? shmring_last_error() : "(none)");
-	exit(1);
-}
-
-#define FAIL(...) t_fail(__FILE__, __LINE__, __VA_ARGS__)
-
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond))                                                           \
-			FAIL("%s", #cond);                                             \
-	} while (0)
-
-#define CHECK_EQ(a, b)                                                                 \
-	do {                                                                           \
-		long long _a = (long long)(a), _b = (long long)(b);                    \
-		if (_a != _b)                                                          \
-			FAIL("%s == %s: %lld != %lld", #a, #b, _a, _b);                \
-	} while (0)
-
-/* The call must succeed (return >= 0). */
-#define CHECK_OK(expr)                                                                 \
-	do {                                                                           \
-		int _r = (expr);                                                       \
-		if (_r < 0)                                                            \
-			FAIL("%s returned %d (%s)", #expr, _r, shmring_strerror(_r));  \
-	} while (0)
-
-/* The call must fail with exactly err (a negative errno). */
-#define CHECK_ERR(expr, err)                                                           \
-	do {                                                                           \
-		int _r = (expr);                                                       \
-		if (_r != (err))                                                       \
-			FAIL("%s returned %d (%s), expected %d (%s)", #expr, _r,       \
-			     shmring_strerror(_r), (err), shmring_strerror(err));      \
-	} while (0)
-
-/* shmring_last_error() must contain the text s. */
-#define CHECK_MSG(s)                                                                   \
-	do {                                                                           \
-		const char *_m = shmring_last_error();                                 \
-		if (!_m || !strstr(_m, (s)))                                           \
-			FAIL("last error does not mention \"%s\"", (s));               \
-	} while (0)
-
-static inline uint64_t t_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#define T_LAST_ERROR() shmring_last_error()
+#include "../check.h"
 
 /* A channel name private to this process and call: "t-<tag>-<pid>-<n>". */
 static inline const char *t_channel(const char *tag)

@@ -22,59 +22,9 @@
 #include <unistd.h>
 #include <valgrind/valgrind.h>
 
-#define T_SKIP 77
 #define SEC 1000000000ll
-
-static inline void t_fail(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4), noreturn));
-static inline void t_fail(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "[%d] %s:%d: FAIL: ", (int)getpid(), file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n  last error: %s\n", shmring2_last_error());
-	exit(1);
-}
-
-#define FAIL(...) t_fail(__FILE__, __LINE__, __VA_ARGS__)
-#define CHECK(cond)                                        \
-	do {                                               \
-		if (!(cond))                               \
-			FAIL("%s", #cond);                 \
-	} while (0)
-#define CHECK_EQ(a, b)                                                          \
-	do {                                                                    \
-		long long _a = (long long)(a), _b = (long long)(b);             \
-		if (_a != _b)                                                   \
-			FAIL("%s == %s: %lld != %lld", #a, #b, _a, _b);         \
-	} while (0)
-#define CHECK_OK(expr)                                                          \
-	do {                                                                    \
-		int _r = (expr);                                                \
-		if (_r < 0)                                                     \
-			FAIL("%s returned %d (%s)", #expr, _r, strerror(-_r));  \
-	} while (0)
-#define CHECK_ERR(expr, err)                                                    \
-	do {                                                                    \
-		int _r = (expr);                                                \
-		if (_r != (err))                                                \
-			FAIL("%s returned %d, expected %d (%s)", #expr, _r, (err), \
-			     strerror(-(err)));                                 \
-	} while (0)
-#define CHECK_MSG(s)                                                            \
-	do {                                                                    \
-		if (!strstr(shmring2_last_error(), (s)))                        \
-			FAIL("last error does not mention \"%s\"", (s));        \
-	} while (0)
-
-static inline uint64_t t_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#define T_LAST_ERROR() shmring2_last_error()
+#include "../check.h"
 
 /* Work sizes shrink under valgrind, which runs every process ~30x slower. */
 static inline unsigned t_scale(unsigned n)
