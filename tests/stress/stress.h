@@ -7,6 +7,25 @@
 
 #define STRESS_RING (256u * 1024u)
 
+/* How many frames (or round trips) a stress test moves: SHMRING_STRESS_FRAMES
+ * from the environment if set (slow machines and emulators scale it down),
+ * else 100,000. */
+static inline uint64_t stress_frames(void)
+{
+	const char *s = getenv("SHMRING_STRESS_FRAMES");
+	char *end;
+	unsigned long long n;
+
+	if (!s || !*s)
+		return 100000;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno || *end || n < 1000 || n > 100000000)
+		FAIL("SHMRING_STRESS_FRAMES=\"%s\" is not a frame count: set it to a whole number "
+		     "from 1000 to 100000000, or unset it for 100000", s);
+	return n;
+}
+
 /* Size of frame seq: mostly small, every 13th up to 16 KiB, every 97th
  * larger than half the ring (so the ring wraps with padding). */
 static inline size_t stress_size(uint64_t seq)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test_stress: two processes move 100,000 frames of varying sizes under each policy, or one of them is killed mid-stream. */
+/* test_stress: two processes move 100,000 frames (SHMRING_STRESS_FRAMES) of varying sizes under each policy, or one of them is killed mid-stream. */
 #include "stress.h"
 
 static const char *peer;
@@ -115,7 +115,7 @@ static void kill_producer(void)
 	uint64_t killed_at;
 
 	open_pipes(&pp);
-	cons = spawn("consume", name, "lossless", UINT64_MAX / 2, &pp, 20000);
+	cons = spawn("consume", name, "lossless", UINT64_MAX / 2, &pp, stress_frames() / 5);
 	prod = spawn("produce", name, "lossless", UINT64_MAX / 2, &pp, 0);
 	close_child_ends(&pp);
 	get_report(pp.rep[0], &r, REP_PROGRESS);
@@ -148,7 +148,7 @@ static void kill_reader(uint64_t count)
 	uint64_t seen;
 
 	open_pipes(&pp);
-	cons = spawn("consume", name, "lossless", count, &pp, 20000);
+	cons = spawn("consume", name, "lossless", count, &pp, count / 5);
 	prod = spawn("produce", name, "lossless", count, &pp, 0);
 	get_report(pp.rep[0], &r, REP_PROGRESS);
 	seen = r.a;
@@ -193,8 +193,8 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[2], "kill-producer"))
 		kill_producer();
 	else if (!strcmp(argv[2], "kill-reader"))
-		kill_reader(100000);
+		kill_reader(stress_frames());
 	else
-		transfer(argv[2], 100000);
+		transfer(argv[2], stress_frames());
 	return 0;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test_wakeup: 100,000 ping-pong round trips between two processes, each side sleeping on its futex every time; a lost wake-up stalls it past the timeout. */
-#include "../lib/common.h"
+/* test_wakeup: 100,000 (SHMRING_STRESS_FRAMES) ping-pong round trips between two processes, each side sleeping on its futex every time; a lost wake-up stalls it past the timeout. */
+#include "stress.h"
 
 /*
  * Two channels, "ping" (parent -> child) and "pong" (child -> parent),
@@ -19,7 +19,7 @@
 
 int main(int argc, char **argv)
 {
-	uint64_t rounds = argc > 1 ? strtoull(argv[1], NULL, 10) : 100000;
+	uint64_t rounds = argc > 1 ? strtoull(argv[1], NULL, 10) : stress_frames();
 	const char *ping = t_channel("ping"), *pong = t_channel("pong");
 	shmring_producer *p;
 	shmring_consumer *c;
