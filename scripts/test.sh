@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# scripts/test.sh: install what is missing, build from scratch and run every test: plain, sanitizers, valgrind, fuzz, then install checks.
+# scripts/test.sh: install what is missing, build from scratch and run every test: plain, sanitizers, valgrind, fuzz, aarch64 under qemu, then install checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
@@ -31,7 +31,7 @@ run() { # run BUILD_DIR ARGS...: meson test, remembering failure
 }
 
 echo "== build and test (gcc, every suite)"
-rm -rf build build-asan build-fuzz
+rm -rf build build-asan build-fuzz build-aarch64
 meson setup build
 meson compile -C build
 run build --no-suite fuzz
@@ -41,7 +41,7 @@ meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
   -Dpython=disabled -Dexamples=disabled -Dfuzz=disabled
 meson compile -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  run build-asan --suite lib --suite lib2 --suite stress
+  run build-asan --suite lib --suite lib2 --suite stress --suite fuzz-replay
 # The plugin is loaded into the (sanitized) test program itself, not into
 # GStreamer's unsanitized plugin scanner.  Leaks are the leaks tracer's and
 # valgrind's job: GLib's own process-lifetime allocations would drown them.
@@ -49,7 +49,7 @@ GST_REGISTRY_FORK=no ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run build-asan gst-elements
 
 echo "== library suite under valgrind"
-run build --suite lib --suite lib2 \
+run build --suite lib --suite lib2 --suite fuzz-replay \
   --wrap='valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no'
 
 echo "== GStreamer element tests under valgrind"
@@ -61,6 +61,19 @@ echo "== fuzzing (clang, libFuzzer)"
 CC=clang meson setup build-fuzz -Dgst=disabled -Dpython=disabled -Dexamples=disabled
 meson compile -C build-fuzz
 run build-fuzz --suite fuzz
+
+echo "== C library, stress and fuzz corpus cross-built for aarch64, run under qemu-user"
+start=$SECONDS
+scripts/test-aarch64.sh build-aarch64 || { status=1; aarch64_rc=1; }
+fail_before=$total_fail
+for log in build-aarch64/meson-logs/aarch64-*.json; do
+  count "$log"
+done
+# A failed build or setup has no test log: count it as one failure.
+if [ "${aarch64_rc:-0}" -ne 0 ] && [ "$total_fail" -eq "$fail_before" ]; then
+  total_fail=$((total_fail + 1))
+fi
+echo "(aarch64 stage: $((SECONDS - start)) s)"
 
 echo "== install checks: Debian packages, then from source; each removed again, the machine left as it was"
 install_check() { # install_check SCRIPT ARGS...: run an install check, counting its "ok" / "not ok" lines
