@@ -1,0 +1,682 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""shmring.v2.Reader: a pure-Python reader of protocol 2 (several isolated readers per channel).
+
+Protocol 2 (docs/PROTOCOL-2.md; byte layout in lib/v2/shmring2.h): the
+producer listens on the abstract Unix socket ``@shmring/NAME``; a reader
+sends HELLO and gets WELCOME with two sealed memfds, the pool (mapped
+read-only: frames are read-only numpy views) and its own reader block
+(mapped read-write), or REFUSED with the producer's message.  Every word
+the protocol orders goes through ``shmring._atomic`` (libatomic.so.1), so
+the reader is correct on weakly ordered CPUs (aarch64) too::
+
+    from shmring import v2
+
+    with v2.Reader("cam", timeout=5.0) as reader:
+        for frame in reader:            # ends at end of stream
+            print(frame.seq, frame.array.shape)
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import mmap
+import os
+import select
+import socket
+import stat
+import struct
+import time
+from typing import Any, Iterator, Optional, cast
+
+from . import _atomic as A
+from . import _layout as L
+from . import _sys
+from ._errors import (ChannelNotFound, Closed, CorruptSegment, Error, ProducerClosed, ProducerDied,
+                      ProtocolVersion, Timeout)
+from ._reader import Frame
+from ._segment import check_geometry
+from ._video import TILED, VSUB, StreamInfo, plane_rows
+
+__all__ = ["Reader", "Frame", "Refused", "HoldsExhausted"]
+
+# --- byte layout (lib/v2/shmring2.h) ---------------------------------------
+MAGIC = 0x32474E49524D4853  # "SHMRING2" in memory order
+VERSION = 2
+HEADER_SIZE = 4096
+SLOT_TABLE_OFFSET = L.DESC_OFFSET + L.DESC_SLOTS * L.DESC_SLOT_SIZE
+SLOT_HEADER_SIZE = 64
+READER_LINES_OFFSET = 1024
+MAX_READERS = 32
+QUEUE_MAX = 64
+HOLDS_MAX = 64
+RESERVED_MAX = 16
+BLOCK_SIZE = 4096
+SLOT_NONE = 0xFFFFFFFF
+SLOT_ALIGN = 4096
+MAX_SLOT_SIZE = 1 << 30
+SOCKET_PREFIX = "shmring/"
+MESSAGE_MAX = 384
+STATE_OPEN = 1
+STATE_CLOSED = 2
+SLOT_FRAME = 1
+SLOT_EOS = 2
+MODE_CHANNEL = 0
+MODE_LIVE = 1
+ROLE_READER = 1
+MSG_HELLO = 1
+MSG_WELCOME = 2
+MSG_REFUSED = 3
+
+# Pool header: identity (bytes 0..99) and the producer line.
+_IDENTITY = struct.Struct("<QIIQQQQQIIIIIIIIIII")
+_COMMIT_SEQ = 128
+_STATE = 132
+_DESC_ID = 152
+_PRODUCER_WAITING = 160
+_EOS = 164
+# Reader block.
+_HEAD = 0
+_WAITING = 8
+_TAKEN = 12
+_TAIL = 64
+_QUEUE = 128
+_HOLDS = 384
+# Slot header: seq, size, pts, dts, duration, commit_ns, desc_id, type, flags, reserved.
+_SLOT = struct.Struct("<QQQQQQIHHQ")
+# Messages.
+_HELLO = struct.Struct("<IIIIIIQ")
+_WELCOME = struct.Struct("<IIIIQQII")
+_REFUSED_HEAD = struct.Struct("<IIiI")
+_REFUSED_SIZE = _REFUSED_HEAD.size + MESSAGE_MAX
+
+F_GET_SEALS = getattr(fcntl, "F_GET_SEALS", 1034)
+F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_FUTURE_WRITE = 0x1, 0x2, 0x4, 0x10
+POOL_SEALS = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL
+BLOCK_SEALS = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL
+
+_DESC = struct.Struct(L.DESC_FIXED_STRUCT)
+_CAPS_OFF = L.DESC["caps"][0]
+_SLICE = 0.2  # longest single futex wait: a dead producer is seen within it
+_ANSWER_S = 5.0  # a live producer answers HELLO at once
+
+
+class Refused(Error):
+    """The producer refused this reader; the message is the producer's (limit, access or protocol).
+
+    ``errno`` holds the producer's reason: EBUSY (reader limit), EACCES
+    (uid not allowed), EPROTO (version, or this reader broke the protocol).
+    """
+
+    def __init__(self, message: str, err: int = 0) -> None:
+        super().__init__(message)
+        self.errno = err
+
+
+class HoldsExhausted(Error):
+    """The reader holds as many frames as it was granted; release one (or keep a frame.copy())."""
+
+
+def _round_up(v: int, a: int) -> int:
+    return (v + a - 1) // a * a
+
+
+def _check_memfd(name: str, fd: int, seals: int, size: int, what: str) -> int:
+    """Check a received memfd's seals and size before it is mapped; returns its size."""
+    try:
+        have = fcntl.fcntl(fd, F_GET_SEALS)
+    except OSError as e:
+        have = -1
+        why = f" ({os.strerror(e.errno or 0)})"
+    else:
+        why = ""
+    if have < 0 or have & seals != seals:
+        raise CorruptSegment(f"channel {name!r}: the {what} is not sealed (seals {have:#x}, need {seals:#x})"
+                             f"{why}: it could shrink under this reader; the producer must seal its memfds")
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise CorruptSegment(f"channel {name!r}: the {what} is not a memory file")
+    if size and st.st_size != size:
+        raise CorruptSegment(f"channel {name!r}: the {what} has {st.st_size} bytes, not {size}")
+    if not size and st.st_size < HEADER_SIZE:
+        raise CorruptSegment(f"channel {name!r}: the {what} has {st.st_size} bytes, less than {HEADER_SIZE}")
+    return st.st_size
+
+
+class _Identity:
+    """The pool's identity fields, copied once and checked against each other and the memfd's size."""
+
+    def __init__(self, name: str, raw: bytes, fsize: int) -> None:
+        (magic, version, header_size, self.pool_size, slot_table_offset, self.payload_offset, self.slot_size,
+         self.generation, self.n_slots, self.max_readers, self.queue_len, self.max_holds, self.max_reserved,
+         self.policy, block_size, desc_offset, desc_slot_size, desc_slots,
+         lines_offset) = _IDENTITY.unpack_from(raw, 0)
+
+        def bad(what: str) -> CorruptSegment:
+            return CorruptSegment(f"channel {name!r}: pool {what}; is a protocol 2 producer serving it?")
+
+        if magic != MAGIC:
+            raise bad(f"magic {magic:#x} is wrong")
+        if version != VERSION:
+            raise ProtocolVersion(f"channel {name!r}: pool of protocol {version}, this reader speaks {VERSION}")
+        if (header_size, desc_offset, desc_slot_size, desc_slots, lines_offset, block_size, slot_table_offset) != \
+                (HEADER_SIZE, L.DESC_OFFSET, L.DESC_SLOT_SIZE, L.DESC_SLOTS, READER_LINES_OFFSET, BLOCK_SIZE,
+                 SLOT_TABLE_OFFSET):
+            raise bad("header has a wrong fixed offset or size")
+        if not (1 <= self.max_readers <= MAX_READERS and 1 <= self.queue_len <= QUEUE_MAX
+                and 1 <= self.max_holds <= HOLDS_MAX and 1 <= self.max_reserved <= RESERVED_MAX
+                and self.policy <= L.POLICY_LIVE):
+            raise bad("limits out of range")
+        need = self.max_readers * (self.queue_len + self.max_holds) + self.max_reserved + 1
+        if self.n_slots != need:
+            raise bad(f"has {self.n_slots} slots, its limits need {need}")
+        if not (SLOT_ALIGN <= self.slot_size <= MAX_SLOT_SIZE and self.slot_size % SLOT_ALIGN == 0):
+            raise bad(f"slot size {self.slot_size} out of range")
+        payload = SLOT_TABLE_OFFSET + _round_up(self.n_slots * SLOT_HEADER_SIZE, SLOT_ALIGN)
+        if self.payload_offset != payload:
+            raise bad(f"payload offset {self.payload_offset}, expected {payload}")
+        if self.pool_size != payload + self.n_slots * self.slot_size or self.pool_size != fsize:
+            raise bad(f"size {self.pool_size} does not match its slots or its memfd ({fsize})")
+        if any(raw[100:128]):
+            raise bad("reserved bytes are not zero")
+
+
+def _parse_desc(name: str, buf: bytes, d: int) -> StreamInfo:
+    """Validate a private copy of description ``d`` (one 4096-byte slot), whole planes (as protocol 1)."""
+    (sid, caps_len, fmt, width, height, n_planes, fps_n, fps_d, _r0, frame_size, _r1,
+     o0, o1, o2, o3, s0, s1, s2, s3) = _DESC.unpack_from(buf, 0)
+
+    def bad(what: str) -> CorruptSegment:
+        return CorruptSegment(f"channel {name!r}: description {d}: {what}")
+
+    if sid != d:
+        raise bad(f"its slot holds id {sid}")
+    if caps_len >= L.CAPS_MAX:
+        raise bad(f"caps_len = {caps_len}, limit {L.CAPS_MAX - 1}")
+    raw = buf[_CAPS_OFF:_CAPS_OFF + caps_len + 1]
+    if raw[-1] != 0:
+        raise bad(f"caps not NUL-terminated at {caps_len}")
+    if b"\0" not in fmt:
+        raise bad("format is not NUL-terminated")
+    if n_planes > L.MAX_PLANES:
+        raise bad(f"n_planes = {n_planes}, limit {L.MAX_PLANES}")
+    try:
+        caps = raw[:-1].decode("utf-8")
+        fmt_s = fmt.split(b"\0", 1)[0].decode("ascii")
+    except UnicodeDecodeError as e:
+        raise bad(f"undecodable text ({e})") from None
+    if n_planes and not frame_size:
+        raise bad(f"n_planes = {n_planes} with frame_size 0")
+    offs = (o0, o1, o2, o3)[:n_planes]
+    strides = (s0, s1, s2, s3)[:n_planes]
+    rows = plane_rows(fmt_s, height, n_planes)
+    if rows is None:
+        raise bad(f"format {fmt_s} has {2 if fmt_s in TILED else len(VSUB[fmt_s])} planes, n_planes = {n_planes}")
+    for i in range(n_planes):
+        if offs[i] + strides[i] * rows[i] > frame_size:
+            raise bad(f"plane {i} offset {offs[i]} + stride {strides[i]} x {rows[i]} rows > frame_size {frame_size}")
+    return StreamInfo(d, caps, fmt_s, width, height, fps_n, fps_d, frame_size, offs, strides)
+
+
+def _connect(name: str, deadline: Optional[float]) -> socket.socket:
+    """Connect to the channel's socket, retrying while nobody listens on the name."""
+    addr = "\0" + SOCKET_PREFIX + name
+    start = time.monotonic()
+    delay = 0.005
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        try:
+            s.connect(addr)
+            return s
+        except OSError as e:
+            s.close()
+            if e.errno not in (errno.ECONNREFUSED, errno.ENOENT, errno.EAGAIN):
+                raise Error(f"channel {name!r}: connect: {os.strerror(e.errno or 0)}") from None
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            raise ChannelNotFound(f"channel {name!r} has no producer (waited {now - start:.1f} s); start the "
+                                  f"producer or check the name")
+        time.sleep(delay if deadline is None else max(0.0, min(delay, deadline - now)))
+        delay = min(delay * 2, 0.1)
+
+
+def _refused(msg: bytes) -> Optional[Refused]:
+    """The Refused error a REFUSED message carries, or None if ``msg`` is not one."""
+    if len(msg) != _REFUSED_SIZE:
+        return None
+    mtype, size, err, _r = _REFUSED_HEAD.unpack_from(msg, 0)
+    if mtype != MSG_REFUSED or size != _REFUSED_SIZE or not 0 < err < 4096:
+        return None
+    text = msg[_REFUSED_HEAD.size:].split(b"\0", 1)[0].decode("utf-8", "replace")
+    return Refused(text, err)
+
+
+class Reader:
+    """Attach to a protocol 2 channel as one of its readers.
+
+    ``Reader(name, timeout=5.0)`` waits up to ``timeout`` seconds (None =
+    forever) for the channel's producer.  ``holds`` is how many frames it
+    may hold at once (0 = the producer's most; the producer caps it);
+    ``live=True`` attaches as a live reader, which never holds a lossless
+    producer back (it loses the oldest frames instead).  ``frame_timeout``
+    bounds each wait for a frame (None = forever; a dead producer is still
+    noticed within 200 ms).
+
+    Iterating yields Frame objects until end of stream, each released when
+    the iteration moves on; ``next_frame()`` returns a frame the caller
+    must ``release()`` (None at end of stream).  Frames are read-only views
+    into the producer's pool; ``frame.copy()`` keeps one.
+
+    Raises ChannelNotFound, Refused (the producer's message: reader limit,
+    access, protocol), CorruptSegment (memory that fails the checks, e.g.
+    unsealed), HoldsExhausted, Timeout, ProducerDied, ProducerClosed; all
+    are shmring.Error.  Any method of a closed reader raises Closed.
+
+    Attributes:
+        name: the channel name.
+        holds: frames this reader may hold at once (granted by the producer).
+        live: True if the producer granted live mode.
+        index: this reader's index in the channel.
+        generation: the pool's generation.
+        frames: frames read so far.
+        dropped: frames missing between the frames read (sequence gaps).
+        frame_timeout: default seconds next_frame() waits; None = forever.
+    """
+
+    def __init__(self, name: str, timeout: Optional[float] = 5.0, *, holds: int = 0, live: bool = False,
+                 frame_timeout: Optional[float] = None) -> None:
+        self.name = _sys.check_name(name)
+        if not 0 <= holds <= HOLDS_MAX:
+            raise ValueError(f"holds must be 0 (the producer's most) .. {HOLDS_MAX}, got {holds}")
+        self.frame_timeout = frame_timeout
+        self.frames = 0
+        self.dropped = 0
+        self._closed = True
+        self._eos = False
+        self._ended: Optional[Error] = None
+        self._sock: Optional[socket.socket] = None
+        self._rom: Optional[mmap.mmap] = None
+        self._bmm: Optional[mmap.mmap] = None
+        self._keep: list[Any] = []
+        self._frames: dict[int, Frame] = {}  # hold index -> frame handed out
+        self._iter_frame: Optional[Frame] = None
+        self._descs: dict[int, StreamInfo] = {}
+        self._geo: dict[tuple[int, int], Any] = {}
+        self._last_seq: Optional[int] = None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        fds: list[int] = []
+        try:
+            welcome = self._hello(deadline, holds, live, fds)
+            self._map(welcome, fds)
+        except BaseException:
+            for fd in fds:
+                os.close(fd)
+            self._closed = False
+            self.close()
+            raise
+        self._closed = False
+
+    # --- attaching -----------------------------------------------------------
+    def _hello(self, deadline: Optional[float], holds: int, live: bool, fds: list[int]) -> tuple[int, ...]:
+        """Connect, say HELLO, read WELCOME (its fields; the memfds appended to ``fds``).
+
+        A producer that hangs up without answering (closing, or died) is
+        waited out like an absent one, until the deadline.
+        """
+        hello = _HELLO.pack(MSG_HELLO, _HELLO.size, VERSION, ROLE_READER, holds,
+                            MODE_LIVE if live else MODE_CHANNEL, 0)
+        while True:
+            s = _connect(self.name, deadline)
+            self._sock = s
+            try:
+                s.send(hello)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            if not select.select([s], [], [], _ANSWER_S)[0]:
+                raise Timeout(f"channel {self.name!r}: the producer did not answer within {_ANSWER_S:.0f} s")
+            try:
+                msg, got, flags, _addr = socket.recv_fds(s, _REFUSED_SIZE, 2)
+            except ConnectionResetError:
+                msg, got, flags = b"", [], 0
+            fds.extend(got)
+            if msg:
+                break
+            s.close()
+            self._sock = None
+            if deadline is not None and time.monotonic() >= deadline:
+                raise ChannelNotFound(f"channel {self.name!r} has no producer: it went away while this "
+                                      f"reader attached; start the producer")
+            time.sleep(0.01)
+        refused = _refused(msg)
+        if refused is not None and not fds:
+            raise refused
+        if (len(msg) != _WELCOME.size or flags & socket.MSG_CTRUNC or len(fds) != 2):
+            raise CorruptSegment(f"channel {self.name!r}: the producer answered HELLO with an invalid message "
+                                 f"({len(msg)} bytes, {len(fds)} descriptors)")
+        w = _WELCOME.unpack(msg)
+        if w[0] != MSG_WELCOME or w[1] != _WELCOME.size:
+            raise CorruptSegment(f"channel {self.name!r}: the producer answered HELLO with message type {w[0]}")
+        if w[2] != VERSION:
+            raise ProtocolVersion(f"channel {self.name!r}: the producer speaks protocol {w[2]}, this reader "
+                                  f"{VERSION}")
+        return w
+
+    def _map(self, w: tuple[int, ...], fds: list[int]) -> None:
+        """Check the memfds (seals, sizes, identity), map the pool read-only and the block read-write."""
+        _t, _s, _v, index, pool_size, generation, holds, mode = w
+        pool_fd, block_fd = fds
+        fsize = _check_memfd(self.name, pool_fd, POOL_SEALS, 0, "pool")
+        _check_memfd(self.name, block_fd, BLOCK_SEALS, BLOCK_SIZE, "reader block")
+        ident = _Identity(self.name, os.pread(pool_fd, HEADER_SIZE, 0), fsize)
+        if (pool_size != ident.pool_size or generation != ident.generation or index >= ident.max_readers
+                or not 1 <= holds <= ident.max_holds or mode > MODE_LIVE):
+            raise CorruptSegment(f"channel {self.name!r}: WELCOME does not match the pool")
+        self._rom = mmap.mmap(pool_fd, ident.pool_size, mmap.MAP_SHARED, mmap.PROT_READ)
+        self._bmm = mmap.mmap(block_fd, BLOCK_SIZE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        for fd in fds:
+            os.close(fd)
+        fds.clear()
+        self._pool, keep = A.addr_of(self._rom)
+        self._keep.append(keep)
+        self._block, keep = A.addr_of(self._bmm)
+        self._keep.append(keep)
+        self._id = ident
+        self.index = index
+        self.holds = holds
+        self.live = mode == MODE_LIVE
+        self.generation = generation
+        self._free = list(range(holds - 1, -1, -1))  # hold indices not in use
+
+    # --- public API ------------------------------------------------------------
+    def close(self) -> None:
+        """Release every frame and hang up (the producer gets the holds back).  Safe to call twice.
+
+        Frames handed out are invalidated (they raise FrameReleased).
+        """
+        if self._closed:
+            return
+        self._closed = True
+        for f in self._frames.values():
+            f._reader = None
+            f._array = None
+            f._planes = None
+        self._frames.clear()
+        self._iter_frame = None
+        self._keep.clear()
+        for m in (self._rom, self._bmm):
+            if m is not None:
+                try:
+                    m.close()
+                except BufferError:
+                    pass  # arrays the application keeps pin it; unmapped when they go
+        self._rom = self._bmm = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    @property
+    def closed(self) -> bool:
+        """True once close() was called."""
+        return self._closed
+
+    @property
+    def eos(self) -> bool:
+        """True once end of stream was read (next_frame() returns None from then on)."""
+        return self._eos
+
+    @property
+    def held(self) -> int:
+        """Frames this reader holds now."""
+        return len(self._frames)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("eos" if self._eos else "attached")
+        return f"<shmring.v2.Reader {self.name!r} {state} frames={self.frames} dropped={self.dropped}>"
+
+    def __enter__(self) -> "Reader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self
+
+    def __next__(self) -> Frame:
+        if self._iter_frame is not None:
+            self._iter_frame.release()
+            self._iter_frame = None
+        f = self.next_frame()
+        if f is None:
+            raise StopIteration
+        self._iter_frame = f
+        return f
+
+    @property
+    def stream(self) -> Optional[StreamInfo]:
+        """The newest published stream description, or None if there is none yet."""
+        self._require()
+        for _ in range(3):  # a rewrite in between: look again
+            d = A.load_acquire_32(self._pool + _DESC_ID)
+            if d == 0:
+                return None
+            try:
+                return self._desc(d)
+            except CorruptSegment:
+                if A.load_acquire_32(self._pool + _DESC_ID) == d:
+                    raise
+        return None
+
+    def _require(self) -> None:
+        if self._closed:
+            raise Closed(f"reader of channel {self.name!r} is closed")
+
+    # --- reading -------------------------------------------------------------
+    def next_frame(self, timeout: Optional[float] = -1.0, latest: bool = False) -> Optional[Frame]:
+        """Wait for the next frame and return it (held until its release()), or None at end of stream.
+
+        ``timeout`` in seconds (None = forever; default: frame_timeout).
+        ``latest=True`` skips to the newest queued frame.  Raises Timeout,
+        HoldsExhausted, ProducerDied, ProducerClosed, CorruptSegment.
+        """
+        self._require()
+        if timeout is not None and timeout < 0:
+            timeout = self.frame_timeout
+        if self._eos:
+            return None
+        if self._ended is not None:
+            raise self._ended
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pool = self._pool
+        while True:
+            # Acquire: pairs with the producer's seq_cst add to commit_seq (W2).
+            v = A.load_acquire_32(pool + _COMMIT_SEQ)
+            try:
+                f = self._take(latest)
+            except CorruptSegment as e:
+                self._ended = e
+                raise
+            if f is not None:
+                return f if f is not _EOS_MARK else None
+            if self._channel_end():
+                return None
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                raise Timeout(f"channel {self.name!r}: no frame within {timeout} s")
+            self._wait(v, _SLICE if deadline is None else min(_SLICE, deadline - now))
+
+    def poll(self, latest: bool = False) -> Optional[Frame]:
+        """The next frame if one is ready, else None at once (also None at end of stream: see ``eos``)."""
+        try:
+            return self.next_frame(0, latest)
+        except Timeout:
+            return None
+
+    def _take(self, latest: bool) -> Optional[Frame]:
+        """T1: take the entry at head.  A frame, None if the queue is empty, or _EOS_MARK."""
+        b = self._block
+        qlen = self._id.queue_len
+        while True:
+            # Acquire: pairs with the producer's release store of tail (P1).
+            t = A.load_acquire_64(b + _TAIL)
+            h = A.load_acquire_64(b + _HEAD)
+            if h == t:
+                return None
+            if t < h or t - h > qlen:
+                raise CorruptSegment(f"channel {self.name!r}: queue tail {t}, head {h} (length {qlen})")
+            if not self._free:
+                raise HoldsExhausted(f"channel {self.name!r}: this reader holds {self.holds} frames, its most; "
+                                     f"release one first (frame.release(), or keep a frame.copy())")
+            if latest and t - h > 1:
+                A.cas_64(b + _HEAD, h, t - 1)  # skip to the newest: the skipped entries are not held
+                continue
+            s = A.load_relaxed_32(b + _QUEUE + 4 * (h % qlen))
+            if s >= self._id.n_slots:
+                raise CorruptSegment(f"channel {self.name!r}: queue entry {h} names slot {s} of {self._id.n_slots}")
+            k = self._free[-1]
+            hold = b + _HOLDS + 4 * k
+            # Release: pairs with the producer's acquire load of holds (P3); before the CAS.
+            A.store_release_32(hold, s)
+            # acq_rel: pairs with the producer's CAS (P2) and its acquire load of head (P3).
+            ok, _h = A.cas_64(b + _HEAD, h, h + 1)
+            if not ok:  # the producer pushed entry h out first
+                A.store_release_32(hold, SLOT_NONE)
+                continue
+            # W4: seq_cst add, then seq_cst load of producer_waiting (pairs with W3).
+            A.fetch_add_seq_cst_32(b + _TAKEN, 1)
+            if A.load_seq_cst_32(self._pool + _PRODUCER_WAITING):
+                _sys.futex_wake(b + _TAKEN)
+            try:
+                f = self._frame(s, k)
+            except BaseException:
+                A.store_release_32(hold, SLOT_NONE)
+                raise
+            if f is _EOS_MARK:
+                A.store_release_32(hold, SLOT_NONE)
+                self._eos = True
+            return f
+
+    def _frame(self, s: int, k: int) -> Frame:
+        """Validate a private copy of slot ``s``'s header; the Frame held in hold ``k`` (or _EOS_MARK)."""
+        rom = self._rom
+        assert rom is not None
+        ident = self._id
+        (seq, size, pts, dts, duration, commit_ns, desc_id, stype, flags,
+         reserved) = _SLOT.unpack_from(rom, SLOT_TABLE_OFFSET + s * SLOT_HEADER_SIZE)
+        if (stype not in (SLOT_FRAME, SLOT_EOS) or reserved or size > ident.slot_size
+                or (stype == SLOT_EOS and size) or flags & ~L.FLAGS_ALL):
+            raise CorruptSegment(f"channel {self.name!r}: slot {s} header is invalid (type {stype}, size {size})")
+        if stype == SLOT_EOS:
+            return _EOS_MARK
+        last = self._last_seq
+        if last is not None and seq <= last:
+            raise CorruptSegment(f"channel {self.name!r}: frame seq {seq} after {last}")
+        info = self._desc(desc_id)
+        self._geometry(info, size)
+        dropped = 0 if last is None else seq - last - 1
+        self.dropped += dropped
+        self._last_seq = seq
+        self.frames += 1
+        f = Frame(cast(Any, self), [k], ident.payload_offset + s * ident.slot_size, size, seq, pts, dts, duration,
+                  flags, commit_ns, info, dropped)
+        self._free.pop()
+        self._frames[k] = f
+        return f
+
+    def _desc(self, d: int) -> StreamInfo:
+        """Description ``d``, copied as a seqlock (D1) and validated; cached per description slot."""
+        info = self._descs.get(d % L.DESC_SLOTS)
+        if info is not None and info.desc_id == d:
+            return info  # the producer never rewrites a slot a pinned frame names
+        if d == 0:
+            raise CorruptSegment(f"channel {self.name!r}: frame names description id 0")
+        rom = self._rom
+        assert rom is not None
+        off = L.DESC_OFFSET + (d % L.DESC_SLOTS) * L.DESC_SLOT_SIZE
+        # Acquire: pairs with the producer's release store of the slot id (D1).
+        sid = A.load_acquire_32(self._pool + off)
+        if sid != d:
+            raise CorruptSegment(f"channel {self.name!r}: frame names description {d}, its slot holds {sid}")
+        copy = rom[off:off + L.DESC_SLOT_SIZE]
+        # Acquire fence, then the id again: a copy torn by a rewrite is refused (D1).
+        A.fence_acquire()
+        if A.load_relaxed_32(self._pool + off) != d:
+            raise CorruptSegment(f"channel {self.name!r}: description {d} was rewritten while read")
+        info = _parse_desc(self.name, copy, d)
+        self._descs[d % L.DESC_SLOTS] = info
+        return info
+
+    def _geometry(self, info: StreamInfo, size: int) -> Any:
+        key = (info.desc_id, size)
+        g = self._geo.get(key, False)
+        if g is False:
+            g = check_geometry(self.name, info, size)
+            if len(self._geo) > 64:
+                self._geo.clear()
+            self._geo[key] = g
+        return g
+
+    def _channel_end(self) -> bool:
+        """Nothing queued: True at a clean close after EOS; raises if the producer died, closed or refused."""
+        sock = self._sock
+        assert sock is not None
+        p = select.poll()
+        p.register(sock, select.POLLIN)
+        ev = p.poll(0)
+        hup = bool(ev)
+        if hup and ev[0][1] & select.POLLIN:
+            try:
+                msg = sock.recv(_REFUSED_SIZE, socket.MSG_DONTWAIT)
+            except OSError:
+                msg = b""
+            refused = _refused(msg)
+            if refused is not None:
+                self._ended = refused
+                raise refused
+        # Acquire: pairs with the producer's release store of state (S1), loaded
+        # after the hang-up so that a clean close is not taken for a death.
+        st = A.load_acquire_32(self._pool + _STATE)
+        err: Error
+        if st == STATE_CLOSED:
+            if A.load_relaxed_32(self._pool + _EOS):
+                self._eos = True
+                return True
+            err = ProducerClosed(f"channel {self.name!r}: the producer closed without end of stream")
+        elif st != STATE_OPEN:
+            err = CorruptSegment(f"channel {self.name!r}: pool state {st}")
+        elif hup:
+            err = ProducerDied(f"channel {self.name!r}: the producer died")
+        else:
+            return False
+        self._ended = err
+        raise err
+
+    def _wait(self, v: int, timeout: float) -> None:
+        """W1: sleep on commit_seq (``v``, loaded before the last look) for at most ``timeout`` s."""
+        b = self._block
+        # seq_cst store, then seq_cst load of tail: pairs with the producer's W2.
+        A.store_seq_cst_32(b + _WAITING, 1)
+        t = A.load_seq_cst_64(b + _TAIL)
+        h = A.load_acquire_64(b + _HEAD)
+        if t == h and timeout > 0:
+            _sys.futex_wait(self._pool + _COMMIT_SEQ, v, timeout)
+        A.store_release_32(b + _WAITING, 0)
+
+    # --- releasing -------------------------------------------------------------
+    def _release_frame(self, f: Frame) -> None:
+        k = f._entry[0]
+        if self._frames.get(k) is not f:
+            return
+        del self._frames[k]
+        # R1: release, pairs with the producer's acquire load of holds (P3).
+        A.store_release_32(self._block + _HOLDS + 4 * k, SLOT_NONE)
+        self._free.append(k)
+
+
+_EOS_MARK = cast(Frame, object())  # _take()'s "end of stream" (never handed out)

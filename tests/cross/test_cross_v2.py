@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Protocol 2 across languages: lib/v2's C producer and reader with the pure-Python shmring.v2.Reader."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from typing import Optional
+
+import numpy as np
+import pytest
+from conftest import tool
+
+from shmring import _atomic, v2
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+W, H = 64, 48
+NO_TIME = (1 << 64) - 1
+_I = np.arange(W * H, dtype=np.uint64)
+
+
+def expected(seq: int) -> np.ndarray:
+    """cross2.c's pattern for frame ``seq``."""
+    return ((seq * 7 + _I * 13) & 0xFF).astype(np.uint8).reshape(H, W)
+
+
+def line(p: subprocess.Popen, timeout: float = 10.0) -> str:
+    """The next line ``p`` prints, waiting at most ``timeout`` s."""
+    assert p.stdout is not None
+    if not select.select([p.stdout], [], [], timeout)[0]:
+        raise AssertionError(f"{p.args} printed nothing within {timeout} s")
+    return p.stdout.readline().strip()
+
+
+def producer(name: str, frames: int, readers: int, *extra: str) -> subprocess.Popen:
+    p = subprocess.Popen([tool("CROSS2"), "produce", name, str(frames), str(readers), *extra],
+                         stdout=subprocess.PIPE, text=True)
+    assert line(p) == "ready"
+    return p
+
+
+def finish(p: subprocess.Popen, timeout: float = 20.0) -> str:
+    """Everything ``p`` prints until it exits; it must exit 0."""
+    out, _ = p.communicate(timeout=timeout)
+    assert p.returncode == 0, f"{p.args} exited {p.returncode}: {out}"
+    return out.strip()
+
+
+def python_reader(mode: str, name: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, os.path.join(HERE, "v2_reader.py"), mode, name],
+                            stdout=subprocess.PIPE, text=True)
+
+
+def test_c_producer_python_reader(channel: str) -> None:
+    """Every frame's bytes, seq and metadata, the caps, then end of stream, from C to Python."""
+    n = 300
+    p = producer(channel, n, 1)
+    seqs = []
+    with v2.Reader(channel, timeout=10.0, frame_timeout=10.0) as r:
+        for f in r:
+            s = f.seq
+            seqs.append(s)
+            assert f.size == W * H
+            assert np.array_equal(f.array, expected(s))
+            assert not f.array.flags.writeable
+            assert (f.pts, f.dts, f.duration, f.flags) == (s * 1000 + 1, None if s % 2 else s * 1000, 33, s & 0xFF)
+            assert (f.info.format, f.info.width, f.info.height, f.info.fps) == ("GRAY8", W, H, 30.0)
+            assert f.caps.startswith("video/x-raw, format=(string)GRAY8, width=(int)64")
+        assert r.eos and r.next_frame() is None
+        assert r.stream is not None and r.stream.format == "GRAY8"
+    assert seqs == list(range(n))
+    assert finish(p) == "done"
+
+
+def test_c_and_python_readers_lossless(channel: str) -> None:
+    """A C reader and a Python reader on one lossless channel at once: every frame to both, 0 lost."""
+    n = 3000
+    p = producer(channel, n, 2)
+    c = subprocess.Popen([tool("CROSS2"), "consume", channel], stdout=subprocess.PIPE, text=True)
+    py = python_reader("check", channel)
+    assert finish(c) == f"read {n} lost 0 bad 0"
+    assert finish(py) == f"read {n} lost 0 bad 0"
+    assert finish(p) == "done"
+
+
+def test_python_reader_killed_while_holding(channel: str) -> None:
+    """A Python reader SIGKILLed while it holds frames: the lossless producer goes on within a second."""
+    n = 500
+    p = producer(channel, n, 2)
+    c = subprocess.Popen([tool("CROSS2"), "consume", channel], stdout=subprocess.PIPE, text=True)
+    holder = python_reader("hold", channel)
+    try:
+        assert line(holder).startswith("held ")
+        assert line(p) == "blocked"  # the producer waits for the stalled reader
+        t0 = time.monotonic()
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(5)
+        assert line(p, 5.0) == "done"
+        took = time.monotonic() - t0
+        assert took < 1.0, f"the producer went on {took:.2f} s after the reader died"
+    finally:
+        holder.kill()
+        holder.wait()
+    assert finish(c) == f"read {n} lost 0 bad 0"
+    assert finish(p) == ""
+
+
+def counted(channel: str, n: int, latest: bool = False) -> tuple[dict[str, int], int]:
+    """Read ``n`` frames from a C producer with the ordering layer counting; (counts, frames)."""
+    p = producer(channel, n, 1)
+    frames = 0
+    with v2.Reader(channel, timeout=10.0, frame_timeout=10.0) as r:
+        with _atomic.counting() as counts:
+            for _f in r:
+                frames += 1
+        totals = dict(counts)
+    assert finish(p) == "done"
+    return totals, frames
+
+
+def test_reader_orders_every_step(channel: str) -> None:
+    """Per frame, the reader does each ordered operation the protocol's Take and Release name.
+
+    Take (T1): acquire-load tail and head, release-store holds[k], CAS head
+    (acq_rel), seq_cst add to taken (W4); Release (R1): release-store
+    holds[k] = NONE; the description's seqlock (D1): an acquire fence.  A
+    step done as a plain access instead would be missing from the counts.
+    """
+    totals, frames = counted(channel, 200)
+    assert frames == 200
+    per = {k: v / frames for k, v in totals.items()}
+    print("ordered operations per frame:", {k: round(v, 2) for k, v in sorted(per.items())})
+    assert per.get("load_acquire", 0) >= 2, per  # tail, head (T1)
+    assert per.get("store_release", 0) >= 2, per  # holds[k] = s (T1), holds[k] = NONE (R1)
+    assert per.get("cas", 0) >= 1, per  # head (T1)
+    assert per.get("fetch_add", 0) >= 1, per  # taken (W4)
+    assert per.get("load_seq_cst", 0) >= 1, per  # producer_waiting after the add (W4)
+    assert totals.get("fence", 0) >= 1, totals  # description seqlock (D1)
+
+
+def test_reader_cpu_per_frame(channel: str) -> None:
+    """CPU per frame of the Python reader with real libatomic calls (printed; bounded loosely)."""
+    n = 5000
+    p = producer(channel, n, 1)
+    frames = 0
+    with v2.Reader(channel, timeout=10.0, frame_timeout=10.0) as r:
+        t0 = time.process_time()
+        f: Optional[v2.Frame]
+        while (f := r.next_frame()) is not None:
+            frames += 1
+            f.release()
+        cpu = time.process_time() - t0
+    assert finish(p) == "done"
+    assert frames == n
+    us = cpu / frames * 1e6
+    print(f"python v2 reader: {us:.1f} us CPU per frame ({frames} frames)")
+    assert us < 200, f"{us:.1f} us CPU per frame"
