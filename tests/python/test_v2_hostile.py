@@ -1,0 +1,188 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""shmring.v2.Reader against producers that lie: unsealed or wrong-size memfds, bad answers, bad queues.
+
+Each producer is a separate process speaking protocol 2 by hand (socket,
+memfds, seals); the reader must raise a clear shmring.Error, never crash
+or hang.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import mmap
+import multiprocessing
+import os
+import socket
+import struct
+import time
+from typing import Callable
+
+import pytest
+
+from shmring import CorruptSegment, v2
+
+SLOT_TABLE = 36864
+PAYLOAD = SLOT_TABLE + 4096
+POOL_SIZE = PAYLOAD + 6 * 4096
+SEALS_POOL = v2.POOL_SEALS
+SEALS_BLOCK = v2.BLOCK_SEALS
+F_ADD_SEALS = getattr(fcntl, "F_ADD_SEALS", 1033)
+
+
+def identity(pool_size: int = POOL_SIZE) -> bytes:
+    """A valid pool identity: 1 reader, queue 2, holds 2, 1 reservation, 6 slots of 4096 bytes."""
+    return v2._IDENTITY.pack(v2.MAGIC, 2, 4096, pool_size, SLOT_TABLE, PAYLOAD, 4096, 7, 6, 1, 2, 2, 1, 0,
+                             4096, 4096, 4096, 8, 1024)
+
+
+def memfd(size: int, seals: int, data: bytes = b"") -> int:
+    fd = os.memfd_create("hostile", os.MFD_ALLOW_SEALING)
+    os.ftruncate(fd, size)
+    if data:
+        os.pwrite(fd, data, 0)
+    if seals:
+        fcntl.fcntl(fd, F_ADD_SEALS, seals)
+    return fd
+
+
+def welcome(pool_size: int = POOL_SIZE) -> bytes:
+    return v2._WELCOME.pack(v2.MSG_WELCOME, v2._WELCOME.size, 2, 0, pool_size, 7, 2, 0)
+
+
+def block(tail: int, queue0: int) -> bytes:
+    b = bytearray(4096)
+    struct.pack_into("<Q", b, 64, tail)
+    struct.pack_into("<I", b, 128, queue0)
+    struct.pack_into("<64I", b, 384, *([0xFFFFFFFF] * 64))
+    return bytes(b)
+
+
+def pool(slot0: bytes = b"") -> bytes:
+    p = bytearray(SLOT_TABLE + 64)
+    p[:100] = identity()
+    struct.pack_into("<I", p, 132, v2.STATE_OPEN)
+    p[SLOT_TABLE:SLOT_TABLE + len(slot0)] = slot0
+    return bytes(p)
+
+
+def serve(name: str, answer: Callable[[socket.socket], None]) -> None:
+    """Child: bind the channel's name, answer one HELLO, stay until the reader hangs up."""
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ls.bind("\0shmring/" + name)
+    ls.listen(1)
+    s, _ = ls.accept()
+    s.recv(64)  # read HELLO: closing over unread data resets the peer
+    answer(s)
+    s.settimeout(10)
+    try:
+        while s.recv(512):
+            pass
+    except OSError:
+        pass
+
+
+def send(s: socket.socket, msg: bytes, fds: list[int]) -> None:
+    socket.send_fds(s, [msg], fds)
+    for fd in fds:
+        os.close(fd)
+
+
+def unsealed(s: socket.socket) -> None:
+    send(s, welcome(), [memfd(POOL_SIZE, 0, pool()), memfd(4096, SEALS_BLOCK)])
+
+
+def pool_size_lies(s: socket.socket) -> None:
+    send(s, welcome(POOL_SIZE + 4096), [memfd(POOL_SIZE, SEALS_POOL, pool()), memfd(4096, SEALS_BLOCK)])
+
+
+def identity_size_lies(s: socket.socket) -> None:
+    p = bytearray(pool())
+    p[:100] = identity(POOL_SIZE * 2)
+    send(s, welcome(POOL_SIZE * 2), [memfd(POOL_SIZE, SEALS_POOL, bytes(p)), memfd(4096, SEALS_BLOCK)])
+
+
+def block_too_small(s: socket.socket) -> None:
+    send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, pool()), memfd(1024, SEALS_BLOCK)])
+
+
+def one_descriptor(s: socket.socket) -> None:
+    send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, pool())])
+
+
+def refused(s: socket.socket) -> None:
+    msg = b"channel 'x' has 4 readers, its limit (max_readers); stop one or raise max_readers"
+    s.send(v2._REFUSED_HEAD.pack(v2.MSG_REFUSED, v2._REFUSED_SIZE, errno.EBUSY, 0) + msg.ljust(v2.MESSAGE_MAX, b"\0"))
+
+
+def queue_names_bad_slot(s: socket.socket) -> None:
+    send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, pool()), memfd(4096, SEALS_BLOCK, block(1, 99))])
+
+
+def slot_too_big(s: socket.socket) -> None:
+    slot0 = v2._SLOT.pack(0, 99999, 0, 0, 0, 0, 1, v2.SLOT_FRAME, 0, 0)
+    send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, pool(slot0)), memfd(4096, SEALS_BLOCK, block(1, 0))])
+
+
+def no_description(s: socket.socket) -> None:
+    slot0 = v2._SLOT.pack(0, 100, 0, 0, 0, 0, 3, v2.SLOT_FRAME, 0, 0)
+    send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, pool(slot0)), memfd(4096, SEALS_BLOCK, block(1, 0))])
+
+
+@pytest.fixture
+def hostile(request: pytest.FixtureRequest):
+    """Start a hostile producer (the test's parameter) on a private name; yield the name."""
+    procs = []
+
+    def start(answer: Callable[[socket.socket], None]) -> str:
+        name = f"v2-hostile-{answer.__name__}-{os.getpid()}"
+        p = multiprocessing.get_context("fork").Process(target=serve, args=(name, answer), daemon=True)
+        p.start()
+        procs.append(p)
+        return name
+
+    yield start
+    for p in procs:
+        p.join(10)
+        if p.is_alive():
+            p.kill()
+        assert p.exitcode == 0
+
+
+@pytest.mark.parametrize("answer, message", [
+    (unsealed, "pool is not sealed"),
+    (pool_size_lies, "WELCOME does not match the pool"),
+    (identity_size_lies, "does not match its slots or its memfd"),
+    (block_too_small, "reader block has 1024 bytes, not 4096"),
+    (one_descriptor, "invalid message"),
+])
+def test_bad_memory_refused_at_attach(hostile, answer, message: str) -> None:
+    """Memory that fails the checks (seals, sizes, identity) is refused before it is mapped."""
+    name = hostile(answer)
+    t0 = time.monotonic()
+    with pytest.raises(CorruptSegment, match=message):
+        v2.Reader(name, timeout=10.0)
+    assert time.monotonic() - t0 < 5
+
+
+def test_refused_carries_the_producers_message(hostile) -> None:
+    """REFUSED: v2.Refused with the producer's errno and sentence."""
+    name = hostile(refused)
+    with pytest.raises(v2.Refused, match=r"has 4 readers, its limit \(max_readers\)") as e:
+        v2.Reader(name, timeout=10.0)
+    assert e.value.errno == errno.EBUSY
+
+
+@pytest.mark.parametrize("answer, message", [
+    (queue_names_bad_slot, "queue entry 0 names slot 99 of 6"),
+    (slot_too_big, "slot 0 header is invalid"),
+    (no_description, "frame names description 3, its slot holds 0"),
+])
+def test_bad_frame_is_an_error_every_time(hostile, answer, message: str) -> None:
+    """A bad queue entry or slot header: CorruptSegment, latched for every later call, no signal."""
+    name = hostile(answer)
+    with v2.Reader(name, timeout=10.0) as r:
+        for _ in range(2):
+            with pytest.raises(CorruptSegment, match=message):
+                r.next_frame(timeout=2.0)
+        assert r.held == 0
