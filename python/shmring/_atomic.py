@@ -15,10 +15,12 @@ plain loads and stores cannot give on any machine, so without
 libatomic.so.1 importing this module raises ImportError naming the
 package to install.
 
-Instrumentation: ``counting()`` makes every operation add 1 to a counter
-of its kind (``load_relaxed``, ``load_acquire``, ``load_seq_cst``, ``store_release``,
-``store_seq_cst``, ``cas``, ``fetch_add``, ``fence``), so a test can check
-that each step the protocol orders is done as such.
+Instrumentation: inside ``with counting() as c:`` every operation adds 1
+to the counter of its kind (``load_relaxed``, ``load_acquire``,
+``load_seq_cst``, ``store_release``, ``store_seq_cst``, ``cas``,
+``fetch_add``, ``fence``) and to that of its kind and address, so a test
+can check that each step the protocol orders is done as such, word by
+word.  Outside it the cost is one global load per operation.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any, Iterator, Optional, Union
 __all__ = ["RELAXED", "ACQUIRE", "RELEASE", "ACQ_REL", "SEQ_CST", "LIBRARY", "addr_of",
            "load_relaxed_32", "load_acquire_32", "load_acquire_64", "load_seq_cst_32", "load_seq_cst_64",
            "store_release_32", "store_release_64", "store_seq_cst_32", "store_seq_cst_64",
-           "cas_64", "fetch_add_seq_cst_32", "fence_acquire", "fence_seq_cst", "counting"]
+           "cas_64", "fetch_add_seq_cst_32", "fence_acquire", "fence_seq_cst", "counting", "Counts"]
 
 # C11 memory orders, as GCC numbers them.
 RELAXED = 0
@@ -80,22 +82,40 @@ _cas8 = _fn("__atomic_compare_exchange_8", ctypes.c_bool, _p, _p, _u64, _int, _i
 _add4 = _fn("__atomic_fetch_add_4", _u32, _p, _u32, _int)
 _fence = _fn("atomic_thread_fence", None, _int)
 
-# Operation counters while counting() is active, else None.
-_counts: Optional[dict[str, int]] = None
+class Counts:
+    """Ordered operations counted by ``counting()``.
+
+    Attributes:
+        by_kind: kind -> operations (kinds as in the module documentation).
+        by_address: (kind, address) -> operations (fences have address 0).
+    """
+
+    def __init__(self) -> None:
+        self.by_kind: dict[str, int] = {}
+        self.by_address: dict[tuple[str, int], int] = {}
+
+    def at(self, kind: str, addr: int) -> int:
+        """Operations of ``kind`` on the word at ``addr``."""
+        return self.by_address.get((kind, addr), 0)
 
 
-def _count(kind: str) -> None:
+# The counters while counting() is active, else None.
+_counts: Optional[Counts] = None
+
+
+def _count(kind: str, addr: int) -> None:
     c = _counts
     if c is not None:
-        c[kind] = c.get(kind, 0) + 1
+        c.by_kind[kind] = c.by_kind.get(kind, 0) + 1
+        c.by_address[kind, addr] = c.by_address.get((kind, addr), 0) + 1
 
 
 @contextmanager
-def counting() -> Iterator[dict[str, int]]:
-    """Count every ordered operation by kind while the ``with`` block runs; yields the live counters."""
+def counting() -> Iterator[Counts]:
+    """Count every ordered operation by kind and address while the ``with`` block runs."""
     global _counts
     old = _counts
-    counts: dict[str, int] = {}
+    counts = Counts()
     _counts = counts
     try:
         yield counts
@@ -123,60 +143,60 @@ def addr_of(buf: Union[mmap.mmap, Any]) -> tuple[int, Any]:
 
 def load_relaxed_32(addr: int) -> int:
     """Relaxed (single-copy atomic, unordered) load of the u32 at ``addr``."""
-    _count("load_relaxed")
+    _count("load_relaxed", addr)
     v: int = _load4(addr, RELAXED)
     return v
 
 
 def load_acquire_32(addr: int) -> int:
     """Acquire load of the u32 at ``addr``."""
-    _count("load_acquire")
+    _count("load_acquire", addr)
     v: int = _load4(addr, ACQUIRE)
     return v
 
 
 def load_acquire_64(addr: int) -> int:
     """Acquire load of the u64 at ``addr``."""
-    _count("load_acquire")
+    _count("load_acquire", addr)
     v: int = _load8(addr, ACQUIRE)
     return v
 
 
 def load_seq_cst_32(addr: int) -> int:
     """Sequentially consistent load of the u32 at ``addr``."""
-    _count("load_seq_cst")
+    _count("load_seq_cst", addr)
     v: int = _load4(addr, SEQ_CST)
     return v
 
 
 def load_seq_cst_64(addr: int) -> int:
     """Sequentially consistent load of the u64 at ``addr``."""
-    _count("load_seq_cst")
+    _count("load_seq_cst", addr)
     v: int = _load8(addr, SEQ_CST)
     return v
 
 
 def store_release_32(addr: int, value: int) -> None:
     """Release store of u32 ``value`` at ``addr``."""
-    _count("store_release")
+    _count("store_release", addr)
     _store4(addr, value, RELEASE)
 
 
 def store_release_64(addr: int, value: int) -> None:
     """Release store of u64 ``value`` at ``addr``."""
-    _count("store_release")
+    _count("store_release", addr)
     _store8(addr, value, RELEASE)
 
 
 def store_seq_cst_32(addr: int, value: int) -> None:
     """Sequentially consistent store of u32 ``value`` at ``addr``."""
-    _count("store_seq_cst")
+    _count("store_seq_cst", addr)
     _store4(addr, value, SEQ_CST)
 
 
 def store_seq_cst_64(addr: int, value: int) -> None:
     """Sequentially consistent store of u64 ``value`` at ``addr``."""
-    _count("store_seq_cst")
+    _count("store_seq_cst", addr)
     _store8(addr, value, SEQ_CST)
 
 
@@ -186,7 +206,7 @@ def cas_64(addr: int, expected: int, desired: int) -> tuple[bool, int]:
     Returns (True, expected) if the word held ``expected`` and now holds
     ``desired``, else (False, the value it held).
     """
-    _count("cas")
+    _count("cas", addr)
     e = _u64(expected)
     ok: bool = _cas8(addr, ctypes.byref(e), desired, ACQ_REL, ACQUIRE)
     return ok, int(e.value)
@@ -194,18 +214,18 @@ def cas_64(addr: int, expected: int, desired: int) -> tuple[bool, int]:
 
 def fetch_add_seq_cst_32(addr: int, value: int) -> int:
     """Sequentially consistent add of ``value`` to the u32 at ``addr``; returns the old value."""
-    _count("fetch_add")
+    _count("fetch_add", addr)
     v: int = _add4(addr, value, SEQ_CST)
     return v
 
 
 def fence_acquire() -> None:
     """Acquire fence (atomic_thread_fence(memory_order_acquire))."""
-    _count("fence")
+    _count("fence", 0)
     _fence(ACQUIRE)
 
 
 def fence_seq_cst() -> None:
     """Full fence (atomic_thread_fence(memory_order_seq_cst))."""
-    _count("fence")
+    _count("fence", 0)
     _fence(SEQ_CST)

@@ -109,37 +109,39 @@ def test_python_reader_killed_while_holding(channel: str) -> None:
     assert finish(p) == ""
 
 
-def counted(channel: str, n: int, latest: bool = False) -> tuple[dict[str, int], int]:
-    """Read ``n`` frames from a C producer with the ordering layer counting; (counts, frames)."""
+def test_reader_orders_every_step(channel: str) -> None:
+    """Per frame, the reader does each ordered operation the protocol names, on the word it names.
+
+    Take (T1): acquire-load tail, acquire-load head, release-store
+    holds[k], CAS head (acq_rel); W4: seq_cst add to taken, seq_cst load of
+    producer_waiting; Release (R1): release-store holds[k] = NONE; W1 (each
+    wait): seq_cst store of waiting, seq_cst load of tail; D1 (each new
+    description): acquire-load of its id, acquire fence.  A step done as a
+    plain access, or with another order, is missing from its counter.
+    """
+    n = 200
     p = producer(channel, n, 1)
     frames = 0
     with v2.Reader(channel, timeout=10.0, frame_timeout=10.0) as r:
-        with _atomic.counting() as counts:
+        b, pool = r._block, r._pool
+        with _atomic.counting() as c:
             for _f in r:
                 frames += 1
-        totals = dict(counts)
     assert finish(p) == "done"
-    return totals, frames
-
-
-def test_reader_orders_every_step(channel: str) -> None:
-    """Per frame, the reader does each ordered operation the protocol's Take and Release name.
-
-    Take (T1): acquire-load tail and head, release-store holds[k], CAS head
-    (acq_rel), seq_cst add to taken (W4); Release (R1): release-store
-    holds[k] = NONE; the description's seqlock (D1): an acquire fence.  A
-    step done as a plain access instead would be missing from the counts.
-    """
-    totals, frames = counted(channel, 200)
-    assert frames == 200
-    per = {k: v / frames for k, v in totals.items()}
-    print("ordered operations per frame:", {k: round(v, 2) for k, v in sorted(per.items())})
-    assert per.get("load_acquire", 0) >= 2, per  # tail, head (T1)
-    assert per.get("store_release", 0) >= 2, per  # holds[k] = s (T1), holds[k] = NONE (R1)
-    assert per.get("cas", 0) >= 1, per  # head (T1)
-    assert per.get("fetch_add", 0) >= 1, per  # taken (W4)
-    assert per.get("load_seq_cst", 0) >= 1, per  # producer_waiting after the add (W4)
-    assert totals.get("fence", 0) >= 1, totals  # description seqlock (D1)
+    assert frames == n
+    print("ordered operations per frame:", {k: round(v / n, 2) for k, v in sorted(c.by_kind.items())})
+    holds = range(b + v2._HOLDS, b + v2._HOLDS + 4 * v2.HOLDS_MAX, 4)
+    assert c.at("load_acquire", b + v2._TAIL) >= n  # T1
+    assert c.at("load_acquire", b + v2._HEAD) >= n  # T1
+    assert c.at("cas", b + v2._HEAD) >= n  # T1
+    assert sum(c.at("store_release", a) for a in holds) >= 2 * n  # T1 holds[k] = s, R1 holds[k] = NONE
+    assert c.at("fetch_add", b + v2._TAKEN) >= n  # W4
+    assert c.at("load_seq_cst", pool + v2._PRODUCER_WAITING) >= n  # W4
+    assert c.at("load_acquire", pool + v2._COMMIT_SEQ) >= n  # W1's value, loaded before each look
+    waits = c.at("store_seq_cst", b + v2._WAITING)
+    assert c.at("load_seq_cst", b + v2._TAIL) == waits  # W1: store waiting, then load tail, each wait
+    assert c.at("load_acquire", pool + 4096 + 4096) >= 1 and c.by_kind.get("fence", 0) >= 1  # D1, id 1
+    assert c.at("load_acquire", pool + v2._STATE) >= 1  # S1 at the end
 
 
 def test_reader_cpu_per_frame(channel: str) -> None:

@@ -43,7 +43,7 @@ def test_operations_on_writable_and_read_only_mappings() -> None:
 
 
 def test_counting_counts_each_kind() -> None:
-    """counting() sees every operation by kind, and nothing outside its block."""
+    """counting() sees every operation by kind and address, and nothing outside its block."""
     fd, rw, _ro = shared()
     w, keep = A.addr_of(rw)
     A.cas_64(w, 0, 1)
@@ -55,7 +55,8 @@ def test_counting_counts_each_kind() -> None:
         A.fetch_add_seq_cst_32(w, 1)
         A.fence_acquire()
     A.cas_64(w, 0, 1)
-    assert c == {"load_acquire": 2, "store_release": 1, "cas": 1, "fetch_add": 1, "fence": 1}
+    assert c.by_kind == {"load_acquire": 2, "store_release": 1, "cas": 1, "fetch_add": 1, "fence": 1}
+    assert c.at("load_acquire", w) == 2 and c.at("cas", w) == 1 and c.at("cas", w + 8) == 0
     del keep
     rw.close()
     os.close(fd)
