@@ -8,6 +8,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Optional
 
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 from conftest import tool
 
-from shmring import _atomic, v2
+from shmring import ChannelNotFound, ProducerDied, _atomic, v2
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 W, H = 64, 48
@@ -161,3 +162,65 @@ def test_reader_cpu_per_frame(channel: str) -> None:
     us = cpu / frames * 1e6
     print(f"python v2 reader: {us:.1f} us CPU per frame ({frames} frames)")
     assert us < 200, f"{us:.1f} us CPU per frame"
+
+
+def test_live_producer_never_overwrites_a_held_frame(channel: str) -> None:
+    """A live C producer pushing out the Python reader's entries: every frame's bytes stay right while held."""
+    n = 20000
+    p = producer(channel, n, 1, "live")
+    prev: Optional[v2.Frame] = None
+    frames = 0
+    first = -1
+    with v2.Reader(channel, timeout=10.0, frame_timeout=10.0, holds=2) as r:
+        while (f := r.next_frame()) is not None:
+            assert np.array_equal(f.array, expected(f.seq))
+            if prev is not None:  # held across a take while the producer kept writing
+                assert f.seq > prev.seq and np.array_equal(prev.array, expected(prev.seq))
+                prev.release()
+            if first < 0:
+                first = f.seq
+            prev = f
+            frames += 1
+        assert r.eos and prev is not None
+        assert frames + r.dropped == prev.seq + 1 - first, (frames, r.dropped, first, prev.seq)
+    print(f"live: {frames} frames read, {n - frames} pushed out")
+    assert finish(p) == "done"
+
+
+def test_holds_are_capped(channel: str) -> None:
+    """One more frame than the holds granted: HoldsExhausted naming the fix; after a release, reading goes on."""
+    p = producer(channel, 10, 1)
+    with v2.Reader(channel, timeout=10.0, frame_timeout=10.0, holds=1) as r:
+        assert r.holds == 1
+        f = r.next_frame()
+        assert f is not None
+        with pytest.raises(v2.HoldsExhausted, match="release one first"):
+            r.next_frame(timeout=5.0)
+        f.release()
+        assert [g.seq for g in r] == list(range(1, 10))
+    assert finish(p) == "done"
+
+
+def test_producer_killed_while_reader_waits(channel: str) -> None:
+    """The producer SIGKILLed while the reader sleeps on commit_seq: ProducerDied within a second."""
+    p = producer(channel, 10, 2)  # waits for a second reader that never comes: writes nothing
+    with v2.Reader(channel, timeout=10.0) as r:
+        killer = threading.Timer(0.3, p.kill)
+        killer.start()
+        t0 = time.monotonic()
+        with pytest.raises(ProducerDied, match="the producer died"):
+            r.next_frame(timeout=10.0)
+        took = time.monotonic() - t0
+        killer.join()
+        assert took < 1.3, f"death noticed after {took:.2f} s"
+        with pytest.raises(ProducerDied):
+            r.next_frame(timeout=0)
+    p.wait(5)
+
+
+def test_no_producer(channel: str) -> None:
+    """No producer on the name: ChannelNotFound naming the channel, after the timeout."""
+    t0 = time.monotonic()
+    with pytest.raises(ChannelNotFound, match=f"channel '{channel}' has no producer"):
+        v2.Reader(channel, timeout=0.3)
+    assert 0.3 <= time.monotonic() - t0 < 2
