@@ -99,6 +99,7 @@ _DESC = struct.Struct(L.DESC_FIXED_STRUCT)
 _CAPS_OFF = L.DESC["caps"][0]
 _SLICE = 0.2  # longest single futex wait: a dead producer is seen within it
 _ANSWER_S = 5.0  # a live producer answers HELLO at once
+_STALE_TAIL_MAX = 1000  # head past tail this many times in a row: not a producer moving on
 
 
 class Refused(Error):
@@ -522,12 +523,18 @@ class Reader:
         """T1: take the entry at head.  A frame, None if the queue is empty, or _EOS_MARK."""
         b = self._block
         qlen = self._id.queue_len
+        behind = 0
         while True:
             # Acquire: pairs with the producer's release store of tail (P1).
             t = A.load_acquire_64(b + _TAIL)
             h = A.load_acquire_64(b + _HEAD)
             if h == t:
                 return None
+            if t < h and behind < _STALE_TAIL_MAX:
+                # Between the two loads the producer pushed entries and moved
+                # head on (P2): the tail loaded is stale, look again.
+                behind += 1
+                continue
             if t < h or t - h > qlen:
                 raise CorruptSegment(f"channel {self.name!r}: queue tail {t}, head {h} (length {qlen})")
             if not self._free:
