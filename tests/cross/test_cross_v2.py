@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -165,13 +166,32 @@ def test_reader_cpu_per_frame(channel: str) -> None:
 
 
 def test_live_producer_never_overwrites_a_held_frame(channel: str) -> None:
-    """A live C producer pushing out the Python reader's entries: every frame's bytes stay right while held."""
-    n = 20000
+    """A live C producer pushing out the Python reader's entries: every frame's bytes stay right while held.
+
+    A busy thread and a tiny switch interval make the reader lose the GIL
+    between its loads of tail and head, while the producer pushes entries
+    out: a head past the tail loaded is the producer moving on, not corruption.
+    """
+    n = 100000
     p = producer(channel, n, 1, "live")
     prev: Optional[v2.Frame] = None
     frames = 0
     first = -1
-    with v2.Reader(channel, timeout=10.0, frame_timeout=10.0, holds=2) as r:
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    busy = threading.Thread(target=spin)
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    busy.start()
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(sys.setswitchinterval, old_interval)
+        cleanup.callback(busy.join)
+        cleanup.callback(stop.set)
+        r = cleanup.enter_context(v2.Reader(channel, timeout=10.0, frame_timeout=10.0, holds=2))
         while (f := r.next_frame()) is not None:
             assert np.array_equal(f.array, expected(f.seq))
             if prev is not None:  # held across a take while the producer kept writing
