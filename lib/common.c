@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* common.c: what protocols 1 and 2 share: the last-error message, channel names, stream-description checks. */
+/* common.c: errors and their messages, policy and channel names, the clock, stream-description checks. */
 #include "common.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* ---------------------------------------------------------------------
  * Errors
@@ -24,6 +26,64 @@ int _shmring_fail(int err, const char *fmt, ...)
 const char *_shmring_error(void)
 {
 	return last_error;
+}
+
+const char *shmring_last_error(void)
+{
+	return last_error;
+}
+
+const char *shmring_strerror(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case 0: return "success";
+	case EINVAL: return "invalid argument";
+	case ENOENT: return "no such channel";
+	case EBUSY: return "channel already has a producer, or its reader limit";
+	case EACCES: return "permission denied by the channel's producer";
+	case ETIMEDOUT: return "timed out";
+	case EINTR: return "interrupted";
+	case EMSGSIZE: return "frame larger than the channel's slots";
+	case ENOBUFS: return "no room: frame dropped, or holding the most frames allowed";
+	case EBADMSG: return "corrupt or hostile shared memory";
+	case EPROTO: return "protocol error (version, or a reader block that broke the rules)";
+	case EOWNERDEAD: return "producer died";
+	case ESHUTDOWN: return "producer closed the channel without end of stream";
+	case ENODATA: return "no stream description yet";
+	case ENOMEM: return "out of memory";
+	default: return strerror(err < 0 ? -err : err);
+	}
+}
+
+const char *shmring_policy_name(uint32_t policy)
+{
+	switch (policy) {
+	case SHMRING_POLICY_LOSSLESS: return "lossless";
+	case SHMRING_POLICY_DROP_NEW: return "drop-new";
+	case SHMRING_POLICY_LIVE: return "live";
+	default: return "unknown";
+	}
+}
+
+int shmring_policy_from_name(const char *name)
+{
+	for (uint32_t i = 0; name && i <= SHMRING_POLICY_LIVE; i++)
+		if (strcmp(name, shmring_policy_name(i)) == 0)
+			return (int)i;
+	return fail(EINVAL, "unknown flow policy '%s' (use lossless, drop-new or live)",
+		    name ? name : "(null)");
+}
+
+int shmring_name_check(const char *name)
+{
+	return _shmring_check_name(name);
+}
+
+uint64_t shmring_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 int _shmring_check_name(const char *name)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* common.h: what protocols 1 and 2 share: the last-error message, channel names, stream-description checks. */
+/* common.h: the last-error message, channel names, stream-description checks (used by producer and consumer). */
 #ifndef SHMRING_COMMON_H
 #define SHMRING_COMMON_H
 

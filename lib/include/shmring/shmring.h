@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* shmring.h: the libshmring API and the shared-memory layout it speaks. */
+/* shmring.h: the libshmring API and the protocol it speaks (byte layout, messages, ordering). */
 #ifndef SHMRING_SHMRING_H
 #define SHMRING_SHMRING_H
 
 /*
- * libshmring moves frames from one producer process to one consumer process
- * through a ring in POSIX shared memory.  This header is the API and the
- * specification of the shared-memory layout; docs/PROTOCOL.md walks through
- * the same protocol step by step for implementers in other languages.
+ * libshmring moves frames from one producer process to several reader
+ * processes through shared memory, each reader isolated from the others
+ * and from the producer.  This header is the API and the byte-level
+ * specification of the protocol (version 2); docs/PROTOCOL.md walks
+ * through the same protocol step by step for implementers in other
+ * languages.
  *
  * Conventions
  * -----------
@@ -17,29 +19,98 @@
  *   calling thread's detailed message for its last failure (channel name,
  *   sizes, pids), in the manner of dlerror().
  * - Timeouts are in nanoseconds: 0 = do not wait, SHMRING_FOREVER (-1) =
- *   wait without limit.  Every blocking call can be woken from another
- *   thread with shmring_producer_interrupt() / shmring_consumer_interrupt(),
- *   and then returns -EINTR.
- * - A waiting side first spins for up to 20 us (when the machine has more
- *   than one CPU), then sleeps on a futex.  The environment variable
- *   SHMRING_SPIN_NS sets the spin time in ns; 0 turns spinning off.
+ *   wait without limit.  Every wait sleeps on a futex in slices of at most
+ *   200 ms and can be woken from another thread with
+ *   shmring_producer_interrupt() / shmring_consumer_interrupt(), and then
+ *   returns -EINTR.
  * - Handles are opaque and belong to one process.  A producer handle is
  *   used by one thread at a time.  A consumer handle may release frames
  *   from any thread while another thread waits in shmring_consumer_next().
  *
- * Error codes used
- * ----------------
- *   -EINVAL     bad argument (name, size, option)      -ENOENT   no such channel
- *   -EBUSY      channel already has a producer/reader  -ETIMEDOUT wait timed out
- *   -EINTR      interrupted                            -EMSGSIZE frame larger than the ring
- *   -ENOSPC     /dev/shm too small for the segment     -ENOBUFS  frame dropped (ring full)
- *   -EBADMSG    corrupt or hostile segment             -EPROTO   unknown protocol version
- *   -EOWNERDEAD the producer died (no clean close)     -ESHUTDOWN producer closed without EOS
- *   -EPIPE      (producer) the reader is gone and the policy cannot wait for one
- *   -EACCES     permission denied on the channel file (the message names its
- *               owner, group and mode, and how a producer shares a channel)
- *   -ENOSPC at attach: the segment is sparse (made on a full /dev/shm)
- *   -EBADMSG also: the channel name is not a regular file (FIFO, symlink, ...)
+ * Objects
+ * -------
+ * - The channel NAME (as in protocol 1) is the abstract AF_UNIX
+ *   SOCK_SEQPACKET socket "\0shmring/NAME", bound and listened on by the
+ *   producer.  Nothing of a channel exists on any filesystem.
+ * - The pool: a memfd the producer maps read-write and then seals with
+ *   F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL.
+ *   Readers and observers receive it over the socket and map it
+ *   read-only.  All of it is written by the producer only.
+ * - One reader block per reader: a 4096-byte memfd sealed with
+ *   F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL, mapped read-write by the
+ *   producer and by that reader alone.  The producer treats every byte of
+ *   it as untrusted and keeps the truth privately.
+ * All integers are little-endian (the host's order).
+ *
+ * Pool layout
+ * -----------
+ *   offset 0                    struct shmring_pool_header        4096 bytes
+ *   offset 4096                 struct shmring_desc[8]             8 x 4096 (as in protocol 1)
+ *   offset slot_table_offset    struct shmring_slot[n_slots]      64 bytes each, padded to 4096
+ *   offset payload_offset       n_slots payloads of slot_size bytes (multiple of 4096)
+ *   pool_size = payload_offset + n_slots * slot_size = the memfd's size
+ *
+ * The payload of slot i is at payload_offset + i * slot_size.
+ * n_slots = max_readers * (queue_len + max_holds) + max_reserved + 1:
+ * a reader can pin at most queue_len + max_holds slots whatever it
+ * writes, so the producer always finds a free slot.
+ *
+ * Ordering pairs (every shared access is an explicit atomic)
+ * ----------------------------------------------------------
+ * P1 push (producer): write payload and slot header (plain), store
+ *    queue[tail % queue_len] (relaxed), release-store tail + 1.
+ *    Pairs with T1.
+ * T1 take (reader): acquire-load tail, acquire-load head; read
+ *    s = queue[head % queue_len]; release-store holds[k] = s; then
+ *    CAS(head, h, h + 1) acq_rel.  On success read the slot header and
+ *    payload (ordered after the producer's P1 by the acquire of tail).
+ *    On failure (the producer pushed entry h out, P2): store
+ *    holds[k] = NONE and retry.
+ * P2 push out (producer, live policy or live reader, queue full):
+ *    CAS(head, h, h + 1) acq_rel.  Success: the producer removed entry h.
+ *    Failure: the reader took it first (T1); retry with the new head.
+ * P3 pins (producer, before it picks a slot): per reader, acquire-load
+ *    head FIRST (pairs with T1's CAS), then acquire-load holds[].  The
+ *    reader stores holds[k] before the CAS that moves head, so an entry
+ *    being taken is seen either in [head, tail) or in holds[].
+ * R1 release (reader): release-store holds[k] = NONE (pairs with P3).
+ * W1 reader wait: v = acquire-load commit_seq; seq_cst store waiting = 1;
+ *    seq_cst load tail; if nothing new, FUTEX_WAIT(commit_seq, v) for at
+ *    most 200 ms; store waiting = 0.
+ * W2 producer wake: after P1 for every reader, seq_cst add 1 to
+ *    commit_seq, then seq_cst load each reader's waiting; FUTEX_WAKE
+ *    (commit_seq) if any is 1.  With W1 (store, then load on each side)
+ *    either the reader sees the new tail or the producer sees waiting.
+ * W3 lossless producer wait (a lossless reader's queue is full): seq_cst
+ *    store producer_waiting = 1, seq_cst load each full reader's taken,
+ *    re-check head, then FUTEX_WAITV on those taken words (200 ms at
+ *    most); producer_waiting = 0.
+ * W4 reader after a take: seq_cst add 1 to taken, seq_cst load
+ *    producer_waiting; FUTEX_WAKE(taken) if it is 1.  Pairs with W3.
+ * D1 description: the producer stores id = 0, a release fence, writes
+ *    every other field of a description slot, then release-stores its id
+ *    (and then pool desc_id).  A reader acquire-loads id, copies the slot,
+ *    issues an acquire fence and loads id again (a seqlock: a copy torn by
+ *    a rewrite is refused), then validates the copy (as in protocol 1).
+ *    The producer rewrites a description slot only while no pinned slot
+ *    names the description it holds, so a frame's description never
+ *    changes while the frame can be read.
+ * S1 state: the producer release-stores state (and eos before it) then
+ *    does W2; a reader acquire-loads state.
+ *
+ * What the producer checks in a reader block (else it disconnects that
+ * reader, which gets -EPROTO naming the field): head never goes backwards
+ * and never passes tail; every holds[] entry is NONE or a slot index
+ * < n_slots.  It never reads tail or queue[] back: its private copies are
+ * the truth.
+ *
+ * What a reader checks in the pool (else -EBADMSG and it disconnects):
+ * every identity field and the memfd's size and seals before mapping;
+ * 0 <= tail - head <= queue_len; a queue entry < n_slots; a slot header's
+ * type (FRAME or EOS), size <= slot_size, reserved = 0, seq greater than
+ * the last one it read, and its description (whole planes, as protocol 1);
+ * state OPEN or CLOSED.  It copies the identity once and never reads it
+ * back.
  */
 
 #include <errno.h> /* the -E* codes the functions return */
@@ -57,133 +128,15 @@ extern "C" {
 #endif
 #define SHMRING_WUR __attribute__((warn_unused_result))
 
-/* ======================================================================
- * Shared-memory layout (protocol version 1)
- * ======================================================================
- *
- * Segment: the file /dev/shm/shmring.NAME, where NAME is 1..200 characters
- * from [A-Za-z0-9._-] and does not start with '.'.  All integers are
- * little-endian (the host's order; producer and consumer share one host).
- *
- *   offset 0              struct shmring_header          (4096 bytes)
- *   offset 4096           struct shmring_desc_slot[8]    (8 x 4096 bytes)
- *   offset ring_offset    the ring: ring_size bytes of records
- *
- * The producer builds the whole segment as an unnamed file (O_TMPFILE in
- * /dev/shm; where that is unsupported, under a temporary name
- * /dev/shm/.shmring.NAME.*): allocated, initialised, locked, and only then
- * given its file mode.  It then links or renames it into place, so a
- * segment visible under its name is always complete, and a producer killed
- * before that leaves nothing behind.  Readers refuse a file that is not a
- * regular file, whose size is not segment_size, or that is sparse
- * (st_blocks * 512 < size).  In protocol 1 every side maps the file
- * writable: a peer that truncates a segment another process has mapped can
- * still kill that process with SIGBUS (protocol 2 removes this).
- *
- * Positions.  write_pos, read_pos and release_pos are 64-bit byte counters
- * that only ever grow ("free running").  The byte offset in the ring of
- * position p is p % ring_size.  Counters are compared only by difference.
- * A position read from shared memory is checked before any byte at it is
- * read: a multiple of 64, with a whole 64-byte record header before the
- * end of the ring (p % ring_size <= ring_size - 64); else -EBADMSG.
- *
- * The ring holds records.  A record starts at a position that is a
- * multiple of 64, begins with a 64-byte struct shmring_record, and is
- * followed by its payload; its total length (header + payload, rounded up
- * to 64) never crosses the end of the ring: when the next record does not
- * fit before the end, the producer first writes a PAD record covering the
- * rest of the ring.  Payloads therefore are contiguous and 64-byte
- * aligned, ready to be handed out as zero-copy views.
- *
- *   [release_pos ............ read_pos ............ write_pos ....... +ring_size)
- *    records the consumer      records committed,    free space
- *    has claimed (it may       not yet claimed
- *    still hold some)
- *
- * Who writes what:
- *   - write_pos: producer only.  It release-stores write_pos after the
- *     record bytes are written; the consumer acquire-loads it before
- *     reading them.
- *   - read_pos: the consumer claims the record at read_pos by storing
- *     read_pos + record length.  Under the LIVE policy the producer may
- *     also advance read_pos past unread records ("reclaim"); in that mode
- *     both sides change read_pos only while holding the claim lock (an OFD
- *     write lock on byte SHMRING_LOCK_CLAIM of the segment file).  A
- *     producer with SHMRING_PRODUCER_KEEP_NEWEST reclaims too, but only
- *     while no reader holds SHMRING_LOCK_READER, and only under the claim
- *     lock, after checking that; it then also stores release_pos =
- *     RELEASE_NONE | read_pos (nobody holds anything).  A consumer takes
- *     the claim lock while it attaches (after the reader lock), so the two
- *     never race.
- *   - release_pos: consumer only.  If bit 63 (SHMRING_RELEASE_NONE) is
- *     set, the consumer holds no record and everything before read_pos is
- *     free.  Otherwise it is the position of the oldest record the
- *     consumer still holds, and space is free only before it.
- *     The producer computes the reusable boundary B by acquire-loading
- *     read_pos FIRST and release_pos SECOND:
- *         B = (release_pos & NONE) ? read_pos : release_pos
- *     and may write into [write_pos, B + ring_size).  When the consumer
- *     starts to hold a record while holding none, it stores release_pos =
- *     record start BEFORE it stores the new read_pos, so this order of
- *     loads never frees a record that is being claimed.
- *
- * Waiting (futexes on 32-bit words, shared, i.e. without FUTEX_PRIVATE):
- *   - prod_seq: the producer increments it after every change a consumer
- *     may wait for (new records, state change).  A consumer that found
- *     nothing to read waits with FUTEX_WAIT(prod_seq, value it loaded
- *     BEFORE it looked at write_pos), so a change made in between makes
- *     the wait return at once.  It sets reader_waiting = 1 before the
- *     wait and 0 after.  After incrementing prod_seq (a full barrier), the
- *     producer calls FUTEX_WAKE only if reader_waiting is 1.
- *   - cons_seq: the consumer increments it after every release, and at
- *     attach/detach; a producer waiting for space sets writer_waiting and
- *     waits on it the same way.  A consumer that cannot issue a full
- *     barrier between its store and its load of writer_waiting (the pure
- *     Python reader) calls FUTEX_WAKE after every release instead.
- *   Waits are bounded (at most 200 ms each, inside longer waits) so that
- *   each side notices the death of the other within a second.
- *
- * Liveness (OFD locks, fcntl F_OFD_SETLK, one byte each, never released by
- * a kernel except when the last descriptor of the open file closes, e.g.
- * when the holder dies):
- *   - byte SHMRING_LOCK_PRODUCER: write-locked by the producer for its
- *     lifetime.  Unlocked + state OPEN means the producer crashed.
- *   - byte SHMRING_LOCK_READER: write-locked by the consumer for its
- *     lifetime.  A second consumer fails to take it and is refused.
- *   - byte SHMRING_LOCK_CLAIM: the LIVE-policy claim lock (see read_pos).
- *   The pids in the header are informative (for messages and statistics);
- *   the locks are the truth, since pids can be reused.
- */
 
-#define SHMRING_MAGIC 0x31474e49524d4853ull /* "SHMRING1" in memory order */
-#define SHMRING_VERSION 1u
-#define SHMRING_HEADER_SIZE 4096u
-#define SHMRING_DESC_OFFSET 4096u
 #define SHMRING_DESC_SLOT_SIZE 4096u
 #define SHMRING_DESC_SLOTS 8u
-#define SHMRING_RING_OFFSET (SHMRING_DESC_OFFSET + SHMRING_DESC_SLOTS * SHMRING_DESC_SLOT_SIZE)
-#define SHMRING_RECORD_ALIGN 64u
-#define SHMRING_RECORD_HEADER_SIZE 64u
-#define SHMRING_MIN_RING_SIZE 4096ull
-#define SHMRING_MAX_RING_SIZE (1ull << 34) /* 16 GiB */
-#define SHMRING_RELEASE_NONE (1ull << 63)
-#define SHMRING_NAME_MAX 200u
-#define SHMRING_PATH_PREFIX "/dev/shm/shmring."
+#define SHMRING_NAME_MAX 200u /* channel name: 1..200 characters */
 #define SHMRING_CAPS_MAX 3968u /* caps string bytes, including the NUL */
 #define SHMRING_MAX_PLANES 4u
 #define SHMRING_NO_TIME UINT64_MAX /* pts/dts/duration not set */
 
-#define SHMRING_LOCK_PRODUCER 0
-#define SHMRING_LOCK_READER 1
-#define SHMRING_LOCK_CLAIM 2
-
-/* header.state */
-enum shmring_state {
-	SHMRING_STATE_OPEN = 1,   /* producer attached and producing */
-	SHMRING_STATE_CLOSED = 2, /* producer closed cleanly */
-};
-
-/* header.policy: what the producer does when the ring is full. */
+/* pool_header.policy: what the producer does when a reader's queue is full. */
 enum shmring_policy {
 	SHMRING_POLICY_LOSSLESS = 0, /* wait for space (with a timeout) */
 	SHMRING_POLICY_DROP_NEW = 1, /* drop the new frame, count it */
@@ -192,14 +145,7 @@ enum shmring_policy {
 				      * unread frame and drop the new one */
 };
 
-/* record.type */
-enum shmring_record_type {
-	SHMRING_RECORD_FRAME = 1, /* a frame: payload = frame bytes */
-	SHMRING_RECORD_PAD = 2,   /* filler up to the end of the ring; skip */
-	SHMRING_RECORD_EOS = 3,   /* end of stream; no payload */
-};
-
-/* record.flags and shmring_meta.flags (GStreamer buffer flags they map to). */
+/* slot.flags and shmring_meta.flags (GStreamer buffer flags they map to). */
 enum shmring_frame_flags {
 	SHMRING_FLAG_DISCONT = 1u << 0,    /* GST_BUFFER_FLAG_DISCONT */
 	SHMRING_FLAG_DELTA_UNIT = 1u << 1, /* GST_BUFFER_FLAG_DELTA_UNIT */
@@ -210,88 +156,6 @@ enum shmring_frame_flags {
 	SHMRING_FLAG_CORRUPTED = 1u << 6,  /* GST_BUFFER_FLAG_CORRUPTED */
 	SHMRING_FLAG_LIVE = 1u << 7,       /* GST_BUFFER_FLAG_LIVE */
 	SHMRING_FLAGS_ALL = 0xffu,
-};
-
-/*
- * struct shmring_header: offset 0, 4096 bytes.  Unlisted bytes are zero.
- *
- *  off size field              writer    notes
- *  --- identity: written before the segment is published, then constant
- *    0   8  magic              producer  SHMRING_MAGIC
- *    8   4  version            producer  SHMRING_VERSION
- *   12   4  header_size        producer  4096
- *   16   8  segment_size       producer  = ring_offset + ring_size = file size
- *   24   8  ring_offset        producer  SHMRING_RING_OFFSET
- *   32   8  ring_size          producer  multiple of 4096, 4 KiB..16 GiB
- *   40   8  generation         producer  differs for every producer start
- *   48   4  desc_offset        producer  SHMRING_DESC_OFFSET
- *   52   4  desc_slot_size     producer  SHMRING_DESC_SLOT_SIZE
- *   56   4  desc_slots         producer  SHMRING_DESC_SLOTS
- *   60   4  policy             producer  enum shmring_policy
- *  --- producer line (64..127); state must be OPEN or CLOSED, any other
- *      value is a corrupt segment (-EBADMSG)
- *   64   8  write_pos          producer  release-store; see layout notes
- *   72   4  prod_seq           producer  futex word; +1 per change
- *   76   4  state              producer  enum shmring_state
- *   80   8  frames_written     producer  frames committed
- *   88   8  frames_dropped     producer  frames dropped (drop-new) or reclaimed (live)
- *   96   8  next_seq           producer  sequence number of the next frame
- *  104   4  producer_pid       producer
- *  108   4  writer_waiting     producer  1 while blocked waiting for space
- *                                          (shmring_stats.producer_waiting)
- *  112   4  desc_id            producer  id of the newest published description
- *  116   4  reserved0          -         zero
- *  120   8  eos_pos            producer  position of the EOS record + 1, or 0
- *  --- consumer line (128..191)
- *  128   8  read_pos           consumer  (LIVE: also producer, under claim lock)
- *  136   8  release_pos        consumer  SHMRING_RELEASE_NONE | pos, or pos
- *  144   4  cons_seq           consumer  futex word; +1 per release/attach/detach
- *  148   4  reader_waiting     consumer  1 while waiting on prod_seq
- *  152   8  frames_read        consumer  frames handed to the application
- *  160   8  frames_skipped     consumer  frames skipped by "latest" reads
- *  168   8  last_read_seq      consumer  seq of the last frame read + 1, 0 before
- *  176   4  reader_pid         consumer  0 when no reader is attached
- *  180   4  reader_attaches    consumer  number of consumer attaches so far
- *  184   8  reserved1          -         zero
- *  192..4095 reserved          -         zero
- */
-struct shmring_header {
-	uint64_t magic;
-	uint32_t version;
-	uint32_t header_size;
-	uint64_t segment_size;
-	uint64_t ring_offset;
-	uint64_t ring_size;
-	uint64_t generation;
-	uint32_t desc_offset;
-	uint32_t desc_slot_size;
-	uint32_t desc_slots;
-	uint32_t policy;
-
-	uint64_t write_pos __attribute__((aligned(64)));
-	uint32_t prod_seq;
-	uint32_t state;
-	uint64_t frames_written;
-	uint64_t frames_dropped;
-	uint64_t next_seq;
-	uint32_t producer_pid;
-	uint32_t writer_waiting;
-	uint32_t desc_id;
-	uint32_t reserved0;
-	uint64_t eos_pos;
-
-	uint64_t read_pos __attribute__((aligned(64)));
-	uint64_t release_pos;
-	uint32_t cons_seq;
-	uint32_t reader_waiting;
-	uint64_t frames_read;
-	uint64_t frames_skipped;
-	uint64_t last_read_seq;
-	uint32_t reader_pid;
-	uint32_t reader_attaches;
-	uint64_t reserved1;
-
-	uint8_t reserved[SHMRING_HEADER_SIZE - 192];
 };
 
 /*
@@ -371,72 +235,8 @@ struct shmring_desc {
 	char caps[SHMRING_CAPS_MAX];
 };
 
-/*
- * struct shmring_record: 64 bytes at the start of every record.
- *
- *  off size field
- *    0   2  type          enum shmring_record_type
- *    2   2  flags         enum shmring_frame_flags (FRAME only, else 0)
- *    4   4  desc_id       id of the stream description in force (FRAME)
- *    8   8  length        whole record in bytes: multiple of 64, >= 64,
- *                         and offset(pos) + length <= ring_size
- *   16   8  size          payload bytes; 64 + size <= length
- *   24   8  seq           frame sequence number (gaps = dropped frames)
- *   32   8  pts           ns, SHMRING_NO_TIME if unset
- *   40   8  dts           ns, SHMRING_NO_TIME if unset
- *   48   8  duration      ns, SHMRING_NO_TIME if unset
- *   56   8  commit_ns     producer's CLOCK_MONOTONIC at commit, ns
- * Payload: at record start + 64.
- */
-struct shmring_record {
-	uint16_t type;
-	uint16_t flags;
-	uint32_t desc_id;
-	uint64_t length;
-	uint64_t size;
-	uint64_t seq;
-	uint64_t pts;
-	uint64_t dts;
-	uint64_t duration;
-	uint64_t commit_ns;
-};
-
 #define SHMRING_CHECK_OFFSET(type, field, off) \
 	_Static_assert(__builtin_offsetof(struct type, field) == (off), #type "." #field " offset")
-SHMRING_CHECK_OFFSET(shmring_header, magic, 0);
-SHMRING_CHECK_OFFSET(shmring_header, version, 8);
-SHMRING_CHECK_OFFSET(shmring_header, header_size, 12);
-SHMRING_CHECK_OFFSET(shmring_header, segment_size, 16);
-SHMRING_CHECK_OFFSET(shmring_header, ring_offset, 24);
-SHMRING_CHECK_OFFSET(shmring_header, ring_size, 32);
-SHMRING_CHECK_OFFSET(shmring_header, generation, 40);
-SHMRING_CHECK_OFFSET(shmring_header, desc_offset, 48);
-SHMRING_CHECK_OFFSET(shmring_header, desc_slot_size, 52);
-SHMRING_CHECK_OFFSET(shmring_header, desc_slots, 56);
-SHMRING_CHECK_OFFSET(shmring_header, policy, 60);
-SHMRING_CHECK_OFFSET(shmring_header, write_pos, 64);
-SHMRING_CHECK_OFFSET(shmring_header, prod_seq, 72);
-SHMRING_CHECK_OFFSET(shmring_header, state, 76);
-SHMRING_CHECK_OFFSET(shmring_header, frames_written, 80);
-SHMRING_CHECK_OFFSET(shmring_header, frames_dropped, 88);
-SHMRING_CHECK_OFFSET(shmring_header, next_seq, 96);
-SHMRING_CHECK_OFFSET(shmring_header, producer_pid, 104);
-SHMRING_CHECK_OFFSET(shmring_header, writer_waiting, 108);
-SHMRING_CHECK_OFFSET(shmring_header, desc_id, 112);
-SHMRING_CHECK_OFFSET(shmring_header, reserved0, 116);
-SHMRING_CHECK_OFFSET(shmring_header, eos_pos, 120);
-SHMRING_CHECK_OFFSET(shmring_header, read_pos, 128);
-SHMRING_CHECK_OFFSET(shmring_header, release_pos, 136);
-SHMRING_CHECK_OFFSET(shmring_header, cons_seq, 144);
-SHMRING_CHECK_OFFSET(shmring_header, reader_waiting, 148);
-SHMRING_CHECK_OFFSET(shmring_header, frames_read, 152);
-SHMRING_CHECK_OFFSET(shmring_header, frames_skipped, 160);
-SHMRING_CHECK_OFFSET(shmring_header, last_read_seq, 168);
-SHMRING_CHECK_OFFSET(shmring_header, reader_pid, 176);
-SHMRING_CHECK_OFFSET(shmring_header, reader_attaches, 180);
-SHMRING_CHECK_OFFSET(shmring_header, reserved1, 184);
-SHMRING_CHECK_OFFSET(shmring_header, reserved, 192);
-_Static_assert(sizeof(struct shmring_header) == SHMRING_HEADER_SIZE, "header size");
 SHMRING_CHECK_OFFSET(shmring_desc, id, 0);
 SHMRING_CHECK_OFFSET(shmring_desc, caps_len, 4);
 SHMRING_CHECK_OFFSET(shmring_desc, format, 8);
@@ -453,26 +253,366 @@ SHMRING_CHECK_OFFSET(shmring_desc, plane_stride, 96);
 SHMRING_CHECK_OFFSET(shmring_desc, reserved2, 112);
 SHMRING_CHECK_OFFSET(shmring_desc, caps, 128);
 _Static_assert(sizeof(struct shmring_desc) == SHMRING_DESC_SLOT_SIZE, "desc slot size");
-SHMRING_CHECK_OFFSET(shmring_record, type, 0);
-SHMRING_CHECK_OFFSET(shmring_record, flags, 2);
-SHMRING_CHECK_OFFSET(shmring_record, desc_id, 4);
-SHMRING_CHECK_OFFSET(shmring_record, length, 8);
-SHMRING_CHECK_OFFSET(shmring_record, size, 16);
-SHMRING_CHECK_OFFSET(shmring_record, seq, 24);
-SHMRING_CHECK_OFFSET(shmring_record, pts, 32);
-SHMRING_CHECK_OFFSET(shmring_record, dts, 40);
-SHMRING_CHECK_OFFSET(shmring_record, duration, 48);
-SHMRING_CHECK_OFFSET(shmring_record, commit_ns, 56);
-_Static_assert(sizeof(struct shmring_record) == SHMRING_RECORD_HEADER_SIZE, "record size");
+
+#define SHMRING_MAGIC 0x32474e49524d4853ull /* "SHMRING2" in memory order */
+#define SHMRING_VERSION 2u
+#define SHMRING_HEADER_SIZE 4096u
+#define SHMRING_DESC_OFFSET 4096u
+#define SHMRING_SLOT_TABLE_OFFSET (SHMRING_DESC_OFFSET + SHMRING_DESC_SLOTS * SHMRING_DESC_SLOT_SIZE)
+#define SHMRING_SLOT_HEADER_SIZE 64u
+#define SHMRING_READER_LINES_OFFSET 1024u
+#define SHMRING_READER_LINE_SIZE 64u
+#define SHMRING_MAX_READERS 32u   /* hard limit of max_readers */
+#define SHMRING_QUEUE_MAX 64u     /* hard limit of queue_len */
+#define SHMRING_HOLDS_MAX 64u     /* hard limit of max_holds */
+#define SHMRING_RESERVED_MAX 16u  /* hard limit of max_reserved */
+#define SHMRING_BLOCK_SIZE 4096u
+#define SHMRING_SLOT_NONE UINT32_MAX /* holds[] entry: nothing held */
+#define SHMRING_SLOT_ALIGN 4096u
+#define SHMRING_MAX_SLOT_SIZE (1ull << 30)
+#define SHMRING_MAX_POOL_SIZE (1ull << 36)
+#define SHMRING_SOCKET_PREFIX "shmring/" /* after the abstract namespace's NUL */
+#define SHMRING_MESSAGE_MAX 384u
+
+/* pool_header.state */
+enum shmring_state {
+	SHMRING_STATE_OPEN = 1,   /* producing */
+	SHMRING_STATE_CLOSED = 2, /* closed cleanly (eos says whether EOS came last) */
+};
+
+/* slot.type */
+enum shmring_slot_type {
+	SHMRING_SLOT_FRAME = 1, /* a frame: size bytes of payload */
+	SHMRING_SLOT_EOS = 2,   /* end of stream; no payload */
+};
+
+/* HELLO.mode and reader line mode. */
+enum shmring_mode {
+	SHMRING_MODE_CHANNEL = 0, /* follow the channel's policy */
+	SHMRING_MODE_LIVE = 1,    /* live whatever the policy: never holds the producer back */
+};
+
+/* HELLO.role */
+enum shmring_role {
+	SHMRING_ROLE_READER = 1,   /* gets the pool and a block, frames in its queue */
+	SHMRING_ROLE_OBSERVER = 2, /* gets the pool only, reads the counters */
+};
+
+/*
+ * struct shmring_pool_header: offset 0 of the pool, 4096 bytes, written
+ * by the producer only.  Unlisted bytes are zero.
+ *
+ *  off size field                 notes
+ *  --- identity: written before the pool is sealed, then constant
+ *    0   8  magic                 SHMRING_MAGIC
+ *    8   4  version               SHMRING_VERSION
+ *   12   4  header_size           4096
+ *   16   8  pool_size             = memfd size
+ *   24   8  slot_table_offset     SHMRING_SLOT_TABLE_OFFSET
+ *   32   8  payload_offset        slot_table_offset + n_slots * 64 rounded up to 4096
+ *   40   8  slot_size             multiple of 4096, 4 KiB .. 1 GiB
+ *   48   8  generation            differs for every producer start
+ *   56   4  n_slots               max_readers * (queue_len + max_holds) + max_reserved + 1
+ *   60   4  max_readers           1 .. 32
+ *   64   4  queue_len             1 .. 64
+ *   68   4  max_holds             1 .. 64
+ *   72   4  max_reserved          1 .. 16
+ *   76   4  policy                enum shmring_policy
+ *   80   4  block_size            SHMRING_BLOCK_SIZE
+ *   84   4  desc_offset           SHMRING_DESC_OFFSET
+ *   88   4  desc_slot_size        SHMRING_DESC_SLOT_SIZE
+ *   92   4  desc_slots            SHMRING_DESC_SLOTS
+ *   96   4  reader_lines_offset   SHMRING_READER_LINES_OFFSET
+ *  100  28  reserved0             zero
+ *  --- producer line (128..191)
+ *  128   4  commit_seq            futex word: +1 per commit or state change (W2)
+ *  132   4  state                 enum shmring_state (S1)
+ *  136   8  frames_written        frames committed
+ *  144   8  next_seq              sequence number of the next frame
+ *  152   4  desc_id               newest published description, 0 = none
+ *  156   4  producer_pid
+ *  160   4  producer_waiting      1 while waiting for a lossless reader (W3)
+ *  164   4  eos                   1 when the newest entry pushed is EOS
+ *  168   4  readers               readers connected
+ *  172  20  reserved1             zero
+ *  --- reader lines: 1024 + i * 64 for reader index i < max_readers
+ */
+struct shmring_pool_header {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t header_size;
+	uint64_t pool_size;
+	uint64_t slot_table_offset;
+	uint64_t payload_offset;
+	uint64_t slot_size;
+	uint64_t generation;
+	uint32_t n_slots;
+	uint32_t max_readers;
+	uint32_t queue_len;
+	uint32_t max_holds;
+	uint32_t max_reserved;
+	uint32_t policy;
+	uint32_t block_size;
+	uint32_t desc_offset;
+	uint32_t desc_slot_size;
+	uint32_t desc_slots;
+	uint32_t reader_lines_offset;
+	uint8_t reserved0[28];
+
+	uint32_t commit_seq;
+	uint32_t state;
+	uint64_t frames_written;
+	uint64_t next_seq;
+	uint32_t desc_id;
+	uint32_t producer_pid;
+	uint32_t producer_waiting;
+	uint32_t eos;
+	uint32_t readers;
+	uint8_t reserved1[20];
+
+	uint8_t reserved2[SHMRING_HEADER_SIZE - 192];
+};
+
+/*
+ * struct shmring_reader_line: 64 bytes per reader index in the pool
+ * header, written by the producer (what `info` and `top` show).
+ *
+ *  off size field
+ *    0   4  pid            0 = index free
+ *    4   4  uid
+ *    8   4  mode           enum shmring_mode granted
+ *   12   4  holds          max holds granted
+ *   16   8  frames_queued  frames pushed into its queue
+ *   24   8  frames_dropped frames it did not get (queue full) or lost (pushed out)
+ *   32   4  lag            entries in its queue at the last commit
+ *   36  28  reserved       zero
+ */
+struct shmring_reader_line {
+	uint32_t pid;
+	uint32_t uid;
+	uint32_t mode;
+	uint32_t holds;
+	uint64_t frames_queued;
+	uint64_t frames_dropped;
+	uint32_t lag;
+	uint8_t reserved[28];
+};
+
+/*
+ * struct shmring_slot: the header of slot i, at slot_table_offset + i * 64,
+ * written by the producer while no reader can hold slot i, before P1.
+ *
+ *  off size field
+ *    0   8  seq          frame sequence number (EOS: the next frame's)
+ *    8   8  size         payload bytes, <= slot_size (EOS: 0)
+ *   16   8  pts          ns, SHMRING_NO_TIME if unset
+ *   24   8  dts          ns, SHMRING_NO_TIME if unset
+ *   32   8  duration     ns, SHMRING_NO_TIME if unset
+ *   40   8  commit_ns    producer's CLOCK_MONOTONIC at commit
+ *   48   4  desc_id      description in force (FRAME), 0 for EOS
+ *   52   2  type         enum shmring_slot_type
+ *   54   2  flags        enum shmring_frame_flags
+ *   56   8  reserved     zero
+ */
+struct shmring_slot {
+	uint64_t seq;
+	uint64_t size;
+	uint64_t pts;
+	uint64_t dts;
+	uint64_t duration;
+	uint64_t commit_ns;
+	uint32_t desc_id;
+	uint16_t type;
+	uint16_t flags;
+	uint64_t reserved;
+};
+
+/*
+ * struct shmring_block: a reader's block, 4096 bytes.  The reader may
+ * write any byte of it; the producer validates what it reads (see above).
+ *
+ *  off size field        writer
+ *    0   8  head         reader (T1); producer too (P2, CAS only)
+ *    8   4  waiting      reader: 1 while asleep on commit_seq (W1)
+ *   12   4  taken        reader: futex word, +1 per entry taken (W4)
+ *   16  48  reserved0    zero
+ *   64   8  tail         producer: entries pushed so far (P1)
+ *   72  56  reserved1    zero
+ *  128 256  queue[64]    producer: slot index of entry i at queue[i % queue_len]
+ *  384 256  holds[64]    reader: slot indices it holds or SHMRING_SLOT_NONE;
+ *                        entries >= max_holds granted stay NONE
+ *  640 ...  reserved2    zero
+ */
+struct shmring_block {
+	uint64_t head;
+	uint32_t waiting;
+	uint32_t taken;
+	uint8_t reserved0[48];
+	uint64_t tail;
+	uint8_t reserved1[56];
+	uint32_t queue[SHMRING_QUEUE_MAX];
+	uint32_t holds[SHMRING_HOLDS_MAX];
+	uint8_t reserved2[SHMRING_BLOCK_SIZE - 640];
+};
+
+/*
+ * Messages: one struct per SOCK_SEQPACKET message, each starting with
+ * u32 type, u32 size (= sizeof the struct).  A wrong size, an unknown
+ * type or an unexpected descriptor count closes the connection.
+ *
+ *   HELLO    reader -> producer, first message, no descriptors
+ *   WELCOME  producer -> reader: the pool (+ the block for a reader)
+ *   REFUSED  producer -> reader, then the producer hangs up: error is the
+ *            errno the reader returns (EBUSY: reader limit, with the pids;
+ *            EACCES: uid not allowed; EPROTO: bad HELLO or block), message
+ *            a NUL-terminated sentence naming the problem and the fix.
+ * A clean close needs no message: the producer stores state CLOSED (S1)
+ * before it hangs up; a hang-up with state OPEN means it died.  A reader
+ * closes by hanging up.
+ */
+enum shmring_msg_type {
+	SHMRING_MSG_HELLO = 1,
+	SHMRING_MSG_WELCOME = 2,
+	SHMRING_MSG_REFUSED = 3,
+};
+
+/*  off size field
+ *    0   4  type = HELLO      4   4  size = 32
+ *    8   4  version           12  4  role (enum shmring_role)
+ *   16   4  holds wanted (0 = the producer's max_holds)
+ *   20   4  mode (enum shmring_mode)       24  8  reserved (zero) */
+struct shmring_msg_hello {
+	uint32_t type;
+	uint32_t size;
+	uint32_t version;
+	uint32_t role;
+	uint32_t holds;
+	uint32_t mode;
+	uint64_t reserved;
+};
+
+/*  off size field
+ *    0   4  type = WELCOME    4   4  size = 40
+ *    8   4  version           12  4  reader index (UINT32_MAX: observer)
+ *   16   8  pool_size         24  8  generation
+ *   32   4  holds granted     36  4  mode granted
+ * Descriptors: the pool, then the block (readers only). */
+struct shmring_msg_welcome {
+	uint32_t type;
+	uint32_t size;
+	uint32_t version;
+	uint32_t index;
+	uint64_t pool_size;
+	uint64_t generation;
+	uint32_t holds;
+	uint32_t mode;
+};
+
+/*  off size field
+ *    0   4  type = REFUSED    4   4  size = 16 + SHMRING_MESSAGE_MAX
+ *    8   4  error (positive errno)  12 4 reserved
+ *   16 384  message, NUL-terminated */
+struct shmring_msg_refused {
+	uint32_t type;
+	uint32_t size;
+	int32_t error;
+	uint32_t reserved;
+	char message[SHMRING_MESSAGE_MAX];
+};
+
+SHMRING_CHECK_OFFSET(shmring_pool_header, magic, 0);
+SHMRING_CHECK_OFFSET(shmring_pool_header, version, 8);
+SHMRING_CHECK_OFFSET(shmring_pool_header, header_size, 12);
+SHMRING_CHECK_OFFSET(shmring_pool_header, pool_size, 16);
+SHMRING_CHECK_OFFSET(shmring_pool_header, slot_table_offset, 24);
+SHMRING_CHECK_OFFSET(shmring_pool_header, payload_offset, 32);
+SHMRING_CHECK_OFFSET(shmring_pool_header, slot_size, 40);
+SHMRING_CHECK_OFFSET(shmring_pool_header, generation, 48);
+SHMRING_CHECK_OFFSET(shmring_pool_header, n_slots, 56);
+SHMRING_CHECK_OFFSET(shmring_pool_header, max_readers, 60);
+SHMRING_CHECK_OFFSET(shmring_pool_header, queue_len, 64);
+SHMRING_CHECK_OFFSET(shmring_pool_header, max_holds, 68);
+SHMRING_CHECK_OFFSET(shmring_pool_header, max_reserved, 72);
+SHMRING_CHECK_OFFSET(shmring_pool_header, policy, 76);
+SHMRING_CHECK_OFFSET(shmring_pool_header, block_size, 80);
+SHMRING_CHECK_OFFSET(shmring_pool_header, desc_offset, 84);
+SHMRING_CHECK_OFFSET(shmring_pool_header, desc_slot_size, 88);
+SHMRING_CHECK_OFFSET(shmring_pool_header, desc_slots, 92);
+SHMRING_CHECK_OFFSET(shmring_pool_header, reader_lines_offset, 96);
+SHMRING_CHECK_OFFSET(shmring_pool_header, reserved0, 100);
+SHMRING_CHECK_OFFSET(shmring_pool_header, commit_seq, 128);
+SHMRING_CHECK_OFFSET(shmring_pool_header, state, 132);
+SHMRING_CHECK_OFFSET(shmring_pool_header, frames_written, 136);
+SHMRING_CHECK_OFFSET(shmring_pool_header, next_seq, 144);
+SHMRING_CHECK_OFFSET(shmring_pool_header, desc_id, 152);
+SHMRING_CHECK_OFFSET(shmring_pool_header, producer_pid, 156);
+SHMRING_CHECK_OFFSET(shmring_pool_header, producer_waiting, 160);
+SHMRING_CHECK_OFFSET(shmring_pool_header, eos, 164);
+SHMRING_CHECK_OFFSET(shmring_pool_header, readers, 168);
+SHMRING_CHECK_OFFSET(shmring_pool_header, reserved1, 172);
+SHMRING_CHECK_OFFSET(shmring_pool_header, reserved2, 192);
+_Static_assert(sizeof(struct shmring_pool_header) == SHMRING_HEADER_SIZE, "pool header size");
+_Static_assert(SHMRING_READER_LINES_OFFSET + SHMRING_MAX_READERS * SHMRING_READER_LINE_SIZE <=
+		       SHMRING_HEADER_SIZE, "reader lines fit the header");
+SHMRING_CHECK_OFFSET(shmring_reader_line, pid, 0);
+SHMRING_CHECK_OFFSET(shmring_reader_line, uid, 4);
+SHMRING_CHECK_OFFSET(shmring_reader_line, mode, 8);
+SHMRING_CHECK_OFFSET(shmring_reader_line, holds, 12);
+SHMRING_CHECK_OFFSET(shmring_reader_line, frames_queued, 16);
+SHMRING_CHECK_OFFSET(shmring_reader_line, frames_dropped, 24);
+SHMRING_CHECK_OFFSET(shmring_reader_line, lag, 32);
+SHMRING_CHECK_OFFSET(shmring_reader_line, reserved, 36);
+_Static_assert(sizeof(struct shmring_reader_line) == SHMRING_READER_LINE_SIZE, "reader line size");
+SHMRING_CHECK_OFFSET(shmring_slot, seq, 0);
+SHMRING_CHECK_OFFSET(shmring_slot, size, 8);
+SHMRING_CHECK_OFFSET(shmring_slot, pts, 16);
+SHMRING_CHECK_OFFSET(shmring_slot, dts, 24);
+SHMRING_CHECK_OFFSET(shmring_slot, duration, 32);
+SHMRING_CHECK_OFFSET(shmring_slot, commit_ns, 40);
+SHMRING_CHECK_OFFSET(shmring_slot, desc_id, 48);
+SHMRING_CHECK_OFFSET(shmring_slot, type, 52);
+SHMRING_CHECK_OFFSET(shmring_slot, flags, 54);
+SHMRING_CHECK_OFFSET(shmring_slot, reserved, 56);
+_Static_assert(sizeof(struct shmring_slot) == SHMRING_SLOT_HEADER_SIZE, "slot header size");
+SHMRING_CHECK_OFFSET(shmring_block, head, 0);
+SHMRING_CHECK_OFFSET(shmring_block, waiting, 8);
+SHMRING_CHECK_OFFSET(shmring_block, taken, 12);
+SHMRING_CHECK_OFFSET(shmring_block, reserved0, 16);
+SHMRING_CHECK_OFFSET(shmring_block, tail, 64);
+SHMRING_CHECK_OFFSET(shmring_block, reserved1, 72);
+SHMRING_CHECK_OFFSET(shmring_block, queue, 128);
+SHMRING_CHECK_OFFSET(shmring_block, holds, 384);
+SHMRING_CHECK_OFFSET(shmring_block, reserved2, 640);
+_Static_assert(sizeof(struct shmring_block) == SHMRING_BLOCK_SIZE, "block size");
+SHMRING_CHECK_OFFSET(shmring_msg_hello, type, 0);
+SHMRING_CHECK_OFFSET(shmring_msg_hello, size, 4);
+SHMRING_CHECK_OFFSET(shmring_msg_hello, version, 8);
+SHMRING_CHECK_OFFSET(shmring_msg_hello, role, 12);
+SHMRING_CHECK_OFFSET(shmring_msg_hello, holds, 16);
+SHMRING_CHECK_OFFSET(shmring_msg_hello, mode, 20);
+SHMRING_CHECK_OFFSET(shmring_msg_hello, reserved, 24);
+_Static_assert(sizeof(struct shmring_msg_hello) == 32, "HELLO size");
+SHMRING_CHECK_OFFSET(shmring_msg_welcome, type, 0);
+SHMRING_CHECK_OFFSET(shmring_msg_welcome, size, 4);
+SHMRING_CHECK_OFFSET(shmring_msg_welcome, version, 8);
+SHMRING_CHECK_OFFSET(shmring_msg_welcome, index, 12);
+SHMRING_CHECK_OFFSET(shmring_msg_welcome, pool_size, 16);
+SHMRING_CHECK_OFFSET(shmring_msg_welcome, generation, 24);
+SHMRING_CHECK_OFFSET(shmring_msg_welcome, holds, 32);
+SHMRING_CHECK_OFFSET(shmring_msg_welcome, mode, 36);
+_Static_assert(sizeof(struct shmring_msg_welcome) == 40, "WELCOME size");
+SHMRING_CHECK_OFFSET(shmring_msg_refused, type, 0);
+SHMRING_CHECK_OFFSET(shmring_msg_refused, size, 4);
+SHMRING_CHECK_OFFSET(shmring_msg_refused, error, 8);
+SHMRING_CHECK_OFFSET(shmring_msg_refused, reserved, 12);
+SHMRING_CHECK_OFFSET(shmring_msg_refused, message, 16);
+_Static_assert(sizeof(struct shmring_msg_refused) == 16 + SHMRING_MESSAGE_MAX, "REFUSED size");
 
 /* ======================================================================
  * API
  * ====================================================================== */
 
 #define SHMRING_FOREVER (-1ll)
-
-typedef struct shmring_producer shmring_producer;
-typedef struct shmring_consumer shmring_consumer;
 
 /* Per-frame metadata given at commit and returned with every frame. */
 struct shmring_meta {
@@ -482,26 +622,6 @@ struct shmring_meta {
 	uint32_t flags;    /* enum shmring_frame_flags; other bits are ignored */
 };
 #define SHMRING_META_INIT {SHMRING_NO_TIME, SHMRING_NO_TIME, SHMRING_NO_TIME, 0}
-
-/* shmring_producer_options.flags */
-/* While NO reader is attached, keep only the newest committed frame: at
- * each commit, older unread frames are reclaimed (counted in
- * frames_dropped; sequence numbers keep counting, so a later reader sees
- * the gap) instead of the producer waiting (lossless) or dropping the new
- * frame (drop-new, live).  A reader that attaches gets the newest frame
- * first, then every later frame per the policy, which applies as before
- * while a reader is attached.  For live sources, so that a reader
- * attaching late gets current frames, not a stalled backlog.  Frames are
- * reclaimed at commits (and while the producer waits for space): what a
- * reader leaves unread when it detaches is dropped at the next commit. */
-#define SHMRING_PRODUCER_KEEP_NEWEST (1u << 0)
-
-struct shmring_producer_options {
-	uint64_t ring_size; /* bytes; rounded up to 4096; 0 = 32 MiB */
-	uint32_t mode;      /* file mode bits; 0 = 0600; applied once the segment is complete */
-	uint32_t policy;    /* enum shmring_policy */
-	uint32_t flags;     /* SHMRING_PRODUCER_*; 0 = none */
-};
 
 /* Stream description given by the producer (see struct shmring_desc). */
 struct shmring_stream_info {
@@ -515,37 +635,6 @@ struct shmring_stream_info {
 	uint32_t plane_stride[SHMRING_MAX_PLANES];
 };
 
-/* A frame handed to the consumer.  data points into shared memory and is
- * valid until shmring_consumer_release() of this frame; desc is a
- * validated private copy, valid at least as long. */
-struct shmring_frame {
-	const void *data;
-	uint64_t size;
-	uint64_t seq;
-	struct shmring_meta meta;
-	uint64_t commit_ns;  /* producer CLOCK_MONOTONIC at commit, ns */
-	const struct shmring_desc *desc;
-	int desc_changed;    /* 1 if desc differs from the previous frame's */
-	uint64_t _pos;       /* private: record position */
-};
-
-struct shmring_stats {
-	uint64_t generation;
-	uint64_t ring_size;
-	uint64_t write_pos, read_pos;
-	uint64_t frames_written, frames_dropped;
-	uint64_t frames_read, frames_skipped;
-	uint64_t lag_frames;  /* frames committed but not yet read */
-	uint64_t lag_bytes;   /* write_pos - read_pos */
-	uint32_t policy, state;
-	int32_t producer_pid, reader_pid; /* 0 = none */
-	int producer_alive, reader_alive;
-	/* 1 while the producer is blocked waiting for space (header
-	 * writer_waiting): with !reader_alive it waits for a reader, with
-	 * reader_alive the ring is full. */
-	int producer_waiting;
-};
-
 SHMRING_API const char *shmring_strerror(int err);
 SHMRING_API const char *shmring_last_error(void);
 SHMRING_API const char *shmring_policy_name(uint32_t policy);
@@ -556,106 +645,139 @@ SHMRING_API int shmring_name_check(const char *name);
 /* Monotonic clock in ns, the clock of commit_ns. */
 SHMRING_API uint64_t shmring_now_ns(void);
 
+#define SHMRING_NEXT_LATEST 1u /* shmring_consumer_next(): skip to the newest queued frame */
+
+
+typedef struct shmring_producer shmring_producer;
+typedef struct shmring_consumer shmring_consumer;
+
+/* shmring_producer_options.share */
+#define SHMRING_SHARE_UID (1u << 0) /* also accept readers of uid share_uid */
+#define SHMRING_SHARE_GID (1u << 1) /* also accept readers in group share_gid */
+
+/* All zero = defaults.  Readers of the producer's own uid and root are
+ * always accepted. */
+struct shmring_producer_options {
+	uint64_t slot_size;     /* largest frame, bytes; rounded up to 4096; 0 = 4 MiB */
+	uint32_t policy;        /* enum shmring_policy */
+	uint32_t max_readers;   /* 0 = 4; at most SHMRING_MAX_READERS */
+	uint32_t queue_len;     /* 0 = 2; at most SHMRING_QUEUE_MAX */
+	uint32_t max_holds;     /* 0 = 2; at most SHMRING_HOLDS_MAX */
+	uint32_t max_reserved;  /* 0 = 2; at most SHMRING_RESERVED_MAX */
+	uint32_t share;         /* SHMRING_SHARE_* */
+	uint32_t share_uid, share_gid;
+};
+
+struct shmring_consumer_options {
+	uint32_t holds; /* frames held at once; 0 = the producer's max_holds (it caps the value) */
+	uint32_t mode;  /* enum shmring_mode */
+};
+
+/* A frame handed to the consumer: data points into the read-only pool and
+ * is valid until shmring_consumer_release() of this frame. */
+struct shmring_frame {
+	const void *data;
+	uint64_t size;
+	uint64_t seq;
+	struct shmring_meta meta;
+	uint64_t commit_ns;
+	const struct shmring_desc *desc; /* validated private copy */
+	int desc_changed;                /* 1 if desc differs from the previous frame's */
+	uint32_t _slot, _hold;           /* private */
+};
+
+struct shmring_reader_stats {
+	int32_t pid;
+	uint32_t uid, mode, holds, lag;
+	uint64_t frames_queued, frames_dropped;
+};
+
+struct shmring_stats {
+	uint64_t generation;
+	uint64_t pool_size, slot_size;
+	uint32_t n_slots, max_readers, queue_len, max_holds;
+	uint32_t policy, state;
+	int32_t producer_pid;
+	uint32_t readers;          /* readers connected */
+	uint64_t frames_written;
+	/* consumer only: */
+	uint64_t frames_read, frames_dropped; /* dropped: gaps in seq it saw */
+	uint32_t held;
+	/* per reader index (pid 0 = free), from the pool header */
+	struct shmring_reader_stats reader[SHMRING_MAX_READERS];
+};
+
+
 /* --- producer --- */
-SHMRING_API SHMRING_WUR int shmring_producer_create(const char *name,
-						       const struct shmring_producer_options *opts,
-						       shmring_producer **out);
-/* Set the stream description for the frames reserved after this call.
- * Copies everything it needs.  It reaches shared memory with the next
- * frame (header desc_id, and readers, see it then); if its slot is still
- * named by a record the reader has not released, that frame waits or is
- * dropped per the policy, like a frame waiting for space.  A frame needs
- * a description: reserving before the first call gives -EINVAL.  The
- * library checks that every plane lies whole inside frame_size, with the
- * rows of the format's table above (-EINVAL naming the plane if not). */
-SHMRING_API SHMRING_WUR int shmring_producer_set_stream(shmring_producer *p,
-							   const struct shmring_stream_info *info);
-/* Copy one frame in.  Returns 0, -ENOBUFS when the frame was dropped
- * (drop-new/live, ring full), -ETIMEDOUT, -EINTR, -EMSGSIZE.  A call
- * that returns -ENOBUFS has counted exactly one drop (frames_dropped + 1)
- * and used exactly one sequence number (next_seq + 1): the caller must not
- * count it again.  Gaps in the seq a reader sees equal frames_dropped. */
-SHMRING_API int shmring_producer_write(shmring_producer *p, const void *data, size_t size,
-				       const struct shmring_meta *meta, int64_t timeout_ns);
-/* Reserve room for a frame of up to max_size bytes and return where to
- * write it.  Several reservations may be outstanding; they are published
- * in the order they were reserved.  Same returns as _write().
- * *id identifies the reservation for _commit()/_abort(). */
-SHMRING_API SHMRING_WUR int shmring_producer_reserve(shmring_producer *p, size_t max_size,
-						     int64_t timeout_ns, void **data, uint64_t *id);
-/* Commit size <= max_size bytes of a reservation. */
+/* Bind the channel's name and start the door thread.  -EBUSY naming the
+ * pid and uid of the producer that serves the name, -EINVAL (name or
+ * options), -ENOMEM/-ENOSPC (the pool cannot be allocated). */
+SHMRING_API SHMRING_WUR int shmring_producer_create(
+	const char *name, const struct shmring_producer_options *opts, shmring_producer **out);
+/* Same contract as shmring_producer_set_stream(). */
+SHMRING_API int shmring_producer_set_stream(shmring_producer *p, const struct shmring_stream_info *info);
+/* Reserve a slot for a frame of up to max_size bytes.  Lossless: waits
+ * (up to timeout_ns) until every lossless reader has room in its queue.
+ * -EMSGSIZE (names the slot size), -EINVAL (no description yet, or
+ * max_reserved reservations outstanding), -ETIMEDOUT, -EINTR, -ENOBUFS
+ * (drop-new/live: a frame readers still hold names the description slot
+ * a new description needs; the frame is dropped; lossless waits for its
+ * release instead). */
+SHMRING_API SHMRING_WUR int shmring_producer_reserve(
+	shmring_producer *p, size_t max_size, int64_t timeout_ns, void **data, uint64_t *id);
+/* Publish size <= max_size bytes of reservation id to every reader, in
+ * the order of commits.  Never waits. */
 SHMRING_API int shmring_producer_commit(shmring_producer *p, uint64_t id, size_t size,
-					const struct shmring_meta *meta);
-/* Give a reservation back unpublished (it becomes padding). */
+			     const struct shmring_meta *meta);
 SHMRING_API int shmring_producer_abort(shmring_producer *p, uint64_t id);
-/* Largest frame the ring accepts, in bytes. */
-SHMRING_API uint64_t shmring_producer_max_frame(const shmring_producer *p);
-/* Append an end-of-stream record; waits for room only while a reader is
- * attached (up to timeout_ns). */
+/* reserve + copy + commit. */
+SHMRING_API int shmring_producer_write(shmring_producer *p, const void *data, size_t size,
+			    const struct shmring_meta *meta, int64_t timeout_ns);
+/* Push an end of stream to every reader (waits like reserve). */
 SHMRING_API int shmring_producer_eos(shmring_producer *p, int64_t timeout_ns);
-/* Wait until a consumer is attached: 0 (at once if one is), -ETIMEDOUT,
- * -EINTR.  While it waits, writer_waiting is 1 ("waiting for a reader").
- * For a producer that must not end a stream nobody has read (a file: call
- * it before shmring_producer_eos() and close). */
-SHMRING_API int shmring_producer_wait_reader(shmring_producer *p, int64_t timeout_ns);
-/* 1 if a consumer is attached and alive, 0 if not. */
-SHMRING_API int shmring_producer_reader_alive(shmring_producer *p);
-/* Wake a blocking call on this handle from another thread (-EINTR);
- * the handle stays interrupted until shmring_producer_resume(). */
+SHMRING_API uint64_t shmring_producer_max_frame(const shmring_producer *p);
+/* Readers connected now. */
+SHMRING_API int shmring_producer_readers(shmring_producer *p);
 SHMRING_API void shmring_producer_interrupt(shmring_producer *p);
 SHMRING_API void shmring_producer_resume(shmring_producer *p);
 SHMRING_API int shmring_producer_stats(shmring_producer *p, struct shmring_stats *st);
-/* Mark the channel closed, wake the reader, unlink the name.  NULL ok. */
+/* Store state CLOSED, wake the readers, hang up, free the name.  NULL ok. */
 SHMRING_API void shmring_producer_close(shmring_producer *p);
 
 /* --- consumer --- */
-/* Attach to channel name, waiting up to timeout_ns for it to appear.
- * -ENOENT on timeout, -EBUSY if another reader holds it, -EACCES (the
- * message names the file's owner, group and mode and how to share it),
- * -EBADMSG if the name is not a regular file (a FIFO, a symbolic link:
- * never followed, never waited on) or the segment is corrupt, -ENOSPC if
- * the segment is sparse (made on a full /dev/shm).  Equivalent to
- * shmring_consumer_new() + shmring_consumer_open(). */
-SHMRING_API SHMRING_WUR int shmring_consumer_attach(const char *name, int64_t timeout_ns,
-						    shmring_consumer **out);
-/* A consumer handle not attached yet, so that another thread can
- * interrupt shmring_consumer_open() while it waits for the channel. */
-SHMRING_API SHMRING_WUR int shmring_consumer_new(shmring_consumer **out);
-/* Attach a new handle to channel name (once per handle); same returns as
- * shmring_consumer_attach(), plus -EINTR. */
-SHMRING_API SHMRING_WUR int shmring_consumer_open(shmring_consumer *c, const char *name,
-						  int64_t timeout_ns);
-#define SHMRING_NEXT_LATEST 1u /* skip to the newest committed frame */
-/* Wait for the next frame.  Returns 1 with *frame filled, 0 at end of
- * stream, -ETIMEDOUT, -EINTR, -EOWNERDEAD (producer died), -ESHUTDOWN
- * (producer closed without EOS), -EBADMSG (corrupt segment).  After an
- * end of stream, frames the producer writes later are read as usual; once
- * the producer has closed, every further call returns 0 again.
- * frames_read counts frames returned; frames skipped by LATEST count in
- * frames_skipped only. */
-SHMRING_API int shmring_consumer_next(shmring_consumer *c, struct shmring_frame *frame,
-				      int64_t timeout_ns, unsigned flags);
-/* Give a frame's space back; frames may be released in any order and
- * from any thread. */
+/* Connect to channel name, waiting up to timeout_ns for its producer (a
+ * producer that hangs up without answering is waited out like an absent
+ * one).  -ENOENT (no producer by then), -EBUSY (reader limit: the message names
+ * the limit and the readers' pids), -EACCES (uid not allowed: the message
+ * names the setting that would let it in), -EBADMSG (memory that fails
+ * the checks), -EPROTO (version).  opts NULL = defaults. */
+SHMRING_API SHMRING_WUR int shmring_consumer_attach(
+	const char *name, const struct shmring_consumer_options *opts, int64_t timeout_ns,
+	shmring_consumer **out);
+/* Wait for the next frame.  1 with *frame filled, 0 at end of stream
+ * (and after a clean close that followed EOS), -ETIMEDOUT, -EINTR,
+ * -ENOBUFS (holding its maximum: release a frame first), -EOWNERDEAD (the
+ * producer died), -ESHUTDOWN (closed without EOS), -EBADMSG (corrupt
+ * pool), -EPROTO (the producer disconnected this reader; message says
+ * why).  SHMRING_NEXT_LATEST skips to the newest queued frame. */
+SHMRING_API int shmring_consumer_next(shmring_consumer *c, struct shmring_frame *frame, int64_t timeout_ns,
+			   unsigned flags);
+/* Give a frame back; any order, any thread. */
 SHMRING_API int shmring_consumer_release(shmring_consumer *c, const struct shmring_frame *frame);
-/* Number of frames currently held (next() without release()). */
 SHMRING_API unsigned shmring_consumer_held(shmring_consumer *c);
-SHMRING_API uint64_t shmring_consumer_generation(const shmring_consumer *c);
-/* 1 if the producer holds its lock, 0 if not. */
-SHMRING_API int shmring_consumer_producer_alive(shmring_consumer *c);
-/* The newest published stream description, copied into *out (validated);
- * -ENODATA if none yet. */
+/* The newest published description, validated; -ENODATA if none. */
 SHMRING_API int shmring_consumer_current_desc(shmring_consumer *c, struct shmring_desc *out);
 SHMRING_API void shmring_consumer_interrupt(shmring_consumer *c);
 SHMRING_API void shmring_consumer_resume(shmring_consumer *c);
 SHMRING_API int shmring_consumer_stats(shmring_consumer *c, struct shmring_stats *st);
-/* Detach.  Frames still held are released.  NULL ok. */
+/* Hang up (frames still held come back to the producer).  NULL ok. */
 SHMRING_API void shmring_consumer_close(shmring_consumer *c);
 
-/* --- inspection (no lock taken, read-only mapping) --- */
-/* Read the statistics of channel name without attaching. */
+/* --- observer --- */
+/* Connect as an observer, read the counters (and the current description
+ * if desc is not NULL and there is one), hang up. */
 SHMRING_API SHMRING_WUR int shmring_inspect(const char *name, struct shmring_stats *st,
-					    struct shmring_desc *desc);
+							 struct shmring_desc *desc);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* consumer.c: protocol 2's reader (connect, take, release, wait) and observer (inspect). */
+#include "internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define FIRST_RETRY_NS 5000000ull
+#define LAST_RETRY_NS 100000000ull
+#define ANSWER_MS 5000
+
+struct shmring_consumer {
+	char name[SHMRING_NAME_MAX + 1];
+	int sock;
+	struct pool_map m;
+	int block_fd;
+	struct shmring_block *b;
+	uint32_t index, holds, mode, qlen, n_slots;
+
+	pthread_mutex_t lock; /* held[] and the hold slots, for release from any thread */
+	uint64_t held_mask;
+	uint32_t n_held;
+
+	struct shmring_desc desc[SHMRING_DESC_SLOTS];
+	uint32_t last_desc;
+	uint64_t last_seq, frames_read, frames_dropped;
+	int have_seq;
+	int ended; /* latched error or 1 for "closed after EOS" */
+
+	uint32_t intr;
+	int interrupted;
+};
+
+/* Connect to the channel's socket, retrying until the deadline while
+ * nobody listens on the name. */
+static int connect_channel(const char *name, uint64_t deadline, uint32_t *intr, int *interrupted)
+{
+	struct sockaddr_un a;
+	int alen = _shmring_address(name, &a);
+	uint64_t start = _shmring_now(), backoff = FIRST_RETRY_NS;
+	for (;;) {
+		uint32_t iv = __atomic_load_n(intr, __ATOMIC_ACQUIRE);
+		int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		if (s < 0)
+			return fail(errno, "socket: %s", strerror(errno));
+		if (connect(s, (struct sockaddr *)&a, (socklen_t)alen) == 0)
+			return s;
+		int e = errno;
+		close(s);
+		if (e != ECONNREFUSED && e != ENOENT && e != EAGAIN)
+			return fail(e, "channel '%s': connect: %s", name, strerror(e));
+		if (__atomic_load_n(interrupted, __ATOMIC_ACQUIRE))
+			return fail(EINTR, "interrupted while waiting for channel '%s'", name);
+		uint64_t now = _shmring_now();
+		if (now >= deadline)
+			return fail(ENOENT, "channel '%s' has no producer (waited %.1f s); start the "
+				    "producer or check the name", name, (double)(now - start) / 1e9);
+		_shmring_nap(intr, iv, now + backoff < deadline ? now + backoff : deadline);
+		backoff = backoff * 2 < LAST_RETRY_NS ? backoff * 2 : LAST_RETRY_NS;
+	}
+}
+
+/* Wait for the producer's answer to HELLO: WELCOME with nfds_want
+ * descriptors, or REFUSED (its error and message). */
+static int answer(const char *name, int s, struct shmring_msg_welcome *w, int *fds, int nfds_want)
+{
+	union {
+		struct shmring_msg_welcome w;
+		struct shmring_msg_refused r;
+	} u;
+	/* A live producer answers at once, whatever the caller's timeout
+	 * (which is for the producer to appear). */
+	struct pollfd pf = {s, POLLIN, 0};
+	if (poll(&pf, 1, ANSWER_MS) <= 0)
+		return fail(ETIMEDOUT, "channel '%s': the producer did not answer within %d ms", name,
+			    ANSWER_MS);
+	int nfds;
+	int n = _shmring_recv(s, &u, sizeof(u), fds, 2, &nfds);
+	if (n == (int)sizeof(u.r) && u.r.type == SHMRING_MSG_REFUSED && u.r.size == sizeof(u.r) &&
+	    nfds == 0 && u.r.error > 0 && u.r.error < 4096) {
+		u.r.message[sizeof(u.r.message) - 1] = '\0';
+		return fail(u.r.error, "%s", u.r.message);
+	}
+	if (n == (int)sizeof(u.w) && u.w.type == SHMRING_MSG_WELCOME && u.w.size == sizeof(u.w) &&
+	    nfds == nfds_want && u.w.version == SHMRING_VERSION) {
+		*w = u.w;
+		return 0;
+	}
+	while (nfds > 0)
+		close(fds[--nfds]);
+	if (n < 0 && n != -EBADMSG) /* gone (closing or died): the caller waits for the next */
+		return fail(ECONNRESET, "channel '%s': the producer hung up without answering", name);
+	return fail(EBADMSG, "channel '%s': the producer answered HELLO with an invalid message",
+		    name);
+}
+
+/* Connect, say HELLO, read the answer: the socket, or -errno. */
+static int hello_once(const char *name, const struct shmring_msg_hello *h, uint64_t deadline,
+		      uint32_t *intr, int *interrupted, struct shmring_msg_welcome *w, int *fds)
+{
+	int s = connect_channel(name, deadline, intr, interrupted);
+	if (s < 0)
+		return s;
+	int rc = _shmring_send(s, h, sizeof(*h), NULL, 0);
+	if (rc < 0 && rc != -EPIPE && rc != -ECONNRESET) {
+		close(s);
+		return fail(-rc, "channel '%s': sending HELLO: %s", name, strerror(-rc));
+	}
+	rc = answer(name, s, w, fds, h->role == SHMRING_ROLE_READER ? 2 : 1);
+	if (rc < 0) {
+		close(s);
+		return rc;
+	}
+	return s;
+}
+
+/* Connect, say HELLO (as role, with o), read the answer; a producer that
+ * hangs up without answering (it was closing or died) is waited out like
+ * an absent one, until the deadline. */
+static int hello(const char *name, uint32_t role, const struct shmring_consumer_options *o,
+		 uint64_t deadline, uint32_t *intr, int *interrupted, struct shmring_msg_welcome *w,
+		 int *fds)
+{
+	struct shmring_msg_hello h = {SHMRING_MSG_HELLO, sizeof(h), SHMRING_VERSION, role,
+				       o ? o->holds : 0, o ? o->mode : 0, 0};
+	uint64_t backoff = FIRST_RETRY_NS;
+	for (;;) {
+		uint32_t iv = __atomic_load_n(intr, __ATOMIC_ACQUIRE);
+		int s = hello_once(name, &h, deadline, intr, interrupted, w, fds);
+		uint64_t now = _shmring_now();
+		if (s != -ECONNRESET)
+			return s;
+		if (now >= deadline)
+			return fail(ENOENT, "channel '%s' has no producer: it went away while this "
+				    "reader attached; start the producer", name);
+		_shmring_nap(intr, iv, now + backoff < deadline ? now + backoff : deadline);
+		backoff = backoff * 2 < LAST_RETRY_NS ? backoff * 2 : LAST_RETRY_NS;
+	}
+}
+
+/* Map what WELCOME gave, check it against the pool's identity. */
+static int map_welcome(shmring_consumer *c, const struct shmring_msg_welcome *w, int *fds)
+{
+	int rc = _shmring_pool_open(&c->m, fds[0], c->name);
+	fds[0] = -1;
+	if (rc < 0)
+		return rc;
+	c->block_fd = fds[1];
+	fds[1] = -1;
+	rc = _shmring_block_open(c->block_fd, c->name, &c->b);
+	if (rc < 0)
+		return rc;
+	const struct shmring_pool_header *id = &c->m.id;
+	if (w->pool_size != id->pool_size || w->generation != id->generation ||
+	    w->index >= id->max_readers || w->holds < 1 || w->holds > id->max_holds ||
+	    w->mode > SHMRING_MODE_LIVE)
+		return fail(EBADMSG, "channel '%s': WELCOME does not match the pool", c->name);
+	c->index = w->index;
+	c->holds = w->holds;
+	c->mode = w->mode;
+	c->qlen = id->queue_len;
+	c->n_slots = id->n_slots;
+	return 0;
+}
+
+int shmring_consumer_attach(const char *name, const struct shmring_consumer_options *opts,
+			     int64_t timeout_ns, shmring_consumer **out)
+{
+	if (!out)
+		return fail(EINVAL, "NULL output handle");
+	*out = NULL;
+	int rc = _shmring_check_name(name);
+	if (rc < 0)
+		return rc;
+	if (opts && opts->mode > SHMRING_MODE_LIVE)
+		return fail(EINVAL, "unknown reader mode %u", opts->mode);
+	shmring_consumer *c = calloc(1, sizeof(*c));
+	if (!c)
+		return fail(ENOMEM, "out of memory");
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->m.fd = c->block_fd = -1;
+	pthread_mutex_init(&c->lock, NULL);
+	struct shmring_msg_welcome w;
+	int fds[2] = {-1, -1};
+	c->sock = hello(name, SHMRING_ROLE_READER, opts, _shmring_deadline(timeout_ns), &c->intr,
+			&c->interrupted, &w, fds);
+	rc = c->sock < 0 ? c->sock : map_welcome(c, &w, fds);
+	if (rc < 0) {
+		char why[SHMRING_ERROR_MAX];
+		snprintf(why, sizeof(why), "%s", _shmring_error());
+		for (int i = 0; i < 2; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		shmring_consumer_close(c);
+		return fail(-rc, "%s", why);
+	}
+	*out = c;
+	return 0;
+}
+
+/* Latch a fatal error: every later call returns it. */
+static int latch(shmring_consumer *c, int rc)
+{
+	c->ended = rc;
+	return rc;
+}
+
+static int frame_desc(shmring_consumer *c, uint32_t id, struct shmring_frame *f)
+{
+	unsigned k = id % SHMRING_DESC_SLOTS;
+	if (c->desc[k].id != id) {
+		struct shmring_desc tmp;
+		int rc = _shmring_read_desc(&c->m, id, c->name, &tmp);
+		if (rc < 0)
+			return rc;
+		c->desc[k] = tmp;
+	}
+	f->desc = &c->desc[k];
+	f->desc_changed = id != c->last_desc;
+	c->last_desc = id;
+	return 0;
+}
+
+/* Validate a private copy of slot s's header and fill *f. */
+static int check_slot(shmring_consumer *c, uint32_t s, struct shmring_frame *f)
+{
+	struct shmring_slot sl;
+	memcpy(&sl, pool_slot(&c->m, s), sizeof(sl));
+	if ((sl.type != SHMRING_SLOT_FRAME && sl.type != SHMRING_SLOT_EOS) || sl.reserved ||
+	    sl.size > c->m.id.slot_size || (sl.type == SHMRING_SLOT_EOS && sl.size) ||
+	    (sl.flags & ~SHMRING_FLAGS_ALL))
+		return fail(EBADMSG, "channel '%s': slot %u header is invalid (type %u, size %llu)",
+			    c->name, s, sl.type, (unsigned long long)sl.size);
+	if (sl.type == SHMRING_SLOT_EOS)
+		return 0;
+	if (c->have_seq && sl.seq <= c->last_seq)
+		return fail(EBADMSG, "channel '%s': frame seq %llu after %llu", c->name,
+			    (unsigned long long)sl.seq, (unsigned long long)c->last_seq);
+	int rc = frame_desc(c, sl.desc_id, f);
+	if (rc < 0)
+		return rc;
+	if (f->desc->n_planes && sl.size < f->desc->frame_size)
+		return fail(EBADMSG, "channel '%s': frame of %llu bytes, its description needs %llu",
+			    c->name, (unsigned long long)sl.size,
+			    (unsigned long long)f->desc->frame_size);
+	c->frames_dropped += c->have_seq ? sl.seq - c->last_seq - 1 : 0;
+	c->last_seq = sl.seq;
+	c->have_seq = 1;
+	f->data = pool_payload(&c->m, s);
+	f->size = sl.size;
+	f->seq = sl.seq;
+	f->meta = (struct shmring_meta){sl.pts, sl.dts, sl.duration, sl.flags};
+	f->commit_ns = sl.commit_ns;
+	f->_slot = s;
+	return 1;
+}
+
+static uint32_t free_hold(const shmring_consumer *c)
+{
+	for (uint32_t k = 0; k < c->holds; k++)
+		if (!(c->held_mask >> k & 1))
+			return k;
+	return UINT32_MAX;
+}
+
+/* T1 for the entry at head h (lock held).  1: taken into hold k, 0: the
+ * producer pushed it out first (look again). */
+static int take_entry(shmring_consumer *c, uint64_t h, uint32_t k, uint32_t *slot)
+{
+	uint32_t s = __atomic_load_n(&c->b->queue[h % c->qlen], __ATOMIC_RELAXED);
+	if (s >= c->n_slots)
+		return fail(EBADMSG, "channel '%s': queue entry %llu names slot %u of %u", c->name,
+			    (unsigned long long)h, s, c->n_slots);
+	/* Release: pairs with the producer's acquire load of holds (P3). */
+	__atomic_store_n(&c->b->holds[k], s, __ATOMIC_RELEASE);
+	/* acq_rel: pairs with the producer's CAS (P2) and its acquire load of head (P3). */
+	if (!__atomic_compare_exchange_n(&c->b->head, &h, h + 1, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&c->b->holds[k], SHMRING_SLOT_NONE, __ATOMIC_RELEASE);
+		return 0;
+	}
+	/* W4: seq_cst add, then seq_cst load of producer_waiting (pairs with W3). */
+	__atomic_add_fetch(&c->b->taken, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&c->m.h->producer_waiting, __ATOMIC_SEQ_CST))
+		_shmring_wake(&c->b->taken, 0);
+	*slot = s;
+	return 1;
+}
+
+/* Take the next entry (lock held).  1 frame, 0 queue empty, 2 EOS, <0. */
+static int take(shmring_consumer *c, unsigned flags, struct shmring_frame *f)
+{
+	for (;;) {
+		/* Acquire: pairs with the producer's release store of tail (P1). */
+		uint64_t t = __atomic_load_n(&c->b->tail, __ATOMIC_ACQUIRE);
+		uint64_t h = __atomic_load_n(&c->b->head, __ATOMIC_ACQUIRE);
+		if (h == t)
+			return 0;
+		if (t < h || t - h > c->qlen)
+			return fail(EBADMSG, "channel '%s': queue tail %llu, head %llu (length %u)",
+				    c->name, (unsigned long long)t, (unsigned long long)h, c->qlen);
+		uint32_t k = free_hold(c), s = 0;
+		if (k == UINT32_MAX)
+			return fail(ENOBUFS, "channel '%s': this reader holds %u frames, its most; "
+				    "release one first", c->name, c->holds);
+		if ((flags & SHMRING_NEXT_LATEST) && t - h > 1) {
+			/* Skip to the newest: the skipped entries are not held. */
+			__atomic_compare_exchange_n(&c->b->head, &h, t - 1, 0, __ATOMIC_ACQ_REL,
+						    __ATOMIC_ACQUIRE);
+			continue;
+		}
+		int rc = take_entry(c, h, k, &s);
+		if (rc <= 0) {
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		rc = check_slot(c, s, f);
+		if (rc <= 0) {
+			__atomic_store_n(&c->b->holds[k], SHMRING_SLOT_NONE, __ATOMIC_RELEASE);
+			return rc < 0 ? rc : 2;
+		}
+		c->held_mask |= 1ull << k;
+		c->n_held++;
+		f->_hold = k;
+		return 1;
+	}
+}
+
+/* Nothing queued: has the channel ended?  0 no, else what next() returns. */
+static int channel_end(shmring_consumer *c)
+{
+	struct pollfd pf = {c->sock, POLLIN, 0};
+	int hup = poll(&pf, 1, 0) > 0;
+	if (hup && (pf.revents & POLLIN)) {
+		struct shmring_msg_refused r;
+		int fds[1], nfds;
+		int n = _shmring_recv(c->sock, &r, sizeof(r), fds, 0, &nfds);
+		if (n == (int)sizeof(r) && r.type == SHMRING_MSG_REFUSED && r.error > 0 &&
+		    r.error < 4096) {
+			r.message[sizeof(r.message) - 1] = '\0';
+			return latch(c, fail(r.error, "%s", r.message));
+		}
+	}
+	/* Acquire: pairs with the producer's release store of state (S1),
+	 * loaded after the hang-up so that a clean close is not taken for a death. */
+	uint32_t st = __atomic_load_n(&c->m.h->state, __ATOMIC_ACQUIRE);
+	if (st == SHMRING_STATE_CLOSED)
+		return __atomic_load_n(&c->m.h->eos, __ATOMIC_RELAXED)
+			       ? latch(c, 1)
+			       : latch(c, fail(ESHUTDOWN, "channel '%s': the producer closed without "
+					       "end of stream", c->name));
+	if (st != SHMRING_STATE_OPEN)
+		return latch(c, fail(EBADMSG, "channel '%s': pool state %u", c->name, st));
+	if (hup)
+		return latch(c, fail(EOWNERDEAD, "channel '%s': the producer died", c->name));
+	return 0;
+}
+
+/* W1: sleep on commit_seq (value v, loaded before the last look). */
+static void wait_commit(shmring_consumer *c, uint32_t v, uint32_t iv, uint64_t deadline)
+{
+	/* seq_cst store, then seq_cst load of tail: pairs with W2. */
+	__atomic_store_n(&c->b->waiting, 1, __ATOMIC_SEQ_CST);
+	uint64_t t = __atomic_load_n(&c->b->tail, __ATOMIC_SEQ_CST);
+	uint64_t h = __atomic_load_n(&c->b->head, __ATOMIC_RELAXED);
+	if (t == h) {
+		uint32_t *w = &c->m.h->commit_seq;
+		_shmring_wait(&w, &v, 1, &c->intr, iv, deadline);
+	}
+	__atomic_store_n(&c->b->waiting, 0, __ATOMIC_RELAXED);
+}
+
+static int next_locked(shmring_consumer *c, struct shmring_frame *f, uint64_t deadline,
+		       unsigned flags)
+{
+	for (;;) {
+		uint32_t iv = __atomic_load_n(&c->intr, __ATOMIC_ACQUIRE);
+		/* Acquire: pairs with the producer's seq_cst add (W2). */
+		uint32_t v = __atomic_load_n(&c->m.h->commit_seq, __ATOMIC_ACQUIRE);
+		int rc = take(c, flags, f);
+		if (rc == 1)
+			c->frames_read++;
+		if (rc == 2)
+			return 0;
+		if (rc != 0)
+			return rc == -EBADMSG ? latch(c, rc) : rc;
+		rc = channel_end(c);
+		if (rc)
+			return rc == 1 ? 0 : rc;
+		if (__atomic_load_n(&c->interrupted, __ATOMIC_ACQUIRE))
+			return fail(EINTR, "channel '%s': interrupted", c->name);
+		if (_shmring_now() >= deadline)
+			return fail(ETIMEDOUT, "channel '%s': no frame in time", c->name);
+		pthread_mutex_unlock(&c->lock);
+		wait_commit(c, v, iv, deadline);
+		pthread_mutex_lock(&c->lock);
+	}
+}
+
+int shmring_consumer_next(shmring_consumer *c, struct shmring_frame *f, int64_t timeout_ns,
+			   unsigned flags)
+{
+	if (!c || !f)
+		return fail(EINVAL, "NULL argument");
+	pthread_mutex_lock(&c->lock);
+	int rc = c->ended == 1 ? 0
+		 : c->ended	 ? fail(-c->ended, "channel '%s' has ended: %s", c->name,
+					strerror(-c->ended))
+				 : next_locked(c, f, _shmring_deadline(timeout_ns), flags);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int shmring_consumer_release(shmring_consumer *c, const struct shmring_frame *f)
+{
+	if (!c || !f)
+		return fail(EINVAL, "NULL argument");
+	pthread_mutex_lock(&c->lock);
+	uint32_t k = f->_hold;
+	int ok = k < c->holds && (c->held_mask >> k & 1);
+	if (ok) {
+		/* R1: release, pairs with the producer's acquire load of holds (P3). */
+		__atomic_store_n(&c->b->holds[k], SHMRING_SLOT_NONE, __ATOMIC_RELEASE);
+		c->held_mask &= ~(1ull << k);
+		c->n_held--;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ok ? 0 : fail(EINVAL, "channel '%s': that frame is not held", c->name);
+}
+
+unsigned shmring_consumer_held(shmring_consumer *c)
+{
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	unsigned n = c->n_held;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+static int current_desc(const struct pool_map *m, const char *name, struct shmring_desc *out)
+{
+	/* Acquire: pairs with the producer's release store of desc_id (D1). */
+	int rc = 0;
+	for (int attempt = 0; attempt < 3; attempt++) { /* a rewrite in between: look again */
+		uint32_t id = __atomic_load_n(&m->h->desc_id, __ATOMIC_ACQUIRE);
+		if (id == 0)
+			return fail(ENODATA, "channel '%s' has no stream description yet", name);
+		rc = _shmring_read_desc(m, id, name, out);
+		if (rc == 0 || __atomic_load_n(&m->h->desc_id, __ATOMIC_ACQUIRE) == id)
+			return rc;
+	}
+	return rc;
+}
+
+int shmring_consumer_current_desc(shmring_consumer *c, struct shmring_desc *out)
+{
+	if (!c || !out)
+		return fail(EINVAL, "NULL argument");
+	return current_desc(&c->m, c->name, out);
+}
+
+void shmring_consumer_interrupt(shmring_consumer *c)
+{
+	if (!c)
+		return;
+	__atomic_store_n(&c->interrupted, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&c->intr, 1, __ATOMIC_SEQ_CST);
+	_shmring_wake(&c->intr, 1);
+	if (c->m.h)
+		_shmring_wake(&c->m.h->commit_seq, 0);
+}
+
+void shmring_consumer_resume(shmring_consumer *c)
+{
+	if (c)
+		__atomic_store_n(&c->interrupted, 0, __ATOMIC_RELEASE);
+}
+
+int shmring_consumer_stats(shmring_consumer *c, struct shmring_stats *st)
+{
+	if (!c || !st)
+		return fail(EINVAL, "NULL argument");
+	_shmring_fill_stats(&c->m, st);
+	pthread_mutex_lock(&c->lock);
+	st->frames_read = c->frames_read;
+	st->frames_dropped = c->frames_dropped;
+	st->held = c->n_held;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+void shmring_consumer_close(shmring_consumer *c)
+{
+	if (!c)
+		return;
+	if (c->b)
+		munmap(c->b, SHMRING_BLOCK_SIZE);
+	if (c->block_fd >= 0)
+		close(c->block_fd);
+	_shmring_pool_close(&c->m);
+	if (c->sock >= 0)
+		close(c->sock);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+int shmring_inspect(const char *name, struct shmring_stats *st, struct shmring_desc *desc)
+{
+	if (!st)
+		return fail(EINVAL, "NULL argument");
+	int rc = _shmring_check_name(name);
+	if (rc < 0)
+		return rc;
+	uint32_t intr = 0;
+	int interrupted = 0;
+	struct shmring_msg_welcome w;
+	int fd = -1;
+	int s = hello(name, SHMRING_ROLE_OBSERVER, NULL, _shmring_deadline(0), &intr, &interrupted,
+		      &w, &fd);
+	if (s < 0)
+		return s;
+	close(s);
+	struct pool_map m;
+	rc = _shmring_pool_open(&m, fd, name);
+	if (rc == 0 && (w.pool_size != m.id.pool_size || w.generation != m.id.generation))
+		rc = fail(EBADMSG, "channel '%s': WELCOME does not match the pool", name);
+	if (rc == 0) {
+		_shmring_fill_stats(&m, st);
+		if (desc && current_desc(&m, name, desc) < 0)
+			memset(desc, 0, sizeof(*desc));
+	}
+	_shmring_pool_close(&m);
+	return rc;
+}
