@@ -352,6 +352,12 @@ static int channel_end(shmring_consumer *c)
 	/* Acquire: pairs with the producer's release store of state (S1),
 	 * loaded after the hang-up so that a clean close is not taken for a death. */
 	uint32_t st = __atomic_load_n(&c->m.h->state, __ATOMIC_ACQUIRE);
+	/* Entries pushed after take() found the queue empty, and before the
+	 * close or death seen here, are read first.  Acquire: pairs with P1;
+	 * after the state's acquire, so every push before the close is seen. */
+	if ((hup || st != SHMRING_STATE_OPEN) &&
+	    __atomic_load_n(&c->b->tail, __ATOMIC_ACQUIRE) != __atomic_load_n(&c->b->head, __ATOMIC_ACQUIRE))
+		return 0;
 	if (st == SHMRING_STATE_CLOSED)
 		return __atomic_load_n(&c->m.h->eos, __ATOMIC_RELAXED)
 			       ? latch(c, 1)
