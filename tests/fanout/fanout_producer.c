@@ -4,7 +4,8 @@
  * usage: fanout_producer CHANNEL FRAMES POLICY MIN MAX FPS MAX_READERS QUEUE HOLDS
  * Prints "ready" once the channel exists, waits for a line "go N" on stdin
  * and then until N readers are attached (10 s at most), then publishes
- * FRAMES frames (FPS 0: as fast as it can) and an end of stream,
+ * FRAMES frames (FPS 0: as fast as it can; FRAMES 0: until a line "stop" or
+ * the end of stdin) and an end of stream,
  * and prints one line of JSON: frames written, reservations that had to
  * wait (lossless) or failed (the others reserve without waiting), and each
  * reader's drops as the producer counted them. */
@@ -13,6 +14,7 @@
 #include <shmring/shmring.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,13 @@ static int die(const char *what, int rc)
 {
 	fprintf(stderr, "fanout_producer: %s: %s (%s)\n", what, shmring_strerror(rc), shmring_last_error());
 	return 1;
+}
+
+/* FRAMES 0: 1 once stdin has a line (or ended). */
+static int stop_asked(void)
+{
+	struct pollfd pf = {0, POLLIN, 0};
+	return poll(&pf, 1, 0) > 0;
 }
 
 static void pace(struct timespec *next, unsigned fps)
@@ -79,7 +88,7 @@ int main(int argc, char **argv)
 	uint64_t failed = 0;
 	struct timespec next;
 	clock_gettime(CLOCK_MONOTONIC, &next);
-	for (uint64_t seq = 0; seq < frames; seq++) {
+	for (uint64_t seq = 0; frames ? seq < frames : !(seq % 64 == 0 && stop_asked()); seq++) {
 		size_t n = frame_size(seq, lo, hi);
 		void *dst;
 		uint64_t id;
