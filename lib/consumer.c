@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* consumer.c: protocol 2's reader (connect, take, release, wait) and observer (inspect). */
+/* consumer.c: the reader (connect, take, release, wait) and observer (inspect). */
 #include "internal.h"
 
 #include <errno.h>

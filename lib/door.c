@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* door.c: protocol 2's socket: messages with descriptors, and the producer's door thread that admits readers. */
+/* door.c: the socket: messages with descriptors, and the producer's door thread that admits readers. */
 #include "internal.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* internal.h: protocol 2's private structures and the functions its source files share. */
+/* internal.h: the private structures and the functions the source files share. */
 #ifndef SHMRING_V2_INTERNAL_H
 #define SHMRING_V2_INTERNAL_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* memory.c: protocol 2's memfds: the pool and reader blocks, created, sealed, mapped and validated. */
+/* memory.c: the memfds: the pool and reader blocks, created, sealed, mapped and validated. */
 #include "internal.h"
 
 #include <errno.h>

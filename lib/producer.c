@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* producer.c: protocol 2's producer: the pool, reservations, commits into every reader's queue. */
+/* producer.c: the producer: the pool, reservations, commits into every reader's queue. */
 #include "internal.h"
 
 #include <errno.h>

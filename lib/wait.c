@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* wait.c: protocol 2's waits: futexes on shared words, futex_waitv, interruptible, in 200 ms slices. */
+/* wait.c: the waits: futexes on shared words, futex_waitv, interruptible, in 200 ms slices. */
 #include "internal.h"
 
 #include <errno.h>

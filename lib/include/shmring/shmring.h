@@ -29,7 +29,7 @@
  *
  * Objects
  * -------
- * - The channel NAME (as in protocol 1) is the abstract AF_UNIX
+ * - The channel NAME is the abstract AF_UNIX
  *   SOCK_SEQPACKET socket "\0shmring/NAME", bound and listened on by the
  *   producer.  Nothing of a channel exists on any filesystem.
  * - The pool: a memfd the producer maps read-write and then seals with
@@ -45,7 +45,7 @@
  * Pool layout
  * -----------
  *   offset 0                    struct shmring_pool_header        4096 bytes
- *   offset 4096                 struct shmring_desc[8]             8 x 4096 (as in protocol 1)
+ *   offset 4096                 struct shmring_desc[8]             8 x 4096
  *   offset slot_table_offset    struct shmring_slot[n_slots]      64 bytes each, padded to 4096
  *   offset payload_offset       n_slots payloads of slot_size bytes (multiple of 4096)
  *   pool_size = payload_offset + n_slots * slot_size = the memfd's size
@@ -91,7 +91,7 @@
  *    every other field of a description slot, then release-stores its id
  *    (and then pool desc_id).  A reader acquire-loads id, copies the slot,
  *    issues an acquire fence and loads id again (a seqlock: a copy torn by
- *    a rewrite is refused), then validates the copy (as in protocol 1).
+ *    a rewrite is refused), then validates the copy (below).
  *    The producer rewrites a description slot only while no pinned slot
  *    names the description it holds, so a frame's description never
  *    changes while the frame can be read.
@@ -108,7 +108,7 @@
  * every identity field and the memfd's size and seals before mapping;
  * 0 <= tail - head <= queue_len; a queue entry < n_slots; a slot header's
  * type (FRAME or EOS), size <= slot_size, reserved = 0, seq greater than
- * the last one it read, and its description (whole planes, as protocol 1);
+ * the last one it read, and its description (whole planes, below);
  * state OPEN or CLOSED.  It copies the identity once and never reads it
  * back.
  */
