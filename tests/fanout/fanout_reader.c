@@ -48,18 +48,20 @@ int main(int argc, char **argv)
 	unsigned n_held = 0, keep = sleep_ms > 0 ? (o.holds ? o.holds : 2) : 1;
 	uint64_t read = 0, missed = 0, wrong = 0, next_seq = 0;
 	struct shmring_frame f;
-	while ((rc = shmring_consumer_next(c, &f, 30000000000ll, 0)) == 1) {
+	for (;;) {
+		if (n_held == keep) { /* give back the oldest: it held its most while asleep */
+			shmring_consumer_release(c, &held[0]);
+			memmove(held, held + 1, (n_held - 1) * sizeof(held[0]));
+			n_held--;
+		}
+		if ((rc = shmring_consumer_next(c, &f, 30000000000ll, 0)) != 1)
+			break;
 		if (f.seq < next_seq || f.size != frame_size(f.seq, lo, hi) || !pattern_ok(f.data, f.size, f.seq))
 			wrong++;
 		else
 			missed += f.seq - next_seq;
 		next_seq = f.seq + 1;
 		read++;
-		if (n_held == keep) { /* give back the oldest */
-			shmring_consumer_release(c, &held[0]);
-			memmove(held, held + 1, (n_held - 1) * sizeof(held[0]));
-			n_held--;
-		}
 		held[n_held++] = f;
 		if (sleep_ms > 0) {
 			struct timespec ts = {sleep_ms / 1000, (sleep_ms % 1000) * 1000000l};

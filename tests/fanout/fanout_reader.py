@@ -30,6 +30,8 @@ def main() -> int:
     held = []
     with reader:
         while True:
+            if len(held) == keep:  # give back the oldest: it held its most while asleep
+                held.pop(0).release()
             frame = reader.next_frame(timeout=30.0)
             if frame is None:
                 break
@@ -40,8 +42,6 @@ def main() -> int:
                 missed += frame.seq - next_seq
             next_seq = frame.seq + 1
             read += 1
-            if len(held) == keep:
-                held.pop(0).release()
             held.append(frame)
             if sleep_ms > 0:
                 time.sleep(sleep_ms / 1000)
