@@ -294,15 +294,21 @@ static int take_entry(shmring2_consumer *c, uint64_t h, uint32_t k, uint32_t *sl
 	return 1;
 }
 
+/* Looks at a tail older than head before the queue is taken for corrupt. */
+#define STALE_TAIL_MAX 1000u
+
 /* Take the next entry (lock held).  1 frame, 0 queue empty, 2 EOS, <0. */
 static int take(shmring2_consumer *c, unsigned flags, struct shmring2_frame *f)
 {
-	for (;;) {
+	for (unsigned behind = 0;;) {
 		/* Acquire: pairs with the producer's release store of tail (P1). */
 		uint64_t t = __atomic_load_n(&c->b->tail, __ATOMIC_ACQUIRE);
 		uint64_t h = __atomic_load_n(&c->b->head, __ATOMIC_ACQUIRE);
 		if (h == t)
 			return 0;
+		if (t < h && behind++ < STALE_TAIL_MAX)
+			continue; /* the producer pushed entries and moved head on (P2)
+				   * between the two loads: the tail is stale, look again */
 		if (t < h || t - h > c->qlen)
 			return fail(EBADMSG, "channel '%s': queue tail %llu, head %llu (length %u)",
 				    c->name, (unsigned long long)t, (unsigned long long)h, c->qlen);
@@ -352,6 +358,12 @@ static int channel_end(shmring2_consumer *c)
 	/* Acquire: pairs with the producer's release store of state (S1),
 	 * loaded after the hang-up so that a clean close is not taken for a death. */
 	uint32_t st = __atomic_load_n(&c->m.h->state, __ATOMIC_ACQUIRE);
+	/* Entries pushed after take() found the queue empty, and before the
+	 * close or death seen here, are read first.  Acquire: pairs with P1;
+	 * after the state's acquire, so every push before the close is seen. */
+	if ((hup || st != SHMRING2_STATE_OPEN) &&
+	    __atomic_load_n(&c->b->tail, __ATOMIC_ACQUIRE) != __atomic_load_n(&c->b->head, __ATOMIC_ACQUIRE))
+		return 0;
 	if (st == SHMRING2_STATE_CLOSED)
 		return __atomic_load_n(&c->m.h->eos, __ATOMIC_RELAXED)
 			       ? latch(c, 1)

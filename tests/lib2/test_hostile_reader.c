@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test_hostile_reader.c: a reader writing random bytes into its block is disconnected; the producer and honest readers go on, every frame right. */
+/* test_hostile_reader.c: a reader that tries to truncate, grow, write and remap everything it holds, then writes random bytes into its block, is disconnected; the producer and four honest readers go on, every frame right. */
 #include "common2.h"
 
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
-#define HONEST 2
+#define HONEST 4
 static char chan[64];
 static struct gate up;
 static unsigned frames;
@@ -54,6 +55,46 @@ static void scribble(struct shmring2_block *b, uint64_t *x, unsigned round, uint
 	__atomic_add_fetch(&b->taken, 1, __ATOMIC_RELAXED);
 }
 
+/* Every descriptor of memory it holds: shrink, grow, write, a writable
+ * mapping of the pool, mprotect of its read-only mapping.  The seals refuse
+ * each (no peer can be SIGBUSed, no frame changed); counts the refusals. */
+static unsigned attack_descriptors(const struct shmring2_frame *f)
+{
+	unsigned refused = 0;
+	for (int fd = 0; fd < 1024; fd++) {
+		char link[64], path[32];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (!strstr(link, "memfd:shmring2-"))
+			continue;
+		struct stat st;
+		CHECK(fstat(fd, &st) == 0);
+		CHECK(ftruncate(fd, 0) < 0 && errno == EPERM);
+		CHECK(ftruncate(fd, st.st_size + 4096) < 0 && errno == EPERM);
+		CHECK(fallocate(fd, 0, 0, st.st_size + 4096) < 0);
+		if (strstr(link, "shmring2-pool:")) {
+			char b = 1;
+			CHECK(pwrite(fd, &b, 1, 0) < 0 && errno == EPERM);
+			CHECK(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED);
+			/* Reopened through /proc: the seals are on the file, not the descriptor. */
+			int again = open(path, O_RDWR);
+			CHECK(again < 0 || (pwrite(again, &b, 1, 0) < 0 && errno == EPERM));
+			if (again >= 0)
+				close(again);
+			refused++;
+		}
+		CHECK(fstat(fd, &st) == 0);
+		refused++;
+	}
+	/* The pool's read-only mapping cannot be made writable. */
+	void *page = (void *)((uintptr_t)f->data & ~(uintptr_t)4095);
+	CHECK(mprotect(page, 4096, PROT_READ | PROT_WRITE) < 0 && errno == EACCES);
+	return refused;
+}
+
 static int hostile(void *arg)
 {
 	(void)arg;
@@ -67,6 +108,10 @@ static int hostile(void *arg)
 	struct shmring2_stats st;
 	CHECK_OK(shmring2_consumer_stats(c, &st));
 	gate_post(&up, 'h');
+	struct shmring2_frame f;
+	CHECK_EQ(shmring2_consumer_next(c, &f, 10 * SEC, 0), 1);
+	CHECK_EQ(attack_descriptors(&f), 3); /* pool (counted twice) and block */
+	CHECK_OK(shmring2_consumer_release(c, &f));
 	uint64_t x = 88172645463325252ull, t0 = t_now();
 	struct pollfd pf = {sock, POLLIN, 0};
 	unsigned round = 0;
@@ -77,7 +122,6 @@ static int hostile(void *arg)
 		sched_yield();
 	}
 	b->tail = b->head; /* an empty queue: next() reads why the producer hung up */
-	struct shmring2_frame f;
 	CHECK_ERR(shmring2_consumer_next(c, &f, SEC, 0), -EPROTO);
 	CHECK_MSG("the producer disconnected it");
 	fprintf(stderr, "hostile reader disconnected after %u rounds: %s\n", round,
@@ -95,7 +139,7 @@ int main(void)
 	for (int i = 0; i < HONEST; i++)
 		pid[i] = t_spawn(honest, NULL);
 	pid[HONEST] = t_spawn(hostile, NULL);
-	struct shmring2_producer_options o = {.slot_size = 4096, .queue_len = 4,
+	struct shmring2_producer_options o = {.slot_size = 4096, .queue_len = 4, .max_readers = HONEST + 1,
 					      .policy = SHMRING_POLICY_LOSSLESS};
 	shmring2_producer *p;
 	CHECK_OK(shmring2_producer_create(chan, &o, &p));
