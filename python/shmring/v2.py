@@ -694,3 +694,8 @@ class Reader:
 
 
 _EOS_MARK = cast(Frame, object())  # _take()'s "end of stream" (never handed out)
+
+
+from ._writer2 import Writer  # noqa: E402  (the producer side; it uses the layout above)
+
+__all__ += ["Writer"]

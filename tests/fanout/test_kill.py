@@ -10,7 +10,6 @@ scales the rounds (default 120 reader kills and 100 producer kills).
 import os
 import random
 import signal
-import subprocess
 import time
 
 import pytest
