@@ -194,3 +194,30 @@ def h264_srt(a: str, b: str, port: int, host: str = "127.0.0.1", kbps: int = 800
     return (f"shmringsrc channel={a} ! {_encode(kbps)} ! h264parse config-interval=-1 ! mpegtsmux alignment=7 "
             f"! srtsink uri=\"srt://{host}:{port}?mode=caller\" sync=false",
             f"srtsrc uri=\"srt://{host}:{port}?mode=listener\" ! tsdemux ! {_decode(b)}")
+
+
+def far_written(channel: str) -> int:
+    """Frames the receiving end has written into its channel so far (0 while it does not exist)."""
+    import shmring
+    try:
+        return int(shmring.inspect(channel).frames_written)
+    except shmring.Error:
+        return 0
+
+
+def end_udp_stream(sender: Proc, receiver: Proc, b: str, count: int, timeout: float = 20) -> None:
+    """End of stream does not cross UDP: once the sender is done and the receiver has written the frames
+    (or stopped writing), stop the receiver with SIGINT, which gst-launch -e turns into end of stream."""
+    sender.wait(timeout)
+    deadline = time.monotonic() + timeout
+    last, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        n = far_written(b)
+        if n >= count:
+            break
+        if n != last:
+            last, since = n, time.monotonic()
+        elif time.monotonic() - since > 2.0:
+            break  # nothing more comes: the rest was lost on the way
+        time.sleep(0.01)
+    receiver.signal(signal.SIGINT)
