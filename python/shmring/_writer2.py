@@ -511,6 +511,11 @@ class Writer:
         with self._lock:
             return [r.pid for r in self._readers if r is not None]
 
+    def reader_stats(self) -> list[dict[str, int]]:
+        """Each attached reader's pid, and the frames queued to it and dropped for it."""
+        with self._lock:
+            return [{"pid": r.pid, "queued": r.queued, "dropped": r.dropped} for r in self._readers if r is not None]
+
     def wait_reader(self, timeout: Optional[float] = None) -> bool:
         """Wait until at least one reader is attached; False on timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout

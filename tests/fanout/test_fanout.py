@@ -50,9 +50,9 @@ def test_live_slow_reader_costs_the_others_nothing(channels):
 
 
 def test_lossless_recorder_beside_live_display(channels):
-    """A lossless recorder gets every frame while a live display on the same channel stalls."""
+    """A lossless recorder gets every frame while a live display on the same channel stalls (Python producer)."""
     frames = min(FRAMES, 20000)
-    ch = channels(frames, "lossless", lo=8, hi=4096, queue=4)
+    ch = channels(frames, "lossless", lo=8, hi=4096, queue=4, producer="py")
     ch.reader("c")                                   # recorder: follows the lossless policy
     ch.reader("py", mode="live", holds=2, sleep_ms=50)  # display: live, slow, holding its maximum
     prod, (rec, disp) = ch.run()

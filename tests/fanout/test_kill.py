@@ -3,7 +3,7 @@
 
 Readers (C, Python, shmringsrc) are killed while attaching, reading or
 holding frames, beside an honest reader of a lossless producer; producers
-are killed while creating, producing or closing, under readers. KILL_ROUNDS
+(C and Python) are killed while creating, producing or closing, under readers. KILL_ROUNDS
 scales the rounds (default 120 reader kills and 100 producer kills).
 """
 
@@ -73,7 +73,7 @@ def test_producers_killed_at_random_moments():
     slowest = 0.0
     for k in range(PRODUCER_ROUNDS):
         # A name free at once: a new producer binds it right after the last one died.
-        ch = Channel(rng.choice((0, 300)), "live", lo=64, hi=4096, fps=0, name=name)
+        ch = Channel(rng.choice((0, 300)), "live", lo=64, hi=4096, fps=0, name=name, producer=("c", "py")[k // 2 % 2])
         try:
             reader = ch.reader(("c", "py")[k % 2])
             ch.producer.stdin.write("go 1\n")
