@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #define SLICE_NS 200000000ull /* longest single futex wait: liveness checks */
+#define FALLBACK_SLICE_NS 10000000ull /* the same without futex_waitv, waiting on several words */
 #define MAX_PENDING 16u       /* connections that have not sent HELLO yet */
 #define PENDING_NS 1000000000ull
 

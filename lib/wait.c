@@ -59,12 +59,16 @@ int _shmring_wait(uint32_t *const *words, const uint32_t *vals, unsigned n, uint
 		   uint32_t ival, uint64_t deadline)
 {
 	static int have_waitv = 1;
-	uint64_t now = _shmring_now();
-	uint64_t until = now + SLICE_NS < deadline ? now + SLICE_NS : deadline;
+	int waitv = __atomic_load_n(&have_waitv, __ATOMIC_RELAXED);
+	/* Without futex_waitv only words[0] wakes the sleeper: the others (a
+	 * reader leaving, a second lossless reader's take) are seen at the end
+	 * of a short slice instead. */
+	uint64_t now = _shmring_now(), slice = waitv || n <= 1 ? SLICE_NS : FALLBACK_SLICE_NS;
+	uint64_t until = now + slice < deadline ? now + slice : deadline;
 	if (until <= now || n >= WAITV_MAX)
 		return 0;
 	struct timespec ts = abs_ts(until);
-	if (__atomic_load_n(&have_waitv, __ATOMIC_RELAXED)) {
+	if (waitv) {
 		struct waitv w[WAITV_MAX];
 		for (unsigned i = 0; i < n; i++)
 			w[i] = (struct waitv){vals[i], (uint64_t)(uintptr_t)words[i], FUTEX2_SIZE_U32, 0};
@@ -73,6 +77,10 @@ int _shmring_wait(uint32_t *const *words, const uint32_t *vals, unsigned n, uint
 		if (rc >= 0 || errno != ENOSYS)
 			return 0;
 		__atomic_store_n(&have_waitv, 0, __ATOMIC_RELAXED);
+		if (n > 1) { /* this slice was set for futex_waitv: shorten it */
+			until = now + FALLBACK_SLICE_NS < deadline ? now + FALLBACK_SLICE_NS : deadline;
+			ts = abs_ts(until);
+		}
 	}
 	if (__atomic_load_n(intr, __ATOMIC_ACQUIRE) != ival)
 		return 0;

@@ -19,6 +19,7 @@ demo=(
 test=(
   clang libclang-rt-14-dev valgrind procps util-linux
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-x
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav
   python3-pytest python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   python3-matplotlib mypy
   build-essential debhelper dh-python dpkg-dev fakeroot lintian man-db

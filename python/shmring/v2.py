@@ -649,6 +649,13 @@ class Reader:
         # Acquire: pairs with the producer's release store of state (S1), loaded
         # after the hang-up so that a clean close is not taken for a death.
         st = A.load_acquire_32(self._pool + _STATE)
+        # Entries pushed after _take() found the queue empty, and before the
+        # close or death seen here, are read first.  Acquire: pairs with the
+        # producer's release store of tail (P1); after the state's acquire, so
+        # every push before the close is seen.
+        if (hup or st != STATE_OPEN) and \
+                A.load_acquire_64(self._block + _TAIL) != A.load_acquire_64(self._block + _HEAD):
+            return False
         err: Error
         if st == STATE_CLOSED:
             if A.load_relaxed_32(self._pool + _EOS):
@@ -687,3 +694,8 @@ class Reader:
 
 
 _EOS_MARK = cast(Frame, object())  # _take()'s "end of stream" (never handed out)
+
+
+from ._writer2 import Writer  # noqa: E402  (the producer side; it uses the layout above)
+
+__all__ += ["Writer"]

@@ -15,6 +15,8 @@ C_READER = os.environ.get("FANOUT_READER", "")
 OBSERVE = os.environ.get("FANOUT_OBSERVE", "")
 PY = "/usr/bin/python3"
 FRAMES = int(os.environ.get("FANOUT_FRAMES", "100000"))
+# shmringsrc joins as a reader once the elements speak protocol 2.
+GST = os.environ.get("FANOUT_GST") == "1"
 
 
 def _line(proc, what, deadline_s=20.0):
@@ -37,12 +39,14 @@ def _line(proc, what, deadline_s=20.0):
 class Channel:
     """A fanout producer and its readers, all separate processes."""
 
-    def __init__(self, frames, policy, lo=8, hi=16384, fps=0, max_readers=4, queue=2, holds=2, name=None):
+    def __init__(self, frames, policy, lo=8, hi=16384, fps=0, max_readers=4, queue=2, holds=2, name=None,
+                 producer="c"):
         self.name = name or f"t-fanout-{os.getpid()}-{time.monotonic_ns() % 1000000}"
         self.lo, self.hi, self.frames = lo, hi, frames
         self.readers = []
+        prog = [PRODUCER] if producer == "c" else [PY, os.path.join(HERE, "fanout_writer.py")]
         self.producer = subprocess.Popen(
-            [PRODUCER, self.name, str(frames), policy, str(lo), str(hi), str(fps), str(max_readers),
+            prog + [self.name, str(frames), policy, str(lo), str(hi), str(fps), str(max_readers),
              str(queue), str(holds)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert _line(self.producer, "producer") == "ready"

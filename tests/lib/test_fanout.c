@@ -4,7 +4,7 @@
 
 #define READERS 4
 static char chan[64];
-static struct gate ready;
+static struct gate ready, done; /* readers to main; main to readers: stats read, close now */
 static unsigned frames;
 
 static int reader(void *arg)
@@ -29,6 +29,8 @@ static int reader(void *arg)
 	struct shmring_stats st;
 	CHECK_OK(shmring_consumer_stats(c, &st));
 	CHECK_EQ(st.frames_dropped, 0);
+	/* Stay attached until the producer has read every reader's line. */
+	gate_wait(&done, 20000);
 	shmring_consumer_close(c);
 	return 0;
 }
@@ -38,6 +40,7 @@ int main(void)
 	t_name(chan, sizeof(chan), "fanout");
 	frames = t_scale(20000);
 	gate_init(&ready);
+	gate_init(&done);
 	pid_t pid[READERS];
 	for (int i = 0; i < READERS; i++)
 		pid[i] = t_spawn(reader, NULL);
@@ -67,6 +70,8 @@ int main(void)
 		CHECK_EQ(st.reader[i].frames_dropped, 0);
 		CHECK_EQ(st.reader[i].frames_queued, frames + 1);
 	}
+	for (int i = 0; i < READERS; i++)
+		gate_post(&done, 'd');
 	for (int i = 0; i < READERS; i++)
 		CHECK_EQ(t_reap(pid[i]), 0);
 	shmring_producer_close(p);

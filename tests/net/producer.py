@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A producer for the network tests: COUNT pattern frames into a channel with shmring.Writer, then end of stream.
+
+Frame n carries shmring.testing.pattern(n, size) (its sequence number in its first
+8 bytes), PTS = the CLOCK_MONOTONIC time it was written.  Prints "ready" once the
+channel exists, and with --times FILE writes "seq write_ns" lines there at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+import shmring
+from shmring.testing import pattern
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("channel")
+    ap.add_argument("--format", default="BGR")
+    ap.add_argument("--width", type=int, default=320)
+    ap.add_argument("--height", type=int, default=240)
+    ap.add_argument("--count", type=int, default=60)
+    ap.add_argument("--fps", type=int, default=30, help="frames per second paced on the clock, 0 = as fast as taken")
+    ap.add_argument("--policy", default="lossless")
+    ap.add_argument("--times", default="")
+    ap.add_argument("--drain-timeout", type=float, default=60.0)
+    a = ap.parse_args()
+    period = 1_000_000_000 // a.fps if a.fps > 0 else 0
+    times = []
+    with shmring.Writer(a.channel, width=a.width, height=a.height, format=a.format, fps=max(a.fps, 1),
+                        policy=a.policy, timeout=None) as wr:
+        print("ready", flush=True)
+        size = wr.stream.frame_size if wr.stream is not None else 0
+        # The pattern repeats every 256 frames: build those once, stamp the sequence number per frame.
+        frames = [pattern(n, size) for n in range(min(a.count, 256))]
+        start = time.monotonic_ns()
+        for n in range(a.count):
+            if period:
+                due = start + n * period
+                now = time.monotonic_ns()
+                if due > now:
+                    time.sleep((due - now) / 1e9)
+            buf = frames[n % 256]
+            buf[:8] = np.frombuffer(n.to_bytes(8, "little"), dtype=np.uint8)
+            t = time.monotonic_ns()
+            wr.write(buf, pts=t, duration=period or None)
+            times.append((n, t))
+        wr.eos(timeout=None)
+        # Closing removes the channel's name: stay until a reader has taken every frame.
+        deadline = time.monotonic() + a.drain_timeout
+        while shmring.inspect(a.channel).frames_read < a.count:
+            if time.monotonic() > deadline:
+                print(f"no reader took the {a.count} frames within {a.drain_timeout} s", file=sys.stderr)
+                return 1
+            time.sleep(0.01)
+    if a.times:
+        with open(a.times, "w") as f:
+            f.writelines(f"{n} {t}\n" for n, t in times)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The lossless recipe (GDP over TCP, the sender connecting to a listening receiver): every frame, byte for byte."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+import netlib
+import shmring
+from shmring.testing import check_pattern, pattern_seq
+
+W, H = 320, 240
+
+
+@pytest.fixture(autouse=True)
+def _elements() -> None:
+    why = netlib.missing("shmringsrc", "shmringsink", "gdppay", "gdpdepay", "tcpclientsink", "tcpserversrc")
+    if why:
+        pytest.skip(why)
+
+
+def _read_all(b: str, first: int = 0) -> list[int]:
+    """Read channel b to its end of stream as host B's Python reader does; every frame checked; payload numbers."""
+    got = []
+    with shmring.Reader(b, timeout=30, frame_timeout=30) as rd:
+        for i, f in enumerate(rd):
+            assert f.caps.startswith("video/x-raw") and "BGR" in f.caps and f"width=(int){W}" in f.caps, f.caps
+            assert f.shape == (H, W, 3)
+            n = pattern_seq(f.data)
+            assert check_pattern(f.data, n), f"frame {i} (payload {n}) arrived damaged"
+            assert f.seq == i and f.dropped == 0, (f.seq, i, f.dropped)
+            got.append(n)
+        assert rd.end_reason == "eos"
+    return got
+
+
+def _run(tmp_path, channels, receiver_first: bool, count: int = 90) -> None:
+    a, b = channels
+    port = netlib.free_port()
+    send, recv = netlib.gdp(a, b, port)
+    procs = []
+    try:
+        prod = netlib.producer(a, str(tmp_path), "--count", str(count), "--fps", "0")
+        procs.append(prod)
+        if receiver_first:
+            r = netlib.gst("receiver", recv, str(tmp_path))
+            procs.append(r)
+            netlib.wait_for(lambda: netlib.tcp_listening(port), 20, "receiver listening", (r,))
+            s = netlib.retrying("sender", send, str(tmp_path))
+            procs.append(s)
+        else:
+            # The sender first: it is refused and tries again each second, as docs/NETWORK.md runs it.
+            s = netlib.retrying("sender", send, str(tmp_path))
+            procs.append(s)
+            netlib.wait_for(lambda: "Connection refused" in s.log(), 20, "sender refused", (s,))
+            r = netlib.gst("receiver", recv, str(tmp_path))
+            procs.append(r)
+        got = _read_all(b)
+        assert got == list(range(count)), f"payloads {got[:5]}..{got[-5:]} of {len(got)}, want 0..{count - 1}"
+        for p in (prod, s, r):
+            assert p.wait(30) == 0, p.describe()
+    finally:
+        for p in procs:
+            p.stop()
+
+
+def test_receiver_first(tmp_path, channels) -> None:
+    """The receiving host listens first; every frame arrives intact, in order; EOS reaches host B's reader."""
+    _run(tmp_path, channels, receiver_first=True)
+
+
+def test_sender_first(tmp_path, channels) -> None:
+    """The sending host starts first and is refused: it tries again, and nothing is lost once both run."""
+    _run(tmp_path, channels, receiver_first=False)
+
+
+def test_receiver_restarted(tmp_path, channels) -> None:
+    """The receiving end killed mid-stream and started again: host B's reader (reconnect=True) follows the new
+    channel, whose numbering starts again at 0; what was in flight in the sockets is lost (the payload numbers
+    show how many), everything after arrives intact and in order, and EOS arrives."""
+    a, b = channels
+    count = 150
+    port = netlib.free_port()
+    send, recv = netlib.gdp(a, b, port)
+    procs = []
+    try:
+        prod = netlib.producer(a, str(tmp_path), "--count", str(count), "--fps", "50")
+        r1 = netlib.gst("receiver", recv, str(tmp_path))
+        procs += [prod, r1]
+        netlib.wait_for(lambda: netlib.tcp_listening(port), 20, "receiver listening", (r1,))
+        s = netlib.retrying("sender", send, str(tmp_path))
+        procs.append(s)
+        got: list[tuple[int, int, int]] = []  # (generation, far seq, payload number)
+        with shmring.Reader(b, timeout=30, frame_timeout=30, reconnect=True) as rd:
+            r2 = None
+            for f in rd:
+                n = pattern_seq(f.data)
+                assert check_pattern(f.data, n), f"payload {n} arrived damaged"
+                assert f.shape == (H, W, 3)
+                got.append((f.generation, f.seq, n))
+                if len(got) == 30:
+                    r1.signal(signal.SIGKILL)
+                    r1.wait(10)
+                    r2 = netlib.gst("receiver2", recv, str(tmp_path))
+                    procs.append(r2)
+            assert rd.end_reason == "eos"
+            assert rd.reconnects == 1, rd.reconnects
+        gens = sorted({g for g, _s, _n in got})
+        assert len(gens) == 2, f"generations {gens}"
+        before = [x for x in got if x[0] == gens[0]]
+        after = [x for x in got if x[0] == gens[1]]
+        assert [n for _g, _s, n in before] == list(range(len(before)))
+        assert [s_ for _g, s_, _n in after] == list(range(len(after))), "the new channel numbers from 0"
+        first = after[0][2]
+        assert [n for _g, _s, n in after] == list(range(first, count)), "contiguous after the restart, to the end"
+        lost = first - len(before)
+        assert 0 <= lost < count - len(before), lost
+        print(f"receiver restart: {len(before)} frames before, {lost} lost in flight, {len(after)} after")
+        assert prod.wait(30) == 0, prod.describe()
+        assert s.wait(30) == 0, s.describe()
+        assert r2 is not None and r2.wait(30) == 0, r2.describe()
+    finally:
+        for p in procs:
+            p.stop()
