@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The ``shmring`` command (also ``python3 -m shmring``): ls, info, view, top, clean."""
+"""The ``shmring`` command (also ``python3 -m shmring``): ls, info, view, top."""
 
 from __future__ import annotations
 
@@ -12,17 +12,12 @@ from typing import Any, Iterator, Optional, Sequence
 
 from . import __version__
 from ._errors import Error
-from ._segment import Stats, clean, inspect, list_channels
+from ._reader import inspect
+from ._stats import Stats, list_channels
 
 __all__ = ["main"]
 
 _NS = 1_000_000_000
-
-
-def _pid(pid: int, alive: bool) -> str:
-    if not pid:
-        return "-"
-    return f"{pid} ({'alive' if alive else 'gone'})"
 
 
 def _stream(st: Stats) -> str:
@@ -32,36 +27,42 @@ def _stream(st: Stats) -> str:
     return f"{s.format} {s.width}x{s.height}" if s.format else s.caps.split(",", 1)[0]
 
 
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB"
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
     names = list_channels()
     if not names:
         print("no channels")
         return 0
-    print(f"{'NAME':<24} {'STATE':<7} {'POLICY':<9} {'PRODUCER':<16} {'READER':<16} {'WRITTEN':>9} "
-          f"{'DROPPED':>8}  STREAM")
+    print(f"{'NAME':<24} {'STATE':<7} {'POLICY':<9} {'PRODUCER':>8} {'READERS':<24} {'WRITTEN':>9}  STREAM")
     for name in names:
         try:
             st = inspect(name)
         except Error as e:
             print(f"{name:<24} error: {e}")  # one broken channel does not hide the others
             continue
-        note = f"  ({st.producer_status})" if st.producer_status else ""
-        print(f"{name:<24} {st.state:<7} {st.policy:<9} {_pid(st.producer_pid, st.producer_alive):<16} "
-              f"{_pid(st.reader_pid, st.reader_alive):<16} {st.frames_written:>9} {st.frames_dropped:>8}  "
-              f"{_stream(st)}{note}")
+        pids = " ".join(str(r.pid) for r in st.readers)
+        readers = f"{len(st.readers)}/{st.max_readers}" + (f" ({pids})" if pids else "")
+        print(f"{name:<24} {st.state:<7} {st.policy:<9} {st.producer_pid:>8} {readers:<24} {st.frames_written:>9}  "
+              f"{_stream(st)}")
     return 0
 
 
 def _print_info(st: Stats, fps: Optional[float]) -> None:
     s = st.stream
-    status = f", {st.producer_status}" if st.producer_status else ""
     print(f"channel:        {st.name}")
-    print(f"state:          {st.state}")
+    print(f"state:          {st.state}{' (end of stream)' if st.eos else ''}")
     print(f"policy:         {st.policy}")
-    print(f"ring size:      {st.ring_size} bytes")
+    print(f"memory:         {st.n_slots} slots x {st.slot_size} bytes = {_mib(st.pool_size)} "
+          f"(queue {st.queue_len}, holds {st.max_holds} per reader)")
     print(f"generation:     {st.generation}")
-    print(f"producer:       {_pid(st.producer_pid, st.producer_alive)}{status}")
-    print(f"reader:         {_pid(st.reader_pid, st.reader_alive)}  (attaches: {st.reader_attaches})")
+    print(f"producer:       pid {st.producer_pid}")
+    print(f"readers:        {len(st.readers)} of at most {st.max_readers}")
+    for r in st.readers:
+        print(f"  reader {r.index:<3}    pid {r.pid}, uid {r.uid}, mode {r.mode}, holds {r.holds}, "
+              f"frames {r.frames_queued}, dropped {r.frames_dropped}, lag {r.lag}")
     if s is None:
         print("caps:           (no stream description yet)")
     else:
@@ -73,18 +74,17 @@ def _print_info(st: Stats, fps: Optional[float]) -> None:
         print(f"stream fps:     {f'{s.fps:.3f}' if s.fps else 'unknown'}")
     if fps is not None:
         print(f"measured fps:   {fps:.2f}")
-    print(f"frames:         written {st.frames_written}, read {st.frames_read}, "
-          f"dropped {st.frames_dropped}, skipped {st.frames_skipped}")
-    print(f"lag:            {st.lag_frames} frame(s), {st.lag_bytes} bytes")
+    print(f"frames:         written {st.frames_written}")
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    st = inspect(args.name)
+    st = inspect(args.name, timeout=args.timeout)
     fps = None
     if args.measure > 0:
         time.sleep(args.measure)  # sampling interval for the measured rate
-        st2 = inspect(args.name)
-        fps = (st2.frames_written - st.frames_written) / args.measure
+        st2 = inspect(args.name, timeout=args.timeout)
+        if st2.generation == st.generation:
+            fps = (st2.frames_written - st.frames_written) / args.measure
         st = st2
     _print_info(st, fps)
     return 0
@@ -139,15 +139,10 @@ def _sample() -> dict[str, Any]:
     return out
 
 
-def _ms(ns: Optional[int]) -> str:
-    return "-" if ns is None else f"{ns / 1e6:.1f} ms"
-
-
-def top_screen(prev: dict[str, Any], cur: dict[str, Any], dt: float, now_ns: int) -> list[str]:
+def top_screen(prev: dict[str, Any], cur: dict[str, Any], dt: float) -> list[str]:
     """The lines of one ``shmring top`` screen from two samples ``dt`` seconds apart."""
     lines = [f"shmring top: {len(cur)} channel(s), {time.strftime('%H:%M:%S')}  (q or Ctrl-C quits)",
-             f"{'NAME':<24} {'STATE':<7} {'FPS':>7} {'READERS':<14} {'LAG':>6} {'DROPPED':>8} {'LATENCY':>10}  "
-             f"STREAM"]
+             f"{'NAME':<24} {'STATE':<7} {'FPS':>7} {'READERS':>7} {'LAG':>6} {'DROPPED':>8}  STREAM"]
     for name, st in cur.items():
         if not isinstance(st, Stats):
             lines.append(f"{name:<24} error: {st}")
@@ -156,11 +151,13 @@ def top_screen(prev: dict[str, Any], cur: dict[str, Any], dt: float, now_ns: int
         fps = "-"
         if isinstance(p, Stats) and p.generation == st.generation and dt > 0:
             fps = f"{(st.frames_written - p.frames_written) / dt:.1f}"
-        readers = f"1 (pid {st.reader_pid})" if st.reader_alive else "0"
-        lat = None if st.newest_commit_ns is None else max(now_ns - st.newest_commit_ns, 0)
-        note = f"  ({st.producer_status})" if st.producer_status else ""
-        lines.append(f"{name:<24} {st.state:<7} {fps:>7} {readers:<14} {st.lag_frames:>6} "
-                     f"{st.frames_dropped + st.frames_skipped:>8} {_ms(lat):>10}  {_stream(st)}{note}")
+        lag = max((r.lag for r in st.readers), default=0)
+        dropped = sum(r.frames_dropped for r in st.readers)
+        lines.append(f"{name:<24} {st.state:<7} {fps:>7} {len(st.readers):>7} {lag:>6} {dropped:>8}  "
+                     f"{_stream(st)}")
+        for r in st.readers:
+            lines.append(f"  pid {r.pid:<8} {r.mode:<8} holds {r.holds:<3} frames {r.frames_queued:<10} "
+                         f"dropped {r.frames_dropped:<8} lag {r.lag}")
     if not cur:
         lines.append("(no channels)")
     return lines
@@ -219,7 +216,7 @@ def _screens(interval: float, keys: _Keys) -> Iterator[list[str]]:
         if keys.wait_quit(interval):
             return
         cur, t1 = _sample(), time.monotonic()
-        yield top_screen(prev, cur, t1 - t0, time.monotonic_ns())
+        yield top_screen(prev, cur, t1 - t0)
         prev, t0 = cur, t1
 
 
@@ -243,25 +240,6 @@ def cmd_top(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_clean(args: argparse.Namespace) -> int:
-    results = clean(args.names or None, dry_run=args.dry_run)
-    failed = removed = live = 0
-    for r in results:
-        if r.failed:
-            print(f"shmring: {r.message}", file=sys.stderr)
-            failed += 1
-        elif args.names or not r.live:
-            print(r.message)
-        removed += r.removed
-        live += r.live
-    if not removed and not failed:
-        if not results:
-            print("nothing to clean: no channels")
-        elif not args.names:
-            print(f"nothing to clean: {live} channel(s), each with a live producer")
-    return 1 if failed else 0
-
-
 def build_parser(prog: str = "shmring") -> argparse.ArgumentParser:
     """The command-line parser (its subcommands are the man page's COMMANDS)."""
     p = argparse.ArgumentParser(prog=prog, description="Inspect shmring shared-memory video channels.")
@@ -270,8 +248,9 @@ def build_parser(prog: str = "shmring") -> argparse.ArgumentParser:
     sub.required = True
     s = sub.add_parser("ls", help="list channels")
     s.set_defaults(func=cmd_ls)
-    s = sub.add_parser("info", help="show a channel's stream, counters and pids")
+    s = sub.add_parser("info", help="show a channel's stream, memory, counters and readers (as an observer)")
     s.add_argument("name")
+    s.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for the producer (default 1)")
     s.add_argument("--measure", type=float, default=0.5, metavar="SECONDS",
                    help="sample the frame rate over this long (0 = do not; default 0.5)")
     s.set_defaults(func=cmd_info)
@@ -287,11 +266,6 @@ def build_parser(prog: str = "shmring") -> argparse.ArgumentParser:
     s.add_argument("--once", action="store_true", help="print one screen and exit")
     s.add_argument("--count", type=int, default=0, metavar="N", help="exit after N screens (0 = never)")
     s.set_defaults(func=cmd_top)
-    s = sub.add_parser("clean", help="remove the channels of producers that died (crashed), and the "
-                       "segments they died while creating")
-    s.add_argument("names", nargs="*", metavar="NAME", help="only these channels (default: all)")
-    s.add_argument("-n", "--dry-run", action="store_true", help="say what would be removed, remove nothing")
-    s.set_defaults(func=cmd_clean)
     return p
 
 

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-__all__ = ["Error", "InvalidName", "ChannelNotFound", "ChannelBusy", "ProducerDied",
+__all__ = ["Error", "InvalidName", "ChannelNotFound", "Refused", "ChannelBusy", "ProducerDied",
            "ProducerClosed", "CorruptSegment", "ProtocolVersion", "FrameTooLarge", "Timeout",
-           "NoSpace", "FrameReleased", "ChannelOSError", "PermissionDenied", "Closed"]
+           "NoSpace", "FrameReleased", "ChannelOSError", "PermissionDenied", "Closed", "HoldsExhausted"]
 
 
 class Error(Exception):
@@ -20,12 +20,29 @@ class ChannelNotFound(Error, FileNotFoundError):
     """No channel of that name exists (within the timeout)."""
 
 
-class ChannelBusy(Error):
-    """The channel already has a live producer or reader; the message names its pid."""
+class Refused(Error):
+    """The producer refused this reader; the message is the producer's (limit, access or protocol).
 
-    def __init__(self, message: str, pid: int = 0) -> None:
+    ``errno`` holds the producer's reason: EBUSY (reader limit: ChannelBusy),
+    EACCES (uid not allowed: PermissionDenied), EPROTO (version, or this
+    reader broke the protocol).
+    """
+
+    def __init__(self, message: str, err: int = 0) -> None:
         super().__init__(message)
-        self.pid = pid
+        self.errno = err
+
+
+class ChannelBusy(Refused):
+    """The channel has a producer already, or as many readers as its limit; the message names the pids.
+
+    ``pids`` are the pids the message names (the readers attached, or the producer).
+    """
+
+    def __init__(self, message: str, err: int = 16, pids: tuple[int, ...] = ()) -> None:
+        super().__init__(message, err)
+        self.pids = pids
+        self.pid = pids[0] if pids else 0
 
 
 class ProducerDied(Error):
@@ -67,8 +84,8 @@ class NoSpace(ChannelOSError):
     """/dev/shm has not enough room (bytes or inodes) for the segment."""
 
 
-class PermissionDenied(ChannelOSError, PermissionError):
-    """The channel belongs to another user; the message names its owner, its mode and the fix."""
+class PermissionDenied(Refused, ChannelOSError, PermissionError):
+    """The channel's producer does not share it with this user; the message names the uid and the setting."""
 
 
 class Closed(Error, ValueError):
@@ -77,3 +94,7 @@ class Closed(Error, ValueError):
 
 class FrameReleased(Error):
     """The frame was released (or its reader closed); its data is gone."""
+
+
+class HoldsExhausted(Error):
+    """The reader holds as many frames as it was granted; release one (or keep a frame.copy())."""

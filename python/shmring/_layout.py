@@ -1,61 +1,74 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Byte layout of a shmring segment (protocol version 1), mirrored from shmring.h.
+"""Byte layout of a shmring channel (protocol 2), mirrored from shmring/shmring.h.
 
-Every constant the Python side needs to find a field in shared memory lives
-here and nowhere else; ``tests/python/test_layout.py`` parses the C header
-and checks each value against it.
+Every constant the Python side needs to find a field in the pool, a reader
+block or a socket message lives here and nowhere else;
+``tests/python/test_layout.py`` parses the C header and checks each value
+against it.
 """
 
 from __future__ import annotations
 
+import struct
+
 __all__ = [
-    "MAGIC", "VERSION", "HEADER_SIZE", "DESC_OFFSET", "DESC_SLOT_SIZE", "DESC_SLOTS",
-    "RING_OFFSET", "RECORD_ALIGN", "RECORD_HEADER_SIZE", "MIN_RING_SIZE", "MAX_RING_SIZE",
-    "RELEASE_NONE", "NAME_MAX", "PATH_PREFIX", "TEMP_PREFIX", "CAPS_MAX", "MAX_PLANES", "NO_TIME",
-    "LOCK_PRODUCER", "LOCK_READER", "LOCK_CLAIM",
-    "STATE_OPEN", "STATE_CLOSED",
+    "MAGIC", "VERSION", "HEADER_SIZE", "DESC_OFFSET", "DESC_SLOT_SIZE", "DESC_SLOTS", "NAME_MAX", "CAPS_MAX",
+    "MAX_PLANES", "NO_TIME", "SLOT_TABLE_OFFSET", "SLOT_HEADER_SIZE", "READER_LINES_OFFSET", "READER_LINE_SIZE",
+    "MAX_READERS", "QUEUE_MAX", "HOLDS_MAX", "RESERVED_MAX", "BLOCK_SIZE", "SLOT_NONE", "SLOT_ALIGN",
+    "MAX_SLOT_SIZE", "MAX_POOL_SIZE", "SOCKET_PREFIX", "MESSAGE_MAX",
+    "STATE_OPEN", "STATE_CLOSED", "SLOT_FRAME", "SLOT_EOS", "MODE_CHANNEL", "MODE_LIVE", "MODE_NAMES",
+    "ROLE_READER", "ROLE_OBSERVER", "MSG_HELLO", "MSG_WELCOME", "MSG_REFUSED",
     "POLICY_LOSSLESS", "POLICY_DROP_NEW", "POLICY_LIVE", "POLICY_NAMES",
-    "RECORD_FRAME", "RECORD_PAD", "RECORD_EOS",
     "FLAG_DISCONT", "FLAG_DELTA_UNIT", "FLAG_HEADER", "FLAG_GAP", "FLAG_DROPPABLE",
     "FLAG_MARKER", "FLAG_CORRUPTED", "FLAG_LIVE", "FLAGS_ALL",
-    "HEADER", "DESC", "RECORD",
+    "POOL", "BLOCK", "READER_LINE", "DESC", "DESC_FIXED_STRUCT",
+    "IDENTITY", "SLOT", "HELLO", "WELCOME", "REFUSED_HEAD", "REFUSED_SIZE", "READER_LINE_STRUCT",
+    "F_SEAL_SEAL", "F_SEAL_SHRINK", "F_SEAL_GROW", "F_SEAL_FUTURE_WRITE", "POOL_SEALS", "BLOCK_SEALS",
 ]
 
-MAGIC = 0x31474E49524D4853  # "SHMRING1" in memory order
-VERSION = 1
+MAGIC = 0x32474E49524D4853  # "SHMRING2" in memory order
+VERSION = 2
 HEADER_SIZE = 4096
 DESC_OFFSET = 4096
 DESC_SLOT_SIZE = 4096
 DESC_SLOTS = 8
-RING_OFFSET = DESC_OFFSET + DESC_SLOTS * DESC_SLOT_SIZE  # 36864
-RECORD_ALIGN = 64
-RECORD_HEADER_SIZE = 64
-MIN_RING_SIZE = 4096
-MAX_RING_SIZE = 1 << 34  # 16 GiB
-RELEASE_NONE = 1 << 63
 NAME_MAX = 200
-PATH_PREFIX = "/dev/shm/shmring."
-# A producer builds its segment in TEMP_PREFIX + "NAME.PID.RANDOM" and links it into place.
-TEMP_PREFIX = "/dev/shm/.shmring."
 CAPS_MAX = 3968  # caps bytes including the NUL
 MAX_PLANES = 4
 NO_TIME = (1 << 64) - 1
-
-LOCK_PRODUCER = 0
-LOCK_READER = 1
-LOCK_CLAIM = 2
+SLOT_TABLE_OFFSET = DESC_OFFSET + DESC_SLOTS * DESC_SLOT_SIZE
+SLOT_HEADER_SIZE = 64
+READER_LINES_OFFSET = 1024
+READER_LINE_SIZE = 64
+MAX_READERS = 32
+QUEUE_MAX = 64
+HOLDS_MAX = 64
+RESERVED_MAX = 16
+BLOCK_SIZE = 4096
+SLOT_NONE = 0xFFFFFFFF
+SLOT_ALIGN = 4096
+MAX_SLOT_SIZE = 1 << 30
+MAX_POOL_SIZE = 1 << 36
+SOCKET_PREFIX = "shmring/"  # after the abstract namespace's NUL
+MESSAGE_MAX = 384
 
 STATE_OPEN = 1
 STATE_CLOSED = 2
+SLOT_FRAME = 1
+SLOT_EOS = 2
+MODE_CHANNEL = 0
+MODE_LIVE = 1
+MODE_NAMES = {MODE_CHANNEL: "channel", MODE_LIVE: "live"}
+ROLE_READER = 1
+ROLE_OBSERVER = 2
+MSG_HELLO = 1
+MSG_WELCOME = 2
+MSG_REFUSED = 3
 
 POLICY_LOSSLESS = 0
 POLICY_DROP_NEW = 1
 POLICY_LIVE = 2
 POLICY_NAMES = {POLICY_LOSSLESS: "lossless", POLICY_DROP_NEW: "drop-new", POLICY_LIVE: "live"}
-
-RECORD_FRAME = 1
-RECORD_PAD = 2
-RECORD_EOS = 3
 
 FLAG_DISCONT = 1 << 0
 FLAG_DELTA_UNIT = 1 << 1
@@ -69,42 +82,59 @@ FLAGS_ALL = 0xFF
 
 # Field offsets: name -> (byte offset, size in bytes).  Sizes 4 and 8 are
 # accessed as aligned u32/u64 words of the mapping.
-HEADER: dict[str, tuple[int, int]] = {
+POOL: dict[str, tuple[int, int]] = {
     "magic": (0, 8),
     "version": (8, 4),
     "header_size": (12, 4),
-    "segment_size": (16, 8),
-    "ring_offset": (24, 8),
-    "ring_size": (32, 8),
-    "generation": (40, 8),
-    "desc_offset": (48, 4),
-    "desc_slot_size": (52, 4),
-    "desc_slots": (56, 4),
-    "policy": (60, 4),
+    "pool_size": (16, 8),
+    "slot_table_offset": (24, 8),
+    "payload_offset": (32, 8),
+    "slot_size": (40, 8),
+    "generation": (48, 8),
+    "n_slots": (56, 4),
+    "max_readers": (60, 4),
+    "queue_len": (64, 4),
+    "max_holds": (68, 4),
+    "max_reserved": (72, 4),
+    "policy": (76, 4),
+    "block_size": (80, 4),
+    "desc_offset": (84, 4),
+    "desc_slot_size": (88, 4),
+    "desc_slots": (92, 4),
+    "reader_lines_offset": (96, 4),
+    "reserved0": (100, 28),
     # producer line
-    "write_pos": (64, 8),
-    "prod_seq": (72, 4),
-    "state": (76, 4),
-    "frames_written": (80, 8),
-    "frames_dropped": (88, 8),
-    "next_seq": (96, 8),
-    "producer_pid": (104, 4),
-    "writer_waiting": (108, 4),
-    "desc_id": (112, 4),
-    "reserved0": (116, 4),
-    "eos_pos": (120, 8),
-    # consumer line
-    "read_pos": (128, 8),
-    "release_pos": (136, 8),
-    "cons_seq": (144, 4),
-    "reader_waiting": (148, 4),
-    "frames_read": (152, 8),
-    "frames_skipped": (160, 8),
-    "last_read_seq": (168, 8),
-    "reader_pid": (176, 4),
-    "reader_attaches": (180, 4),
-    "reserved1": (184, 8),
-    "reserved": (192, HEADER_SIZE - 192),
+    "commit_seq": (128, 4),
+    "state": (132, 4),
+    "frames_written": (136, 8),
+    "next_seq": (144, 8),
+    "desc_id": (152, 4),
+    "producer_pid": (156, 4),
+    "producer_waiting": (160, 4),
+    "eos": (164, 4),
+    "readers": (168, 4),
+    "reserved1": (172, 20),
+}
+
+# A reader's block (mapped read-write by that reader only).
+BLOCK: dict[str, tuple[int, int]] = {
+    "head": (0, 8),
+    "waiting": (8, 4),
+    "taken": (12, 4),
+    "tail": (64, 8),
+    "queue": (128, 4 * QUEUE_MAX),
+    "holds": (384, 4 * HOLDS_MAX),
+}
+
+READER_LINE: dict[str, tuple[int, int]] = {
+    "pid": (0, 4),
+    "uid": (4, 4),
+    "mode": (8, 4),
+    "holds": (12, 4),
+    "frames_queued": (16, 8),
+    "frames_dropped": (24, 8),
+    "lag": (32, 4),
+    "reserved": (36, 28),
 }
 
 DESC: dict[str, tuple[int, int]] = {
@@ -125,20 +155,17 @@ DESC: dict[str, tuple[int, int]] = {
     "caps": (128, CAPS_MAX),
 }
 
-RECORD: dict[str, tuple[int, int]] = {
-    "type": (0, 2),
-    "flags": (2, 2),
-    "desc_id": (4, 4),
-    "length": (8, 8),
-    "size": (16, 8),
-    "seq": (24, 8),
-    "pts": (32, 8),
-    "dts": (40, 8),
-    "duration": (48, 8),
-    "commit_ns": (56, 8),
-}
-
 # struct formats (little-endian, no padding) for whole-structure copies.
-RECORD_STRUCT = "<HHIQQQQQQQ"  # 64 bytes, the fields of RECORD in order
 DESC_FIXED_STRUCT = "<II16sIIIIIIQQ4Q4I16x"  # the first 128 bytes of a description
-IDENTITY_STRUCT = "<QIIQQQQIIII"  # header bytes 0..63
+IDENTITY = struct.Struct("<QIIQQQQQIIIIIIIIIII")  # pool header bytes 0..99
+SLOT = struct.Struct("<QQQQQQIHHQ")  # struct shmring_slot
+HELLO = struct.Struct("<IIIIIIQ")
+WELCOME = struct.Struct("<IIIIQQII")
+REFUSED_HEAD = struct.Struct("<IIiI")
+REFUSED_SIZE = REFUSED_HEAD.size + MESSAGE_MAX
+READER_LINE_STRUCT = struct.Struct("<IIIIQQI28x")
+
+# memfd seals (linux/fcntl.h): what the producer sets on the pool and on each block.
+F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_FUTURE_WRITE = 0x1, 0x2, 0x4, 0x10
+POOL_SEALS = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL
+BLOCK_SEALS = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL

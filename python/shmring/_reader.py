@@ -1,460 +1,398 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""shmring.Reader: the consumer side of a channel, handing out zero-copy frames."""
+"""shmring.Reader: a reader of a channel (one of up to max_readers, each isolated), zero-copy frames.
+
+The producer listens on the abstract Unix socket ``@shmring/NAME``; a
+reader sends HELLO and gets WELCOME with two sealed memfds, the pool
+(mapped read-only: frames are read-only numpy views) and its own reader
+block (mapped read-write), or REFUSED with the producer's message.  Every
+word the protocol orders goes through ``shmring._atomic`` (libatomic.so.1),
+so the reader is correct on weakly ordered CPUs (aarch64) too.  The byte
+layout is shmring/shmring.h's, mirrored in ``shmring._layout``.
+"""
 
 from __future__ import annotations
 
-import dataclasses
+import errno
+import fcntl
 import mmap
 import os
+import re
+import select
+import socket
+import stat
+import struct
 import time
-from collections import deque
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from typing import Any, Iterator, Optional, cast
 
+from . import _atomic as A
 from . import _layout as L
 from . import _sys
-from ._errors import (ChannelBusy, ChannelNotFound, Closed, CorruptSegment, Error, FrameReleased, ProducerClosed,
-                      ProducerDied, Timeout)
-from ._segment import Q, I, Segment, Stats, check_geometry, missing_channel, open_segment, stats_of
-from ._video import StreamInfo
+from ._errors import (ChannelBusy, ChannelNotFound, Closed, CorruptSegment, Error, HoldsExhausted, PermissionDenied,
+                      ProducerClosed, ProducerDied, ProtocolVersion, Refused, Timeout)
+from ._frame import Frame, check_geometry
+from ._stats import Stats, stats_of
+from ._video import TILED, VSUB, StreamInfo, plane_rows
 
-if TYPE_CHECKING:  # pragma: no cover
-    import numpy
+__all__ = ["Reader", "inspect"]
 
-__all__ = ["Reader", "Frame"]
+# --- layout (shmring/shmring.h, mirrored in _layout) -------------------------
+from ._layout import (BLOCK_SEALS, BLOCK_SIZE, HEADER_SIZE, HOLDS_MAX, MAGIC, MAX_READERS,
+                      MAX_SLOT_SIZE, MODE_CHANNEL, MODE_LIVE, MSG_HELLO, MSG_REFUSED, MSG_WELCOME,
+                      POOL_SEALS, QUEUE_MAX, READER_LINES_OFFSET, RESERVED_MAX, ROLE_OBSERVER, ROLE_READER,
+                      SLOT_ALIGN, SLOT_EOS, SLOT_FRAME, SLOT_HEADER_SIZE, SLOT_NONE, SLOT_TABLE_OFFSET,
+                      SOCKET_PREFIX, STATE_CLOSED, STATE_OPEN, VERSION)
 
-_SLICE = 0.2  # longest single futex wait, so producer death is seen within a second
-_NONE = L.RELEASE_NONE
+_IDENTITY = L.IDENTITY
+_COMMIT_SEQ = L.POOL["commit_seq"][0]
+_STATE = L.POOL["state"][0]
+_DESC_ID = L.POOL["desc_id"][0]
+_PRODUCER_WAITING = L.POOL["producer_waiting"][0]
+_EOS = L.POOL["eos"][0]
+_HEAD = L.BLOCK["head"][0]
+_WAITING = L.BLOCK["waiting"][0]
+_TAKEN = L.BLOCK["taken"][0]
+_TAIL = L.BLOCK["tail"][0]
+_QUEUE = L.BLOCK["queue"][0]
+_HOLDS = L.BLOCK["holds"][0]
+_SLOT = L.SLOT
+_HELLO = L.HELLO
+_WELCOME = L.WELCOME
+_REFUSED_HEAD = L.REFUSED_HEAD
+_REFUSED_SIZE = L.REFUSED_SIZE
+F_GET_SEALS = getattr(fcntl, "F_GET_SEALS", 1034)
 
-_WRITE_POS = Q["write_pos"]
-_READ_POS = Q["read_pos"]
-_RELEASE_POS = Q["release_pos"]
-_FRAMES_READ = Q["frames_read"]
-_FRAMES_SKIPPED = Q["frames_skipped"]
-_LAST_READ_SEQ = Q["last_read_seq"]
-_PROD_SEQ = I["prod_seq"]
-_STATE = I["state"]
-_CONS_SEQ = I["cons_seq"]
-_READER_WAITING = I["reader_waiting"]
-_PROD_SEQ_OFF = L.HEADER["prod_seq"][0]
-_CONS_SEQ_OFF = L.HEADER["cons_seq"][0]
-
-_np: Any = None
+_DESC = struct.Struct(L.DESC_FIXED_STRUCT)
+_CAPS_OFF = L.DESC["caps"][0]
+_SLICE = 0.2  # longest single futex wait: a dead producer is seen within it
+_ANSWER_S = 5.0  # a live producer answers HELLO at once
+_STALE_TAIL_MAX = 1000  # head past tail this many times in a row: not a producer moving on
 
 
-def _numpy() -> Any:
-    global _np
-    if _np is None:
+def _round_up(v: int, a: int) -> int:
+    return (v + a - 1) // a * a
+
+
+def _check_memfd(name: str, fd: int, seals: int, size: int, what: str) -> int:
+    """Check a received memfd's seals and size before it is mapped; returns its size."""
+    try:
+        have = fcntl.fcntl(fd, F_GET_SEALS)
+    except OSError as e:
+        have = -1
+        why = f" ({os.strerror(e.errno or 0)})"
+    else:
+        why = ""
+    if have < 0 or have & seals != seals:
+        raise CorruptSegment(f"channel {name!r}: the {what} is not sealed (seals {have:#x}, need {seals:#x})"
+                             f"{why}: it could shrink under this reader; the producer must seal its memfds")
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise CorruptSegment(f"channel {name!r}: the {what} is not a memory file")
+    if size and st.st_size != size:
+        raise CorruptSegment(f"channel {name!r}: the {what} has {st.st_size} bytes, not {size}")
+    if not size and st.st_size < HEADER_SIZE:
+        raise CorruptSegment(f"channel {name!r}: the {what} has {st.st_size} bytes, less than {HEADER_SIZE}")
+    return st.st_size
+
+
+class _Identity:
+    """The pool's identity fields, copied once and checked against each other and the memfd's size."""
+
+    def __init__(self, name: str, raw: bytes, fsize: int) -> None:
+        (magic, version, header_size, self.pool_size, slot_table_offset, self.payload_offset, self.slot_size,
+         self.generation, self.n_slots, self.max_readers, self.queue_len, self.max_holds, self.max_reserved,
+         self.policy, block_size, desc_offset, desc_slot_size, desc_slots,
+         lines_offset) = _IDENTITY.unpack_from(raw, 0)
+
+        def bad(what: str) -> CorruptSegment:
+            return CorruptSegment(f"channel {name!r}: pool {what}; is a protocol 2 producer serving it?")
+
+        if magic != MAGIC:
+            raise bad(f"magic {magic:#x} is wrong")
+        if version != VERSION:
+            raise ProtocolVersion(f"channel {name!r}: pool of protocol {version}, this reader speaks {VERSION}")
+        if (header_size, desc_offset, desc_slot_size, desc_slots, lines_offset, block_size, slot_table_offset) != \
+                (HEADER_SIZE, L.DESC_OFFSET, L.DESC_SLOT_SIZE, L.DESC_SLOTS, READER_LINES_OFFSET, BLOCK_SIZE,
+                 SLOT_TABLE_OFFSET):
+            raise bad("header has a wrong fixed offset or size")
+        if not (1 <= self.max_readers <= MAX_READERS and 1 <= self.queue_len <= QUEUE_MAX
+                and 1 <= self.max_holds <= HOLDS_MAX and 1 <= self.max_reserved <= RESERVED_MAX
+                and self.policy <= L.POLICY_LIVE):
+            raise bad("limits out of range")
+        need = self.max_readers * (self.queue_len + self.max_holds) + self.max_reserved + 1
+        if self.n_slots != need:
+            raise bad(f"has {self.n_slots} slots, its limits need {need}")
+        if not (SLOT_ALIGN <= self.slot_size <= MAX_SLOT_SIZE and self.slot_size % SLOT_ALIGN == 0):
+            raise bad(f"slot size {self.slot_size} out of range")
+        payload = SLOT_TABLE_OFFSET + _round_up(self.n_slots * SLOT_HEADER_SIZE, SLOT_ALIGN)
+        if self.payload_offset != payload:
+            raise bad(f"payload offset {self.payload_offset}, expected {payload}")
+        if self.pool_size != payload + self.n_slots * self.slot_size or self.pool_size != fsize:
+            raise bad(f"size {self.pool_size} does not match its slots or its memfd ({fsize})")
+        if any(raw[100:128]):
+            raise bad("reserved bytes are not zero")
+
+
+def _parse_desc(name: str, buf: bytes, d: int) -> StreamInfo:
+    """Validate a private copy of description ``d`` (one 4096-byte slot), whole planes (as protocol 1)."""
+    (sid, caps_len, fmt, width, height, n_planes, fps_n, fps_d, _r0, frame_size, _r1,
+     o0, o1, o2, o3, s0, s1, s2, s3) = _DESC.unpack_from(buf, 0)
+
+    def bad(what: str) -> CorruptSegment:
+        return CorruptSegment(f"channel {name!r}: description {d}: {what}")
+
+    if sid != d:
+        raise bad(f"its slot holds id {sid}")
+    if caps_len >= L.CAPS_MAX:
+        raise bad(f"caps_len = {caps_len}, limit {L.CAPS_MAX - 1}")
+    raw = buf[_CAPS_OFF:_CAPS_OFF + caps_len + 1]
+    if raw[-1] != 0:
+        raise bad(f"caps not NUL-terminated at {caps_len}")
+    if b"\0" not in fmt:
+        raise bad("format is not NUL-terminated")
+    if n_planes > L.MAX_PLANES:
+        raise bad(f"n_planes = {n_planes}, limit {L.MAX_PLANES}")
+    try:
+        caps = raw[:-1].decode("utf-8")
+        fmt_s = fmt.split(b"\0", 1)[0].decode("ascii")
+    except UnicodeDecodeError as e:
+        raise bad(f"undecodable text ({e})") from None
+    if n_planes and not frame_size:
+        raise bad(f"n_planes = {n_planes} with frame_size 0")
+    offs = (o0, o1, o2, o3)[:n_planes]
+    strides = (s0, s1, s2, s3)[:n_planes]
+    rows = plane_rows(fmt_s, height, n_planes)
+    if rows is None:
+        raise bad(f"format {fmt_s} has {2 if fmt_s in TILED else len(VSUB[fmt_s])} planes, n_planes = {n_planes}")
+    for i in range(n_planes):
+        if offs[i] + strides[i] * rows[i] > frame_size:
+            raise bad(f"plane {i} offset {offs[i]} + stride {strides[i]} x {rows[i]} rows > frame_size {frame_size}")
+    return StreamInfo(d, caps, fmt_s, width, height, fps_n, fps_d, frame_size, offs, strides)
+
+
+def _connect(name: str, deadline: Optional[float]) -> socket.socket:
+    """Connect to the channel's socket, retrying while nobody listens on the name."""
+    addr = "\0" + SOCKET_PREFIX + name
+    start = time.monotonic()
+    delay = 0.005
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
         try:
-            import numpy
-        except ImportError:
-            raise Error("numpy is required for frame arrays (install python3-numpy)") from None
-        _np = numpy
-    return _np
+            s.connect(addr)
+            return s
+        except OSError as e:
+            s.close()
+            if e.errno not in (errno.ECONNREFUSED, errno.ENOENT, errno.EAGAIN):
+                raise Error(f"channel {name!r}: connect: {os.strerror(e.errno or 0)}") from None
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            raise ChannelNotFound(f"channel {name!r} has no producer (waited {now - start:.1f} s); start the "
+                                  f"producer or check the name")
+        time.sleep(delay if deadline is None else max(0.0, min(delay, deadline - now)))
+        delay = min(delay * 2, 0.1)
 
 
-_STACKED_420 = ("I420", "YV12", "NV12", "NV21")
-_UNSET: Any = object()
-
-
-class Frame:
-    """One frame: a view into shared memory held by a Reader, or an owned copy (``copy()``).
-
-    View or copy: a frame from a Reader (``next_frame()``, ``poll()`` or
-    iterating) is a *view*: ``array``, ``planes`` and ``data`` point into
-    shared memory without copying, are read-only (writing raises
-    ValueError) and stay valid only until the frame is released, by
-    ``release()``, by the iteration moving on to the next frame, or by
-    closing the reader.  After that the producer may overwrite the memory
-    at any time, so an array kept from an earlier frame would show another
-    frame's pixels: using a released frame raises FrameReleased.  To keep
-    a frame, or to change its pixels, take ``frame.copy()``: an owned frame
-    with the same metadata whose arrays are writable and never released.
-
-    Shapes of ``array``: packed formats give (height, width, channels) with
-    the stream's row stride (padding skipped), GRAY8/GRAY16 (height, width);
-    I420, YV12, NV12 and NV21 give (height * 3 // 2, width) as
-    ``cv2.cvtColor`` takes it when the planes are packed tightly (even
-    width and height, no row padding), otherwise the whole payload as a
-    1-D uint8 array; ``planes`` always gives one array per plane.
-    """
-
-    __slots__ = {
-        "size": "Payload size in bytes.",
-        "seq": "Sequence number given by the producer; gaps are frames dropped before this one.",
-        "pts": "Presentation time in ns, or None.",
-        "dts": "Decoding time in ns, or None.",
-        "duration": "Duration in ns, or None.",
-        "flags": "Buffer flags, a combination of shmring.FLAG_*.",
-        "commit_ns": "The producer's CLOCK_MONOTONIC time in ns when it published the frame.",
-        "info": "The StreamInfo (format, size, strides, caps) in force for this frame.",
-        "dropped": "Frames missing (dropped or skipped) between the previous frame read and this one.",
-        "generation": "Generation (creation time) of the channel the frame came from.",
-        "_reader": "", "_entry": "", "_off": "", "_buf": "", "_geo": "", "_array": "", "_planes": "",
-        "__weakref__": "",
-    }
-
-    def __init__(self, reader: Optional["Reader"], entry: list[Any], off: int, size: int, seq: int, pts: int,
-                 dts: int, duration: int, flags: int, commit_ns: int, info: StreamInfo, dropped: int,
-                 generation: int = 0, buf: Optional[bytearray] = None) -> None:
-        self._reader: Optional[Reader] = reader
-        self._entry = entry
-        self._off = off
-        self._buf = buf
-        self.size = size
-        self.seq = seq
-        self.pts: Optional[int] = None if pts == L.NO_TIME else pts
-        self.dts: Optional[int] = None if dts == L.NO_TIME else dts
-        self.duration: Optional[int] = None if duration == L.NO_TIME else duration
-        self.flags = flags
-        self.commit_ns = commit_ns
-        self.info = info
-        self.dropped = dropped
-        self.generation = reader.generation if reader is not None else generation
-        self._geo: Any = _UNSET
-        self._array: Any = None
-        self._planes: Any = None
-
-    def __repr__(self) -> str:
-        state = "copy" if self._buf is not None else ("released" if self._reader is None else "held")
-        i = self.info
-        what = f"{i.format} {i.width}x{i.height}" if i.format else repr(i.caps.split(",", 1)[0])
-        try:
-            shape = f" shape={self.shape}"
-        except Error:
-            shape = ""
-        return f"<shmring.Frame seq={self.seq} {what}{shape} size={self.size} pts={self.pts} {state}>"
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """The shape ``array`` has (computed without numpy and without touching the payload)."""
-        geo = self._geometry()
-        if geo is None:
-            return (self.size,)
-        if len(geo) == 1:
-            rows, cols, comps, _e, _d = geo[0]
-            return (rows, cols) if comps == 1 else (rows, cols, comps)
-        if self._stacked_420():
-            return (self.info.height * 3 // 2, self.info.width)
-        return (self.size,)
-
-    @property
-    def caps(self) -> str:
-        """The GStreamer caps string of the stream this frame belongs to."""
-        return self.info.caps
-
-    @property
-    def released(self) -> bool:
-        """True once a view frame was released (its data is gone); always False for a copy."""
-        return self._reader is None and self._buf is None
-
-    @property
-    def is_copy(self) -> bool:
-        """True for an owned copy made by ``copy()``, False for a view into shared memory."""
-        return self._buf is not None
-
-    @property
-    def latency_ns(self) -> int:
-        """Nanoseconds from the producer's commit to now (same host, same clock)."""
-        return time.monotonic_ns() - self.commit_ns
-
-    def _source(self) -> tuple[Any, int]:
-        """The buffer holding the payload and the payload's offset in it."""
-        if self._buf is not None:
-            return self._buf, 0
-        r = self._reader
-        if r is None:
-            raise FrameReleased(f"frame seq {self.seq} was released; its memory may already be reused "
-                                f"(use frame.copy() to keep a frame)")
-        return r._rom, self._off
-
-    @property
-    def data(self) -> memoryview:
-        """The payload bytes as a memoryview: read-only and valid until release for a view, owned for a copy."""
-        buf, off = self._source()
-        return memoryview(buf)[off:off + self.size]
-
-    @property
-    def array(self) -> "numpy.ndarray[Any, Any]":
-        """The frame as a numpy array (see the class documentation for shapes).
-
-        For a view: read-only, no copy, valid until the frame is released.
-        For a copy: owned and writable.
-        """
-        if self._array is None:
-            np = _numpy()
-            planes = self._build_planes(np)
-            if planes is not None and len(planes) == 1:
-                self._array = planes[0]
-            else:
-                i = self.info
-                payload = self._payload(np)
-                w, h = i.width, i.height
-                if planes is not None and self._stacked_420():
-                    payload = payload[: w * h * 3 // 2].reshape(h * 3 // 2, w)
-                self._array = payload
-        a: "numpy.ndarray[Any, Any]" = self._array
-        return a
-
-    @property
-    def planes(self) -> list["numpy.ndarray[Any, Any]"]:
-        """One numpy array per plane: (rows, columns) or (rows, columns, components), with the plane's stride.
-
-        Packed formats give one plane shaped like ``array``; NV12's UV plane
-        is (rows, columns, 2).  Empty for non-raw streams.  Read-only and
-        valid until release for a view, writable for a copy.
-        """
-        if self._planes is None:
-            p = self._build_planes(_numpy())
-            self._planes = p if p is not None else []
-        out: list["numpy.ndarray[Any, Any]"] = self._planes
-        return out
-
-    def _geometry(self) -> Any:
-        if self._geo is _UNSET:
-            r = self._reader
-            if r is not None:
-                self._geo = r._geometry(self.info, self.size)
-            else:
-                self._geo = check_geometry("", self.info, self.size)
-        return self._geo
-
-    def _stacked_420(self) -> bool:
-        """Are the planes of a 4:2:0 frame packed tightly, so (h * 3 // 2, w) covers them exactly?"""
-        i = self.info
-        if i.format not in _STACKED_420 or i.width % 2 or i.height % 2:
-            return False
-        end = 0
-        for (rows, cols, comps, esize, _dt), off, stride in zip(self._geometry(), i.plane_offsets,
-                                                                i.plane_strides):
-            if off != end or stride != cols * comps * esize:
-                return False
-            end += rows * stride
-        return end == i.width * i.height * 3 // 2 <= self.size
-
-    def _payload(self, np: Any) -> Any:
-        # np.frombuffer holds a buffer export, so the mapping cannot be unmapped
-        # under this array; over the reader's read-only mapping it is read-only
-        # and cannot be made writable.
-        buf, off = self._source()
-        return np.frombuffer(buf, np.uint8, self.size, off)
-
-    def _build_planes(self, np: Any) -> Optional[list[Any]]:
-        payload = self._payload(np)
-        geo = self._geometry()
-        if geo is None:
-            return None
-        info = self.info
-        out = []
-        for i, (rows, cols, comps, esize, dtype) in enumerate(geo):
-            stride = info.plane_strides[i]
-            off = info.plane_offsets[i]
-            if comps == 1:
-                shape: tuple[int, ...] = (rows, cols)
-                strides: tuple[int, ...] = (stride, esize)
-            else:
-                shape = (rows, cols, comps)
-                strides = (stride, comps * esize, esize)
-            out.append(np.ndarray(shape, np.dtype(dtype), payload, off, strides))
-        return out
-
-    def copy(self) -> "Frame":
-        """An owned copy of the frame: same metadata, writable arrays, valid for as long as you keep it.
-
-        This is the way to keep a frame after the loop moves on, or to draw
-        into it; the copy costs one memcpy of the payload.
-        """
-        c = Frame(None, [], 0, self.size, self.seq, L.NO_TIME, L.NO_TIME, L.NO_TIME, self.flags, self.commit_ns,
-                  self.info, self.dropped, self.generation, bytearray(self.data))
-        c.pts, c.dts, c.duration = self.pts, self.dts, self.duration
-        c._geo = self._geometry()
-        return c
-
-    def tobytes(self) -> bytes:
-        """An owned copy of the payload bytes."""
-        return bytes(self.data)
-
-    def release(self) -> None:
-        """Give the frame's space back to the producer.  Safe to call twice; nothing to do for a copy."""
-        r = self._reader
-        if r is None:
-            return
-        self._reader = None
-        self._array = None
-        self._planes = None
-        r._release_frame(self)
-
-    def __enter__(self) -> "Frame":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
-_HINT_RECONNECT = "read with reconnect=True (shmringsrc reconnect=true) to wait for the next producer"
-_HINT_EOS = ("stop a gst-launch-1.0 producer with -e (gst-launch-1.0 -e ...) so that Ctrl-C sends end of "
-             "stream, or read with reconnect=True (shmringsrc reconnect=true) to wait for the next producer")
+def _refused(msg: bytes) -> Optional[Refused]:
+    """The Refused error a REFUSED message carries, or None if ``msg`` is not one."""
+    if len(msg) != _REFUSED_SIZE:
+        return None
+    mtype, size, err, _r = _REFUSED_HEAD.unpack_from(msg, 0)
+    if mtype != MSG_REFUSED or size != _REFUSED_SIZE or not 0 < err < 4096:
+        return None
+    text = msg[_REFUSED_HEAD.size:].split(b"\0", 1)[0].decode("utf-8", "replace")
+    if err == errno.EBUSY:
+        pids = re.search(r"pids?:?\s*((?:\d+[ ,]*)+)", text)
+        return ChannelBusy(text, err, tuple(int(p) for p in re.findall(r"\d+", pids.group(1))) if pids else ())
+    if err == errno.EACCES:
+        return PermissionDenied(text, err)
+    return Refused(text, err)
 
 
 class Reader:
-    """Attach to a channel as its (only) reader.
+    """Attach to a channel as one of its readers (a channel has one producer and up to max_readers readers).
 
     ``Reader(name, timeout=5.0)`` waits up to ``timeout`` seconds (None =
-    forever) for the channel to appear, and with ``reconnect=True`` as long
-    for a restarted producer.  ``frame_timeout`` bounds each wait for a frame
-    (None = forever; a dead producer is still noticed within a second).
-    ``latest=True`` skips the backlog and hands out only the newest frame.
+    forever) for the channel's producer, and with ``reconnect=True`` as long
+    for a restarted one.  ``holds`` is how many frames it may hold at once
+    (0 = the producer's most; the producer caps it).  ``latest=True``
+    attaches in live mode, which never holds the producer back (it loses
+    the oldest frames instead), and skips to the newest frame queued.
+    ``frame_timeout`` bounds each wait for a frame (None = forever; a dead
+    producer is still noticed within 200 ms).
 
-    Iterating yields Frame objects until end of stream; each frame is
-    released when the iteration moves on.  ``next_frame()`` returns a frame
-    the caller must ``release()`` (or None at end of stream); ``poll()``
-    returns None at once when no frame is ready.  Frames are read-only
-    views into shared memory (see Frame); ``frame.copy()`` keeps one.
+    Iterating yields Frame objects until end of stream, each released when
+    the iteration moves on; ``next_frame()`` returns a frame the caller
+    must ``release()`` (None at end of stream); ``poll()`` returns None at
+    once when no frame is ready.  Frames are read-only views into the
+    producer's pool (see Frame); ``frame.copy()`` keeps one.  Frames
+    published before the reader attached are not delivered to it.
+
+    Raises ChannelNotFound, ChannelBusy (the reader limit: the message
+    names the limit and the readers' pids), PermissionDenied (the producer
+    does not share the channel with this uid), Refused (protocol),
+    CorruptSegment (memory that fails the checks, e.g. unsealed),
+    HoldsExhausted, Timeout, ProducerDied, ProducerClosed; all are
+    shmring.Error.  Any method of a closed reader raises Closed.
 
     Attributes:
         name: the channel name.
-        timeout: seconds to wait for the channel (and a restarted producer); None = forever.
-        latest: hand out only the newest frame, skipping the backlog.
+        timeout: seconds to wait for the producer (and a restarted one); None = forever.
+        latest: live mode, newest frame first.
         reconnect: follow a restarted producer instead of raising ProducerDied/ProducerClosed.
-        frame_timeout: default seconds next_frame() waits for a frame; None = forever.
+        holds: frames this reader may hold at once (granted by the producer).
+        live: True if the producer granted live mode.
+        index: this reader's index in the channel.
+        generation: the pool's generation.
         frames: frames read so far.
         dropped: frames missing between the frames read (sequence gaps).
         reconnects: times a restarted producer was followed.
-        generation: generation (creation time in ns) of the segment attached.
-        end_reason: None while streaming, "eos" after end of stream, "closed" when the
-            producer closed without end of stream.
-
-    Raises ChannelNotFound (with similar names), ChannelBusy (another
-    reader, with its pid), PermissionDenied (with the owner and the fix),
-    ProducerDied, ProducerClosed, CorruptSegment, Timeout; all are
-    shmring.Error.  Any method of a closed reader raises Closed (a ValueError).
+        frame_timeout: default seconds next_frame() waits; None = forever.
     """
 
-    def __init__(self, name: str, timeout: Optional[float] = 5.0, *, latest: bool = False,
-                 reconnect: bool = False, frame_timeout: Optional[float] = None) -> None:
+    def __init__(self, name: str, timeout: Optional[float] = 5.0, *, holds: int = 0, latest: bool = False,
+                 live: Optional[bool] = None, reconnect: bool = False,
+                 frame_timeout: Optional[float] = None) -> None:
         self.name = _sys.check_name(name)
+        if not 0 <= holds <= HOLDS_MAX:
+            raise ValueError(f"holds must be 0 (the producer's most) .. {HOLDS_MAX}, got {holds}")
         self.timeout = timeout
         self.latest = latest
+        self._want_live = latest if live is None else live
+        self._want_holds = holds
         self.reconnect = reconnect
         self.frame_timeout = frame_timeout
-        self._seg: Optional[Segment] = None
-        self._held: deque[list[Any]] = deque()
-        self._frames: list[Frame] = []  # Frame objects handed out and not released
-        self._descs: dict[int, StreamInfo] = {}
-        self._geo: dict[tuple[int, int], Any] = {}
-        self._iter_frame: Optional[Frame] = None
-        self._expect: Optional[int] = None
-        self._eos = False
-        self._closed = False
-        self.dropped = 0
         self.frames = 0
+        self.dropped = 0
         self.reconnects = 0
         self.generation = 0
-        self.end_reason: Optional[str] = None
-        self._attach(timeout, None)
+        self._closed = True
+        self._sock: Optional[socket.socket] = None
+        self._rom: Optional[mmap.mmap] = None
+        self._bmm: Optional[mmap.mmap] = None
+        self._keep: list[Any] = []
+        self._frames: dict[int, Frame] = {}  # hold index -> frame handed out
+        self._iter_frame: Optional[Frame] = None
+        self._attach()
 
-    # --- attaching ---------------------------------------------------------
-    def _attach(self, timeout: Optional[float], old_generation: Optional[int]) -> None:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        delay = 0.01
-        while True:
-            try:
-                seg = open_segment(self.name, writable=True)
-            except ChannelNotFound:
-                seg = None
-            if seg is not None:
-                if old_generation is not None and seg.generation == old_generation:
-                    seg.close()  # still the old segment: wait for the new producer
-                else:
-                    break
-            if deadline is not None and time.monotonic() >= deadline:
-                if old_generation is not None:
-                    raise ProducerDied(f"channel {self.name!r}: producer did not come back within {timeout} s")
-                raise ChannelNotFound(missing_channel(self.name, timeout))
-            left = delay if deadline is None else min(delay, max(deadline - time.monotonic(), 0.0))
-            time.sleep(left)  # the name has no event to wait on; poll as PROTOCOL.md says
-            delay = min(delay * 2, 0.1)
-        try:
-            seg.check_state()
-            if not _sys.lock_try(seg.fd, L.LOCK_READER):
-                pid = seg.hi[I["reader_pid"]]
-                raise ChannelBusy(f"channel {self.name!r} already has a reader (pid {pid})", pid)
-            # Under the claim lock: a live or keep-newest producer reclaims under it.
-            _sys.lock_wait(seg.fd, L.LOCK_CLAIM)
-            try:
-                seg.hq[_RELEASE_POS] = _NONE | seg.hq[_READ_POS]
-                seg.hi[I["reader_pid"]] = os.getpid()
-                seg.hi[I["reader_attaches"]] = (seg.hi[I["reader_attaches"]] + 1) & 0xFFFFFFFF
-            finally:
-                _sys.unlock(seg.fd, L.LOCK_CLAIM)
-            seg.hi[_CONS_SEQ] = (seg.hi[_CONS_SEQ] + 1) & 0xFFFFFFFF
-            _sys.futex_wake(seg.base + _CONS_SEQ_OFF)
-            # Frames are handed out over a second, read-only mapping: nothing
-            # done with a frame can write shared memory.
-            rom = mmap.mmap(seg.fd, seg.size, mmap.MAP_SHARED, access=mmap.ACCESS_READ)
-        except BaseException:
-            seg.close()
-            raise
-        self._seg = seg
-        self._mm = seg.mm
-        self._rom: Optional[mmap.mmap] = rom
-        self._hq = seg.hq
-        self._hi = seg.hi
-        self._R = seg.ring_size
-        self._live_policy = seg.policy == L.POLICY_LIVE
-        self._descs.clear()
-        self._geo.clear()  # description ids start again with each producer
-        # Frames that vanish after this point show as sequence gaps; a backlog
-        # present at attach time starts the count at its first frame.
-        self._expect = seg.hq[Q["next_seq"]] if seg.hq[_READ_POS] == seg.hq[_WRITE_POS] else None
-        self.generation = seg.generation
+    def _attach(self) -> None:
+        """Connect, HELLO, map: a fresh start (after a restart too)."""
         self._eos = False
-        self.end_reason = None
-
-    def _detach(self) -> bool:
-        seg = self._seg
-        if seg is None:
-            return True
-        for f in list(self._frames):
-            f._reader = None
-            f._array = None
-            f._planes = None
-        self._frames.clear()
-        self._iter_frame = None
-        self._held.clear()
+        self._ended: Optional[Error] = None
+        self._descs: dict[int, StreamInfo] = {}
+        self._geo: dict[tuple[int, int], Any] = {}
+        self._last_seq: Optional[int] = None
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        fds: list[int] = []
         try:
-            if seg.mm is not None:
-                seg.hq[_RELEASE_POS] = _NONE | seg.hq[_READ_POS]
-                seg.hi[I["reader_pid"]] = 0
-                # Unlock before the wake-up, so that a producer it wakes
-                # sees no reader (mmap keeps a dup of the fd: unlock by hand).
-                _sys.unlock(seg.fd, L.LOCK_READER)
-                seg.hi[_CONS_SEQ] = (seg.hi[_CONS_SEQ] + 1) & 0xFFFFFFFF
-                _sys.futex_wake(seg.base + _CONS_SEQ_OFF)
-        finally:
-            if self._rom is not None:
-                try:
-                    self._rom.close()
-                except BufferError:
-                    pass  # arrays the application keeps pin it; unmapped when they go
-                self._rom = None
-            self._mm = None
-            self._seg = None
-            ok = seg.close()
-        return ok
+            welcome = self._hello(deadline, self._want_holds, self._want_live, fds)
+            self._map(welcome, fds)
+        except BaseException:
+            for fd in fds:
+                os.close(fd)
+            self._closed = False
+            self.close()
+            raise
+        self._closed = False
 
-    # --- public API ----------------------------------------------------------
+    # --- attaching -----------------------------------------------------------
+    def _hello(self, deadline: Optional[float], holds: int, live: bool, fds: list[int]) -> tuple[int, ...]:
+        """Connect, say HELLO, read WELCOME (its fields; the memfds appended to ``fds``).
+
+        A producer that hangs up without answering (closing, or died) is
+        waited out like an absent one, until the deadline.
+        """
+        hello = _HELLO.pack(MSG_HELLO, _HELLO.size, VERSION, ROLE_READER, holds,
+                            MODE_LIVE if live else MODE_CHANNEL, 0)
+        while True:
+            s = _connect(self.name, deadline)
+            self._sock = s
+            try:
+                s.send(hello)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            if not select.select([s], [], [], _ANSWER_S)[0]:
+                raise Timeout(f"channel {self.name!r}: the producer did not answer within {_ANSWER_S:.0f} s")
+            try:
+                msg, got, flags, _addr = socket.recv_fds(s, _REFUSED_SIZE, 2)
+            except ConnectionResetError:
+                msg, got, flags = b"", [], 0
+            fds.extend(got)
+            if msg:
+                break
+            s.close()
+            self._sock = None
+            if deadline is not None and time.monotonic() >= deadline:
+                raise ChannelNotFound(f"channel {self.name!r} has no producer: it went away while this "
+                                      f"reader attached; start the producer")
+            time.sleep(0.01)
+        refused = _refused(msg)
+        if refused is not None and not fds:
+            raise refused
+        if (len(msg) != _WELCOME.size or flags & socket.MSG_CTRUNC or len(fds) != 2):
+            raise CorruptSegment(f"channel {self.name!r}: the producer answered HELLO with an invalid message "
+                                 f"({len(msg)} bytes, {len(fds)} descriptors)")
+        w = _WELCOME.unpack(msg)
+        if w[0] != MSG_WELCOME or w[1] != _WELCOME.size:
+            raise CorruptSegment(f"channel {self.name!r}: the producer answered HELLO with message type {w[0]}")
+        if w[2] != VERSION:
+            raise ProtocolVersion(f"channel {self.name!r}: the producer speaks protocol {w[2]}, this reader "
+                                  f"{VERSION}")
+        return w
+
+    def _map(self, w: tuple[int, ...], fds: list[int]) -> None:
+        """Check the memfds (seals, sizes, identity), map the pool read-only and the block read-write."""
+        _t, _s, _v, index, pool_size, generation, holds, mode = w
+        pool_fd, block_fd = fds
+        fsize = _check_memfd(self.name, pool_fd, POOL_SEALS, 0, "pool")
+        _check_memfd(self.name, block_fd, BLOCK_SEALS, BLOCK_SIZE, "reader block")
+        ident = _Identity(self.name, os.pread(pool_fd, HEADER_SIZE, 0), fsize)
+        if (pool_size != ident.pool_size or generation != ident.generation or index >= ident.max_readers
+                or not 1 <= holds <= ident.max_holds or mode > MODE_LIVE):
+            raise CorruptSegment(f"channel {self.name!r}: WELCOME does not match the pool")
+        self._rom = mmap.mmap(pool_fd, ident.pool_size, mmap.MAP_SHARED, mmap.PROT_READ)
+        self._bmm = mmap.mmap(block_fd, BLOCK_SIZE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        for fd in fds:
+            os.close(fd)
+        fds.clear()
+        self._pool, keep = A.addr_of(self._rom)
+        self._keep.append(keep)
+        self._block, keep = A.addr_of(self._bmm)
+        self._keep.append(keep)
+        self._id = ident
+        self.index = index
+        self.holds = holds
+        self.live = mode == MODE_LIVE
+        self.generation = generation
+        self._free = list(range(holds - 1, -1, -1))  # hold indices not in use
+
+    # --- public API ------------------------------------------------------------
     def close(self) -> None:
-        """Release every frame and detach.  Safe to call twice.
+        """Release every frame and hang up (the producer gets the holds back).  Safe to call twice.
 
-        Views already handed out are invalidated (their Frame raises
-        FrameReleased).  numpy arrays the application still references keep
-        the mapping alive until they are freed, but their contents are no
-        longer protected from being overwritten.
+        Frames handed out are invalidated (they raise FrameReleased).
         """
         if self._closed:
             return
         self._closed = True
         self._detach()
+
+    def _detach(self) -> None:
+        for f in self._frames.values():
+            f._reader = None
+            f._array = None
+            f._planes = None
+        self._frames.clear()
+        self._iter_frame = None
+        self._keep.clear()
+        for m in (self._rom, self._bmm):
+            if m is not None:
+                try:
+                    m.close()
+                except BufferError:
+                    pass  # arrays the application keeps pin it; unmapped when they go
+        self._rom = self._bmm = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
 
     @property
     def closed(self) -> bool:
@@ -463,15 +401,19 @@ class Reader:
 
     @property
     def eos(self) -> bool:
-        """True once end of stream was read (next_frame() and poll() return None from then on)."""
+        """True once end of stream was read (next_frame() returns None from then on)."""
         return self._eos
 
+    @property
+    def held(self) -> int:
+        """Frames this reader holds now."""
+        return len(self._frames)
+
     def __repr__(self) -> str:
-        if self._closed:
-            return f"<shmring.Reader {self.name!r} closed frames={self.frames} dropped={self.dropped}>"
-        state = "eos" if self._eos else ("attached" if self._seg is not None else "reconnecting")
-        return (f"<shmring.Reader {self.name!r} {state} generation={self.generation} frames={self.frames} "
-                f"dropped={self.dropped}>")
+        state = "closed" if self._closed else ("eos" if self._eos else "attached")
+        mode = "live" if getattr(self, "live", False) else "channel"
+        return (f"<shmring.Reader {self.name!r} {state} mode={mode} frames={self.frames} dropped={self.dropped} "
+                f"held={len(self._frames)}>")
 
     def __enter__(self) -> "Reader":
         return self
@@ -500,199 +442,197 @@ class Reader:
 
     @property
     def stream(self) -> Optional[StreamInfo]:
-        """The newest published stream description (what a late joiner will get), or None."""
-        seg = self._require()
-        d = seg.hi[I["desc_id"]]
-        return self._desc(d) if d else None
+        """The newest published stream description, or None if there is none yet."""
+        self._require()
+        for _ in range(3):  # a rewrite in between: look again
+            d = A.load_acquire_32(self._pool + _DESC_ID)
+            if d == 0:
+                return None
+            try:
+                return self._desc(d)
+            except CorruptSegment:
+                if A.load_acquire_32(self._pool + _DESC_ID) == d:
+                    raise
+        return None
 
     def stats(self) -> Stats:
-        """Counters and liveness of the channel (see ``shmring info``); this reader counts as alive."""
-        seg = self._require()
-        return dataclasses.replace(stats_of(seg), reader_alive=True, reader_pid=os.getpid())
+        """The channel's counters as this reader sees them (see ``shmring info``)."""
+        self._require()
+        assert self._rom is not None
+        return stats_of(self.name, self._rom, self.stream)
 
     def producer_alive(self) -> bool:
-        """True while the channel's producer holds its lock (it has not died)."""
-        return self._require().producer_alive()
+        """True while the producer is connected (it has not died or closed)."""
+        self._require()
+        sock = self._sock
+        assert sock is not None
+        p = select.poll()
+        p.register(sock, select.POLLIN)
+        ev = p.poll(0)
+        if ev and ev[0][1] & (select.POLLHUP | select.POLLERR):
+            return False
+        # Acquire: pairs with the producer's release store of state (S1).
+        return A.load_acquire_32(self._pool + _STATE) == STATE_OPEN
 
-    def _require(self) -> Segment:
-        if self._closed or self._seg is None:
+    def _require(self) -> None:
+        if self._closed:
             raise Closed(f"reader of channel {self.name!r} is closed")
-        return self._seg
 
-    # --- reading ---------------------------------------------------------
+    # --- reading -------------------------------------------------------------
     def next_frame(self, timeout: Optional[float] = -1.0, latest: Optional[bool] = None) -> Optional[Frame]:
         """Wait for the next frame and return it (held until its release()), or None at end of stream.
 
-        ``timeout`` in seconds (None = forever; default: the reader's
-        frame_timeout).  Raises Timeout, ProducerDied, CorruptSegment; with
-        reconnect=True a dead or closed producer is waited for instead.
+        ``timeout`` in seconds (None = forever; default: frame_timeout).
+        ``latest=True`` skips to the newest queued frame (default: the
+        reader's ``latest``).  Raises Timeout, HoldsExhausted, ProducerDied,
+        ProducerClosed, CorruptSegment; with reconnect=True a dead or closed
+        producer is waited for instead (frames still held are invalidated).
         """
-        if timeout is not None and timeout < 0:
-            timeout = self.frame_timeout
         if latest is None:
             latest = self.latest
-        self._require()
         while True:
-            if self._eos:
-                return None
             try:
                 return self._next(timeout, latest)
             except (ProducerDied, ProducerClosed):
                 if not self.reconnect:
                     raise
-            old = self.generation
             self._detach()
-            self._attach(self.timeout, old)
+            self._closed = True
+            self._attach()
             self.reconnects += 1
 
-    def poll(self, latest: Optional[bool] = None) -> Optional[Frame]:
-        """The next frame if one is ready, else None at once (also None at end of stream: see ``eos``).
+    def _next(self, timeout: Optional[float], latest: bool) -> Optional[Frame]:
+        self._require()
+        if timeout is not None and timeout < 0:
+            timeout = self.frame_timeout
+        if self._eos:
+            return None
+        if self._ended is not None:
+            raise self._ended
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pool = self._pool
+        while True:
+            # Acquire: pairs with the producer's seq_cst add to commit_seq (W2).
+            v = A.load_acquire_32(pool + _COMMIT_SEQ)
+            try:
+                f = self._take(latest)
+            except CorruptSegment as e:
+                self._ended = e
+                raise
+            if f is not None:
+                return f if f is not _EOS_MARK else None
+            if self._channel_end():
+                return None
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                raise Timeout(f"channel {self.name!r}: no frame within {timeout} s")
+            self._wait(v, _SLICE if deadline is None else min(_SLICE, deadline - now))
 
-        Never waits for a frame, but notices a dead or closed producer
-        (ProducerDied / ProducerClosed, or reattaches with reconnect=True).
-        The frame is held until its release(), as with next_frame().
-        """
+    def poll(self, latest: Optional[bool] = None) -> Optional[Frame]:
+        """The next frame if one is ready, else None at once (also None at end of stream: see ``eos``)."""
         try:
             return self.next_frame(0, latest)
         except Timeout:
             return None
 
-    def _next(self, timeout: Optional[float], latest: bool) -> Optional[Frame]:
-        hq, hi, R = self._hq, self._hi, self._R
-        deadline = None if timeout is None else time.monotonic() + timeout
-        # A poll (timeout 0) checks the producer at once, a wait once per slice.
-        last_check = time.monotonic() if timeout != 0 else 0.0
+    def _take(self, latest: bool) -> Optional[Frame]:
+        """T1: take the entry at head.  A frame, None if the queue is empty, or _EOS_MARK."""
+        b = self._block
+        qlen = self._id.queue_len
+        behind = 0
         while True:
-            v = hi[_PROD_SEQ]
-            w = hq[_WRITE_POS]
-            r = hq[_READ_POS]
-            if w < r or w - r > R:
-                raise CorruptSegment(f"channel {self.name!r}: write_pos {w}, read_pos {r}, ring {R} bytes")
-            if r != w:
-                res = self._claim(r, w, latest)
-                if res is not None:
-                    return res if isinstance(res, Frame) else None
-                continue
-            state = hi[_STATE]
-            if state == L.STATE_CLOSED:
-                if hq[_WRITE_POS] == w:
-                    self.end_reason = "closed"
-                    raise ProducerClosed(f"channel {self.name!r}: producer closed without end of stream; "
-                                         f"{_HINT_EOS}")
-                continue
-            if state != L.STATE_OPEN:
-                raise CorruptSegment(f"channel {self.name!r}: state = {state}, expected 1 or 2")
-            now = time.monotonic()
-            if now - last_check >= _SLICE:
-                last_check = now
-                if not self._seg.producer_alive():  # type: ignore[union-attr]
-                    if hq[_WRITE_POS] != w or hi[_STATE] != L.STATE_OPEN:
-                        continue
-                    raise ProducerDied(f"channel {self.name!r}: producer (pid {hi[I['producer_pid']]}) died "
-                                       f"(killed or crashed); {_HINT_RECONNECT}")
-            wait = _SLICE
-            if deadline is not None:
-                left = deadline - now
-                if left <= 0:
-                    raise Timeout(f"channel {self.name!r}: no frame within {timeout} s")
-                wait = min(wait, left)
-            hi[_READER_WAITING] = 1
-            if hq[_WRITE_POS] == w:
-                # EINTR returns here; a pending KeyboardInterrupt is raised by the next bytecode.
-                _sys.futex_wait(self._seg.base + _PROD_SEQ_OFF, v, wait)  # type: ignore[union-attr]
-            hi[_READER_WAITING] = 0
-
-    def _claim(self, r: int, w: int, latest: bool) -> Any:
-        """Claim the record at r.  Returns a Frame, True at EOS, or None to go round again."""
-        hq, R = self._hq, self._R
-        seg = self._seg
-        assert seg is not None
-        live = self._live_policy
-        if live:
-            _sys.lock_wait(seg.fd, L.LOCK_CLAIM)
-        try:
-            if live:
-                r = hq[_READ_POS]
-                if r == w:
-                    return None
-                if w < r or w - r > R:
-                    raise CorruptSegment(f"channel {self.name!r}: write_pos {w}, read_pos {r}, ring {R} bytes")
-            rec = seg.record(r, "read_pos")
-            rtype, flags, desc_id, length, size, seq, pts, dts, duration, commit_ns = rec
-            seg.check_record(r, w, rtype, length, size)
-            if not self._held:
-                hq[_RELEASE_POS] = r
-            hq[_READ_POS] = r + length
-        finally:
-            if live:
-                _sys.unlock(seg.fd, L.LOCK_CLAIM)
-        entry = [r, False]
-        self._held.append(entry)
-        if rtype == L.RECORD_PAD:
-            self._release_entry(entry)
-            return None
-        if rtype == L.RECORD_EOS:
-            self._release_entry(entry)
-            self._eos = True
-            self.end_reason = "eos"
-            return True
-        try:
-            if flags & ~L.FLAGS_ALL:
-                raise CorruptSegment(f"channel {self.name!r}: record at {r} has flags {flags:#x}")
-            info = self._desc(desc_id)
-            if info.frame_size and size < info.frame_size:
-                raise CorruptSegment(f"channel {self.name!r}: frame of {size} bytes, description {desc_id} "
-                                     f"says {info.frame_size}")
-            if latest and self._newer_frame(r + length, w):
-                self._release_entry(entry)
-                hq[_FRAMES_SKIPPED] = (hq[_FRAMES_SKIPPED] + 1) & 0xFFFFFFFFFFFFFFFF
+            # Acquire: pairs with the producer's release store of tail (P1).
+            t = A.load_acquire_64(b + _TAIL)
+            h = A.load_acquire_64(b + _HEAD)
+            if h == t:
                 return None
-        except BaseException:
-            self._release_entry(entry)
-            raise
-        dropped = 0
-        if self._expect is not None and seq != self._expect:
-            dropped = (seq - self._expect) & 0xFFFFFFFFFFFFFFFF
-            if dropped >= 1 << 63:
-                dropped = 0  # went backwards: a new stream, not a drop
-            self.dropped += dropped
-        self._expect = seq + 1
-        hq[_FRAMES_READ] = (hq[_FRAMES_READ] + 1) & 0xFFFFFFFFFFFFFFFF
-        hq[_LAST_READ_SEQ] = (seq + 1) & 0xFFFFFFFFFFFFFFFF
+            if t < h and behind < _STALE_TAIL_MAX:
+                # Between the two loads the producer pushed entries and moved
+                # head on (P2): the tail loaded is stale, look again.
+                behind += 1
+                continue
+            if t < h or t - h > qlen:
+                raise CorruptSegment(f"channel {self.name!r}: queue tail {t}, head {h} (length {qlen})")
+            if not self._free:
+                raise HoldsExhausted(f"channel {self.name!r}: this reader holds {self.holds} frames, its most; "
+                                     f"release one first (frame.release(), or keep a frame.copy())")
+            if latest and t - h > 1:
+                A.cas_64(b + _HEAD, h, t - 1)  # skip to the newest: the skipped entries are not held
+                continue
+            s = A.load_relaxed_32(b + _QUEUE + 4 * (h % qlen))
+            if s >= self._id.n_slots:
+                raise CorruptSegment(f"channel {self.name!r}: queue entry {h} names slot {s} of {self._id.n_slots}")
+            k = self._free[-1]
+            hold = b + _HOLDS + 4 * k
+            # Release: pairs with the producer's acquire load of holds (P3); before the CAS.
+            A.store_release_32(hold, s)
+            # acq_rel: pairs with the producer's CAS (P2) and its acquire load of head (P3).
+            ok, _h = A.cas_64(b + _HEAD, h, h + 1)
+            if not ok:  # the producer pushed entry h out first
+                A.store_release_32(hold, SLOT_NONE)
+                continue
+            # W4: seq_cst add, then seq_cst load of producer_waiting (pairs with W3).
+            A.fetch_add_seq_cst_32(b + _TAKEN, 1)
+            if A.load_seq_cst_32(self._pool + _PRODUCER_WAITING):
+                _sys.futex_wake(b + _TAKEN)
+            try:
+                f = self._frame(s, k)
+            except BaseException:
+                A.store_release_32(hold, SLOT_NONE)
+                raise
+            if f is _EOS_MARK:
+                A.store_release_32(hold, SLOT_NONE)
+                self._eos = True
+            return f
+
+    def _frame(self, s: int, k: int) -> Frame:
+        """Validate a private copy of slot ``s``'s header; the Frame held in hold ``k`` (or _EOS_MARK)."""
+        rom = self._rom
+        assert rom is not None
+        ident = self._id
+        (seq, size, pts, dts, duration, commit_ns, desc_id, stype, flags,
+         reserved) = _SLOT.unpack_from(rom, SLOT_TABLE_OFFSET + s * SLOT_HEADER_SIZE)
+        if (stype not in (SLOT_FRAME, SLOT_EOS) or reserved or size > ident.slot_size
+                or (stype == SLOT_EOS and size) or flags & ~L.FLAGS_ALL):
+            raise CorruptSegment(f"channel {self.name!r}: slot {s} header is invalid (type {stype}, size {size})")
+        if stype == SLOT_EOS:
+            return _EOS_MARK
+        last = self._last_seq
+        if last is not None and seq <= last:
+            raise CorruptSegment(f"channel {self.name!r}: frame seq {seq} after {last}")
+        info = self._desc(desc_id)
+        self._geometry(info, size)
+        dropped = 0 if last is None else seq - last - 1
+        self.dropped += dropped
+        self._last_seq = seq
         self.frames += 1
-        off = L.RING_OFFSET + r % R + L.RECORD_HEADER_SIZE
-        f = Frame(self, entry, off, size, seq, pts, dts, duration, flags, commit_ns, info, dropped)
-        self._frames.append(f)
+        f = Frame(cast(Any, self), [k], ident.payload_offset + s * ident.slot_size, size, seq, pts, dts, duration,
+                  flags, commit_ns, info, dropped)
+        self._free.pop()
+        self._frames[k] = f
         return f
 
-    def _newer_frame(self, p: int, w: int) -> bool:
-        """Is there another FRAME record in [p, w)?  (Headers only; nothing is claimed.)"""
-        seg = self._seg
-        assert seg is not None
-        R = self._R
-        while p < w:
-            if p % L.RECORD_ALIGN:
-                return False  # a damaged record: the claim that follows reports it
-            rtype, _f, _d, length, size, *_ = seg.record(p, "a record's end")
-            if rtype == L.RECORD_FRAME:
-                return True
-            if rtype != L.RECORD_PAD:
-                return False
-            if length % L.RECORD_ALIGN or length < L.RECORD_HEADER_SIZE or p % R + length > R:
-                return False
-            p += length
-        return False
-
     def _desc(self, d: int) -> StreamInfo:
-        info = self._descs.get(d)
-        seg = self._seg
-        assert seg is not None
-        if info is not None and seg.hi[(L.DESC_OFFSET + (d % L.DESC_SLOTS) * L.DESC_SLOT_SIZE) // 4] == d:
-            return info
-        info = seg.read_desc(d)
-        if len(self._descs) > 64:
-            self._descs.clear()
-        self._descs[d] = info
+        """Description ``d``, copied as a seqlock (D1) and validated; cached per description slot."""
+        info = self._descs.get(d % L.DESC_SLOTS)
+        if info is not None and info.desc_id == d:
+            return info  # the producer never rewrites a slot a pinned frame names
+        if d == 0:
+            raise CorruptSegment(f"channel {self.name!r}: frame names description id 0")
+        rom = self._rom
+        assert rom is not None
+        off = L.DESC_OFFSET + (d % L.DESC_SLOTS) * L.DESC_SLOT_SIZE
+        # Acquire: pairs with the producer's release store of the slot id (D1).
+        sid = A.load_acquire_32(self._pool + off)
+        if sid != d:
+            raise CorruptSegment(f"channel {self.name!r}: frame names description {d}, its slot holds {sid}")
+        copy = rom[off:off + L.DESC_SLOT_SIZE]
+        # Acquire fence, then the id again: a copy torn by a rewrite is refused (D1).
+        A.fence_acquire()
+        if A.load_relaxed_32(self._pool + off) != d:
+            raise CorruptSegment(f"channel {self.name!r}: description {d} was rewritten while read")
+        info = _parse_desc(self.name, copy, d)
+        self._descs[d % L.DESC_SLOTS] = info
         return info
 
     def _geometry(self, info: StreamInfo, size: int) -> Any:
@@ -705,25 +645,124 @@ class Reader:
             self._geo[key] = g
         return g
 
-    # --- releasing -------------------------------------------------------
-    def _release_frame(self, f: Frame) -> None:
-        try:
-            self._frames.remove(f)
-        except ValueError:
-            pass
-        if self._seg is not None:
-            self._release_entry(f._entry)
-
-    def _release_entry(self, entry: list[Any]) -> None:
-        entry[1] = True
-        held = self._held
-        while held and held[0][1]:
-            held.popleft()
-        hq, hi = self._hq, self._hi
-        if held:
-            hq[_RELEASE_POS] = held[0][0]
+    def _channel_end(self) -> bool:
+        """Nothing queued: True at a clean close after EOS; raises if the producer died, closed or refused."""
+        sock = self._sock
+        assert sock is not None
+        p = select.poll()
+        p.register(sock, select.POLLIN)
+        ev = p.poll(0)
+        hup = bool(ev)
+        if hup and ev[0][1] & select.POLLIN:
+            try:
+                msg = sock.recv(_REFUSED_SIZE, socket.MSG_DONTWAIT)
+            except OSError:
+                msg = b""
+            refused = _refused(msg)
+            if refused is not None:
+                self._ended = refused
+                raise refused
+        # Acquire: pairs with the producer's release store of state (S1), loaded
+        # after the hang-up so that a clean close is not taken for a death.
+        st = A.load_acquire_32(self._pool + _STATE)
+        # Entries pushed after _take() found the queue empty, and before the
+        # close or death seen here, are read first.  Acquire: pairs with the
+        # producer's release store of tail (P1); after the state's acquire, so
+        # every push before the close is seen.
+        if (hup or st != STATE_OPEN) and \
+                A.load_acquire_64(self._block + _TAIL) != A.load_acquire_64(self._block + _HEAD):
+            return False
+        err: Error
+        if st == STATE_CLOSED:
+            if A.load_relaxed_32(self._pool + _EOS):
+                self._eos = True
+                return True
+            err = ProducerClosed(f"channel {self.name!r}: the producer closed without end of stream")
+        elif st != STATE_OPEN:
+            err = CorruptSegment(f"channel {self.name!r}: pool state {st}")
+        elif hup:
+            err = ProducerDied(f"channel {self.name!r}: the producer died")
         else:
-            hq[_RELEASE_POS] = _NONE | hq[_READ_POS]
-        hi[_CONS_SEQ] = (hi[_CONS_SEQ] + 1) & 0xFFFFFFFF
-        # No full barrier from Python: always wake (PROTOCOL.md "Releasing").
-        _sys.futex_wake(self._seg.base + _CONS_SEQ_OFF)  # type: ignore[union-attr]
+            return False
+        self._ended = err
+        raise err
+
+    def _wait(self, v: int, timeout: float) -> None:
+        """W1: sleep on commit_seq (``v``, loaded before the last look) for at most ``timeout`` s."""
+        b = self._block
+        # seq_cst store, then seq_cst load of tail: pairs with the producer's W2.
+        A.store_seq_cst_32(b + _WAITING, 1)
+        t = A.load_seq_cst_64(b + _TAIL)
+        h = A.load_acquire_64(b + _HEAD)
+        if t == h and timeout > 0:
+            _sys.futex_wait(self._pool + _COMMIT_SEQ, v, timeout)
+        A.store_release_32(b + _WAITING, 0)
+
+    # --- releasing -------------------------------------------------------------
+    def _release_frame(self, f: Frame) -> None:
+        k = f._entry[0]
+        if self._frames.get(k) is not f:
+            return
+        del self._frames[k]
+        # R1: release, pairs with the producer's acquire load of holds (P3).
+        A.store_release_32(self._block + _HOLDS + 4 * k, SLOT_NONE)
+        self._free.append(k)
+
+
+_EOS_MARK = cast(Frame, object())  # _take()'s "end of stream" (never handed out)
+
+
+
+
+def inspect(name: str, timeout: Optional[float] = 1.0) -> Stats:
+    """Connect to channel ``name`` as an observer (not a reader) and return its counters and stream.
+
+    Waits up to ``timeout`` seconds for a producer; raises ChannelNotFound,
+    Refused / PermissionDenied, CorruptSegment, Timeout like Reader.
+    """
+    name = _sys.check_name(name)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    s = _connect(name, deadline)
+    fds: list[int] = []
+    try:
+        s.send(_HELLO.pack(MSG_HELLO, _HELLO.size, VERSION, ROLE_OBSERVER, 0, MODE_CHANNEL, 0))
+        if not select.select([s], [], [], _ANSWER_S)[0]:
+            raise Timeout(f"channel {name!r}: the producer did not answer within {_ANSWER_S:.0f} s")
+        msg, fds, flags, _addr = socket.recv_fds(s, _REFUSED_SIZE, 2)
+        refused = _refused(msg)
+        if refused is not None and not fds:
+            raise refused
+        if len(msg) != _WELCOME.size or flags & socket.MSG_CTRUNC or len(fds) != 1:
+            raise CorruptSegment(f"channel {name!r}: the producer answered an observer's HELLO with an invalid "
+                                 f"message ({len(msg)} bytes, {len(fds)} descriptors)")
+        w = _WELCOME.unpack(msg)
+        if w[0] != MSG_WELCOME or w[2] != VERSION:
+            raise CorruptSegment(f"channel {name!r}: the producer answered an observer's HELLO with message "
+                                 f"type {w[0]}, version {w[2]}")
+        fsize = _check_memfd(name, fds[0], POOL_SEALS, 0, "pool")
+        ident = _Identity(name, os.pread(fds[0], HEADER_SIZE, 0), fsize)
+        with mmap.mmap(fds[0], ident.pool_size, mmap.MAP_SHARED, mmap.PROT_READ) as rom:
+            addr, keep = A.addr_of(rom)
+            stream = None
+            for _ in range(3):
+                # Acquire: pairs with the producer's release store of desc_id (D1).
+                d = A.load_acquire_32(addr + _DESC_ID)
+                if d == 0:
+                    break
+                off = L.DESC_OFFSET + (d % L.DESC_SLOTS) * L.DESC_SLOT_SIZE
+                # Acquire: pairs with the producer's release store of the slot id (D1).
+                if A.load_acquire_32(addr + off) != d:
+                    continue
+                copy = rom[off:off + L.DESC_SLOT_SIZE]
+                # Acquire fence, then the id again: a copy torn by a rewrite is retried (D1).
+                A.fence_acquire()
+                if A.load_relaxed_32(addr + off) == d:
+                    stream = _parse_desc(name, copy, d)
+                    break
+            st = stats_of(name, rom, stream)
+            del keep
+        return st
+    finally:
+        for fd in fds:
+            os.close(fd)
+        s.close()

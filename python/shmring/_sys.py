@@ -1,36 +1,27 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Operating-system helpers: futex system calls, OFD locks, channel names.
+"""Operating-system helpers: futex system calls, channel names.
 
 Only the standard library is used: the futex is reached through
-``ctypes`` and libc's ``syscall()``, the locks through ``fcntl``.
+``ctypes`` and libc's ``syscall()``.
 """
 
 from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import os
 import platform
 import re
-import struct
 
 from . import _layout as L
 from ._errors import Error, InvalidName
 
-__all__ = ["futex_wait", "futex_wake", "lock_try", "lock_wait", "unlock", "lock_is_held",
-           "check_name", "channel_path"]
+__all__ = ["futex_wait", "futex_wake", "check_name", "pid_alive"]
 
 _SYS_FUTEX = {"x86_64": 202, "amd64": 202, "aarch64": 98, "arm64": 98}.get(platform.machine().lower())
 FUTEX_WAIT = 0
 FUTEX_WAKE = 1
 _INT_MAX = 0x7FFFFFFF
-
-F_OFD_GETLK = getattr(fcntl, "F_OFD_GETLK", 36)
-F_OFD_SETLK = getattr(fcntl, "F_OFD_SETLK", 37)
-F_OFD_SETLKW = getattr(fcntl, "F_OFD_SETLKW", 38)
-_FLOCK = "hhqqi4x"  # struct flock on x86-64 / aarch64: type, whence, start, len, pid
-
 
 class _Timespec(ctypes.Structure):
     _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
@@ -71,38 +62,6 @@ def futex_wake(addr: int) -> None:
     _syscall(_SYS_FUTEX, ctypes.c_void_p(addr), FUTEX_WAKE, _INT_MAX, None, None, 0)
 
 
-def _flock(kind: int, byte: int) -> bytes:
-    return struct.pack(_FLOCK, kind, os.SEEK_SET, byte, 1, 0)
-
-
-def lock_try(fd: int, byte: int) -> bool:
-    """Take the OFD write lock on ``byte`` without blocking; False if it is held elsewhere."""
-    try:
-        fcntl.fcntl(fd, F_OFD_SETLK, _flock(fcntl.F_WRLCK, byte))
-    except OSError as e:
-        if e.errno in (errno.EAGAIN, errno.EACCES):
-            return False
-        raise
-    return True
-
-
-def lock_wait(fd: int, byte: int) -> None:
-    """Take the OFD write lock on ``byte``, blocking (held only briefly by the other side)."""
-    fcntl.fcntl(fd, F_OFD_SETLKW, _flock(fcntl.F_WRLCK, byte))
-
-
-def unlock(fd: int, byte: int) -> None:
-    """Release the OFD lock on ``byte`` held through ``fd``."""
-    fcntl.fcntl(fd, F_OFD_SETLK, _flock(fcntl.F_UNLCK, byte))
-
-
-def lock_is_held(fd: int, byte: int) -> bool:
-    """True if another open file description holds a lock on ``byte``."""
-    res = fcntl.fcntl(fd, F_OFD_GETLK, _flock(fcntl.F_WRLCK, byte))
-    kind: int = struct.unpack(_FLOCK, res)[0]
-    return kind != fcntl.F_UNLCK
-
-
 _NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
 
 
@@ -120,11 +79,6 @@ def check_name(name: object) -> str:
         bad = next(c for c in name if not _NAME_RE.fullmatch(c))
         raise InvalidName(f"channel name {name!r} contains {bad!r}; allowed are A-Z a-z 0-9 . _ -")
     return name
-
-
-def channel_path(name: str) -> str:
-    """The /dev/shm path of channel ``name`` (validated)."""
-    return L.PATH_PREFIX + check_name(name)
 
 
 def pid_alive(pid: int) -> bool:

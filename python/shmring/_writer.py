@@ -1,33 +1,73 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""shmring.Writer: the producer side of a channel, publishing numpy frames or raw bytes."""
+"""shmring.Writer: the producer of a channel in pure Python (several isolated readers).
+
+The pool is a memfd this process maps read-write and then seals
+(SHRINK | GROW | FUTURE_WRITE | SEAL); each reader gets a sealed 4096-byte
+block of its own.  A door thread accepts readers on the abstract socket
+``@shmring/NAME`` (SO_PEERCRED checks, the reader limit naming pids,
+silent peers closed after a second) and drops a reader at its hang-up.
+Every ordered access goes through shmring._atomic, as the header's
+ordering pairs say (P1, P2, P3, W2, W3, D1, S1).  Reader blocks are
+untrusted: a head out of range or a hold naming no slot disconnects that
+reader with a REFUSED naming the field.
+"""
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import mmap
 import os
-import secrets
+import select
+import socket
 import struct
+import threading
 import time
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional, Union
 
+from . import _atomic as A
 from . import _layout as L
 from . import _sys
-from ._errors import ChannelBusy, Closed, CorruptSegment, Error, FrameTooLarge, NoSpace, Timeout
-from ._segment import Q, I, Segment, check_geometry, check_regular, open_flags, os_error, owner_of
+from ._errors import ChannelBusy, Closed, Error, FrameTooLarge, Timeout
+from ._frame import check_geometry
 from ._video import StreamInfo, default_layout, raw_caps
 
 __all__ = ["Writer"]
 
-_SLICE = 0.2
-_NONE = L.RELEASE_NONE
-_REC = struct.Struct(L.RECORD_STRUCT)
+F_ADD_SEALS = getattr(fcntl, "F_ADD_SEALS", 1033)
+SO_PEERGROUPS = getattr(socket, "SO_PEERGROUPS", 59)
+_POLICIES = {"lossless": L.POLICY_LOSSLESS, "drop-new": L.POLICY_DROP_NEW, "live": L.POLICY_LIVE}
+_DEFAULT_SLOT = 4 << 20
+_PENDING_MAX = 16
+_PENDING_S = 1.0  # a connection silent this long after accept is closed
+_FALLBACK_S = 0.01  # lossless wait slice on one reader's taken word (no futex_waitv here)
+# Pool header words the producer updates (offsets in struct shmring_pool_header).
+_FRAMES_WRITTEN = 136
+_NEXT_SEQ = 144
+_PRODUCER_PID = 156
+_READERS = 168
+# Reader line fields.
+_L_PID, _L_UID, _L_MODE, _L_HOLDS, _L_QUEUED, _L_DROPPED, _L_LAG = 0, 4, 8, 12, 16, 24, 32
+
+
+# Pool header words (struct shmring_pool_header) and reader block words (struct shmring_block).
+_COMMIT_SEQ = L.POOL["commit_seq"][0]
+_STATE = L.POOL["state"][0]
+_EOS = L.POOL["eos"][0]
+_DESC_ID = L.POOL["desc_id"][0]
+_PRODUCER_WAITING = L.POOL["producer_waiting"][0]
+_B_HEAD = L.BLOCK["head"][0]
+_B_WAITING = L.BLOCK["waiting"][0]
+_B_TAKEN = L.BLOCK["taken"][0]
+_B_TAIL = L.BLOCK["tail"][0]
+_B_QUEUE = L.BLOCK["queue"][0]
+_B_HOLDS = L.BLOCK["holds"][0]
 _DESC = struct.Struct(L.DESC_FIXED_STRUCT)
 _CAPS_OFF = L.DESC["caps"][0]
-_PROD_SEQ_OFF = L.HEADER["prod_seq"][0]
-_CONS_SEQ_OFF = L.HEADER["cons_seq"][0]
-_POLICIES = {"lossless": L.POLICY_LOSSLESS, "drop-new": L.POLICY_DROP_NEW, "live": L.POLICY_LIVE}
-_DEFAULT_RING = 32 << 20
+
+
+def _round_up(v: int, a: int) -> int:
+    return (v + a - 1) // a * a
 
 
 def _policy(p: Union[str, int]) -> int:
@@ -39,286 +79,190 @@ def _policy(p: Union[str, int]) -> int:
 
 
 def _fps(fps: Any) -> tuple[int, int]:
-    if fps is None or fps == 0:
+    if not fps:
         return 0, 1
     if isinstance(fps, tuple):
-        n, d = fps
-        return int(n), int(d)
-    if isinstance(fps, int):
-        return fps, 1
+        return int(fps[0]), int(fps[1])
     from fractions import Fraction
     fr = Fraction(fps).limit_denominator(1001)
     return fr.numerator, fr.denominator
 
 
+def _memfd(label: str, size: int) -> tuple[int, mmap.mmap]:
+    fd = os.memfd_create(label[:240], os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        os.ftruncate(fd, size)
+        os.posix_fallocate(fd, 0, size)
+        return fd, mmap.mmap(fd, size)
+    except OSError:
+        os.close(fd)
+        raise
+
+
+def _refused(err: int, text: str) -> bytes:
+    body = text.encode("utf-8")[:L.MESSAGE_MAX - 1]
+    return L.REFUSED_HEAD.pack(L.MSG_REFUSED, L.REFUSED_SIZE, err, 0) + body.ljust(L.MESSAGE_MAX, b"\0")
+
+
+class _Reader:
+    """One connected reader as the producer knows it: the truth is here, not in its block."""
+
+    def __init__(self, index: int, sock: socket.socket, pid: int, uid: int, holds: int, mode: int,
+                 policy: int, fd: int, mm: mmap.mmap) -> None:
+        self.index, self.sock, self.pid, self.uid = index, sock, pid, uid
+        self.holds, self.mode = holds, mode
+        self.live = mode == L.MODE_LIVE or policy == L.POLICY_LIVE
+        self.lossless = mode == L.MODE_CHANNEL and policy == L.POLICY_LOSSLESS
+        self.fd, self.mm = fd, mm
+        self.addr, self._keep = A.addr_of(mm)
+        self.tail = self.head = 0
+        self.q: list[int] = []
+        self.queued = self.dropped = 0
+        self.broken = ""
+
+    def close(self) -> None:
+        self._keep = None
+        try:
+            self.mm.close()
+        except BufferError:  # pragma: no cover - nothing else exports it
+            pass
+        os.close(self.fd)
+        self.sock.close()
+
+
 class Writer:
-    """Create channel ``name`` and publish frames into it (the channel's only producer).
+    """Create channel ``name`` (protocol 2) and publish frames to every reader that attaches.
 
     ``Writer("cam", width=640, height=480, format="BGR", fps=30)`` describes
-    raw video (GStreamer's default strides, rows padded to 4 bytes) and
-    builds the caps string; ``Writer("cam", caps="image/jpeg")`` publishes
-    variable-size buffers.  ``policy`` is "lossless" (wait for space, up to
-    ``timeout`` seconds), "drop-new" (drop the new frame when full) or "live"
-    (reclaim the oldest unread frames).  ``ring_size`` in bytes (rounded up to
-    4096; default 32 MiB, or room for 4 frames if larger), ``mode`` the file
-    mode (0600).
-
-    A stale segment left by a dead producer is replaced; a live producer is
-    refused with ChannelBusy naming its pid.  ``close()`` marks the channel
-    closed and removes its name; ``eos()`` sends end of stream first.  The
-    segment is built unnamed, fully allocated, and only then given ``mode``
-    and its name: a Writer killed while creating leaves nothing behind, and
-    no other user can open it before it is complete.  Every OS error while
-    creating becomes a shmring.Error naming the channel and the cause
-    (NoSpace, PermissionDenied, ChannelOSError).
-
-    Attributes:
-        name: the channel name.
-        policy: the flow policy, 0 (lossless), 1 (drop-new) or 2 (live): shmring.layout.POLICY_*.
-        timeout: default seconds write() and eos() wait for room (lossless); None = forever.
-        ring_size: the ring's size in bytes.
-        generation: the segment's generation (its creation time in ns), new for each Writer.
-        keep_newest: while no reader is attached, keep only the newest frame: older unread
-            frames are reclaimed (counted as dropped; sequence numbers show the gap) instead of
-            the producer waiting (lossless) or dropping the new frame.  A reader attaching gets
-            the newest frame first, then every frame per ``policy``.  For live sources.
+    raw video (GStreamer's default strides) and builds the caps string;
+    ``Writer("cam", caps="image/jpeg", max_frame_size=1 << 20)`` publishes
+    variable-size buffers of at most that size.  ``policy``: "lossless"
+    (wait, up to ``timeout`` s, for every lossless reader), "drop-new" (a
+    reader whose queue is full does not get the frame) or "live" (its
+    oldest queued frame is pushed out).  ``max_readers`` (4), ``queue_len``
+    (2) and ``max_holds`` (2) size the pool: ``pool_size`` bytes,
+    ``n_slots`` slots of ``slot_size`` bytes.  ``share_uid`` / ``share_gid``
+    let readers of another uid / group in.  A name already served raises
+    ChannelBusy naming the producer's pid.  Frames written while no reader
+    is attached reach nobody.
     """
 
     def __init__(self, name: str, width: int = 0, height: int = 0, format: str = "", *,
                  caps: Optional[str] = None, fps: Any = 30, policy: Union[str, int] = "lossless",
-                 ring_size: Optional[int] = None, mode: int = 0o600, timeout: Optional[float] = 5.0,
-                 frame_size: Optional[int] = None, keep_newest: bool = False) -> None:
+                 max_frame_size: Optional[int] = None, frame_size: Optional[int] = None,
+                 max_readers: int = 4, queue_len: int = 2, max_holds: int = 2,
+                 share_uid: Optional[int] = None, share_gid: Optional[int] = None,
+                 timeout: Optional[float] = 5.0) -> None:
         self.name = _sys.check_name(name)
-        self.keep_newest = bool(keep_newest)
-        self._last_frame = -1
         self.policy = _policy(policy)
         self.timeout = timeout
-        self._seg: Optional[Segment] = None
-        self._closed = False
+        if not (1 <= max_readers <= L.MAX_READERS and 1 <= queue_len <= L.QUEUE_MAX
+                and 1 <= max_holds <= L.HOLDS_MAX):
+            raise ValueError(f"max_readers 1..{L.MAX_READERS}, queue_len 1..{L.QUEUE_MAX}, "
+                             f"max_holds 1..{L.HOLDS_MAX}")
+        if max_frame_size is None:
+            max_frame_size = frame_size or (default_layout(format, width, height)[2] if format else _DEFAULT_SLOT)
+        self.slot_size = _round_up(max(int(max_frame_size), 1), L.SLOT_ALIGN)
+        if self.slot_size > L.MAX_SLOT_SIZE:
+            raise ValueError(f"max_frame_size {max_frame_size} is over the {L.MAX_SLOT_SIZE}-byte limit")
+        self.max_readers, self.queue_len, self.max_holds = max_readers, queue_len, max_holds
+        self.n_slots = max_readers * (queue_len + max_holds) + 1 + 1  # one reservation, one spare
+        self.payload_offset = L.SLOT_TABLE_OFFSET + _round_up(self.n_slots * L.SLOT_HEADER_SIZE, L.SLOT_ALIGN)
+        self.pool_size = self.payload_offset + self.n_slots * self.slot_size
+        self.generation = time.monotonic_ns() ^ (os.getpid() << 32)
+        self._share_uid, self._share_gid = share_uid, share_gid
+        self._uid = os.geteuid()
+        self._lock = threading.Lock()
+        self._attached = threading.Condition(self._lock)  # notified when a reader attaches
+        self._pending: Optional[tuple[StreamInfo, bytes, bytes]] = None
+        self._pins: list[bool] = []
+        self._readers: list[Optional[_Reader]] = [None] * max_readers
+        self._closed = True
         self._info: Optional[StreamInfo] = None
-        self._next_desc = 1
-        self._slot_end = [0] * L.DESC_SLOTS
         self._geo: Any = None
-        if ring_size is None:
-            ring_size = _DEFAULT_RING
-            if format and width > 0 and height > 0:
-                fs = default_layout(format, width, height)[2]
-                ring_size = max(ring_size, 4 * (fs + 2 * L.RECORD_ALIGN))
-        if not isinstance(ring_size, int) or ring_size <= 0:
-            raise ValueError(f"ring_size must be a positive integer, got {ring_size!r}")
-        ring_size = max((ring_size + 4095) // 4096 * 4096, L.MIN_RING_SIZE)
-        if ring_size > L.MAX_RING_SIZE:
-            raise ValueError(f"ring_size {ring_size} is above the limit of {L.MAX_RING_SIZE} bytes")
-        if not 0 < mode <= 0o777:
-            raise ValueError(f"mode {mode:#o} is not a file mode")
-        self.ring_size = ring_size
-        self._create(ring_size, mode)
+        self._desc_next = 1
+        self._desc_cur = 0
+        self._slot_desc = [0] * self.n_slots
+        self._last_slot = 0
+        self._next_seq = 0
+        self.frames_written = 0
+        self._listen = self._bind()
+        try:
+            self._make_pool()
+        except BaseException:
+            self._listen.close()
+            raise
+        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        self._closed = False
+        self._door = threading.Thread(target=self._door_loop, name=f"shmring door {name}", daemon=True)
+        self._door.start()
         if format or caps:
-            self.set_stream(caps=caps, format=format, width=width, height=height, fps=fps,
-                            frame_size=frame_size)
+            self.set_stream(caps=caps, format=format, width=width, height=height, fps=fps, frame_size=frame_size)
 
     # --- creation ----------------------------------------------------------
-    def _no_space(self, err: int, need: int) -> NoSpace:
-        d = os.path.dirname(L.PATH_PREFIX)
+    def _bind(self) -> socket.socket:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK)
         try:
-            v = os.statvfs(d)
-            room = (f"{d} has {v.f_bavail * v.f_frsize} bytes and {v.f_favail} of {v.f_files} inodes free")
+            s.bind("\0" + L.SOCKET_PREFIX + self.name)
+            s.listen(64)
+            return s
+        except OSError as e:
+            s.close()
+            if e.errno != errno.EADDRINUSE:
+                raise Error(f"channel {self.name!r}: bind: {os.strerror(e.errno or 0)}") from None
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        try:
+            c.connect("\0" + L.SOCKET_PREFIX + self.name)
+            pid, uid, _gid = struct.unpack("3i", c.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
         except OSError:
-            room = f"{d} is full"
-        return NoSpace(f"channel {self.name!r}: no room for a segment of {need} bytes: {room}; free space "
-                       f"there (shmring clean removes dead channels; in a container raise --shm-size) or "
-                       f"ask for a smaller ring_size", err)
-
-    def _create(self, ring_size: int, mode: int) -> None:
-        """Build the segment unnamed (O_TMPFILE), fully allocated and initialised, then link it into place.
-
-        Nothing is left behind if the process dies before the end, and the
-        file mode (which may let other users in) is applied last.  Every
-        OSError becomes a shmring.Error naming the channel and the cause.
-        """
-        name = self.name
-        path = _sys.channel_path(name)
-        seg_size = L.RING_OFFSET + ring_size
-        d = os.path.dirname(L.PATH_PREFIX)
-        tmp: list[str] = []  # the named temporary, if one exists (fallback, or replacing a stale segment)
-        fd = -1
-        seg = None
-        try:
-            try:
-                fd = os.open(d, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
-            except OSError as e:
-                if e.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
-                    raise
-                # No O_TMPFILE here: a temporary name that `shmring clean` removes if we die.
-                tmp.append(self._temp_name())
-                fd = os.open(tmp[0], os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-            os.posix_fallocate(fd, 0, seg_size)
-            seg = Segment(name, fd, writable=True)
-            mm = seg.mm
-            assert mm is not None
-            generation = time.clock_gettime_ns(time.CLOCK_REALTIME)
-            struct.pack_into(L.IDENTITY_STRUCT, mm, 0, L.MAGIC, L.VERSION, L.HEADER_SIZE, seg_size,
-                             L.RING_OFFSET, ring_size, generation, L.DESC_OFFSET, L.DESC_SLOT_SIZE,
-                             L.DESC_SLOTS, self.policy)
-            seg.hi[I["state"]] = L.STATE_OPEN
-            seg.hi[I["producer_pid"]] = os.getpid()
-            seg.hq[Q["release_pos"]] = _NONE
-            seg.validate_identity()
-            if not _sys.lock_try(fd, L.LOCK_PRODUCER):
-                raise Error(f"channel {name!r}: cannot lock the new segment")
-            os.fchmod(fd, mode)  # last: only now may another user open it
-            self._publish_name(fd, tmp, path)
-        except BaseException as e:
-            if tmp:
-                try:
-                    os.unlink(tmp[0])
-                except OSError:
-                    pass
-            if seg is not None:
-                seg.close()
-            elif fd >= 0:
-                os.close(fd)
-            if isinstance(e, OSError) and not isinstance(e, Error):
-                if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-                    raise self._no_space(e.errno, seg_size) from None
-                raise os_error(name, e.filename or path, e, "creating") from None
-            raise
-        self._seg = seg
-        self._hq, self._hi = seg.hq, seg.hi
-        assert seg.mm is not None
-        self._mm: mmap.mmap = seg.mm
-        self._R = ring_size
-        self._w = 0
-        self.generation = seg.generation
-
-    def _temp_name(self) -> str:
-        return f"{L.TEMP_PREFIX}{self.name}.{os.getpid()}.{secrets.token_hex(4)}"
-
-    def _publish_name(self, fd: int, tmp: list[str], path: str) -> None:
-        """Give the finished segment its name; replace a dead producer's segment under its lock.
-
-        ``tmp`` holds the temporary name if the segment has one (it is
-        appended to when an unnamed segment needs one to replace a stale file).
-        """
-        dfd = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            self._link_into_place(fd, dfd, tmp, path)
+            raise ChannelBusy(f"channel {self.name!r} is being started or closed by another process; use "
+                              f"another name or try again") from None
         finally:
-            os.close(dfd)
+            c.close()
+        raise ChannelBusy(f"channel {self.name!r} is served by pid {pid}, uid {uid}; stop it or use another name")
 
-    def _link(self, src: str, dst: str, dfd: int) -> None:
-        # A directory fd makes os.link use linkat(AT_SYMLINK_FOLLOW), which links
-        # the file behind /proc/self/fd/N rather than the symlink itself.
-        os.link(src, dst, src_dir_fd=dfd, follow_symlinks=True)
+    def _make_pool(self) -> None:
+        try:
+            self._fd, self._mm = _memfd(f"shmring-pool:{self.name}", self.pool_size)
+        except OSError as e:
+            raise Error(f"channel {self.name!r}: {self.pool_size} bytes of pool ({self.n_slots} slots of "
+                        f"{self.slot_size}): {os.strerror(e.errno or 0)}") from None
+        L.IDENTITY.pack_into(self._mm, 0, L.MAGIC, L.VERSION, L.HEADER_SIZE, self.pool_size, L.SLOT_TABLE_OFFSET,
+                              self.payload_offset, self.slot_size, self.generation, self.n_slots,
+                              self.max_readers, self.queue_len, self.max_holds, 1, self.policy, L.BLOCK_SIZE,
+                              L.DESC_OFFSET, L.DESC_SLOT_SIZE, L.DESC_SLOTS, L.READER_LINES_OFFSET)
+        self._base, self._keep = A.addr_of(self._mm)
+        A.store_release_32(self._base + _PRODUCER_PID, os.getpid())
+        A.store_release_32(self._base + _STATE, L.STATE_OPEN)
+        fcntl.fcntl(self._fd, F_ADD_SEALS, L.POOL_SEALS)
 
-    def _link_into_place(self, fd: int, dfd: int, tmp: list[str], path: str) -> None:
-        for _ in range(100):
-            src = tmp[0] if tmp else f"/proc/self/fd/{fd}"
-            try:
-                self._link(src, path, dfd)
-            except FileExistsError:
-                pass
-            else:
-                if tmp:
-                    os.unlink(tmp.pop())
-                return
-            try:
-                ofd = os.open(path, open_flags(True))
-            except FileNotFoundError:
-                continue
-            except PermissionError:
-                raise ChannelBusy(f"channel {self.name!r} exists and belongs to another user ({owner_of(path)}): "
-                                  f"choose another channel name, or have its owner stop its producer (or remove "
-                                  f"it with shmring clean if its producer died)") from None
-            try:
-                check_regular(self.name, path, os.fstat(ofd))
-                if not _sys.lock_try(ofd, L.LOCK_PRODUCER):
-                    pid = 0
-                    raw = os.pread(ofd, 4, L.HEADER["producer_pid"][0])
-                    if len(raw) == 4:
-                        pid = struct.unpack("<I", raw)[0]
-                    raise ChannelBusy(f"channel {self.name!r} already has a live producer (pid {pid})", pid)
-                try:
-                    st = os.stat(path)
-                except FileNotFoundError:
-                    continue
-                fst = os.fstat(ofd)
-                if (st.st_dev, st.st_ino) != (fst.st_dev, fst.st_ino):
-                    continue
-                if not tmp:
-                    tmp.append(self._temp_name())
-                    self._link(src, tmp[0], dfd)
-                os.rename(tmp[0], path)  # replace the dead producer's segment atomically
-                tmp.pop()
-                return
-            finally:
-                os.close(ofd)
-        raise Error(f"channel {self.name!r}: the name keeps changing under us; giving up")
-
-    # --- stream description ----------------------------------------------
+    # --- the stream ----------------------------------------------------------
     def set_stream(self, caps: Optional[str] = None, format: str = "", width: int = 0, height: int = 0,
-                   fps: Any = 30, frame_size: Optional[int] = None,
-                   plane_offsets: Optional[Sequence[int]] = None,
-                   plane_strides: Optional[Sequence[int]] = None, timeout: Optional[float] = -1.0) -> StreamInfo:
-        """Publish a new stream description; frames written afterwards carry it.
-
-        For raw video give ``format``, ``width``, ``height`` (strides and caps
-        default to GStreamer's); otherwise give ``caps`` (and ``frame_size``
-        for fixed-size frames, 0 = variable).
-        """
-        seg = self._require()
+                   fps: Any = 30, frame_size: Optional[int] = None) -> StreamInfo:
+        """Describe the frames written from now on (raw video: format, width, height; else caps)."""
+        self._require()
         fps_n, fps_d = _fps(fps)
         offs: list[int] = []
         strides: list[int] = []
         if format:
             offs, strides, fsize = default_layout(format, width, height)
-            if plane_offsets is not None:
-                offs = list(plane_offsets)
-            if plane_strides is not None:
-                strides = list(plane_strides)
-            if frame_size is None:
-                frame_size = fsize
-            if caps is None:
-                caps = raw_caps(format, width, height, fps_n, fps_d)
+            frame_size = fsize if frame_size is None else frame_size
+            caps = caps or raw_caps(format, width, height, fps_n, fps_d)
         if not caps:
             raise ValueError("a stream needs caps, or a raw video format with width and height")
-        if frame_size is None:
-            frame_size = 0
         raw = caps.encode("utf-8")
-        if len(raw) >= L.CAPS_MAX or b"\0" in raw:
-            raise ValueError(f"caps string of {len(raw)} bytes: the limit is {L.CAPS_MAX - 1}, no NUL")
-        fmt = format.encode("ascii")
-        if len(fmt) >= 16:
-            raise ValueError(f"format name {format!r} is longer than 15 bytes")
-        if len(offs) != len(strides) or len(offs) > L.MAX_PLANES:
-            raise ValueError(f"{len(offs)} plane offsets and {len(strides)} strides (at most {L.MAX_PLANES})")
-        d = self._next_desc
+        if len(raw) >= L.CAPS_MAX or b"\0" in raw or len(format.encode("ascii")) >= 16:
+            raise ValueError(f"caps of {len(raw)} bytes (limit {L.CAPS_MAX - 1}, no NUL) or format {format!r}")
+        frame_size = frame_size or 0
+        if frame_size > self.slot_size:
+            raise FrameTooLarge(f"channel {self.name!r}: frames of {frame_size} bytes do not fit its "
+                                f"{self.slot_size}-byte slots; create the Writer with max_frame_size >= {frame_size}")
+        d = self._desc_next if self._desc_next < 1 << 32 else 1
         info = StreamInfo(d, caps, format, width, height, fps_n, fps_d, frame_size, tuple(offs), tuple(strides))
-        if format:
-            check_geometry(self.name, info, frame_size)
-        if frame_size and frame_size + L.RECORD_HEADER_SIZE > self._R:
-            raise FrameTooLarge(f"channel {self.name!r}: frames of {frame_size} bytes do not fit in a ring "
-                                f"of {self._R} bytes (largest frame {self.max_frame_size} bytes)")
-        slot = d % L.DESC_SLOTS
-        # A slot may be rewritten only when no record naming its old id is left.
-        end = self._slot_end[slot]
-        t = self.timeout if timeout is not None and timeout < 0 else timeout
-        if not self._make_room(0, t, until=end, must=True):
-            raise Timeout(f"channel {self.name!r}: description slot {slot} still in use after {t} s")
-        mm = self._mm
-        base = L.DESC_OFFSET + slot * L.DESC_SLOT_SIZE
-        po = (list(offs) + [0] * L.MAX_PLANES)[: L.MAX_PLANES]
-        ps = (list(strides) + [0] * L.MAX_PLANES)[: L.MAX_PLANES]
-        mm[base:base + L.DESC_SLOT_SIZE] = bytes(L.DESC_SLOT_SIZE)
-        _DESC.pack_into(mm, base, 0, len(raw), fmt, width, height, len(offs), fps_n, fps_d, 0, frame_size, 0,
-                        *po, *ps)
-        mm[base + _CAPS_OFF: base + _CAPS_OFF + len(raw)] = raw
-        seg.hi[base // 4] = d  # release-store the id last
-        seg.hi[I["desc_id"]] = d
-        self._next_desc += 1
-        self._info = info
         self._geo = check_geometry(self.name, info, frame_size) if format else None
-        self._bump()
+        self._pending = (info, raw, format.encode("ascii"))
+        self._desc_next = d + 1
+        self._info = info
         return info
 
     @property
@@ -326,351 +270,466 @@ class Writer:
         """The stream description in force (None before set_stream)."""
         return self._info
 
-    # --- space -----------------------------------------------------------
-    def _boundary(self) -> int:
-        hq = self._hq
-        r = hq[Q["read_pos"]]
-        rel = hq[Q["release_pos"]]
-        b = r if rel & _NONE else rel
-        w = self._w
-        if b > w or w - b > self._R:
-            raise CorruptSegment(f"channel {self.name!r}: consumer line corrupt: read_pos {r}, "
-                                 f"release_pos {rel:#x}, write_pos {w}, ring {self._R}")
-        return b
+    def _desc_busy(self, d: int) -> bool:
+        """A slot readers may pin, or a reservation, still names the description slot d would overwrite (D1)."""
+        slot = d % L.DESC_SLOTS
+        return any(self._pins[s] and self._slot_desc[s] not in (0, d) and self._slot_desc[s] % L.DESC_SLOTS == slot
+                   for s in range(self.n_slots))
 
-    def _make_room(self, n: int, timeout: Optional[float], until: int = 0, must: bool = False,
-                   while_reader: bool = False) -> bool:
-        """Make n bytes free at write_pos (and the boundary reach ``until``).  False = drop.
+    def _publish_desc(self) -> None:
+        assert self._pending is not None
+        info, raw, fmt = self._pending
+        d = info.desc_id
+        base = L.DESC_OFFSET + (d % L.DESC_SLOTS) * L.DESC_SLOT_SIZE
+        A.store_release_32(self._base + base, 0)
+        # A fence: the 0 is visible before any new byte (pairs with the reader's
+        # acquire fence and second load of the id, D1).
+        A.fence_seq_cst()
+        mm = self._mm
+        mm[base + 4:base + L.DESC_SLOT_SIZE] = bytes(L.DESC_SLOT_SIZE - 4)
+        po = (list(info.plane_offsets) + [0] * L.MAX_PLANES)[:L.MAX_PLANES]
+        ps = (list(info.plane_strides) + [0] * L.MAX_PLANES)[:L.MAX_PLANES]
+        packed = _DESC.pack(0, len(raw), fmt, info.width, info.height, len(info.plane_offsets), info.fps_n,
+                              info.fps_d, 0, info.frame_size, 0, *po, *ps)
+        mm[base + 4:base + len(packed)] = packed[4:]
+        mm[base + _CAPS_OFF:base + _CAPS_OFF + len(raw)] = raw
+        # Release: pairs with the reader's acquire load of the slot id (D1).
+        A.store_release_32(self._base + base, d)
+        A.store_release_32(self._base + _DESC_ID, d)
+        self._desc_cur = d
+        self._pending = None
 
-        ``writer_waiting`` stays 1 for as long as it waits, so that tools
-        see a producer that waits for a reader or for space.
-        """
-        hi = self._hi
-        try:
-            return self._make_room_waiting(n, timeout, until, must, while_reader)
-        finally:
-            if hi[I["writer_waiting"]]:
-                hi[I["writer_waiting"]] = 0
+    # --- reader blocks (lock held) ----------------------------------------------
+    def _break(self, r: _Reader, why: str) -> None:
+        if not r.broken:
+            r.broken = why
+            try:
+                os.write(self._wake_w, b"b")
+            except OSError:
+                pass
 
-    def _make_room_waiting(self, n: int, timeout: Optional[float], until: int, must: bool,
-                           while_reader: bool) -> bool:
-        R = self._R
-        deadline = None
-        while True:
-            b = self._boundary()
-            if R - (self._w - b) >= n and b >= until:
-                return True
-            if self.policy == L.POLICY_LIVE and self._reclaim(n, until):
-                return True
-            if self._keep_newest():
+    def _load_head(self, r: _Reader) -> Optional[int]:
+        """P3: the reader's head (acquire, first), checked against the truth; None after breaking it."""
+        h = A.load_acquire_64(r.addr + _B_HEAD)
+        if not r.head <= h <= r.tail:
+            self._break(r, f"head {h} outside [{r.head}, {r.tail}]")
+            return None
+        r.head = h
+        return h
+
+    def _collect_pins(self) -> None:
+        pins = [False] * self.n_slots
+        for r in self._readers:
+            if r is None or r.broken:
                 continue
-            if self.policy != L.POLICY_LOSSLESS and not must:
-                return False
-            # wait for the reader to release space
-            if while_reader and not self._seg.reader_alive():  # type: ignore[union-attr]
-                return False
+            h = self._load_head(r)
+            if h is None:
+                continue
+            for i in range(h, r.tail):
+                pins[r.q[i % self.queue_len]] = True
+            for k in range(r.holds):
+                # Acquire: pairs with the reader's release stores of holds (T1, R1).
+                s = A.load_acquire_32(r.addr + _B_HOLDS + 4 * k)
+                if s == L.SLOT_NONE:
+                    continue
+                if s >= self.n_slots:
+                    self._break(r, f"holds[{k}] = {s}, not a slot ({self.n_slots} slots)")
+                    break
+                pins[s] = True
+        self._pins = pins
+
+    def _full_lossless(self) -> list[tuple[int, int]]:
+        """W3: (taken address, value) of each lossless reader with no room for one more frame."""
+        full = []
+        for r in self._readers:
+            if r is None or r.broken or not r.lossless:
+                continue
+            # seq_cst: pairs with the reader's add to taken then load of producer_waiting (W4).
+            v = A.load_seq_cst_32(r.addr + _B_TAKEN)
+            h = self._load_head(r)
+            if h is not None and r.tail - h + 1 > self.queue_len:
+                full.append((r.addr + _B_TAKEN, v))
+        return full
+
+    # --- frames ---------------------------------------------------------------------
+    def _reserve(self, size: int, deadline: Optional[float]) -> int:
+        """A free slot for a frame of ``size`` bytes (lock taken and released here)."""
+        if size > self.slot_size:
+            raise FrameTooLarge(f"channel {self.name!r}: a {size}-byte frame does not fit its {self.slot_size}-byte "
+                                f"slots; create the Writer with max_frame_size >= {size}")
+        while True:
+            with self._lock:
+                full = []
+                if self.policy == L.POLICY_LOSSLESS:
+                    # W3: producer_waiting first (seq_cst), then each reader's taken and head.
+                    A.store_seq_cst_32(self._base + _PRODUCER_WAITING, 1)
+                    full = self._full_lossless()
+                if not full:
+                    if self.policy == L.POLICY_LOSSLESS:
+                        A.store_seq_cst_32(self._base + _PRODUCER_WAITING, 0)
+                    self._collect_pins()
+                    if self._pending is not None and self._desc_busy(self._pending[0].desc_id):
+                        if self.policy != L.POLICY_LOSSLESS:
+                            return -1
+                    else:
+                        if self._pending is not None:
+                            self._publish_desc()
+                        for i in range(1, self.n_slots + 1):
+                            s = (self._last_slot + i) % self.n_slots
+                            if not self._pins[s]:
+                                self._last_slot = s
+                                return s
+                        raise Error(f"channel {self.name!r}: no free slot: the pool is inconsistent")
+            if self._closed:
+                raise Closed(f"channel {self.name!r}: the writer is closed")
             now = time.monotonic()
-            if deadline is None:
-                deadline = None if timeout is None else now + timeout
-            wait = _SLICE
-            if deadline is not None:
-                left = deadline - now
-                if left <= 0:
-                    if must:
-                        return False
-                    raise Timeout(f"channel {self.name!r}: no room for {n} bytes within {timeout} s "
-                                  f"({R - (self._w - b)} of {R} bytes free)")
-                wait = min(wait, left)
-            hi = self._hi
-            v = hi[I["cons_seq"]]
-            hi[I["writer_waiting"]] = 1
-            b = self._boundary()
-            if not (R - (self._w - b) >= n and b >= until):
-                _sys.futex_wait(self._seg.base + _CONS_SEQ_OFF, v, wait)  # type: ignore[union-attr]
+            if deadline is not None and now >= deadline:
+                A.store_seq_cst_32(self._base + _PRODUCER_WAITING, 0)
+                raise Timeout(f"channel {self.name!r}: a lossless reader took no frame for {self.timeout} s")
+            if full:
+                addr, v = full[0]
+                _sys.futex_wait(addr, v, _FALLBACK_S if deadline is None else min(_FALLBACK_S, deadline - now))
+            else:
+                time.sleep(_FALLBACK_S)  # a description slot still pinned: look again
 
-    def _keep_newest(self) -> bool:
-        """keep_newest: with no reader attached, reclaim every record before the newest frame.
+    def _push(self, r: _Reader, s: int) -> None:
+        """P1 for one reader (lock held), after making room by policy (P2)."""
+        h = self._load_head(r)
+        room = h is not None
+        while h is not None and r.tail - h >= self.queue_len:
+            if not r.live:
+                room = False
+                break
+            # acq_rel CAS: pairs with the reader's CAS of head (T1); success removed entry h.
+            ok, _ = A.cas_64(r.addr + _B_HEAD, h, h + 1)
+            if ok:
+                r.head = h + 1
+                r.dropped += 1
+                break
+            h = self._load_head(r)
+            room = h is not None
+        if not room:
+            if not r.broken:
+                r.dropped += 1
+        else:
+            i = r.tail % self.queue_len
+            if len(r.q) < self.queue_len:
+                r.q.append(s)
+            else:
+                r.q[i] = s
+            A.store_release_32(r.addr + _B_QUEUE + 4 * i, s)
+            r.tail += 1
+            # Release: pairs with the reader's acquire load of tail (T1).
+            A.store_release_64(r.addr + _B_TAIL, r.tail)
+            r.queued += 1
+        line = self._base + L.READER_LINES_OFFSET + 64 * r.index
+        A.store_release_64(line + _L_QUEUED, r.queued)
+        A.store_release_64(line + _L_DROPPED, r.dropped)
+        A.store_release_32(line + _L_LAG, r.tail - r.head)
 
-        Also frees what a dead reader held.  Done under the claim lock, which
-        a reader takes to attach, after checking again that none is attached.
-        True if anything was freed.
-        """
-        seg = self._seg
-        if not self.keep_newest or self._last_frame < 0 or seg is None:
-            return False
-        hq = self._hq
-        rel = hq[Q["release_pos"]]
-        if hq[Q["read_pos"]] >= self._last_frame and rel & _NONE:
-            return False  # nothing older than the newest frame is kept
-        if seg.reader_alive() or not _sys.lock_try(seg.fd, L.LOCK_CLAIM):
-            return False
-        freed = False
-        try:
-            if seg.reader_alive():
-                return False
-            r = hq[Q["read_pos"]]
-            if r > self._w:
-                raise CorruptSegment(f"channel {self.name!r}: corrupt header: read_pos = {r} > write_pos "
-                                     f"{self._w}")
-            while r < self._last_frame:
-                rtype, _fl, _d, length, size, *_ = seg.record(r, "read_pos")
-                seg.check_record(r, self._w, rtype, length, size)
-                r += length
-                hq[Q["read_pos"]] = r
-                if rtype == L.RECORD_FRAME:
-                    hq[Q["frames_dropped"]] = (hq[Q["frames_dropped"]] + 1) & 0xFFFFFFFFFFFFFFFF
-                freed = True
-            hq[Q["release_pos"]] = _NONE | r  # no reader: nothing is held
-            freed = freed or not rel & _NONE
-        finally:
-            _sys.unlock(seg.fd, L.LOCK_CLAIM)
-        return freed
+    def _publish(self, s: int, stype: int, size: int, pts: int, dts: int, duration: int, flags: int) -> None:
+        with self._lock:
+            desc = self._desc_cur if stype == L.SLOT_FRAME else 0
+            L.SLOT.pack_into(self._mm, L.SLOT_TABLE_OFFSET + s * L.SLOT_HEADER_SIZE, self._next_seq, size, pts, dts,
+                              duration, time.clock_gettime_ns(time.CLOCK_MONOTONIC), desc, stype, flags, 0)
+            self._slot_desc[s] = desc
+            if stype == L.SLOT_FRAME:
+                self._next_seq += 1
+                self.frames_written += 1
+            A.store_release_32(self._base + _EOS, int(stype == L.SLOT_EOS))
+            for r in self._readers:
+                if r is not None and not r.broken:
+                    self._push(r, s)
+            A.store_release_64(self._base + _NEXT_SEQ, self._next_seq)
+            A.store_release_64(self._base + _FRAMES_WRITTEN, self.frames_written)
+            self._wake_readers()
 
-    def _frame_follows(self, pos: int) -> bool:
-        """Is there a FRAME record between ``pos`` and the write position (before an EOS)?"""
-        seg = self._seg
-        assert seg is not None
-        R = self._R
-        while pos < self._w:
-            rtype, _fl, _d, length, *_ = seg.record(pos)
-            if rtype == L.RECORD_FRAME:
-                return True
-            if (rtype != L.RECORD_PAD or length % L.RECORD_ALIGN or length < L.RECORD_HEADER_SIZE
-                    or pos % R + length > R or pos + length > self._w):
-                return False  # EOS, or a record the reader damaged: keep what is there
-            pos += length
-        return False
-
-    def _reclaim(self, n: int, until: int) -> bool:
-        """LIVE: advance read_pos past unread records under the claim lock; True if that made room.
-
-        While the reader holds a record, no room can be made until it lets go,
-        but all unread frames but the newest are still reclaimed, so that the
-        reader is not handed stale frames (docs/PROTOCOL.md).
-        """
-        seg = self._seg
-        assert seg is not None
-        hq = self._hq
-        if not _sys.lock_try(seg.fd, L.LOCK_CLAIM):
-            return False
-        R = self._R
-        try:
-            while True:
-                b = self._boundary()
-                holds = not hq[Q["release_pos"]] & _NONE
-                if not holds and R - (self._w - b) >= n and b >= until:
-                    return True
-                r = hq[Q["read_pos"]]
-                if r >= self._w:
-                    return False
-                rtype, _fl, _d, length, size, *_ = seg.record(r, "read_pos")
-                seg.check_record(r, self._w, rtype, length, size)
-                if holds and rtype == L.RECORD_FRAME and not self._frame_follows(r + length):
-                    return False  # the newest unread frame stays for the reader
-                hq[Q["read_pos"]] = r + length
-                if rtype == L.RECORD_FRAME:
-                    hq[Q["frames_dropped"]] = (hq[Q["frames_dropped"]] + 1) & 0xFFFFFFFFFFFFFFFF
-        finally:
-            _sys.unlock(seg.fd, L.LOCK_CLAIM)
-
-    # --- writing ---------------------------------------------------------
-    @property
-    def max_frame_size(self) -> int:
-        """Largest payload the ring accepts, in bytes."""
-        return self._R - L.RECORD_HEADER_SIZE
-
-    def _publish(self, rtype: int, length: int, size: int, flags: int, desc_id: int, pts: int, dts: int,
-                 duration: int, seq: int) -> None:
-        w = self._w
-        _REC.pack_into(self._mm, L.RING_OFFSET + w % self._R, rtype, flags, desc_id, length, size, seq, pts,
-                       dts, duration, time.monotonic_ns())
-        hq = self._hq
-        if rtype == L.RECORD_FRAME:
-            hq[Q["next_seq"]] = (seq + 1) & 0xFFFFFFFFFFFFFFFF
-            hq[Q["frames_written"]] = (hq[Q["frames_written"]] + 1) & 0xFFFFFFFFFFFFFFFF
-        self._w = w + length
-        hq[Q["write_pos"]] = self._w  # release-store (x86-64 TSO)
-        self._bump()
-
-    def _bump(self) -> None:
-        hi = self._hi
-        hi[I["prod_seq"]] = (hi[I["prod_seq"]] + 1) & 0xFFFFFFFF
-        # No full barrier from Python: always wake (PROTOCOL.md "Publish").
-        _sys.futex_wake(self._seg.base + _PROD_SEQ_OFF)  # type: ignore[union-attr]
-
-    def _drop(self) -> bool:
-        hq = self._hq
-        hq[Q["frames_dropped"]] = (hq[Q["frames_dropped"]] + 1) & 0xFFFFFFFFFFFFFFFF
-        hq[Q["next_seq"]] = (hq[Q["next_seq"]] + 1) & 0xFFFFFFFFFFFFFFFF
-        return False
+    def _wake_readers(self) -> None:
+        """W2: bump commit_seq (seq_cst), then wake if any reader sleeps (seq_cst loads)."""
+        A.fetch_add_seq_cst_32(self._base + _COMMIT_SEQ, 1)
+        for r in self._readers:
+            if r is not None and not r.broken and A.load_seq_cst_32(r.addr + _B_WAITING):
+                _sys.futex_wake(self._base + _COMMIT_SEQ)
+                return
 
     def write(self, frame: Any, pts: Optional[int] = None, dts: Optional[int] = None,
               duration: Optional[int] = None, flags: int = 0, timeout: Optional[float] = -1.0) -> bool:
-        """Copy one frame into the ring and publish it.
+        """Publish one frame (a numpy array shaped like the stream's frames, or bytes) to every reader.
 
-        ``frame`` is a numpy array shaped like the stream's frames
-        ((height, width, channels) for packed formats; it is written with
-        the stream's row stride) or any bytes-like object of at most
-        ``max_frame_size`` bytes.  Times are in ns.  Returns True when
-        published, False when dropped (drop-new or live policy, ring full).
-        Raises FrameTooLarge, Timeout (lossless, ``timeout`` seconds,
-        default the writer's).
+        Returns True when published, False when the frame was dropped (a
+        description slot the new caps need is still pinned, drop-new/live).
+        Raises FrameTooLarge, Timeout (lossless: a reader took nothing for
+        ``timeout`` s; default the writer's).
         """
         self._require()
         if self._info is None:
             raise Error(f"channel {self.name!r}: call set_stream() (or give format/caps) before writing")
         if flags & ~L.FLAGS_ALL:
             raise ValueError(f"flags {flags:#x} has bits outside {L.FLAGS_ALL:#x}")
+        src, size = self._source(frame)
         if timeout is not None and timeout < 0:
             timeout = self.timeout
-        src, size, strided = self._source(frame)
-        R = self._R
-        length = (L.RECORD_HEADER_SIZE + size + L.RECORD_ALIGN - 1) // L.RECORD_ALIGN * L.RECORD_ALIGN
-        if length > R:
-            raise FrameTooLarge(f"channel {self.name!r}: frame of {size} bytes needs {length} bytes but the "
-                                f"ring has {R} bytes (largest frame {R - L.RECORD_HEADER_SIZE} bytes)")
-        hq = self._hq
-        off = self._w % R
-        if off + length > R:
-            pad = R - off
-            if not self._make_room(pad, timeout):
-                return self._drop()
-            self._publish(L.RECORD_PAD, pad, 0, 0, 0, L.NO_TIME, L.NO_TIME, L.NO_TIME, 0)
-            off = 0
-        if not self._make_room(length, timeout):
-            return self._drop()
-        start = L.RING_OFFSET + off + L.RECORD_HEADER_SIZE
-        if strided:
-            self._write_strided(src, start)
+        s = self._reserve(size, None if timeout is None else time.monotonic() + timeout)
+        if s < 0:
+            return False
+        start = self.payload_offset + s * self.slot_size
+        if callable(src):
+            src(start)
         else:
             self._mm[start:start + size] = src
-        info = self._info
-        seq = hq[Q["next_seq"]]
         t = L.NO_TIME
-        self._last_frame = self._w
-        self._publish(L.RECORD_FRAME, length, size, flags, info.desc_id, t if pts is None else pts,
-                      t if dts is None else dts, t if duration is None else duration, seq)
-        self._slot_end[info.desc_id % L.DESC_SLOTS] = self._w
-        self._keep_newest()
+        self._publish(s, L.SLOT_FRAME, size, t if pts is None else pts, t if dts is None else dts,
+                      t if duration is None else duration, flags)
         return True
 
-    def _source(self, frame: Any) -> tuple[Any, int, bool]:
-        info = self._info
-        assert info is not None
-        np: Any = None
+    def _source(self, frame: Any) -> tuple[Any, int]:
+        """What write() copies: bytes, or a function that writes a packed image at its row stride."""
         if type(frame).__module__ == "numpy":
-            import numpy
-            np = numpy
-        if np is not None and isinstance(frame, np.ndarray):
+            import numpy as np
             geo = self._geo
             if geo is not None and len(geo) == 1 and frame.ndim >= 2:
                 rows, cols, comps, esize, dtype = geo[0]
-                want = (rows, cols, comps)
                 shape = frame.shape if frame.ndim == 3 else frame.shape + (1,)
-                if tuple(shape) != want:
-                    raise ValueError(f"channel {self.name!r}: frame shape {frame.shape}, stream "
-                                     f"{info.format} {info.width}x{info.height} needs {want}")
-                if frame.dtype != np.dtype(dtype):
-                    raise ValueError(f"frame dtype {frame.dtype}, format {info.format} needs {np.dtype(dtype)}")
-                return frame.reshape(want), info.frame_size, True
+                if tuple(shape) != (rows, cols, comps) or frame.dtype != np.dtype(dtype):
+                    raise ValueError(f"channel {self.name!r}: frame {frame.shape} {frame.dtype}, the stream needs "
+                                     f"{(rows, cols, comps)} {np.dtype(dtype)}")
+                info = self._info
+                assert info is not None
+                offset, stride = info.plane_offsets[0], info.plane_strides[0]
+
+                def put(start: int) -> None:
+                    dst: Any = np.ndarray((rows, cols, comps), np.dtype(dtype), self._mm, start + offset,
+                                          (stride, comps * esize, esize))
+                    dst[...] = frame.reshape(rows, cols, comps)
+                    del dst  # the mapping is exported while it lives
+                return put, info.frame_size
             frame = np.ascontiguousarray(frame)
-            mv = memoryview(frame).cast("B")
-            return mv, mv.nbytes, False
         mv = memoryview(frame)
         if mv.ndim != 1 or mv.itemsize != 1:
             mv = mv.cast("B")
-        return mv, mv.nbytes, False
+        return mv, mv.nbytes
 
-    def _write_strided(self, src: Any, start: int) -> None:
-        import numpy as np
-        info = self._info
-        assert info is not None
-        rows, cols, comps, esize, dtype = self._geo[0]
-        stride = info.plane_strides[0]
-        base = np.frombuffer(self._mm, np.uint8, info.frame_size, start)  # holds an export while in use
-        dst: Any = np.ndarray((rows, cols, comps), np.dtype(dtype), base, info.plane_offsets[0],
-                         (stride, comps * esize, esize))
-        dst[...] = src
-        del dst, base
-
-    def eos(self, timeout: Optional[float] = -1.0) -> bool:
-        """Append end of stream.  Waits for room only while a reader is attached; False if not written."""
+    def eos(self, timeout: Optional[float] = -1.0) -> None:
+        """Push an end of stream to every reader (waits like write() in lossless)."""
         self._require()
         if timeout is not None and timeout < 0:
             timeout = self.timeout
-        n = L.RECORD_HEADER_SIZE
-        if self._w % self._R + n > self._R:
-            pad = self._R - self._w % self._R
-            if not self._make_room(pad, timeout, must=True, while_reader=True):
-                return False
-            self._publish(L.RECORD_PAD, pad, 0, 0, 0, L.NO_TIME, L.NO_TIME, L.NO_TIME, 0)
-        if not self._make_room(n, timeout, must=True, while_reader=True):
-            return False
-        pos = self._w
-        self._hq[Q["eos_pos"]] = pos + 1
-        self._publish(L.RECORD_EOS, n, 0, 0, 0, L.NO_TIME, L.NO_TIME, L.NO_TIME, 0)
+        s = self._reserve(0, None if timeout is None else time.monotonic() + timeout)
+        if s >= 0:
+            self._publish(s, L.SLOT_EOS, 0, L.NO_TIME, L.NO_TIME, L.NO_TIME, 0)
+
+    # --- readers -------------------------------------------------------------------
+    @property
+    def readers(self) -> int:
+        """Readers attached now."""
+        with self._lock:
+            return sum(r is not None for r in self._readers)
+
+    @property
+    def reader_pids(self) -> list[int]:
+        with self._lock:
+            return [r.pid for r in self._readers if r is not None]
+
+    def reader_stats(self) -> list[dict[str, int]]:
+        """Each attached reader's pid, and the frames queued to it and dropped for it."""
+        with self._lock:
+            return [{"pid": r.pid, "queued": r.queued, "dropped": r.dropped} for r in self._readers if r is not None]
+
+    def wait_reader(self, timeout: Optional[float] = None) -> bool:
+        """Wait until at least one reader is attached; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._attached:
+            while not any(r is not None for r in self._readers):
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0 or self._closed:
+                    return False
+                self._attached.wait(left)
         return True
 
-    # --- state -----------------------------------------------------------
-    @property
-    def reader_alive(self) -> bool:
-        """True while a reader holds the channel's reader lock."""
-        return self._require().reader_alive()
+    # --- the door ------------------------------------------------------------------
+    def _allowed(self, sock: socket.socket, uid: int, gid: int) -> bool:
+        if uid in (0, self._uid) or uid == self._share_uid:
+            return True
+        if self._share_gid is None:
+            return False
+        if gid == self._share_gid:
+            return True
+        try:
+            raw = sock.getsockopt(socket.SOL_SOCKET, SO_PEERGROUPS, 4 * 256)
+        except OSError:
+            return False
+        return self._share_gid in struct.unpack(f"{len(raw) // 4}I", raw[:len(raw) // 4 * 4])
 
-    @property
-    def frames_written(self) -> int:
-        """Frames published so far."""
-        return self._require().hq[Q["frames_written"]]
+    def _greet(self, sock: socket.socket) -> None:
+        """The first message of a new connection: HELLO, checked; then WELCOME or REFUSED."""
+        try:
+            msg, anc, _flags, _addr = sock.recvmsg(64, socket.CMSG_SPACE(16 * 4))
+        except BlockingIOError:
+            return
+        except OSError:
+            msg, anc = b"", []
+        self._pend.pop(sock, None)
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                for fd in struct.unpack(f"{len(data) // 4}i", data[:len(data) // 4 * 4]):
+                    os.close(fd)
+        pid, uid, gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+        ok = len(msg) == L.HELLO.size and not anc
+        if ok:
+            mtype, size, version, role, holds, mode, _r = L.HELLO.unpack(msg)
+            ok = (mtype, size, version) == (L.MSG_HELLO, L.HELLO.size, L.VERSION) and mode <= L.MODE_LIVE \
+                and role in (L.ROLE_READER, L.ROLE_OBSERVER)
+        if not ok:
+            self._send_close(sock, _refused(errno.EPROTO, f"channel '{self.name}' speaks protocol {L.VERSION} and "
+                                                          f"got no valid HELLO of it"))
+        elif not self._allowed(sock, uid, gid):
+            self._send_close(sock, _refused(errno.EACCES, f"channel '{self.name}' (producer uid {self._uid}) does "
+                                                          f"not accept readers of uid {uid}: the producer can share "
+                                                          f"it with a user (share_uid) or a group (share_gid)"))
+        elif role == L.ROLE_OBSERVER:
+            w = L.WELCOME.pack(L.MSG_WELCOME, L.WELCOME.size, L.VERSION, 0xFFFFFFFF, self.pool_size,
+                                self.generation, 0, 0)
+            self._send_close(sock, w, [self._fd])
+        else:
+            self._admit(sock, pid, uid, holds, mode)
 
-    @property
-    def frames_dropped(self) -> int:
-        """Frames dropped (drop-new, live while the reader holds frames) or reclaimed (live) so far."""
-        return self._require().hq[Q["frames_dropped"]]
+    def _send_close(self, sock: socket.socket, msg: bytes, fds: Optional[list[int]] = None) -> None:
+        try:
+            socket.send_fds(sock, [msg], fds or [])
+        except OSError:
+            pass
+        sock.close()
 
-    def _require(self) -> Segment:
-        if self._seg is None:
-            raise Closed(f"writer of channel {self.name!r} is closed")
-        return self._seg
+    def _admit(self, sock: socket.socket, pid: int, uid: int, holds: int, mode: int) -> None:
+        fd, mm = _memfd(f"shmring-reader:{self.name}", L.BLOCK_SIZE)
+        mm[_B_HOLDS:_B_HOLDS + 4 * L.HOLDS_MAX] = b"\xff" * (4 * L.HOLDS_MAX)
+        fcntl.fcntl(fd, F_ADD_SEALS, L.BLOCK_SEALS)
+        holds = holds if 0 < holds < self.max_holds else self.max_holds
+        with self._lock:
+            free = [i for i, r in enumerate(self._readers) if r is None]
+            if not free:
+                pids = " ".join(str(r.pid) for r in self._readers if r is not None)
+                text = (f"channel '{self.name}' has {self.max_readers} readers, its limit (max_readers); reader "
+                        f"pids: {pids}; stop one or raise max_readers")
+            else:
+                i = free[0]
+                r = _Reader(i, sock, pid, uid, holds, mode, self.policy, fd, mm)
+                line = self._base + L.READER_LINES_OFFSET + 64 * i
+                self._mm[line - self._base:line - self._base + 64] = bytes(64)
+                struct.pack_into("<III", self._mm, line - self._base + 4, uid, mode, holds)
+                A.store_release_32(line + _L_PID, pid)
+                self._readers[i] = r
+                A.store_release_32(self._base + _READERS, sum(x is not None for x in self._readers))
+        if not free:
+            mm.close()
+            os.close(fd)
+            self._send_close(sock, _refused(errno.EBUSY, text))
+            return
+        w = L.WELCOME.pack(L.MSG_WELCOME, L.WELCOME.size, L.VERSION, i, self.pool_size, self.generation, holds, mode)
+        try:
+            socket.send_fds(sock, [w], [self._fd, fd])
+        except OSError:
+            self._drop(r)
+            return
+        with self._attached:
+            self._attached.notify_all()
+
+    def _drop(self, r: _Reader) -> None:
+        """The reader leaves: its queue and holds pin nothing any more."""
+        with self._lock:
+            if self._readers[r.index] is not r:
+                return
+            self._readers[r.index] = None
+            A.store_release_32(self._base + L.READER_LINES_OFFSET + 64 * r.index + _L_PID, 0)
+            A.store_release_32(self._base + _READERS, sum(x is not None for x in self._readers))
+            if r.broken:
+                try:
+                    r.sock.send(_refused(errno.EPROTO, f"channel '{self.name}': this reader's block broke the "
+                                                        f"protocol ({r.broken}); the producer disconnected it"))
+                except OSError:
+                    pass
+            r.close()
+
+    def _door_loop(self) -> None:
+        self._pend: dict[socket.socket, float] = {}
+        while not self._closed:
+            poll = select.poll()
+            poll.register(self._wake_r, select.POLLIN)
+            if len(self._pend) < _PENDING_MAX:
+                poll.register(self._listen, select.POLLIN)
+            for s in self._pend:
+                poll.register(s, select.POLLIN)
+            with self._lock:
+                live = [r for r in self._readers if r is not None]
+            for r in live:
+                poll.register(r.sock, select.POLLIN)
+            now = time.monotonic()
+            wait = min([_PENDING_S] + [t + _PENDING_S - now for t in self._pend.values()])
+            events = dict(poll.poll(max(0.0, wait) * 1000 + 1))
+            if self._wake_r in events:
+                try:
+                    os.read(self._wake_r, 4096)
+                except OSError:
+                    pass
+            if self._closed:
+                break
+            for r in live:
+                if r.sock.fileno() in events or r.broken:
+                    self._drop(r)
+            for s in list(self._pend):
+                if s.fileno() in events:
+                    self._greet(s)
+                elif time.monotonic() - self._pend[s] > _PENDING_S:
+                    del self._pend[s]
+                    s.close()
+            if self._listen.fileno() in events:
+                while len(self._pend) < _PENDING_MAX:
+                    try:
+                        s, _ = self._listen.accept()
+                    except OSError:
+                        break
+                    s.setblocking(False)
+                    self._pend[s] = time.monotonic()
+        for s in self._pend:
+            s.close()
+
+    # --- end -------------------------------------------------------------------------
+    def _require(self) -> None:
+        if self._closed:
+            raise Closed(f"channel {self.name!r}: the writer is closed")
 
     def close(self) -> None:
-        """Mark the channel closed, wake the reader, remove the name.  Safe to call twice."""
-        seg = self._seg
-        if seg is None:
+        """S1: store state CLOSED, wake the readers, hang up, free the name.  Idempotent."""
+        if self._closed:
             return
-        self._seg = None
+        A.store_release_32(self._base + _STATE, L.STATE_CLOSED)
+        with self._lock:
+            self._wake_readers()
         self._closed = True
-        try:
-            seg.hi[I["state"]] = L.STATE_CLOSED
-            hi = seg.hi
-            hi[I["prod_seq"]] = (hi[I["prod_seq"]] + 1) & 0xFFFFFFFF
-            _sys.futex_wake(seg.base + _PROD_SEQ_OFF)
-            path = _sys.channel_path(self.name)
-            try:
-                st = os.stat(path)
-                if (st.st_dev, st.st_ino) == seg.ino:
-                    os.unlink(path)
-            except FileNotFoundError:
-                pass
-            _sys.unlock(seg.fd, L.LOCK_PRODUCER)
-        finally:
-            self._hq = self._hi = None  # type: ignore[assignment]
-            self._mm = None  # type: ignore[assignment]
-            seg.close()
+        os.write(self._wake_w, b"c")
+        self._door.join()
+        self._listen.close()
+        with self._lock:
+            for i, r in enumerate(self._readers):
+                if r is not None:
+                    r.close()
+                    self._readers[i] = None
+        with self._attached:
+            self._attached.notify_all()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+        self._keep = None
+        self._mm.close()
+        os.close(self._fd)
 
     @property
     def closed(self) -> bool:
-        """True once close() was called."""
-        return self._seg is None
+        return self._closed
 
     def __repr__(self) -> str:
-        if self._seg is None:
-            return f"<shmring.Writer {self.name!r} closed>"
-        i = self._info
-        what = "no stream" if i is None else (f"{i.format} {i.width}x{i.height}" if i.format
-                                              else repr(i.caps.split(",", 1)[0]))
-        return (f"<shmring.Writer {self.name!r} open policy={L.POLICY_NAMES[self.policy]} {what} "
-                f"written={self.frames_written} dropped={self.frames_dropped} "
-                f"reader={'attached' if self.reader_alive else 'none'}>")
+        state = "closed" if self._closed else f"{self.readers} readers"
+        return (f"<shmring.Writer {self.name!r} {L.POLICY_NAMES.get(self.policy, '?')} {state} "
+                f"{self.n_slots} slots x {self.slot_size} = {self.pool_size} bytes>")
 
     def __enter__(self) -> "Writer":
         return self

@@ -1,206 +1,190 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Hostile segments and a hostile /dev/shm: clear shmring errors, never a crash, a hang or a leftover file."""
+"""shmring.Reader against producers that lie: unsealed or wrong-size memfds, bad answers, bad queues.
+
+Each producer is a separate process speaking protocol 2 by hand (socket,
+memfds, seals); the reader must raise a clear shmring.Error, never crash
+or hang.
+"""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import mmap
+import multiprocessing
 import os
-import signal
-import stat
+import socket
 import struct
-import subprocess
-import sys
-import threading
 import time
+from typing import Callable
 
-import numpy as np
 import pytest
 
 import shmring
-from shmring import layout as L
-from shmring._sys import lock_try
-from conftest import in_private_shm
+from shmring import CorruptSegment
+from shmring import _layout as L
+
+SLOT_TABLE = 36864
+PAYLOAD = SLOT_TABLE + 4096
+POOL_SIZE = PAYLOAD + 6 * 4096
+SEALS_POOL = L.POOL_SEALS
+SEALS_BLOCK = L.BLOCK_SEALS
+F_ADD_SEALS = getattr(fcntl, "F_ADD_SEALS", 1033)
 
 
-def _poke(name: str, field: str, value: int) -> None:
-    """Store ``value`` in header ``field`` of channel ``name``, as a buggy or hostile peer would."""
-    off, size = L.HEADER[field]
-    fd = os.open(shmring.channel_path(name), os.O_RDWR)
+def identity(pool_size: int = POOL_SIZE) -> bytes:
+    """A valid pool identity: 1 reader, queue 2, holds 2, 1 reservation, 6 slots of 4096 bytes."""
+    return L.IDENTITY.pack(L.MAGIC, 2, 4096, pool_size, SLOT_TABLE, PAYLOAD, 4096, 7, 6, 1, 2, 2, 1, 0,
+                             4096, 4096, 4096, 8, 1024)
+
+
+def memfd(size: int, seals: int, data: bytes = b"") -> int:
+    fd = os.memfd_create("hostile", os.MFD_ALLOW_SEALING)
+    os.ftruncate(fd, size)
+    if data:
+        os.pwrite(fd, data, 0)
+    if seals:
+        fcntl.fcntl(fd, F_ADD_SEALS, seals)
+    return fd
+
+
+def welcome(pool_size: int = POOL_SIZE) -> bytes:
+    return L.WELCOME.pack(L.MSG_WELCOME, L.WELCOME.size, 2, 0, pool_size, 7, 2, 0)
+
+
+def block(tail: int, queue0: int) -> bytes:
+    b = bytearray(4096)
+    struct.pack_into("<Q", b, 64, tail)
+    struct.pack_into("<I", b, 128, queue0)
+    struct.pack_into("<64I", b, 384, *([0xFFFFFFFF] * 64))
+    return bytes(b)
+
+
+def pool(slot0: bytes = b"") -> bytes:
+    p = bytearray(SLOT_TABLE + 64)
+    p[:100] = identity()
+    struct.pack_into("<I", p, 132, L.STATE_OPEN)
+    p[SLOT_TABLE:SLOT_TABLE + len(slot0)] = slot0
+    return bytes(p)
+
+
+def serve(name: str, answer: Callable[[socket.socket], None]) -> None:
+    """Child: bind the channel's name, answer one HELLO, stay until the reader hangs up."""
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ls.bind("\0shmring/" + name)
+    ls.listen(1)
+    s, _ = ls.accept()
+    s.recv(64)  # read HELLO: closing over unread data resets the peer
+    answer(s)
+    s.settimeout(10)
     try:
-        with mmap.mmap(fd, L.RING_OFFSET) as m:
-            struct.pack_into("<Q" if size == 8 else "<I", m, off, value)
-    finally:
+        while s.recv(512):
+            pass
+    except OSError:
+        pass
+
+
+def send(s: socket.socket, msg: bytes, fds: list[int]) -> None:
+    socket.send_fds(s, [msg], fds)
+    for fd in fds:
         os.close(fd)
 
 
-def test_reader_unaligned_read_pos_near_ring_end(channel: str) -> None:
-    with shmring.Writer(channel, caps="application/x-test", ring_size=8192) as wr, \
-            shmring.Reader(channel, timeout=1) as rd:
-        wr.write(b"x" * 100)
-        R = 8192
-        _poke(channel, "read_pos", R - 3)  # a header there would run 61 bytes past the mapping
-        _poke(channel, "write_pos", R + 61)
-        with pytest.raises(shmring.CorruptSegment, match=f"read_pos = {R - 3} is not a 64-byte aligned"):
-            rd.next_frame(timeout=1)
+def unsealed(s: socket.socket) -> None:
+    send(s, welcome(), [memfd(POOL_SIZE, 0, pool()), memfd(4096, SEALS_BLOCK)])
 
 
-def test_live_writer_unaligned_read_pos_near_ring_end(channel: str) -> None:
-    R = 8192
-    with shmring.Writer(channel, caps="application/x-test", ring_size=R, policy="live") as wr:
-        for _ in range(2 * R // 64 - 1):  # empty frames, 64-byte records: write_pos = 2R - 64
-            assert wr.write(b"")
-        _poke(channel, "read_pos", R - 3)  # the producer reclaims from there to make room
-        with pytest.raises(shmring.CorruptSegment, match=f"read_pos = {R - 3} is not a 64-byte aligned"):
-            wr.write(b"")
+def pool_size_lies(s: socket.socket) -> None:
+    send(s, welcome(POOL_SIZE + 4096), [memfd(POOL_SIZE, SEALS_POOL, pool()), memfd(4096, SEALS_BLOCK)])
 
 
-def test_segment_complete_with_its_mode_whenever_visible(channel: str) -> None:
-    """Mode applied last, and nothing visible before the segment is complete (no window to truncate it)."""
-    ring = 256 << 20  # allocating takes long enough to be seen
-    code = (f"import shmring, sys; w = shmring.Writer({channel!r}, caps='x', ring_size={ring}, mode=0o666); "
-            f"print('ready', flush=True); sys.stdin.read(); w.close()")
-    seen: list[tuple[str, int, int, int]] = []
-    done = threading.Event()
-
-    def scan() -> None:
-        for e in os.scandir("/dev/shm"):
-            if channel in e.name:
-                try:
-                    st = e.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                seen.append((e.name, stat.S_IMODE(st.st_mode), st.st_size, st.st_blocks * 512))
-
-    def watch() -> None:
-        while not done.is_set():
-            scan()
-
-    t = threading.Thread(target=watch)
-    t.start()
-    p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert p.stdout.readline() == "ready\n"
-        scan()  # now in place
-    finally:
-        done.set()
-        t.join()
-        p.communicate("", timeout=30)
-    size = L.RING_OFFSET + ring
-    assert (f"shmring.{channel}", 0o666, size, size) in seen
-    bad = {s for s in seen if s[1:] != (0o666, size, size)}
-    assert not bad, f"seen before complete: {sorted(bad)[:3]}"
+def identity_size_lies(s: socket.socket) -> None:
+    p = bytearray(pool())
+    p[:100] = identity(POOL_SIZE * 2)
+    send(s, welcome(POOL_SIZE * 2), [memfd(POOL_SIZE, SEALS_POOL, bytes(p)), memfd(4096, SEALS_BLOCK)])
 
 
-def test_producer_killed_while_allocating_leaves_nothing(channel: str) -> None:
-    # A file size limit below the segment's size, and SIGXFSZ's default action:
-    # the kernel kills the Writer in posix_fallocate, as a kill while a large
-    # ring is being allocated would.  Built unnamed, the segment dies with it.
-    code = ("import resource, signal, shmring; signal.signal(signal.SIGXFSZ, signal.SIG_DFL); "
-            "resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 16, 1 << 16)); "
-            f"shmring.Writer({channel!r}, caps='x', ring_size=1 << 20)")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
-    assert r.returncode == -signal.SIGXFSZ, (r.returncode, r.stderr)
-    assert [e for e in os.listdir("/dev/shm") if channel in e] == []
+def block_too_small(s: socket.socket) -> None:
+    send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, pool()), memfd(1024, SEALS_BLOCK)])
 
 
-def test_out_of_inodes_is_a_shmring_error() -> None:
-    script = r"""
-import shmring
-try:
-    shmring.Writer("cam", caps="x", ring_size=4096)
-except shmring.Error as e:
-    print(type(e).__name__, isinstance(e, OSError), e.errno, e)
-"""
-    r = in_private_shm(script, "nr_inodes=1,size=1m")  # the root directory takes the only inode
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("NoSpace True 28 channel 'cam': no room for a segment of 40960 bytes: /dev/shm has")
-    assert "0 of 1 inodes free" in r.stdout and "Traceback" not in r.stderr
+def one_descriptor(s: socket.socket) -> None:
+    send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, pool())])
 
 
-def test_out_of_space_is_a_shmring_error() -> None:
-    script = r"""
-import os, shmring
-try:
-    shmring.Writer("cam", caps="x", ring_size=1 << 20)
-except shmring.Error as e:
-    print(type(e).__name__, e.errno, e, sorted(os.listdir("/dev/shm")))
-"""
-    r = in_private_shm(script, "size=64k")
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("NoSpace 28 channel 'cam': no room for a segment of 1085440 bytes")
-    assert r.stdout.endswith(" []\n")  # nothing left behind
+def refused(s: socket.socket) -> None:
+    msg = b"channel 'x' has 4 readers, its limit (max_readers); stop one or raise max_readers"
+    s.send(L.REFUSED_HEAD.pack(L.MSG_REFUSED, L.REFUSED_SIZE, errno.EBUSY, 0) + msg.ljust(L.MESSAGE_MAX, b"\0"))
 
 
-def test_sparse_segment_refused_at_attach(channel: str) -> None:
-    with shmring.Writer(channel, caps="application/x-test", ring_size=1 << 20):
-        with open(shmring.channel_path(channel), "rb") as f:
-            head = f.read(L.RING_OFFSET)
-        size = os.stat(shmring.channel_path(channel)).st_size
-    sparse = channel + "-sparse"
-    fd = os.open(shmring.channel_path(sparse), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.ftruncate(fd, size)  # a hole where the ring should be: touching it would raise SIGBUS when full
-        os.pwrite(fd, head, 0)
-        assert lock_try(fd, L.LOCK_PRODUCER)  # looks like a live producer's
-        with pytest.raises(shmring.CorruptSegment, match=f"segment is sparse: {L.RING_OFFSET} of {size} bytes"):
-            shmring.Reader(sparse, timeout=0)
-    finally:
-        os.close(fd)
-        os.unlink(shmring.channel_path(sparse))
+def queue_names_bad_slot(s: socket.socket) -> None:
+    send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, pool()), memfd(4096, SEALS_BLOCK, block(1, 99))])
 
 
-def test_fifo_does_not_hang(channel: str) -> None:
-    path = shmring.channel_path(channel)
-    os.mkfifo(path, 0o600)
-    try:
-        with pytest.raises(shmring.CorruptSegment, match="is a FIFO, not a shmring segment"):
-            shmring.Reader(channel, timeout=0)
-        with pytest.raises(shmring.CorruptSegment, match="is a FIFO, not a shmring segment"):
-            shmring.Writer(channel, caps="x", ring_size=4096)
-        for args in (["info", channel], ["clean", channel], ["ls"]):
-            r = subprocess.run([sys.executable, "-m", "shmring", *args], capture_output=True, text=True, timeout=20)
-            out = r.stdout + r.stderr
-            assert f"{path} is a FIFO, not a shmring segment" in out and "Traceback" not in out, (args, out)
-            assert r.returncode == (0 if args == ["ls"] else 1)
-        assert stat.S_ISFIFO(os.lstat(path).st_mode)  # clean leaves what is not a segment alone
-    finally:
-        os.unlink(path)
+def slot_too_big(s: socket.socket) -> None:
+    slot0 = L.SLOT.pack(0, 99999, 0, 0, 0, 0, 1, L.SLOT_FRAME, 0, 0)
+    send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, pool(slot0)), memfd(4096, SEALS_BLOCK, block(1, 0))])
 
 
-def test_symlink_not_followed(channel: str, tmp_path) -> None:
-    target = tmp_path / "elsewhere"
-    target.write_bytes(b"\0" * 100)
-    os.symlink(target, shmring.channel_path(channel))
-    try:
-        with pytest.raises(shmring.Error, match="is a symbolic link, not a shmring segment"):
-            shmring.Reader(channel, timeout=0)
-    finally:
-        os.unlink(shmring.channel_path(channel))
+def no_description(s: socket.socket) -> None:
+    slot0 = L.SLOT.pack(0, 100, 0, 0, 0, 0, 3, L.SLOT_FRAME, 0, 0)
+    send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, pool(slot0)), memfd(4096, SEALS_BLOCK, block(1, 0))])
 
 
-def test_invalid_state_with_live_producer_is_corrupt(channel: str) -> None:
-    with shmring.Writer(channel, caps="application/x-test", ring_size=8192):
-        _poke(channel, "state", 7)
-        t0 = time.monotonic()
-        with pytest.raises(shmring.CorruptSegment, match="state = 7 with a live producer"):
-            shmring.Reader(channel, timeout=5, frame_timeout=5)
-        assert time.monotonic() - t0 < 5  # said at once, not after waiting
-        r = subprocess.run([sys.executable, "-m", "shmring", "info", channel, "--measure", "0"],
-                           capture_output=True, text=True, timeout=20)
-        assert "state:          corrupt(state=7)" in r.stdout
+@pytest.fixture
+def hostile(request: pytest.FixtureRequest):
+    """Start a hostile producer (the test's parameter) on a private name; yield the name."""
+    procs = []
+
+    def start(answer: Callable[[socket.socket], None]) -> str:
+        name = f"hostile-{answer.__name__}-{os.getpid()}"
+        p = multiprocessing.get_context("fork").Process(target=serve, args=(name, answer), daemon=True)
+        p.start()
+        procs.append(p)
+        return name
+
+    yield start
+    for p in procs:
+        p.join(10)
+        if p.is_alive():
+            p.kill()
+        assert p.exitcode == 0
 
 
-def test_plane_past_frame_end_is_corrupt(channel: str) -> None:
-    """A description whose last plane (all its rows) runs past frame_size is refused, not read past."""
-    with shmring.Writer(channel, width=8, height=8, format="I420") as wr, shmring.Reader(channel, timeout=1) as rd:
-        wr.write(np.zeros(wr.stream.frame_size, np.uint8))
-        slot = L.DESC_OFFSET + (wr.stream.desc_id % L.DESC_SLOTS) * L.DESC_SLOT_SIZE
-        fd = os.open(shmring.channel_path(channel), os.O_RDWR)
-        try:
-            with mmap.mmap(fd, L.RING_OFFSET) as m:
-                # plane 2 (V, 4 rows of stride 4) moved so that its first row fits, its last does not
-                struct.pack_into("<Q", m, slot + L.DESC["plane_offset"][0] + 16, wr.stream.frame_size - 4)
-        finally:
-            os.close(fd)
-        with pytest.raises(shmring.CorruptSegment, match="plane 2 offset 92 \\+ stride 4 x 4 rows > frame_size 96"):
-            rd.next_frame(timeout=1)
+@pytest.mark.parametrize("answer, message", [
+    (unsealed, "pool is not sealed"),
+    (pool_size_lies, "WELCOME does not match the pool"),
+    (identity_size_lies, "does not match its slots or its memfd"),
+    (block_too_small, "reader block has 1024 bytes, not 4096"),
+    (one_descriptor, "invalid message"),
+])
+def test_bad_memory_refused_at_attach(hostile, answer, message: str) -> None:
+    """Memory that fails the checks (seals, sizes, identity) is refused before it is mapped."""
+    name = hostile(answer)
+    t0 = time.monotonic()
+    with pytest.raises(CorruptSegment, match=message):
+        shmring.Reader(name, timeout=10.0)
+    assert time.monotonic() - t0 < 5
+
+
+def test_refused_carries_the_producers_message(hostile) -> None:
+    """REFUSED: shmring.Refused with the producer's errno and sentence."""
+    name = hostile(refused)
+    with pytest.raises(shmring.Refused, match=r"has 4 readers, its limit \(max_readers\)") as e:
+        shmring.Reader(name, timeout=10.0)
+    assert e.value.errno == errno.EBUSY
+
+
+@pytest.mark.parametrize("answer, message", [
+    (queue_names_bad_slot, "queue entry 0 names slot 99 of 6"),
+    (slot_too_big, "slot 0 header is invalid"),
+    (no_description, "frame names description 3, its slot holds 0"),
+])
+def test_bad_frame_is_an_error_every_time(hostile, answer, message: str) -> None:
+    """A bad queue entry or slot header: CorruptSegment, latched for every later call, no signal."""
+    name = hostile(answer)
+    with shmring.Reader(name, timeout=10.0) as r:
+        for _ in range(2):
+            with pytest.raises(CorruptSegment, match=message):
+                r.next_frame(timeout=2.0)
+        assert r.held == 0

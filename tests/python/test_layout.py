@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Checks every constant of shmring._layout against the C header, the protocol's specification."""
+"""Checks shmring._layout's constants, offsets and struct formats against shmring/shmring.h, the specification."""
 
 from __future__ import annotations
 
 import os
 import re
+import struct
 
 from shmring import _layout as L
 
@@ -17,129 +18,81 @@ def _text() -> str:
         return f.read()
 
 
-def _defines(text: str) -> dict[str, int | str]:
-    out: dict[str, int | str] = {}
-    raw = dict(re.findall(r"^#define\s+SHMRING_([A-Z0-9_]+)\s+(.+?)\s*(?:/\*.*)?$", text, re.M))
-    names = set(raw)
-
-    def value(expr: str) -> int | str:
-        if expr.startswith('"'):
-            return expr.strip('"')
-        e = re.sub(r"\bSHMRING_([A-Z0-9_]+)\b", lambda m: f"({value(raw[m.group(1)])})", expr)
+def _defines(text: str) -> dict[str, int]:
+    """SHMRING_* defines that are integer expressions (with u/ull suffixes, UINT32_MAX, UINT64_MAX, other defines)."""
+    out: dict[str, int] = {}
+    for name, expr in re.findall(r"^#define\s+SHMRING_([A-Z0-9_]+)\s+(.+?)\s*(?:/\*.*)?$", text, re.M):
+        e = expr.replace("UINT32_MAX", str(0xFFFFFFFF)).replace("UINT64_MAX", str((1 << 64) - 1))
         e = re.sub(r"(?<=[0-9a-fA-F])(ull|ll|u)\b", "", e)
-        e = e.replace("UINT64_MAX", str((1 << 64) - 1))
-        return int(eval(e, {"__builtins__": {}}))  # noqa: S307 - constant integer expressions only
-
-    for n in names:
-        try:
-            out[n] = value(raw[n])
-        except Exception:
-            pass  # macros with arguments or attributes
+        e = re.sub(r"SHMRING_([A-Z0-9_]+)", lambda m: str(out.get(m.group(1), "x")), e)
+        if re.fullmatch(r"[0-9xa-fA-F()<>*+ ]+", e):
+            out[name] = int(eval(e, {"__builtins__": {}}))  # noqa: S307 - constant integer expressions only
     return out
 
 
 def _enums(text: str) -> dict[str, int]:
-    out = {}
-    for name, expr in re.findall(r"^\s*SHMRING_([A-Z0-9_]+)\s*=\s*([^,]+),", text, re.M):
-        expr = re.sub(r"/\*.*", "", expr).strip().replace("u", "")
-        out[name] = int(eval(expr, {"__builtins__": {}}))  # noqa: S307
-    return out
+    return {n: int(v.rstrip("u").replace("1u << ", "1<<").split("<<")[-1]) if "<<" in v else int(v.rstrip("u"))
+            for n, v in re.findall(r"^\s*SHMRING_([A-Z0-9_]+)\s*=\s*([0-9u <]+?),", text, re.M)}
 
 
 def _offsets(text: str) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
-    for struct_name, field, off in re.findall(r"^SHMRING_CHECK_OFFSET\((\w+),\s*(\w+),\s*(\d+)\);", text, re.M):
-        out.setdefault(struct_name, {})[field] = int(off)
+    for s, field, off in re.findall(r"^SHMRING_CHECK_OFFSET\((\w+),\s*(\w+),\s*(\d+)\);", text, re.M):
+        out.setdefault(s, {})[field] = int(off)
     return out
 
 
-def test_defines_match() -> None:
-    d = _defines(_text())
-    checked = {
-        "MAGIC": L.MAGIC, "VERSION": L.VERSION, "HEADER_SIZE": L.HEADER_SIZE, "DESC_OFFSET": L.DESC_OFFSET,
-        "DESC_SLOT_SIZE": L.DESC_SLOT_SIZE, "DESC_SLOTS": L.DESC_SLOTS, "RING_OFFSET": L.RING_OFFSET,
-        "RECORD_ALIGN": L.RECORD_ALIGN, "RECORD_HEADER_SIZE": L.RECORD_HEADER_SIZE,
-        "MIN_RING_SIZE": L.MIN_RING_SIZE, "MAX_RING_SIZE": L.MAX_RING_SIZE, "RELEASE_NONE": L.RELEASE_NONE,
-        "NAME_MAX": L.NAME_MAX, "PATH_PREFIX": L.PATH_PREFIX, "CAPS_MAX": L.CAPS_MAX,
-        "MAX_PLANES": L.MAX_PLANES, "NO_TIME": L.NO_TIME, "LOCK_PRODUCER": L.LOCK_PRODUCER,
-        "LOCK_READER": L.LOCK_READER, "LOCK_CLAIM": L.LOCK_CLAIM,
-    }
-    for k, v in checked.items():
-        assert k in d, f"SHMRING_{k} not found in the header"
-        assert d[k] == v, f"SHMRING_{k}: header {d[k]!r}, Python {v!r}"
+def test_constants_match() -> None:
+    d = {**_defines(_text()), **{k: v for k, v in _enums(_text()).items()}}
+    names = ["MAGIC", "VERSION", "HEADER_SIZE", "DESC_OFFSET", "DESC_SLOT_SIZE", "DESC_SLOTS", "NAME_MAX", "CAPS_MAX",
+             "MAX_PLANES", "NO_TIME", "SLOT_TABLE_OFFSET", "SLOT_HEADER_SIZE", "READER_LINES_OFFSET",
+             "READER_LINE_SIZE", "MAX_READERS", "QUEUE_MAX", "HOLDS_MAX", "RESERVED_MAX", "BLOCK_SIZE", "SLOT_NONE",
+             "SLOT_ALIGN", "MAX_SLOT_SIZE", "MAX_POOL_SIZE", "MESSAGE_MAX", "STATE_OPEN", "STATE_CLOSED",
+             "SLOT_FRAME", "SLOT_EOS", "MODE_CHANNEL", "MODE_LIVE", "ROLE_READER", "ROLE_OBSERVER", "MSG_HELLO",
+             "MSG_WELCOME", "MSG_REFUSED", "POLICY_LOSSLESS", "POLICY_DROP_NEW", "POLICY_LIVE"]
+    mine = {n: getattr(L, n) for n in names}
+    assert {k: d.get(k) for k in mine} == mine
+    assert re.search(r'#define SHMRING_SOCKET_PREFIX "' + re.escape(L.SOCKET_PREFIX) + '"', _text())
 
 
-def test_enums_match() -> None:
-    e = _enums(_text())
-    checked = {
-        "STATE_OPEN": L.STATE_OPEN, "STATE_CLOSED": L.STATE_CLOSED, "POLICY_LOSSLESS": L.POLICY_LOSSLESS,
-        "POLICY_DROP_NEW": L.POLICY_DROP_NEW, "POLICY_LIVE": L.POLICY_LIVE, "RECORD_FRAME": L.RECORD_FRAME,
-        "RECORD_PAD": L.RECORD_PAD, "RECORD_EOS": L.RECORD_EOS, "FLAG_DISCONT": L.FLAG_DISCONT,
-        "FLAG_DELTA_UNIT": L.FLAG_DELTA_UNIT, "FLAG_HEADER": L.FLAG_HEADER, "FLAG_GAP": L.FLAG_GAP,
-        "FLAG_DROPPABLE": L.FLAG_DROPPABLE, "FLAG_MARKER": L.FLAG_MARKER, "FLAG_CORRUPTED": L.FLAG_CORRUPTED,
-        "FLAG_LIVE": L.FLAG_LIVE, "FLAGS_ALL": L.FLAGS_ALL,
-    }
-    for k, v in checked.items():
-        assert k in e, f"SHMRING_{k} not found in the header"
-        assert e[k] == v, f"SHMRING_{k}: header {e[k]}, Python {v}"
+def test_flags_match() -> None:
+    flags = dict(re.findall(r"^\s*SHMRING_(FLAG_[A-Z_]+)\s*=\s*1u << (\d+),", _text(), re.M))
+    assert flags, "no SHMRING_FLAG_* in the header"
+    assert {k: 1 << int(v) for k, v in flags.items()} == {k: getattr(L, k) for k in flags}
 
 
 def test_offsets_match() -> None:
-    offs = _offsets(_text())
-    for cname, table in (("shmring_header", L.HEADER), ("shmring_desc", L.DESC), ("shmring_record", L.RECORD)):
-        c = offs[cname]
-        assert set(c) == set(table), f"{cname}: fields differ: {sorted(set(c) ^ set(table))}"
-        for field, (off, _size) in table.items():
-            assert c[field] == off, f"{cname}.{field}: header offset {c[field]}, Python {off}"
+    o = _offsets(_text())
+    for struct_name, mine in (("shmring_pool_header", L.POOL), ("shmring_block", L.BLOCK),
+                              ("shmring_reader_line", L.READER_LINE), ("shmring_desc", L.DESC)):
+        theirs = o[struct_name]
+        common = {k for k in theirs if not k.startswith("reserved") or k in mine}
+        assert {k: mine.get(k, (None,))[0] for k in common} == {k: theirs[k] for k in common}, struct_name
 
 
-def test_sizes_tile_the_structs() -> None:
-    """Each field ends where the next begins (sizes are right), and the structs have their C sizes."""
-    for table, total in ((L.HEADER, L.HEADER_SIZE), (L.DESC, L.DESC_SLOT_SIZE), (L.RECORD, L.RECORD_HEADER_SIZE)):
-        items = sorted(table.values())
-        ends = [o + s for o, s in items]
-        starts = [o for o, _ in items[1:]] + [total]
-        # header: 116 reserved0 ends at 120 etc.; the only allowed hole is the padding before aligned lines
-        for (o, s), nxt in zip(items, starts):
-            assert o + s <= nxt, f"field at {o} of {s} bytes overlaps the next at {nxt}"
-        assert ends[-1] == total
+def _check_format(fmt: struct.Struct, offsets: dict[str, int], fields: list[str], size: int) -> None:
+    """Each field of ``fields`` sits in ``fmt`` at the header's offset; ``fmt`` covers ``size`` bytes."""
+    assert fmt.size == size
+    pos = 0
+    for code, field in zip(re.findall(r"\d*[QIHix]", fmt.format.lstrip("<")), fields):
+        if field != "-":
+            assert offsets[field] == pos, field
+        pos += struct.calcsize("<" + code)
 
 
-def test_struct_formats() -> None:
-    import struct
-    assert struct.calcsize(L.RECORD_STRUCT) == L.RECORD_HEADER_SIZE
-    assert struct.calcsize(L.DESC_FIXED_STRUCT) == L.DESC["caps"][0]
-    assert struct.calcsize(L.IDENTITY_STRUCT) == L.HEADER["write_pos"][0]
-
-
-def _c_formats() -> dict[str, tuple[int, ...] | None]:
-    """The C library's raw-format table: name -> vertical subsampling per plane (None: tiled)."""
-    path = os.path.join(os.path.dirname(HEADER), "..", "..", "common.c")
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    out: dict[str, tuple[int, ...] | None] = {}
-    for name, n, body in re.findall(r'\{"(\w+)", (\d), (P1\([^)]*\)|YUV\([^)]*\)|YC\([^)]*\)|YC_TILED|'
-                                    r'\{(?:\{[^}]*\},? ?)+\})\}', text):
-        if body == "YC_TILED":
-            out[name] = None
-            continue
-        if body.startswith(("YUV", "YC")):
-            ys = int(body[body.index("(") + 1:-1].split(",")[2])
-            planes = [0] + [ys] * (int(n) - 1)
-        elif body.startswith("P1"):
-            planes = [0]
-        else:
-            planes = [int(t.split(",")[1]) for t in re.findall(r"\{(\d+, *\d+, *\d+)\}", body)]
-        assert len(planes) == int(n), (name, body)
-        out[name] = tuple(1 << y for y in planes)
-    return out
-
-
-def test_format_tables_match() -> None:
-    """The Python reader checks planes with the same rows as the C library, format by format."""
-    from shmring._video import TILED, VSUB
-
-    c = _c_formats()
-    assert len(c) > 40, sorted(c)
-    assert {n for n, v in c.items() if v is None} == set(TILED)
-    assert {n: v for n, v in c.items() if v is not None} == VSUB
+def test_struct_formats_match() -> None:
+    o = _offsets(_text())
+    _check_format(L.IDENTITY, o["shmring_pool_header"],
+                  "magic version header_size pool_size slot_table_offset payload_offset slot_size generation n_slots "
+                  "max_readers queue_len max_holds max_reserved policy block_size desc_offset desc_slot_size "
+                  "desc_slots reader_lines_offset".split(), 100)
+    _check_format(L.SLOT, o["shmring_slot"],
+                  "seq size pts dts duration commit_ns desc_id type flags reserved".split(), 64)
+    _check_format(L.HELLO, o["shmring_msg_hello"], "type size version role holds mode reserved".split(), 32)
+    _check_format(L.WELCOME, o["shmring_msg_welcome"],
+                  "type size version index pool_size generation holds mode".split(), 40)
+    _check_format(L.REFUSED_HEAD, o["shmring_msg_refused"], "type size error reserved".split(), 16)
+    _check_format(L.READER_LINE_STRUCT, o["shmring_reader_line"],
+                  "pid uid mode holds frames_queued frames_dropped lag reserved".split(), 64)
+    assert o["shmring_msg_refused"]["message"] == L.REFUSED_HEAD.size
+    assert struct.calcsize(L.DESC_FIXED_STRUCT) == o["shmring_desc"]["caps"]

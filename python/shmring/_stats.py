@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Channel counters (what ``shmring info`` and ``top`` show) and the list of channels."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from . import _layout as L
+from ._video import StreamInfo
+
+__all__ = ["Stats", "ReaderStats", "stats_of", "list_channels"]
+
+_PRODUCER = struct.Struct("<IIQQIIIII")  # pool bytes 128..171: the producer line
+
+
+@dataclass(frozen=True)
+class ReaderStats:
+    """One reader of a channel, as the producer counts it."""
+
+    index: int
+    pid: int
+    uid: int
+    mode: str  # "channel" (follows the policy) or "live"
+    holds: int  # most frames it may hold at once
+    frames_queued: int  # frames pushed into its queue
+    frames_dropped: int  # frames it did not get (queue full) or lost (pushed out)
+    lag: int  # entries in its queue at the last commit
+
+
+@dataclass(frozen=True)
+class Stats:
+    """A snapshot of a channel's counters (informative: they move while read)."""
+
+    name: str
+    producer_pid: int
+    state: str  # "open" or "closed"
+    eos: bool
+    policy: str
+    n_slots: int
+    slot_size: int
+    pool_size: int
+    max_readers: int
+    queue_len: int
+    max_holds: int
+    frames_written: int
+    next_seq: int
+    generation: int
+    readers: list[ReaderStats] = field(default_factory=list)
+    stream: Optional[StreamInfo] = None
+
+    @property
+    def memory(self) -> int:
+        """Bytes of the pool (slots x slot size plus headers)."""
+        return self.pool_size
+
+
+def stats_of(name: str, pool: Any, stream: Optional[StreamInfo]) -> Stats:
+    """The counters of a pool mapping whose identity was validated."""
+    ident = L.IDENTITY.unpack_from(pool, 0)
+    (_magic, _v, _hs, pool_size, _sto, _po, slot_size, generation, n_slots, max_readers, queue_len, max_holds,
+     _mr, policy) = ident[:14]
+    (_cs, state, frames_written, next_seq, _desc, producer_pid, _pw, eos, _n) = _PRODUCER.unpack_from(pool, 128)
+    readers = []
+    for i in range(max_readers):
+        pid, uid, mode, holds, queued, dropped, lag = L.READER_LINE_STRUCT.unpack_from(
+            pool, L.READER_LINES_OFFSET + i * L.READER_LINE_SIZE)
+        if pid:
+            readers.append(ReaderStats(i, pid, uid, L.MODE_NAMES.get(mode, f"mode {mode}"), holds, queued, dropped,
+                                       lag))
+    return Stats(name, producer_pid, {L.STATE_OPEN: "open", L.STATE_CLOSED: "closed"}.get(state, f"state {state}"),
+                 bool(eos), L.POLICY_NAMES.get(policy, f"policy {policy}"), n_slots, slot_size, pool_size,
+                 max_readers, queue_len, max_holds, frames_written, next_seq, generation, readers, stream)
+
+
+def list_channels() -> list[str]:
+    """Names of the channels with a producer listening (``@shmring/NAME`` in /proc/net/unix), sorted."""
+    prefix = "@" + L.SOCKET_PREFIX
+    names = set()
+    try:
+        with open("/proc/net/unix", encoding="utf-8", errors="replace") as f:
+            next(f, None)
+            for line in f:
+                parts = line.split()
+                # Num RefCount Protocol Flags Type St Inode Path; a listener has
+                # __SO_ACCEPTCON (0x10000) in Flags and state 01 (unconnected).
+                if len(parts) >= 8 and parts[7].startswith(prefix) and int(parts[3], 16) & 0x10000:
+                    names.add(parts[7][len(prefix):])
+    except OSError:
+        return []
+    return sorted(n for n in names if n)
