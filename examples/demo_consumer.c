@@ -53,7 +53,7 @@ int main(int argc, char **argv)
 		table[k] = (uint8_t)(k * 7u);
 
 	shmring_consumer *c;
-	int rc = shmring_consumer_attach(name, timeout, &c);
+	int rc = shmring_consumer_attach(name, NULL, timeout, &c);
 	if (rc < 0) {
 		fprintf(stderr, "demo_consumer: %s\n", shmring_last_error());
 		return 1;
@@ -103,9 +103,9 @@ int main(int argc, char **argv)
 	uint32_t policy = SHMRING_POLICY_LOSSLESS;
 	if (shmring_consumer_stats(c, &st) == 0) {
 		policy = st.policy;
-		/* Frames dropped after the last one received. */
-		if (st.frames_written + st.frames_dropped > expect && policy != SHMRING_POLICY_LIVE)
-			missing += st.frames_written + st.frames_dropped - expect;
+		/* Frames committed after the last one received (seq counts commits). */
+		if (st.frames_written > expect && policy != SHMRING_POLICY_LIVE)
+			missing += st.frames_written - expect;
 	}
 	shmring_consumer_close(c);
 

@@ -31,6 +31,18 @@ static void fill(uint8_t *p, size_t n, uint64_t seq)
 	}
 }
 
+/* Until the first reader is connected. */
+static int wait_reader(shmring_producer *p)
+{
+	for (;;) {
+		int n = shmring_producer_readers(p);
+		if (n != 0)
+			return n < 0 ? n : 0;
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: demo_producer NAME FRAMES FPS POLICY [--in-place]\n"
@@ -61,8 +73,8 @@ int main(int argc, char **argv)
 	for (unsigned k = 0; k < sizeof table; k++)
 		table[k] = (uint8_t)(k * 7u);
 
-	/* Room for 4 frames. */
-	struct shmring_producer_options opts = {.ring_size = 4 * (FRAME_SIZE + 4096), .policy = (uint32_t)policy};
+	/* One slot per frame; the library sizes the pool for the readers. */
+	struct shmring_producer_options opts = {.slot_size = FRAME_SIZE, .policy = (uint32_t)policy};
 	shmring_producer *p;
 	int rc = shmring_producer_create(name, &opts, &p);
 	if (rc < 0) {
@@ -98,6 +110,20 @@ int main(int argc, char **argv)
 	printf("demo_producer: channel %s, %llu frames of %zu bytes, %s, %s\n", name, frames, FRAME_SIZE,
 	       shmring_policy_name((uint32_t)policy), in_place ? "written in place" : "copied in");
 	fflush(stdout);
+
+	/* A reader gets the frames committed after it attached: wait for the
+	 * first one so that it sees the stream from frame 0. */
+	if (shmring_producer_readers(p) == 0) {
+		printf("demo_producer: waiting for a reader (demo_consumer %s 10)\n", name);
+		fflush(stdout);
+	}
+	rc = wait_reader(p);
+	if (rc < 0) {
+		fprintf(stderr, "demo_producer: %s\n", shmring_last_error());
+		free(copy);
+		shmring_producer_close(p);
+		return 1;
+	}
 
 	uint64_t period = fps > 0 ? (uint64_t)(1e9 / fps) : 0;
 	uint64_t start = shmring_now_ns();
