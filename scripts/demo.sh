@@ -34,7 +34,6 @@ cleanup() {
     kill -TERM "$pid" 2>/dev/null || true
   done
   rm -rf "$out"
-  rm -f "/dev/shm/shmring.${channel}" "/dev/shm/shmring.${channel}-py"
 }
 trap cleanup EXIT
 

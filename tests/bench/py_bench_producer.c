@@ -11,7 +11,8 @@
 /* usage: py_bench_producer NAME inplace|copy FRAMES FPS
  * Writes FRAMES frames of 1920x1080 BGR (lossless), each stamped with its
  * sequence number in the first 8 bytes, paced at FPS (0 = as fast as the
- * reader allows), then EOS.  Prints "ready" once the channel exists. */
+ * reader allows), then EOS.  Prints "ready" once the channel exists and
+ * starts with the first reader attached. */
 int main(int argc, char **argv)
 {
 	if (argc != 5) {
@@ -25,8 +26,7 @@ int main(int argc, char **argv)
 	const uint32_t w = 1920, h = 1080, stride = 1920 * 3;
 	const size_t size = (size_t)stride * h;
 
-	struct shmring_producer_options opts = {.ring_size = 10 * (size + 4096), .mode = 0,
-						.policy = SHMRING_POLICY_LOSSLESS};
+	struct shmring_producer_options opts = {.slot_size = size, .policy = SHMRING_POLICY_LOSSLESS};
 	shmring_producer *p = NULL;
 	if (shmring_producer_create(name, &opts, &p) < 0) {
 		fprintf(stderr, "create: %s\n", shmring_last_error());
@@ -45,6 +45,18 @@ int main(int argc, char **argv)
 	memset(src, 0x80, size);
 	printf("ready\n");
 	fflush(stdout);
+	/* A reader gets the frames committed after it attached: start with the first one. */
+	for (;;) {
+		int n = shmring_producer_readers(p);
+		if (n < 0) {
+			fprintf(stderr, "readers: %s\n", shmring_last_error());
+			return 1;
+		}
+		if (n > 0)
+			break;
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
 	struct timespec next;
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	const int64_t timeout = 20ll * 1000000000;
