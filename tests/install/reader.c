@@ -13,7 +13,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	shmring_consumer *c;
-	if (shmring_consumer_attach(argv[1], WAIT_NS, &c) < 0) {
+	if (shmring_consumer_attach(argv[1], NULL, WAIT_NS, &c) < 0) {
 		fprintf(stderr, "attach %s: %s\n", argv[1], shmring_last_error());
 		return 1;
 	}
