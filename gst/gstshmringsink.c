@@ -6,42 +6,49 @@
  * @title: shmringsink
  * @see_also: shmringsrc
  *
- * shmringsink writes every buffer it receives into a shmring channel: a
- * single-producer, single-reader ring in POSIX shared memory
- * (`/dev/shm/shmring.NAME`).  Another process reads it with shmringsrc, or
- * without GStreamer with the `shmring` Python package.  The caps and, for
+ * shmringsink publishes every buffer it receives on a shmring channel:
+ * any number of other processes, up to #GstShmringSink:max-readers, read
+ * it with shmringsrc, or without GStreamer with the `shmring` Python
+ * package, each isolated from the others.  The channel is an abstract
+ * socket (`@shmring/NAME`) and a sealed shared-memory pool of slots, one
+ * frame per slot; nothing of it exists on a filesystem.  The caps and, for
  * raw video, the frame layout (format, size, plane strides and offsets)
  * travel with the stream, so readers need no capsfilter.  PTS, DTS,
  * duration and buffer flags travel with every frame.
  *
  * The channel is named after the element unless #GstShmringSink:channel is
- * set.  The whole segment (#GstShmringSink:size bytes of ring) is
- * allocated when the element starts, and removed when it stops.
+ * set.  It is created at the first caps: its slots hold frames of
+ * #GstShmringSink:max-frame-size bytes (0, the default: the frame size of
+ * those caps for raw video, 4 MiB for other caps).  The pool cannot grow:
+ * a later caps change to larger frames is an error that names the
+ * max-frame-size to set.
  *
- * What happens when the ring is full is set by #GstShmringSink:policy:
- * `lossless` waits for the reader, `drop-new` drops the new frame, `live`
- * reclaims the oldest frames the reader has not started to read.  At end
- * of stream the sink writes an end-of-stream record; it waits for room
- * only while a reader is attached.
+ * Each reader has its own queue of #GstShmringSink:queue-length frames.
+ * What happens when a reader's queue is full is set by
+ * #GstShmringSink:policy: `lossless` waits for that reader, `drop-new`
+ * drops the new frame for that reader, `live` reclaims the oldest frame it
+ * has not taken.  A reader that attached in live mode (shmringsrc
+ * latest=true) never holds the sink back, whatever the policy.  A reader
+ * gets the frames committed after it attached.
  *
  * Before the first reader attaches, #GstShmringSink:wait-for-reader says
- * what to keep.  `true` keeps every frame (lossless then waits for a reader
- * once the ring is full): right for a file, where nothing may be lost.
- * `false` keeps only the newest frame, so a reader that attaches late
- * starts with a current frame: right for a camera.  The default, `auto`,
- * picks `false` when upstream is live (from the latency query, answered at
- * the latest once caps are known: the channel is then created with the
- * first caps) and `true` otherwise, and posts a `shmring-wait-for-reader`
- * element message (fields `channel`, `wait`, `live`, `reason`) saying
- * which.  When a reader attaches or leaves, #GstShmringSink:reader-attached
- * is notified and a `shmring-reader` element message (fields `channel`,
- * `attached`, `pid`) is posted; the sink looks at most every 100 ms, while
- * frames flow.
+ * what to do.  `true` waits for a reader before each frame, so nothing is
+ * published to nobody: right for a file, where nothing may be lost.
+ * `false` goes on, publishing to whoever is attached: right for a camera.
+ * The default, `auto`, picks `false` when upstream is live (from the
+ * latency query, answered once caps are known) and `true` otherwise, and
+ * posts a `shmring-wait-for-reader` element message (fields `channel`,
+ * `wait`, `live`, `reason`) saying which.  When a reader attaches or
+ * leaves, #GstShmringSink:readers and #GstShmringSink:reader-attached are
+ * notified and a `shmring-reader` element message (fields `channel`,
+ * `attached`, `pid`, `readers`) is posted; the sink looks at most every
+ * 100 ms, while frames flow.
  *
- * The sink offers upstream a buffer pool whose buffers are reservations in
- * the ring: elements that use it (videotestsrc, videoconvert, ...) render
- * straight into shared memory and the frame is published without a copy.
- * Any other buffer is copied into the ring exactly once.
+ * The sink offers upstream a buffer pool whose buffers are slots of the
+ * pool (at most two reserved at a time): elements that use it
+ * (videotestsrc, videoconvert, ...) render straight into shared memory and
+ * the frame is published without a copy.  Any other buffer is copied into
+ * a slot exactly once.
  *
  * ## Example launch lines
  * |[
@@ -58,6 +65,9 @@
 #include "gstshmringwriter.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
 #include <gst/base/gstbasesink.h>
 #include <gst/video/video.h>
@@ -80,9 +90,12 @@ typedef enum
 } GstShmringWaitForReader;
 
 #define DEFAULT_CHANNEL NULL
-#define DEFAULT_SIZE (64 * 1024 * 1024)
+#define DEFAULT_MAX_FRAME_SIZE 0
+#define NONRAW_SLOT_SIZE (4 * 1024 * 1024)
 #define DEFAULT_POLICY SHMRING_POLICY_LOSSLESS
-#define DEFAULT_PERMISSIONS 0600
+#define DEFAULT_MAX_READERS 4
+#define DEFAULT_QUEUE_LENGTH 2
+#define DEFAULT_MAX_HOLDS 2
 #define DEFAULT_WAIT_FOR_READER WAIT_FOR_READER_AUTO
 
 /* How often render() looks whether a reader attached or left. */
@@ -92,13 +105,18 @@ enum
 {
   PROP_0,
   PROP_CHANNEL,
-  PROP_SIZE,
+  PROP_MAX_FRAME_SIZE,
   PROP_POLICY,
-  PROP_PERMISSIONS,
+  PROP_MAX_READERS,
+  PROP_QUEUE_LENGTH,
+  PROP_MAX_HOLDS,
+  PROP_SHARE_GROUP,
+  PROP_SHARE_USER,
   PROP_WAIT_FOR_READER,
   PROP_FRAMES_WRITTEN,
   PROP_FRAMES_DROPPED,
   PROP_FRAMES_COPIED,
+  PROP_READERS,
   PROP_READER_ATTACHED,
   N_PROPERTIES
 };
@@ -111,9 +129,13 @@ struct _GstShmringSink
 
   /* properties, under the object lock */
   gchar *channel;
-  guint64 size;
+  guint64 max_frame_size;
   gint policy;
-  guint permissions;
+  guint max_readers;
+  guint queue_length;
+  guint max_holds;
+  gchar *share_group;
+  gchar *share_user;
   GstShmringWaitForReader wait_for_reader;
 
   /* set in start, cleared in stop */
@@ -122,20 +144,21 @@ struct _GstShmringSink
   guint64 max_frame;
   gboolean raw;
   GstVideoInfo info;
-  gboolean keep_newest;         /* no reader: keep only the newest frame */
+  gboolean keep_newest;         /* no reader: go on without one */
   gboolean too_large_posted;
   /* until the channel is created: its name, options and wait mode */
   gchar *pending_name;
   struct shmring_producer_options opts;
   GstShmringWaitForReader wait_mode;
 
-  /* streaming thread: the reader last seen, and when */
-  gboolean reader_attached;
-  gint reader_pid;
+  /* streaming thread: the readers last seen (pid per index), and when */
+  gint reader_pids[SHMRING_MAX_READERS];
   gint64 reader_checked;
 
   /* counters, under the object lock */
   guint64 frames_copied;
+  guint64 frames_dropped;       /* by the sink itself (-ENOBUFS) */
+  guint readers;
   struct shmring_stats last_stats;      /* kept after stop */
   gboolean have_stats;
 };
@@ -154,12 +177,12 @@ gst_shmring_policy_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    {SHMRING_POLICY_LOSSLESS, "Wait for the reader when the ring is full",
+    {SHMRING_POLICY_LOSSLESS, "Wait for a reader whose queue is full",
         "lossless"},
-    {SHMRING_POLICY_DROP_NEW, "Drop the new frame when the ring is full",
-        "drop-new"},
+    {SHMRING_POLICY_DROP_NEW, "Drop the new frame for a reader whose queue "
+          "is full", "drop-new"},
     {SHMRING_POLICY_LIVE,
-        "Reclaim the oldest unread frames: the reader gets the freshest",
+        "Reclaim the oldest unread frames: every reader gets the freshest",
         "live"},
     {0, NULL, NULL},
   };
@@ -178,10 +201,10 @@ gst_shmring_wait_for_reader_get_type (void)
   static const GEnumValue values[] = {
     {WAIT_FOR_READER_AUTO, "false for a live upstream (a camera), true "
           "otherwise (a file), learnt from the latency query", "auto"},
-    {WAIT_FOR_READER_TRUE, "Until a reader attaches, keep every frame (and "
-          "wait when the ring is full, in lossless)", "true"},
-    {WAIT_FOR_READER_FALSE, "Until a reader attaches, keep only the newest "
-          "frame", "false"},
+    {WAIT_FOR_READER_TRUE, "With no reader attached, wait for one before "
+          "the next frame", "true"},
+    {WAIT_FOR_READER_FALSE, "Go on without a reader (frames reach the "
+          "readers attached when they are committed)", "false"},
     {0, NULL, NULL},
   };
 
@@ -222,6 +245,13 @@ gst_shmring_sink_get_stats (GstShmringSink * self, struct shmring_stats *st)
     /* A read-only look at the header: never waits for the streaming thread. */
     ok = shmring_inspect (name, st, NULL) == 0;
     g_free (name);
+    if (ok) {
+      /* frames_dropped: the sum over the readers attached now */
+      st->frames_dropped = 0;
+      for (guint i = 0; i < SHMRING_MAX_READERS; i++)
+        if (st->reader[i].pid != 0)
+          st->frames_dropped += st->reader[i].frames_dropped;
+    }
   }
   return ok;
 }
@@ -242,14 +272,28 @@ gst_shmring_sink_set_property (GObject * object, guint prop_id,
       gst_shmring_set_channel (GST_CAT_DEFAULT, GST_ELEMENT (self),
           &self->channel, value);
       break;
-    case PROP_SIZE:
-      self->size = g_value_get_uint64 (value);
+    case PROP_MAX_FRAME_SIZE:
+      self->max_frame_size = g_value_get_uint64 (value);
       break;
     case PROP_POLICY:
       self->policy = g_value_get_enum (value);
       break;
-    case PROP_PERMISSIONS:
-      self->permissions = g_value_get_uint (value);
+    case PROP_MAX_READERS:
+      self->max_readers = g_value_get_uint (value);
+      break;
+    case PROP_QUEUE_LENGTH:
+      self->queue_length = g_value_get_uint (value);
+      break;
+    case PROP_MAX_HOLDS:
+      self->max_holds = g_value_get_uint (value);
+      break;
+    case PROP_SHARE_GROUP:
+      g_free (self->share_group);
+      self->share_group = g_value_dup_string (value);
+      break;
+    case PROP_SHARE_USER:
+      g_free (self->share_user);
+      self->share_user = g_value_dup_string (value);
       break;
     case PROP_WAIT_FOR_READER:
       self->wait_for_reader = g_value_get_enum (value);
@@ -274,19 +318,39 @@ gst_shmring_sink_get_property (GObject * object, guint prop_id,
       g_value_set_string (value, self->channel);
       GST_OBJECT_UNLOCK (self);
       break;
-    case PROP_SIZE:
+    case PROP_MAX_FRAME_SIZE:
       GST_OBJECT_LOCK (self);
-      g_value_set_uint64 (value, self->size);
+      g_value_set_uint64 (value, self->max_frame_size);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_MAX_READERS:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint (value, self->max_readers);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_QUEUE_LENGTH:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint (value, self->queue_length);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_MAX_HOLDS:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint (value, self->max_holds);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_SHARE_GROUP:
+      GST_OBJECT_LOCK (self);
+      g_value_set_string (value, self->share_group);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_SHARE_USER:
+      GST_OBJECT_LOCK (self);
+      g_value_set_string (value, self->share_user);
       GST_OBJECT_UNLOCK (self);
       break;
     case PROP_POLICY:
       GST_OBJECT_LOCK (self);
       g_value_set_enum (value, self->policy);
-      GST_OBJECT_UNLOCK (self);
-      break;
-    case PROP_PERMISSIONS:
-      GST_OBJECT_LOCK (self);
-      g_value_set_uint (value, self->permissions);
       GST_OBJECT_UNLOCK (self);
       break;
     case PROP_WAIT_FOR_READER:
@@ -298,18 +362,30 @@ gst_shmring_sink_get_property (GObject * object, guint prop_id,
       g_value_set_uint64 (value,
           gst_shmring_sink_get_stats (self, &st) ? st.frames_written : 0);
       break;
-    case PROP_FRAMES_DROPPED:
-      g_value_set_uint64 (value,
-          gst_shmring_sink_get_stats (self, &st) ? st.frames_dropped : 0);
+    case PROP_FRAMES_DROPPED:{
+      guint64 n = gst_shmring_sink_get_stats (self, &st) ?
+          st.frames_dropped : 0;
+
+      GST_OBJECT_LOCK (self);
+      n += self->frames_dropped;
+      GST_OBJECT_UNLOCK (self);
+      g_value_set_uint64 (value, n);
       break;
+    }
     case PROP_FRAMES_COPIED:
       GST_OBJECT_LOCK (self);
       g_value_set_uint64 (value, self->frames_copied);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_READERS:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint (value, self->readers);
+      GST_OBJECT_UNLOCK (self);
+      break;
     case PROP_READER_ATTACHED:
-      g_value_set_boolean (value, gst_shmring_sink_get_stats (self, &st)
-          && st.reader_alive && self->name != NULL);
+      GST_OBJECT_LOCK (self);
+      g_value_set_boolean (value, self->readers > 0);
+      GST_OBJECT_UNLOCK (self);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -325,6 +401,8 @@ gst_shmring_sink_finalize (GObject * object)
   g_free (self->channel);
   g_free (self->name);
   g_free (self->pending_name);
+  g_free (self->share_group);
+  g_free (self->share_user);
   G_OBJECT_CLASS (gst_shmring_sink_parent_class)->finalize (object);
 }
 
@@ -360,18 +438,19 @@ gst_shmring_sink_keep_newest (GstShmringSink * self, const gchar * name,
   keep = mode == WAIT_FOR_READER_FALSE || (mode == WAIT_FOR_READER_AUTO &&
       live);
   if (keep)
-    why = live ? "live source and no reader: keeping only the newest frame "
-        "until a reader attaches" : "wait-for-reader=false: keeping only the "
-        "newest frame until a reader attaches";
+    why = live ? "live source: frames go on without a reader, a reader gets "
+        "those committed after it attached" : "wait-for-reader=false: frames "
+        "go on without a reader, a reader gets those committed after it "
+        "attached";
   else if (mode == WAIT_FOR_READER_TRUE)
-    why = "waiting for a reader (wait-for-reader=true): frames are kept "
-        "until one attaches";
+    why = "waiting for a reader (wait-for-reader=true): no frame is "
+        "published while none is attached";
   else if (known)
-    why = "waiting for a reader: the source is not live, so frames are kept "
-        "until one attaches";
+    why = "waiting for a reader: the source is not live, so no frame is "
+        "published while none is attached";
   else
     why = "waiting for a reader: upstream did not say whether it is live, so "
-        "frames are kept until one attaches";
+        "no frame is published while none is attached";
   GST_INFO_OBJECT (self, "channel %s: %s", name, why);
   s = gst_structure_new ("shmring-wait-for-reader", "channel", G_TYPE_STRING,
       name, "wait", G_TYPE_BOOLEAN, !keep, "live", G_TYPE_BOOLEAN, live,
@@ -381,12 +460,11 @@ gst_shmring_sink_keep_newest (GstShmringSink * self, const gchar * name,
   return keep;
 }
 
-/* Create the channel with the options start() prepared, once it is known
- * whether to wait for a reader.  final: decide now, even without an answer
- * from upstream.  Returns 1 when created, 0 if not decided yet, -1 after
- * posting an error. */
-static gint
-gst_shmring_sink_create (GstShmringSink * self, gboolean final)
+/* Create the channel with the options start() prepared, with slots of
+ * slot_size bytes.  Returns TRUE when created, FALSE after posting an
+ * error. */
+static gboolean
+gst_shmring_sink_create (GstShmringSink * self, guint64 slot_size)
 {
   struct shmring_producer_options opts = self->opts;
   shmring_producer *p = NULL;
@@ -395,31 +473,25 @@ gst_shmring_sink_create (GstShmringSink * self, gboolean final)
   int r;
 
   keep_newest = gst_shmring_sink_keep_newest (self, name, self->wait_mode,
-      final);
-  if (keep_newest < 0)
-    return 0;
-  if (keep_newest)
-    opts.flags |= SHMRING_PRODUCER_KEEP_NEWEST;
+      TRUE);
+  opts.slot_size = slot_size;
   r = shmring_producer_create (name, &opts, &p);
   if (r < 0) {
     if (r == -EBUSY)
       GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
-          ("Channel \"%s\" already has a running producer.", name),
-          ("%s", shmring_last_error ()));
-    else if (r == -ENOSPC)
+          ("Channel \"%s\" already has a running producer: %s", name,
+              shmring_last_error ()), ("%s", shmring_strerror (r)));
+    else if (r == -ENOMEM || r == -ENOSPC)
       GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
-          ("Not enough room in /dev/shm for channel \"%s\" (%"
-              G_GUINT64_FORMAT " bytes of ring).", name, opts.ring_size),
+          ("Not enough memory for the pool of channel \"%s\" (slots of %"
+              G_GUINT64_FORMAT " bytes): lower max-frame-size, max-readers, "
+              "queue-length or max-holds, or raise the memory limit (a "
+              "container's --shm-size).", name, opts.slot_size),
           ("%s", shmring_last_error ()));
-    else if (r == -EACCES)
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-          ("Permission denied creating channel \"%s\" (%s%s): another "
-              "user's channel or a file of that name is in the way.", name,
-              SHMRING_PATH_PREFIX, name), ("%s", shmring_last_error ()));
     else if (r == -EINVAL)
       GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-          ("Invalid settings for channel \"%s\".", name),
-          ("%s", shmring_last_error ()));
+          ("Invalid settings for channel \"%s\": %s", name,
+              shmring_last_error ()), ("%s", shmring_strerror (r)));
     else
       GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
           ("Could not create channel \"%s\": %s.", name, shmring_strerror (r)),
@@ -429,10 +501,11 @@ gst_shmring_sink_create (GstShmringSink * self, gboolean final)
     self->pending_name = NULL;
     GST_OBJECT_UNLOCK (self);
     g_free (name);
-    return -1;
+    return FALSE;
   }
 
-  GST_INFO_OBJECT (self, "created channel %s", name);
+  GST_INFO_OBJECT (self, "created channel %s, slots of %" G_GUINT64_FORMAT
+      " bytes", name, shmring_producer_max_frame (p));
   GST_OBJECT_LOCK (self);
   self->name = name;
   self->pending_name = NULL;
@@ -440,16 +513,37 @@ gst_shmring_sink_create (GstShmringSink * self, gboolean final)
   self->max_frame = shmring_producer_max_frame (p);
   self->keep_newest = keep_newest;
   GST_OBJECT_UNLOCK (self);
-  return 1;
+  return TRUE;
 }
 
-/* Before the first frame: create the channel if start() could not yet. */
+/* A share-group / share-user value: a name or a numeric id.  FALSE if
+ * neither. */
 static gboolean
-gst_shmring_sink_ensure_channel (GstShmringSink * self)
+gst_shmring_sink_parse_id (const gchar * s, gboolean group, guint32 * id)
 {
-  if (self->writer)
+  gchar *end = NULL;
+  guint64 v;
+
+  if (s == NULL || *s == '\0')
+    return FALSE;
+  v = g_ascii_strtoull (s, &end, 10);
+  if (end && *end == '\0' && v < G_MAXUINT32) {
+    *id = (guint32) v;
     return TRUE;
-  return self->pending_name && gst_shmring_sink_create (self, TRUE) > 0;
+  }
+  if (group) {
+    struct group *gr = getgrnam (s);
+
+    if (gr)
+      *id = gr->gr_gid;
+    return gr != NULL;
+  } else {
+    struct passwd *pw = getpwnam (s);
+
+    if (pw)
+      *id = pw->pw_uid;
+    return pw != NULL;
+  }
 }
 
 static gboolean
@@ -458,6 +552,8 @@ gst_shmring_sink_start (GstBaseSink * bsink)
   GstShmringSink *self = GST_SHMRING_SINK (bsink);
   struct shmring_producer_options opts = { 0 };
   gchar *name = gst_shmring_sink_channel (self);
+  gchar *bad_share = NULL;
+  guint64 max_frame_size;
 
   if (shmring_name_check (name) < 0) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
@@ -469,34 +565,51 @@ gst_shmring_sink_start (GstBaseSink * bsink)
   }
 
   GST_OBJECT_LOCK (self);
-  opts.ring_size = self->size;
-  opts.mode = self->permissions;
   opts.policy = self->policy;
+  opts.max_readers = self->max_readers;
+  opts.queue_len = self->queue_length;
+  opts.max_holds = self->max_holds;
+  if (self->share_group) {
+    opts.share |= SHMRING_SHARE_GID;
+    if (!gst_shmring_sink_parse_id (self->share_group, TRUE, &opts.share_gid))
+      bad_share = g_strdup_printf ("share-group=%s: no such group; give a "
+          "group name or a numeric gid", self->share_group);
+  }
+  if (self->share_user) {
+    opts.share |= SHMRING_SHARE_UID;
+    if (!gst_shmring_sink_parse_id (self->share_user, FALSE, &opts.share_uid))
+      bad_share = g_strdup_printf ("share-user=%s: no such user; give a "
+          "user name or a numeric uid", self->share_user);
+  }
+  max_frame_size = self->max_frame_size;
   self->opts = opts;
   self->wait_mode = self->wait_for_reader;
   g_free (self->pending_name);
   self->pending_name = name;
   self->frames_copied = 0;
+  self->frames_dropped = 0;
+  self->readers = 0;
   self->have_stats = FALSE;
   self->raw = FALSE;
-  self->reader_attached = FALSE;
-  self->reader_pid = 0;
+  memset (self->reader_pids, 0, sizeof self->reader_pids);
   self->reader_checked = 0;
   self->too_large_posted = FALSE;
   GST_OBJECT_UNLOCK (self);
-  if (opts.mode == 0) {
+  if (bad_share) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("Invalid permissions 0 for channel \"%s\": nobody could open it.",
-            name), (NULL));
+        ("Invalid sharing for channel \"%s\": %s.", name, bad_share), (NULL));
+    g_free (bad_share);
     return FALSE;
   }
-
-  /* With wait-for-reader=auto, a source that knows whether it is live only
-   * once it has caps (videotestsrc, cameras) makes the choice wait for the
-   * first caps: the channel is created then. */
-  if (gst_shmring_sink_create (self, FALSE) < 0)
+  if (max_frame_size > SHMRING_MAX_SLOT_SIZE) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid max-frame-size=%" G_GUINT64_FORMAT " for channel \"%s\": "
+            "at most %" G_GUINT64_FORMAT " bytes.", max_frame_size, name,
+            (guint64) SHMRING_MAX_SLOT_SIZE), (NULL));
     return FALSE;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_READER_ATTACHED]);
+  }
+  /* The channel is created at the first caps: its slots are sized from
+   * them, and a live source has said by then whether it is live. */
   return TRUE;
 }
 
@@ -521,12 +634,17 @@ gst_shmring_sink_stop (GstBaseSink * bsink)
   self->name = NULL;
   g_free (self->pending_name);
   self->pending_name = NULL;
+  self->readers = 0;
   GST_OBJECT_UNLOCK (self);
   if (w == NULL)
     return TRUE;
 
   if (gst_shmring_writer_call (w, stats_fn, &st) == 0) {
-    st.reader_alive = 0;
+    st.frames_dropped = 0;
+    for (guint i = 0; i < SHMRING_MAX_READERS; i++)
+      if (st.reader[i].pid != 0)
+        st.frames_dropped += st.reader[i].frames_dropped;
+    st.readers = 0;
     GST_OBJECT_LOCK (self);
     self->last_stats = st;
     self->have_stats = TRUE;
@@ -566,24 +684,21 @@ set_stream_fn (shmring_producer * p, gpointer data)
   return shmring_producer_set_stream (p, data);
 }
 
-/* A frame larger than the ring: say so once per start (upstream may try
- * the same caps again), with the size that would hold two such frames. */
+/* A frame larger than the slots: say so once per start (upstream may try
+ * the same caps again), with the max-frame-size that would hold it. */
 static void
 gst_shmring_sink_post_too_large (GstShmringSink * self, const gchar * what,
     guint64 frame_size, const gchar * debug)
 {
-  guint64 ring = self->max_frame + SHMRING_RECORD_HEADER_SIZE, need;
-
   if (self->too_large_posted)
     return;
   self->too_large_posted = TRUE;
-  need = 2 * (frame_size + SHMRING_RECORD_HEADER_SIZE);
-  need = (need + (1 << 20) - 1) / (1 << 20) * (1 << 20);
   GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
       ("%s of %" G_GUINT64_FORMAT " bytes does not fit the %" G_GUINT64_FORMAT
-          "-byte ring of channel \"%s\": set size=%" G_GUINT64_FORMAT
-          " or more on shmringsink.", what, frame_size, ring, self->name,
-          need), ("%s", debug));
+          "-byte slots of channel \"%s\", whose pool cannot grow: set "
+          "max-frame-size=%" G_GUINT64_FORMAT " or more on shmringsink.",
+          what, frame_size, self->max_frame, self->name, frame_size),
+      ("%s", debug));
 }
 
 static gboolean
@@ -597,8 +712,8 @@ gst_shmring_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   guint i;
   int r;
 
-  if (!gst_shmring_sink_ensure_channel (self))
-    return FALSE;
+  if (self->writer == NULL && self->pending_name == NULL)
+    return FALSE;               /* creating it failed, and said why */
   memset (&si, 0, sizeof si);
   str = gst_caps_to_string (caps);
   si.caps = str;
@@ -626,6 +741,21 @@ gst_shmring_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
       si.plane_offset[i] = GST_VIDEO_INFO_PLANE_OFFSET (&info, i);
       si.plane_stride[i] = GST_VIDEO_INFO_PLANE_STRIDE (&info, i);
     }
+  }
+  if (self->writer == NULL) {
+    guint64 slot;
+
+    GST_OBJECT_LOCK (self);
+    slot = self->max_frame_size;
+    GST_OBJECT_UNLOCK (self);
+    if (slot == 0)
+      slot = raw ? MAX (si.frame_size, 1) : NONRAW_SLOT_SIZE;
+    if (!gst_shmring_sink_create (self, slot)) {
+      g_free (str);
+      return FALSE;
+    }
+  }
+  if (raw) {
     if (si.frame_size > self->max_frame) {
       gchar *what = g_strdup_printf ("A %ux%u %s frame", si.width, si.height,
           si.format);
@@ -669,7 +799,6 @@ gst_shmring_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   GstVideoInfo info;
   GstBufferPool *pool;
   GstStructure *config;
-  guint64 rec, nframes;
   gint64 timeout;
   gboolean need_pool;
 
@@ -680,20 +809,18 @@ gst_shmring_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   if (!gst_video_info_from_caps (&info, caps))
     return TRUE;                /* variable-size frames: copied once */
 
-  rec = (GST_VIDEO_INFO_SIZE (&info) + 2 * SHMRING_RECORD_ALIGN - 1)
-      / SHMRING_RECORD_ALIGN * SHMRING_RECORD_ALIGN;
-  nframes = (self->size ? self->size : DEFAULT_SIZE) / rec;
-  if (GST_VIDEO_INFO_SIZE (&info) > self->max_frame || nframes < 2) {
-    GST_INFO_OBJECT (self, "ring too small to lend buffers of %" G_GSIZE_FORMAT
-        " bytes", GST_VIDEO_INFO_SIZE (&info));
+  if (GST_VIDEO_INFO_SIZE (&info) > self->max_frame) {
+    GST_INFO_OBJECT (self, "slots too small to lend buffers of %"
+        G_GSIZE_FORMAT " bytes", GST_VIDEO_INFO_SIZE (&info));
     return TRUE;
   }
 
-  /* Only lossless waits for space; the others fall back to system memory
-   * when the ring is full, and render() then drops or reclaims. */
-  timeout = self->policy == SHMRING_POLICY_LOSSLESS ? SHMRING_FOREVER : 0;
+  /* Only lossless waits for room in the readers' queues; the others never
+   * wait, and fall back to system memory if the library refuses. */
+  timeout = self->opts.policy == SHMRING_POLICY_LOSSLESS ?
+      SHMRING_FOREVER : 0;
   pool = gst_shmring_pool_new (self->writer, timeout,
-      (guint) MIN (nframes - 1, 4));
+      self->opts.max_reserved ? self->opts.max_reserved : 2);
   config = gst_buffer_pool_get_config (pool);
   gst_buffer_pool_config_set_params (config, caps, GST_VIDEO_INFO_SIZE (&info),
       0, 0);
@@ -780,36 +907,67 @@ needs_relayout (GstBuffer * buf, const GstVideoInfo * info)
   return FALSE;
 }
 
-/* At most every READER_CHECK_INTERVAL: when a reader attached or left
- * since the last look, notify reader-attached and post a "shmring-reader"
- * element message (channel, attached, pid). */
+/* At most every READER_CHECK_INTERVAL (now if force): for each reader
+ * that attached or left since the last look, post a "shmring-reader"
+ * element message (channel, attached, pid, readers); notify readers and
+ * reader-attached when the count changed. */
 static void
-gst_shmring_sink_check_reader (GstShmringSink * self)
+gst_shmring_sink_check_readers (GstShmringSink * self, gboolean force)
 {
   gint64 now = g_get_monotonic_time ();
   struct shmring_stats st;
-  gboolean attached;
-  gint pid;
+  guint i, n = 0, old;
 
-  if (now - self->reader_checked < READER_CHECK_INTERVAL)
+  if (!force && now - self->reader_checked < READER_CHECK_INTERVAL)
     return;
   self->reader_checked = now;
   if (gst_shmring_writer_call (self->writer, stats_fn, &st) < 0)
     return;
-  attached = st.reader_alive != 0;
-  pid = attached ? st.reader_pid : self->reader_pid;
-  if (attached == self->reader_attached)
-    return;
-  self->reader_attached = attached;
-  self->reader_pid = pid;
-  GST_INFO_OBJECT (self, "reader (pid %d) %s channel %s", pid,
-      attached ? "attached to" : "left", self->name);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_READER_ATTACHED]);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self),
-          gst_structure_new ("shmring-reader", "channel", G_TYPE_STRING,
-              self->name, "attached", G_TYPE_BOOLEAN, attached, "pid",
-              G_TYPE_INT, pid, NULL)));
+  for (i = 0; i < SHMRING_MAX_READERS; i++)
+    if (st.reader[i].pid != 0)
+      n++;
+  GST_OBJECT_LOCK (self);
+  old = self->readers;
+  self->readers = n;
+  GST_OBJECT_UNLOCK (self);
+  for (i = 0; i < SHMRING_MAX_READERS; i++) {
+    gint was = self->reader_pids[i], is = st.reader[i].pid;
+
+    if (was == is)
+      continue;
+    self->reader_pids[i] = is;
+    if (was != 0) {
+      GST_INFO_OBJECT (self, "reader (pid %d) left channel %s", was,
+          self->name);
+      gst_element_post_message (GST_ELEMENT (self),
+          gst_message_new_element (GST_OBJECT (self),
+              gst_structure_new ("shmring-reader", "channel", G_TYPE_STRING,
+                  self->name, "attached", G_TYPE_BOOLEAN, FALSE, "pid",
+                  G_TYPE_INT, was, "readers", G_TYPE_UINT, n, NULL)));
+    }
+    if (is != 0) {
+      GST_INFO_OBJECT (self, "reader (pid %d) attached to channel %s", is,
+          self->name);
+      gst_element_post_message (GST_ELEMENT (self),
+          gst_message_new_element (GST_OBJECT (self),
+              gst_structure_new ("shmring-reader", "channel", G_TYPE_STRING,
+                  self->name, "attached", G_TYPE_BOOLEAN, TRUE, "pid",
+                  G_TYPE_INT, is, "readers", G_TYPE_UINT, n, NULL)));
+    }
+  }
+  if (old != n) {
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_READERS]);
+    if ((old == 0) != (n == 0))
+      g_object_notify_by_pspec (G_OBJECT (self),
+          properties[PROP_READER_ATTACHED]);
+  }
+}
+
+static int
+wait_reader_fn (shmring_producer * p, gpointer data)
+{
+  (void) data;
+  return shmring_producer_wait_reader (p, SHMRING_FOREVER);
 }
 
 static GstFlowReturn
@@ -820,8 +978,27 @@ gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
   CopyArgs args;
   int r;
 
-  if (!gst_shmring_sink_ensure_channel (self))
-    return GST_FLOW_ERROR;
+  if (self->writer == NULL) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("No caps before the first buffer: channel \"%s\" is created "
+            "with the first caps.", self->pending_name ? self->pending_name :
+            "(none)"), (NULL));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  if (!self->keep_newest && self->readers == 0) {
+    /* wait-for-reader: publish nothing to nobody. */
+    for (;;) {
+      GstFlowReturn ret;
+
+      r = gst_shmring_writer_call (self->writer, wait_reader_fn, NULL);
+      if (r != -EINTR)
+        break;
+      ret = gst_base_sink_wait_preroll (bsink);
+      if (ret != GST_FLOW_OK)
+        return ret;
+    }
+    gst_shmring_sink_check_readers (self, TRUE);
+  }
   meta.pts = gst_shmring_time_to_ring (GST_BUFFER_PTS (buf));
   meta.dts = gst_shmring_time_to_ring (GST_BUFFER_DTS (buf));
   meta.duration = gst_shmring_time_to_ring (GST_BUFFER_DURATION (buf));
@@ -854,18 +1031,18 @@ gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
       GST_OBJECT_UNLOCK (self);
     }
   }
-  gst_shmring_sink_check_reader (self);
+  gst_shmring_sink_check_readers (self, FALSE);
 
   switch (r) {
     case 0:
       return GST_FLOW_OK;
     case -ENOBUFS:
-      GST_LOG_OBJECT (self, "ring full, frame dropped");
+      GST_LOG_OBJECT (self, "no slot for the frame, dropped");
+      GST_OBJECT_LOCK (self);
+      self->frames_dropped++;
+      GST_OBJECT_UNLOCK (self);
       g_object_notify_by_pspec (G_OBJECT (self),
           properties[PROP_FRAMES_DROPPED]);
-      return GST_FLOW_OK;
-    case -EPIPE:
-      GST_LOG_OBJECT (self, "no reader, frame dropped");
       return GST_FLOW_OK;
     case -EMSGSIZE:
       gst_shmring_sink_post_too_large (self, "A frame",
@@ -879,24 +1056,10 @@ gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
   }
 }
 
-/* End of stream.  data: non-NULL when frames are kept for a reader (not
- * keep-newest): frames that nobody has read yet wait for a first reader
- * before the stream ends, so a short file with no reader loses nothing. */
 static int
 eos_fn (shmring_producer * p, gpointer data)
 {
-  struct shmring_stats st;
-
-  if (data && shmring_producer_stats (p, &st) == 0 && st.frames_written > 0
-      && st.frames_read == 0) {
-    GST_INFO_OBJECT (data, "end of stream: waiting for a reader first, so "
-        "that the %" G_GUINT64_FORMAT " frames written are read",
-        st.frames_written);
-    int r = shmring_producer_wait_reader (p, SHMRING_FOREVER);
-
-    if (r < 0)
-      return r;
-  }
+  (void) data;
   return shmring_producer_eos (p, SHMRING_FOREVER);
 }
 
@@ -906,10 +1069,9 @@ gst_shmring_sink_event (GstBaseSink * bsink, GstEvent * event)
   GstShmringSink *self = GST_SHMRING_SINK (bsink);
 
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->writer) {
-    int r = gst_shmring_writer_call (self->writer, eos_fn,
-        self->keep_newest ? NULL : self);
+    int r = gst_shmring_writer_call (self->writer, eos_fn, NULL);
 
-    if (r < 0 && r != -EINTR && r != -EPIPE)
+    if (r < 0 && r != -EINTR)
       GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
           ("Could not write end of stream to channel \"%s\": %s.", self->name,
               shmring_strerror (r)), ("%s", shmring_last_error ()));
@@ -941,25 +1103,43 @@ gst_shmring_sink_class_init (GstShmringSinkClass * klass)
   gobject_class->finalize = gst_shmring_sink_finalize;
 
   properties[PROP_CHANNEL] = g_param_spec_string ("channel", "Channel",
-      "Name of the channel (file /dev/shm/shmring.NAME); NULL = the element's "
-      "name", DEFAULT_CHANNEL,
+      "Name of the channel (abstract socket @shmring/NAME); NULL = the "
+      "element's name", DEFAULT_CHANNEL,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
-  properties[PROP_SIZE] = g_param_spec_uint64 ("size", "Ring size",
-      "Bytes of ring, rounded up to 4096 (the default holds 10 1080p BGR "
-      "frames)", SHMRING_MIN_RING_SIZE, SHMRING_MAX_RING_SIZE, DEFAULT_SIZE,
+  properties[PROP_MAX_FRAME_SIZE] = g_param_spec_uint64 ("max-frame-size",
+      "Maximum frame size", "Bytes of the largest frame (the size of a "
+      "slot, rounded up to 4096); 0 = the frame size of the first caps for "
+      "raw video, 4 MiB for other caps", 0, SHMRING_MAX_SLOT_SIZE,
+      DEFAULT_MAX_FRAME_SIZE,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_POLICY] = g_param_spec_enum ("policy", "Flow policy",
-      "What to do when the ring is full", GST_TYPE_SHMRING_POLICY,
+      "What to do when a reader's queue is full", GST_TYPE_SHMRING_POLICY,
       DEFAULT_POLICY,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
-  properties[PROP_PERMISSIONS] = g_param_spec_uint ("permissions",
-      "Permissions", "File mode of the channel, octal: 0600 = this user only "
-      "(default), permissions=0660 shares with the file's group, 0666 with "
-      "every user", 1, 0777, DEFAULT_PERMISSIONS,
+  properties[PROP_MAX_READERS] = g_param_spec_uint ("max-readers",
+      "Maximum readers", "Readers attached at once; one more is refused "
+      "with an error naming the limit and the readers' pids", 1,
+      SHMRING_MAX_READERS, DEFAULT_MAX_READERS,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_QUEUE_LENGTH] = g_param_spec_uint ("queue-length",
+      "Queue length", "Frames queued for each reader before the policy "
+      "applies", 1, SHMRING_QUEUE_MAX, DEFAULT_QUEUE_LENGTH,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_MAX_HOLDS] = g_param_spec_uint ("max-holds",
+      "Maximum holds", "Frames each reader may hold at once (taken and not "
+      "yet given back)", 1, SHMRING_HOLDS_MAX, DEFAULT_MAX_HOLDS,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_SHARE_GROUP] = g_param_spec_string ("share-group",
+      "Share with group", "Also accept readers in this group (a name or a "
+      "numeric gid); NULL = only this user (and root)", NULL,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_SHARE_USER] = g_param_spec_string ("share-user",
+      "Share with user", "Also accept readers of this user (a name or a "
+      "numeric uid); NULL = only this user (and root)", NULL,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_WAIT_FOR_READER] = g_param_spec_enum ("wait-for-reader",
-      "Wait for reader", "Before a reader attaches: keep every frame, as "
-      "for a file (true), or only the newest one, as for a camera (false); "
+      "Wait for reader", "With no reader attached: wait for one before the "
+      "next frame, as for a file (true), or go on, as for a camera (false); "
       "auto chooses from whether upstream is live. Posts a "
       "\"shmring-wait-for-reader\" element message saying which",
       GST_TYPE_SHMRING_WAIT_FOR_READER, DEFAULT_WAIT_FOR_READER,
@@ -968,16 +1148,20 @@ gst_shmring_sink_class_init (GstShmringSinkClass * klass)
       "Frames written", "Frames published on the channel", 0, G_MAXUINT64, 0,
       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_FRAMES_DROPPED] = g_param_spec_uint64 ("frames-dropped",
-      "Frames dropped", "Frames dropped (drop-new) or reclaimed unread (live)",
+      "Frames dropped", "Frames dropped (drop-new) or reclaimed unread (live), summed "
+      "over the readers attached", 
       0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_FRAMES_COPIED] = g_param_spec_uint64 ("frames-copied",
-      "Frames copied", "Frames written by copying the buffer into the ring "
+      "Frames copied", "Frames written by copying the buffer into a slot "
       "(the others were rendered in place through the sink's buffer pool)",
       0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_READERS] = g_param_spec_uint ("readers", "Readers",
+      "Readers attached to the channel (notified when one attaches or "
+      "leaves, with a \"shmring-reader\" element message)", 0,
+      SHMRING_MAX_READERS, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_READER_ATTACHED] = g_param_spec_boolean ("reader-attached",
-      "Reader attached", "Whether a reader is attached to the channel "
-      "(notified when one attaches or leaves, with a \"shmring-reader\" "
-      "element message)", FALSE,
+      "Reader attached", "Whether at least one reader is attached (readers "
+      "> 0)", FALSE,
       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
 
@@ -1000,9 +1184,11 @@ static void
 gst_shmring_sink_init (GstShmringSink * self)
 {
   self->channel = g_strdup (DEFAULT_CHANNEL);
-  self->size = DEFAULT_SIZE;
+  self->max_frame_size = DEFAULT_MAX_FRAME_SIZE;
   self->policy = DEFAULT_POLICY;
-  self->permissions = DEFAULT_PERMISSIONS;
+  self->max_readers = DEFAULT_MAX_READERS;
+  self->queue_length = DEFAULT_QUEUE_LENGTH;
+  self->max_holds = DEFAULT_MAX_HOLDS;
   self->wait_for_reader = DEFAULT_WAIT_FOR_READER;
   /* The last sample would point at ring memory the producer reuses. */
   gst_base_sink_set_last_sample_enabled (GST_BASE_SINK (self), FALSE);

@@ -7,12 +7,17 @@
  * @see_also: shmringsink
  *
  * shmringsrc reads the frames another process publishes with shmringsink
- * (or with the `shmring` Python writer).  Its caps come from the channel:
+ * (or with the `shmring` Python writer).  Several shmringsrc may read one
+ * channel, each its own reader with its own queue, up to the sink's
+ * max-readers; one more fails with an error naming the limit and the
+ * readers' pids.  Its caps come from the channel:
  * no capsfilter is needed, and when the producer changes caps mid-stream,
  * the new caps reach downstream before the first frame that has them.
  * Buffers wrap the shared memory itself (no copy, read-only); each frame's
  * space is given back to the producer when downstream frees the buffer, in
- * any order.  PTS, DTS, duration and buffer flags are those the producer
+ * any order.  A source holds at most #GstShmringSrc:holds frames at once
+ * (0: as many as the producer allows); when downstream keeps more buffers
+ * than that, the next frames are copied and given back at once.  PTS, DTS, duration and buffer flags are those the producer
  * had; a gap in the frames' sequence numbers (frames dropped by the
  * producer or skipped with #GstShmringSrc:latest) marks the next buffer
  * DISCONT and is counted in #GstShmringSrc:frames-missed.
@@ -20,13 +25,16 @@
  * The channel is named after the element unless #GstShmringSrc:channel is
  * set.  The source waits for a producer to appear for
  * #GstShmringSrc:timeout (forever by default), so the two sides can start
- * in any order.  After a second of waiting it posts a warning naming the
- * channel, its file and any existing channel with a similar name ("did
- * you mean 'cam'?"), and says so again at INFO level every 5 s.
+ * in any order; it gets the frames committed after it attached.  After a
+ * second of waiting it posts a warning naming the channel and any running
+ * channel with a similar name ("did you mean 'cam'?"), and says so again
+ * at INFO level every 5 s.  With #GstShmringSrc:latest the source attaches
+ * as a live reader: it never holds the producer back, whatever the sink's
+ * policy, and always takes the newest frame.
  *
  * Before frames go downstream, the frame layout the producer published
  * (format, size, plane offsets and strides) is checked against the caps
- * and against the frame size: a broken producer or a corrupt segment is
+ * and against the frame size: a broken producer or a corrupt pool is
  * an error naming the channel, never a read past a buffer downstream.  The end of stream of the producer becomes this pipeline's
  * EOS.  If the producer dies or stops without end of stream, the source
  * posts an error naming the channel, or, with #GstShmringSrc:reconnect,
@@ -68,10 +76,7 @@
 
 #include <errno.h>
 #include <string.h>
-#include <grp.h>
 #include <unistd.h>
-#include <sys/stat.h>
-#include <sys/inotify.h>
 #include <gst/base/gstpushsrc.h>
 #include <gst/video/video.h>
 
@@ -93,6 +98,10 @@ typedef enum
 #define DEFAULT_TIMEOUT (-1)
 #define DEFAULT_RECONNECT FALSE
 #define DEFAULT_LATEST FALSE
+#define DEFAULT_HOLDS 0
+
+/* Longest wait for a producer between two looks at the flushing flag. */
+#define ATTACH_SLICE (100 * GST_MSECOND)
 #define DEFAULT_TIMESTAMP_MODE TIMESTAMP_MODE_RUNNING_TIME
 
 /* A source waiting for a producer says so on the bus after
@@ -107,6 +116,7 @@ enum
   PROP_TIMEOUT,
   PROP_RECONNECT,
   PROP_LATEST,
+  PROP_HOLDS,
   PROP_TIMESTAMP_MODE,
   PROP_FRAMES_RECEIVED,
   PROP_FRAMES_MISSED,
@@ -139,6 +149,7 @@ struct _GstShmringSrc
   gint64 timeout;
   gboolean reconnect;
   gboolean latest;
+  guint holds;
   GstShmringTimestampMode ts_mode;
 
   /* under the object lock: the handle, and the flushing state */
@@ -150,8 +161,6 @@ struct _GstShmringSrc
 
   /* streaming thread */
   gchar *name;
-  GstPoll *poll;                /* wakes the producer wait on unlock */
-  GstPollFD inotify;
   GstCaps *caps;
   GstClockTime frame_duration;
   gboolean have_seq;
@@ -163,7 +172,7 @@ struct _GstShmringSrc
   gboolean raw;
   gboolean add_meta;
   GstCaps *commit_caps;         /* timestamp/x-shmring-commit */
-  guint64 ring_size;
+  guint holds_granted;          /* frames this reader may hold at once */
 };
 
 G_DEFINE_TYPE (GstShmringSrc, gst_shmring_src, GST_TYPE_PUSH_SRC);
@@ -245,6 +254,9 @@ gst_shmring_src_set_property (GObject * object, guint prop_id,
     case PROP_LATEST:
       self->latest = g_value_get_boolean (value);
       break;
+    case PROP_HOLDS:
+      self->holds = g_value_get_uint (value);
+      break;
     case PROP_TIMESTAMP_MODE:
       self->ts_mode = g_value_get_enum (value);
       break;
@@ -275,6 +287,9 @@ gst_shmring_src_get_property (GObject * object, guint prop_id,
     case PROP_LATEST:
       g_value_set_boolean (value, self->latest);
       break;
+    case PROP_HOLDS:
+      g_value_set_uint (value, self->holds);
+      break;
     case PROP_TIMESTAMP_MODE:
       g_value_set_enum (value, self->ts_mode);
       break;
@@ -302,8 +317,6 @@ gst_shmring_src_finalize (GObject * object)
   g_free (self->channel);
   g_free (self->name);
   gst_caps_unref (self->commit_caps);
-  if (self->poll)
-    gst_poll_free (self->poll);
   G_OBJECT_CLASS (gst_shmring_src_parent_class)->finalize (object);
 }
 
@@ -312,7 +325,6 @@ gst_shmring_src_start (GstBaseSrc * bsrc)
 {
   GstShmringSrc *self = GST_SHMRING_SRC (bsrc);
   gchar *name;
-  int fd;
 
   GST_OBJECT_LOCK (self);
   name = g_strdup (self->channel ? self->channel : GST_OBJECT_NAME (self));
@@ -329,26 +341,6 @@ gst_shmring_src_start (GstBaseSrc * bsrc)
     g_free (name);
     return FALSE;
   }
-
-  /* Producers publish a channel by linking or renaming it into /dev/shm:
-   * watching the directory lets the wait for a producer sleep until one
-   * does, and unlock() wakes it through the poll's control. */
-  fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0 || inotify_add_watch (fd, "/dev/shm",
-          IN_CREATE | IN_MOVED_TO) < 0) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Could not watch /dev/shm for channel \"%s\".", name),
-        ("inotify: %s", g_strerror (errno)));
-    if (fd >= 0)
-      close (fd);
-    g_free (name);
-    return FALSE;
-  }
-  self->poll = gst_poll_new (TRUE);
-  gst_poll_fd_init (&self->inotify);
-  self->inotify.fd = fd;
-  gst_poll_add_fd (self->poll, &self->inotify);
-  gst_poll_fd_ctl_read (self->poll, &self->inotify, TRUE);
 
   self->name = name;
   self->have_seq = FALSE;
@@ -371,12 +363,6 @@ gst_shmring_src_stop (GstBaseSrc * bsrc)
   GST_OBJECT_UNLOCK (self);
   /* Detaches now, or when downstream frees the last buffer it holds. */
   consumer_unref (cr);
-
-  if (self->poll) {
-    close (self->inotify.fd);
-    gst_poll_free (self->poll);
-    self->poll = NULL;
-  }
   g_free (self->name);
   self->name = NULL;
   gst_caps_replace (&self->caps, NULL);
@@ -395,8 +381,6 @@ gst_shmring_src_set_flushing (GstShmringSrc * self, gboolean flushing)
     else
       shmring_consumer_resume (self->cr->c);
   }
-  if (self->poll)
-    gst_poll_set_flushing (self->poll, flushing);
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
@@ -411,14 +395,6 @@ static gboolean
 gst_shmring_src_unlock_stop (GstBaseSrc * bsrc)
 {
   return gst_shmring_src_set_flushing (GST_SHMRING_SRC (bsrc), FALSE);
-}
-
-static void
-drain_inotify (GstShmringSrc * self)
-{
-  char buf[4096] __attribute__((aligned (8)));
-
-  while (read (self->inotify.fd, buf, sizeof buf) > 0);
 }
 
 /* Edit distance between a and b, or more than max once it exceeds max. */
@@ -456,26 +432,32 @@ edit_distance (const gchar * a, const gchar * b, guint max)
   return ret;
 }
 
-/* "; did you mean 'cam'?" for existing channels whose name is close to
+/* "; did you mean 'cam'?" for running channels whose name is close to
  * name (at most 2 edits, the same but for case, or a prefix of it or it of
- * theirs), or "" if there is none. */
+ * theirs), or "" if there is none.  A channel is a listening abstract
+ * socket "@shmring/NAME", listed in /proc/net/unix. */
 static gchar *
 gst_shmring_src_similar_channels (const gchar * name)
 {
-  const gchar *prefix = SHMRING_PATH_PREFIX + strlen ("/dev/shm/");
+  const gchar *prefix = "@" SHMRING_SOCKET_PREFIX;
   GString *out = g_string_new (NULL);
-  GDir *dir = g_dir_open ("/dev/shm", 0, NULL);
-  const gchar *entry;
+  gchar *contents = NULL, **lines, **l;
+  GHashTable *seen = g_hash_table_new (g_str_hash, g_str_equal);
   guint n = 0;
 
-  while (dir && (entry = g_dir_read_name (dir)) && n < 5) {
-    const gchar *other;
+  if (!g_file_get_contents ("/proc/net/unix", &contents, NULL, NULL))
+    contents = g_strdup ("");
+  lines = g_strsplit (contents, "\n", -1);
+  for (l = lines; *l && n < 5; l++) {
+    const gchar *other = strstr (*l, prefix);
 
-    if (!g_str_has_prefix (entry, prefix))
+    if (other == NULL)
       continue;
-    other = entry + strlen (prefix);
-    if (strcmp (other, name) == 0 || shmring_name_check (other) < 0)
+    other += strlen (prefix);
+    if (strcmp (other, name) == 0 || shmring_name_check (other) < 0 ||
+        g_hash_table_contains (seen, other))
       continue;
+    g_hash_table_add (seen, (gpointer) other);
     if (g_ascii_strcasecmp (other, name) == 0 || edit_distance (other, name,
             2) <= 2 || (strlen (name) >= 2 && g_str_has_prefix (other, name))
         || (strlen (other) >= 2 && g_str_has_prefix (name, other))) {
@@ -484,8 +466,9 @@ gst_shmring_src_similar_channels (const gchar * name)
       n++;
     }
   }
-  if (dir)
-    g_dir_close (dir);
+  g_hash_table_unref (seen);
+  g_strfreev (lines);
+  g_free (contents);
   if (n)
     g_string_append_c (out, '?');
   return g_string_free (out, FALSE);
@@ -495,92 +478,75 @@ gst_shmring_src_similar_channels (const gchar * name)
 static void
 gst_shmring_src_post_error (GstShmringSrc * self, int r, gboolean opening)
 {
-  gchar *path = g_strconcat (SHMRING_PATH_PREFIX, self->name, NULL);
-
   if (r == -EACCES) {
-    struct stat st;
-    struct group *gr = NULL;
-    gchar *group;
-
-    if (stat (path, &st) == 0)
-      gr = getgrgid (st.st_gid);
-    group = gr ? g_strdup (gr->gr_name) : g_strdup ("of the file");
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Permission denied on channel \"%s\" (%s). Share it from the "
-            "producer with shmringsink permissions=0660 and run this "
-            "pipeline as a member of the group %s (or permissions=0666 for "
-            "every user).", self->name, path, group),
-        ("%s", shmring_last_error ()));
-    g_free (group);
+        ("Permission denied on channel \"%s\": %s. Share it from the "
+            "producer with shmringsink share-user=USER or share-group=GROUP.",
+            self->name, shmring_last_error ()), ("%s", shmring_strerror (r)));
+  } else if (r == -EBUSY) {
+    GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
+        ("Channel \"%s\" has all the readers it accepts: %s. Raise "
+            "max-readers on its shmringsink.", self->name,
+            shmring_last_error ()), ("%s", shmring_strerror (r)));
   } else if (r == -EBADMSG || r == -EPROTO) {
     GST_ELEMENT_ERROR (self, STREAM, DECODE,
-        ("Channel \"%s\" (%s) is corrupt%s: %s. Restart its producer; if "
-            "none runs, remove the file.", self->name, path,
-            r == -EPROTO ? " or of another protocol version" : "",
-            shmring_last_error ()), ("%s", shmring_strerror (r)));
+        ("Channel \"%s\" is corrupt%s: %s. Restart its producer.",
+            self->name, r == -EPROTO ? ", of another protocol version, or "
+            "disconnected this reader" : "", shmring_last_error ()),
+        ("%s", shmring_strerror (r)));
   } else {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Could not %s channel \"%s\" (%s): %s.", opening ? "open" : "read from",
-            self->name, path, shmring_strerror (r)),
-        ("%s", shmring_last_error ()));
+        ("Could not %s channel \"%s\": %s.", opening ? "open" : "read from",
+            self->name, shmring_strerror (r)), ("%s", shmring_last_error ()));
   }
-  g_free (path);
 }
 
-/* Attach to the channel, waiting for a live producer of a generation
- * other than skip_gen (0: any). */
+/* Attach to the channel, waiting for a producer of a generation other
+ * than skip_gen (0: any). */
 static GstFlowReturn
 gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
 {
+  struct shmring_consumer_options opts = { 0 };
+  struct shmring_stats st;
   shmring_consumer *c = NULL;
   ConsumerRef *cr;
   gint64 timeout, deadline = -1, next_report;
   gboolean warned = FALSE;
+  guint64 gen = 0;
   int r;
 
   GST_OBJECT_LOCK (self);
   timeout = self->timeout;
+  opts.holds = self->holds;
+  opts.mode = self->latest ? SHMRING_MODE_LIVE : SHMRING_MODE_CHANNEL;
   GST_OBJECT_UNLOCK (self);
   next_report = g_get_monotonic_time () * 1000 + WAIT_WARN_AFTER;
   if (timeout >= 0)
     deadline = next_report - WAIT_WARN_AFTER + timeout;
 
   for (;;) {
-    GstClockTime wait = WAIT_REPORT_INTERVAL;
-    struct shmring_stats st;
-    gint64 now;
+    gint64 now, wait = ATTACH_SLICE;
+    gboolean flushing;
 
-    drain_inotify (self);
-    r = shmring_consumer_attach (self->name, 0, &c);
+    GST_OBJECT_LOCK (self);
+    flushing = self->flushing;
+    GST_OBJECT_UNLOCK (self);
+    if (flushing)
+      return GST_FLOW_FLUSHING;
+
+    now = g_get_monotonic_time () * 1000;
+    if (deadline >= 0)
+      wait = MAX (MIN (wait, deadline - now), 0);
+    r = shmring_consumer_attach (self->name, &opts, wait, &c);
     if (r == 0) {
-      if (shmring_consumer_producer_alive (c) &&
-          (skip_gen == 0 || shmring_consumer_generation (c) != skip_gen))
+      gen = shmring_consumer_stats (c, &st) == 0 ? st.generation : 0;
+      if (skip_gen == 0 || gen != skip_gen)
         break;
-      /* The segment of a dead producer: wait for the next one to replace it. */
-      GST_DEBUG_OBJECT (self, "channel %s has no live producer yet",
-          self->name);
+      /* The producer we lost, still closing: wait for the next one. */
       shmring_consumer_close (c);
       c = NULL;
-    } else if (r == -EBUSY) {
-      gchar *why = g_strdup (shmring_last_error ());
-
-      /* A live producer and a reader that says who it is.  (Without a
-       * pid, the file may have just been replaced by a new producer's,
-       * which the next attempt opens.) */
-      if (shmring_inspect (self->name, &st, NULL) == 0 && st.producer_alive &&
-          st.reader_pid != 0) {
-        GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
-            ("Channel \"%s\" already has a reader (pid %d); a channel has "
-                "only one.", self->name, st.reader_pid), ("%s", why));
-        g_free (why);
-        return GST_FLOW_ERROR;
-      }
-      /* The segment of a dead producer, whose reader lock our previous
-       * handle (still held by downstream buffers) holds. */
-      GST_DEBUG_OBJECT (self, "old segment of %s still in use: %s",
-          self->name, why);
-      g_free (why);
-    } else if (r != -ENOENT) {
+      r = -ENOENT;
+    } else if (r != -ENOENT && r != -ETIMEDOUT) {
       gst_shmring_src_post_error (self, r, TRUE);
       return GST_FLOW_ERROR;
     }
@@ -590,9 +556,8 @@ gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
       gchar *hint = gst_shmring_src_similar_channels (self->name);
 
       GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-          ("No producer on channel \"%s\" (%s%s) after waiting %.3f s%s.",
-              self->name, SHMRING_PATH_PREFIX, self->name, timeout / 1e9,
-              hint), ("%s", shmring_last_error ()));
+          ("No producer on channel \"%s\" after waiting %.3f s%s.",
+              self->name, timeout / 1e9, hint), ("%s", shmring_last_error ()));
       g_free (hint);
       return GST_FLOW_ERROR;
     }
@@ -602,40 +567,31 @@ gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
 
       if (!warned && skip_gen == 0)
         GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
-            ("Waiting for a producer on channel \"%s\" (%s%s)%s",
-                self->name, SHMRING_PATH_PREFIX, self->name, hint),
-            ("%s", r == 0 ? "its producer is not running" :
-                shmring_last_error ()));
+            ("Waiting for a producer on channel \"%s\"%s", self->name, hint),
+            ("%s", shmring_last_error ()));
       else
         GST_INFO_OBJECT (self, "still waiting for a producer on channel "
-            "\"%s\" (%s%s)%s", self->name, SHMRING_PATH_PREFIX, self->name,
-            hint);
+            "\"%s\"%s", self->name, hint);
       g_free (hint);
       warned = TRUE;
       next_report = now + WAIT_REPORT_INTERVAL;
     }
-    wait = MIN (wait, (GstClockTime) (next_report - now));
-    if (deadline >= 0)
-      wait = MIN (wait, (GstClockTime) (deadline - now));
-    if (gst_poll_wait (self->poll, wait) < 0 && errno == EBUSY)
-      return GST_FLOW_FLUSHING;
   }
 
-  {
-    struct shmring_stats st;
-    self->ring_size = shmring_consumer_stats (c, &st) == 0 ? st.ring_size : 0;
-  }
+  /* The producer caps the holds asked for at its max_holds. */
+  self->holds_granted = opts.holds && opts.holds < st.max_holds ?
+      opts.holds : st.max_holds;
   cr = g_new0 (ConsumerRef, 1);
   cr->refcount = 1;
   cr->c = c;
   GST_OBJECT_LOCK (self);
   self->cr = cr;
-  self->generation = shmring_consumer_generation (c);
+  self->generation = gen;
   if (self->flushing)
     shmring_consumer_interrupt (c);
   GST_OBJECT_UNLOCK (self);
   GST_INFO_OBJECT (self, "attached to channel %s, generation %"
-      G_GUINT64_FORMAT, self->name, shmring_consumer_generation (c));
+      G_GUINT64_FORMAT ", %u holds", self->name, gen, self->holds_granted);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_GENERATION]);
 
   self->have_seq = FALSE;
@@ -743,9 +699,9 @@ gst_shmring_src_set_stream (GstShmringSrc * self,
   if (self->raw && !gst_shmring_src_check_layout (desc, &self->info, &why)) {
     /* Downstream would trust the caps and read past the frame. */
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-        ("Channel \"%s\" (%s%s) describes its frames inconsistently: %s. "
-            "Its producer is broken or the segment is corrupt.", self->name,
-            SHMRING_PATH_PREFIX, self->name, why), ("caps: %s", desc->caps));
+        ("Channel \"%s\" describes its frames inconsistently: %s. "
+            "Its producer is broken or the pool is corrupt.", self->name,
+            why), ("caps: %s", desc->caps));
     g_free (why);
     gst_caps_unref (caps);
     return GST_FLOW_ERROR;
@@ -883,7 +839,7 @@ again:
           ("The producer of channel \"%s\" %s; waiting for the next one.",
               self->name, r == -EOWNERDEAD ? "died" :
               "stopped without end of stream"), ("%s", shmring_last_error ()));
-      skip_gen = shmring_consumer_generation (cr->c);
+      skip_gen = self->generation;
       GST_OBJECT_LOCK (self);
       if (self->cr == cr) {
         self->cr = NULL;
@@ -930,12 +886,11 @@ again:
     return GST_FLOW_ERROR;
   }
 
-  if ((shmring_consumer_held (cr->c) + 2) * (frame.size +
-          SHMRING_RECORD_HEADER_SIZE) > self->ring_size) {
-    /* Lending this frame too would leave the producer less than room for
-     * one more frame and the padding at the end of the ring: downstream
-     * (a sink keeping its last buffer, queues) could then wait forever for
-     * a frame the producer cannot write.  Copy this one and give it back. */
+  if (shmring_consumer_held (cr->c) >= self->holds_granted) {
+    /* Lending this frame too would leave this reader holding its most:
+     * the next frame could not be taken while downstream (a sink keeping
+     * its last buffer, queues) keeps them.  Copy this one and give it
+     * back. */
     GST_LOG_OBJECT (self, "%u frames held, copying", shmring_consumer_held
         (cr->c));
     buf = gst_buffer_new_memdup (frame.data, frame.size);
@@ -1049,8 +1004,8 @@ gst_shmring_src_class_init (GstShmringSrcClass * klass)
   gobject_class->finalize = gst_shmring_src_finalize;
 
   properties[PROP_CHANNEL] = g_param_spec_string ("channel", "Channel",
-      "Name of the channel (file /dev/shm/shmring.NAME); NULL = the element's "
-      "name", DEFAULT_CHANNEL,
+      "Name of the channel (abstract socket @shmring/NAME); NULL = the "
+      "element's name", DEFAULT_CHANNEL,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_TIMEOUT] = g_param_spec_int64 ("timeout", "Timeout",
       "How long to wait for a producer, in ns (-1 = forever); then post an "
@@ -1061,9 +1016,15 @@ gst_shmring_src_class_init (GstShmringSrcClass * klass)
       "next one instead of posting an error", DEFAULT_RECONNECT,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
   properties[PROP_LATEST] = g_param_spec_boolean ("latest", "Latest",
-      "Skip the backlog: always take the newest frame (skipped frames count "
-      "as missed)", DEFAULT_LATEST,
-      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+      "Attach as a live reader: never hold the producer back, whatever its "
+      "policy, and always take the newest frame (skipped frames count as "
+      "missed)", DEFAULT_LATEST,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_HOLDS] = g_param_spec_uint ("holds", "Holds",
+      "Frames this source may lend downstream at once (0 = as many as the "
+      "producer allows); beyond that, frames are copied", 0,
+      SHMRING_HOLDS_MAX, DEFAULT_HOLDS,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_TIMESTAMP_MODE] = g_param_spec_enum ("timestamp-mode",
       "Timestamp mode", "How producer timestamps map onto this pipeline",
       GST_TYPE_SHMRING_TIMESTAMP_MODE, DEFAULT_TIMESTAMP_MODE,
@@ -1099,6 +1060,7 @@ gst_shmring_src_init (GstShmringSrc * self)
   self->timeout = DEFAULT_TIMEOUT;
   self->reconnect = DEFAULT_RECONNECT;
   self->latest = DEFAULT_LATEST;
+  self->holds = DEFAULT_HOLDS;
   self->ts_mode = DEFAULT_TIMESTAMP_MODE;
   self->commit_caps = gst_caps_new_empty_simple ("timestamp/x-shmring-commit");
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
