@@ -15,9 +15,6 @@ transport and a private channel, socket or port per run:
 - pool: the producer takes each buffer from the pool or allocator the sink
   proposes and writes only its first 16 bytes (signalling cost only).
 
-shmring runs twice: as configured by default, and with SHMRING_SPIN_NS=0 (no
-spinning before a wait sleeps).
-
 frames/s is measured at the consumer from its first frame to its last, and
 CPU time per frame by each process itself over the same stretch (start-up
 excluded); the median of GST_BENCH_REPEAT flat-out runs is reported. Latency
@@ -55,16 +52,14 @@ TCP_FRAMES = int(os.environ.get("GST_BENCH_FRAMES_TCP", "300"))
 LAT_FRAMES = int(os.environ.get("GST_BENCH_FRAMES_LATENCY", "300"))
 W, H = 1920, 1080
 FRAME = W * H * 3
-# Shared memory for both shared-memory transports: four frames and some room.
+# shmsink's area: four frames and some room (a shmring channel sizes its pool itself).
 SHM_BYTES = 4 * FRAME + (1 << 20)
 CAPS = f"video/x-raw,format=BGR,width={W},height={H},framerate=30/1"
 FAKESINK = "fakesink name=sink sync=false signal-handoffs=true enable-last-sample=false"
 CHILD_TIMEOUT = 60.0
 
-# "shmring-nospin": the same with the library's spin-before-sleep turned off
-# (SHMRING_SPIN_NS=0), to show what the spinning costs and buys.
-TRANSPORTS = ["shmring", "shmring-nospin", "shm", "tcp"]
-LABEL = {"shmring": "shmringsink → shmringsrc", "shmring-nospin": "shmringsink → shmringsrc, SHMRING_SPIN_NS=0",
+TRANSPORTS = ["shmring", "shm", "tcp"]
+LABEL = {"shmring": "shmringsink → shmringsrc",
          "shm": "shmsink → shmsrc",
          "tcp": "tcpserversink → tcpclientsrc"}
 MODE_LABEL = {"copy": "copy (frame written)", "pool": "pool (frame not written)"}
@@ -94,7 +89,7 @@ class Bench:
         self.count += 1
         if transport.startswith("shmring"):
             ch = f"gstbench-{os.getpid()}-{self.count}"
-            return (f"shmringsink name=sink channel={ch} size={SHM_BYTES} sync=false",
+            return (f"shmringsink name=sink channel={ch} sync=false",
                     f"shmringsrc channel={ch} timeout={int(CHILD_TIMEOUT * 1e9)} ! {FAKESINK}")
         if transport == "shm":
             sock = os.path.join(self.tmp, f"shm-{self.count}.sock")
@@ -108,7 +103,7 @@ class Bench:
     def run(self, transport: str, mode: str, frames: int, fps: int) -> Run:
         sink, src = self.descriptions(transport)
         r = Run()
-        env = dict(os.environ, SHMRING_SPIN_NS="0") if transport == "shmring-nospin" else None
+        env = None
         prod = subprocess.Popen([PRODUCER, mode, str(frames), str(fps), sink], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         cons: Optional[subprocess.Popen] = None
@@ -161,9 +156,9 @@ class Bench:
                 if child is not None and child.poll() is None:
                     child.kill()
                     child.wait()
-            # shmsink names its area "shmpipe.%5d.%5d" (pid, counter): spaces, not zeros
-            leftovers = glob.glob(f"/dev/shm/shmring.gstbench-{os.getpid()}-*") + \
-                glob.glob(f"/dev/shm/shmpipe.{prod.pid:5d}.*")
+            # shmsink names its area "shmpipe.%5d.%5d" (pid, counter): spaces, not zeros;
+            # a shmring channel leaves nothing behind.
+            leftovers = glob.glob(f"/dev/shm/shmpipe.{prod.pid:5d}.*")
             for f in leftovers:
                 os.unlink(f)
                 r.notes.append(f"removed leftover {os.path.basename(f)}")
@@ -289,7 +284,7 @@ def main() -> int:
         print(f"- {state}: {what} ({'-' if val is None else f'{val:.2f}{unit}'})")
     print("\nWhere shmring's latency at 30 fps (pool) goes, split at the producer's commit time "
           "that shmringsrc attaches to each buffer (p50 us):\n")
-    for t in ("shmring", "shmring-nospin"):
+    for t in ("shmring",):
         lr = lat[(t, "pool")]
         if lr.ok and lr.deliver_p50 >= 0:
             print(f"- {LABEL[t]}: buffer entering the sink to commit {fmt(lr.commit_p50)}, "

@@ -34,7 +34,7 @@
  * native-endian uint64), for the consumer to measure latency and gaps.
  *
  * Prints "ready PORT" once the sink is up (PORT: the TCP port, or 0), waits
- * for the consumer to connect, pushes, then waits for its standard input to
+ * for the consumer to connect (GST_BENCH_READERS consumers, default 1), pushes, then waits for its standard input to
  * close (the consumer is done: the sink may still be sending) and prints
  * "result {json}" with the CPU time this process used from the first push
  * until then.  Exit status 0 on success. */
@@ -47,7 +47,7 @@
 #define EOS_TIMEOUT (60 * GST_SECOND)
 
 struct producer {
-	gint connected; /* shmsink: client-connected seen */
+	gint connected; /* shmsink: client-connected signals seen */
 };
 
 /* Writes the time and the frame number into the first 16 bytes of buf. */
@@ -74,24 +74,38 @@ static void on_client_connected(GstElement *sink, gint fd, gpointer data)
 
 	(void)sink;
 	(void)fd;
-	g_atomic_int_set(&pr->connected, 1);
+	g_atomic_int_inc(&pr->connected);
 }
 
-static gboolean consumer_connected(GstElement *sink, struct producer *pr)
+/* The number of consumers connected to sink (shmringsink: its readers). */
+static gint consumers_connected(GstElement *sink, struct producer *pr)
 {
 	const char *factory = GST_OBJECT_NAME(gst_element_get_factory(sink));
 
 	if (strcmp(factory, "shmringsink") == 0) {
-		gboolean attached = FALSE;
-		g_object_get(sink, "reader-attached", &attached, NULL);
-		return attached;
+		/* "readers" (a count), or before it "reader-attached" (a boolean). */
+		const char *prop = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "readers") ? "readers"
+												: "reader-attached";
+		GParamSpec *spec = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), prop);
+		GValue v = G_VALUE_INIT, n = G_VALUE_INIT;
+		gint count = 0;
+		if (spec == NULL)
+			return 0;
+		g_value_init(&v, spec->value_type);
+		g_value_init(&n, G_TYPE_INT);
+		g_object_get_property(G_OBJECT(sink), prop, &v);
+		if (g_value_transform(&v, &n))
+			count = g_value_get_int(&n);
+		g_value_unset(&v);
+		g_value_unset(&n);
+		return count;
 	}
 	if (strcmp(factory, "tcpserversink") == 0) {
 		gint handles = 0;
 		g_object_get(sink, "num-handles", &handles, NULL);
-		return handles > 0;
+		return handles;
 	}
-	return g_atomic_int_get(&pr->connected) != 0;
+	return g_atomic_int_get(&pr->connected);
 }
 
 /* The pool that an upstream element would use (what basesrc's default
@@ -203,6 +217,8 @@ int main(int argc, char **argv)
 	const gboolean copy = strcmp(argv[1], "copy") == 0;
 	const long frames = strtol(argv[2], NULL, 10);
 	const long fps = strtol(argv[3], NULL, 10);
+	const char *readers_env = g_getenv("GST_BENCH_READERS");
+	const gint readers = readers_env ? (gint)strtol(readers_env, NULL, 10) : 1;
 
 	GstElement *bin = gst_parse_bin_from_description(argv[4], TRUE, &err);
 	if (bin == NULL) {
@@ -251,9 +267,10 @@ int main(int argc, char **argv)
 	if (caps_first && !start_stream(pad, caps, pipeline))
 		return 1;
 	const gint64 give_up = g_get_monotonic_time() + CONNECT_TIMEOUT_US;
-	while (!consumer_connected(sink, &pr)) {
+	while (consumers_connected(sink, &pr) < readers) {
 		if (g_get_monotonic_time() > give_up || bus_error(pipeline)) {
-			fprintf(stderr, "producer: no consumer connected\n");
+			fprintf(stderr, "producer: %d of %d consumers connected\n", consumers_connected(sink, &pr),
+				readers);
 			return 1;
 		}
 		g_usleep(1000);
