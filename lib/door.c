@@ -208,6 +208,12 @@ static void admit(shmring_producer *p, struct pending_conn *c, const struct shmr
 	if (i < 0)
 		limit_message(p, msg, sizeof(msg));
 	pthread_mutex_unlock(&p->lock);
+	if (i >= 0) {
+		/* seq_cst, after n_readers grew under the lock: pairs with the
+		 * load of door_seq before n_readers in shmring_producer_wait_reader(). */
+		__atomic_add_fetch(&p->door_seq, 1, __ATOMIC_SEQ_CST);
+		_shmring_wake(&p->door_seq, 0);
+	}
 	if (i < 0) {
 		refuse(c->fd, EBUSY, "%s", msg);
 		munmap(b, SHMRING_BLOCK_SIZE);

@@ -555,6 +555,33 @@ int shmring_producer_readers(shmring_producer *p)
 	return n;
 }
 
+int shmring_producer_wait_reader(shmring_producer *p, int64_t timeout_ns)
+{
+	if (!p)
+		return fail(EINVAL, "NULL producer");
+	uint64_t deadline = _shmring_deadline(timeout_ns);
+	for (;;) {
+		uint32_t iv = __atomic_load_n(&p->intr, __ATOMIC_ACQUIRE);
+		/* acquire, before n_readers: pairs with the door's seq_cst add
+		 * after a reader joined (admit in door.c), so a reader that
+		 * joins after the look at n_readers changes dv and the wait
+		 * below returns at once. */
+		uint32_t dv = __atomic_load_n(&p->door_seq, __ATOMIC_ACQUIRE);
+		pthread_mutex_lock(&p->lock);
+		uint32_t n = p->n_readers;
+		pthread_mutex_unlock(&p->lock);
+		if (n > 0)
+			return 0;
+		if (__atomic_load_n(&p->interrupted, __ATOMIC_ACQUIRE))
+			return fail(EINTR, "channel '%s': interrupted while waiting for a reader to attach",
+				    p->name);
+		if (_shmring_now() >= deadline)
+			return fail(ETIMEDOUT, "channel '%s': no reader attached in time", p->name);
+		uint32_t *words[1] = {&p->door_seq};
+		_shmring_wait(words, &dv, 1, &p->intr, iv, deadline);
+	}
+}
+
 void shmring_producer_interrupt(shmring_producer *p)
 {
 	if (!p)
@@ -562,6 +589,10 @@ void shmring_producer_interrupt(shmring_producer *p)
 	__atomic_store_n(&p->interrupted, 1, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&p->intr, 1, __ATOMIC_SEQ_CST);
 	_shmring_wake(&p->intr, 1);
+	/* Without futex_waitv a wait sleeps on its first shared word alone:
+	 * wake a wait for a reader too. */
+	__atomic_add_fetch(&p->door_seq, 1, __ATOMIC_SEQ_CST);
+	_shmring_wake(&p->door_seq, 0);
 }
 
 void shmring_producer_resume(shmring_producer *p)

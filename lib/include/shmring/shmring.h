@@ -738,6 +738,10 @@ SHMRING_API int shmring_producer_eos(shmring_producer *p, int64_t timeout_ns);
 SHMRING_API uint64_t shmring_producer_max_frame(const shmring_producer *p);
 /* Readers connected now. */
 SHMRING_API int shmring_producer_readers(shmring_producer *p);
+/* Wait until at least one reader is attached: 0 (at once if one is),
+ * -ETIMEDOUT, -EINTR (shmring_producer_interrupt()).  A frame committed
+ * after it returns 0 reaches that reader. */
+SHMRING_API int shmring_producer_wait_reader(shmring_producer *p, int64_t timeout_ns);
 SHMRING_API void shmring_producer_interrupt(shmring_producer *p);
 SHMRING_API void shmring_producer_resume(shmring_producer *p);
 SHMRING_API int shmring_producer_stats(shmring_producer *p, struct shmring_stats *st);
