@@ -34,6 +34,26 @@ on_bus (GstBus * bus, GstMessage * msg, gpointer data)
       printf ("capture: end of stream\n");
       g_main_loop_quit (app->loop);
       break;
+    case GST_MESSAGE_ELEMENT:{
+      /* The sink says whether it waits for a reader, and who attaches. */
+      const GstStructure *s = gst_message_get_structure (msg);
+      gboolean wait = FALSE, attached = FALSE;
+      gint pid = 0;
+      guint readers = 0;
+
+      if (gst_structure_has_name (s, "shmring-wait-for-reader")
+          && gst_structure_get_boolean (s, "wait", &wait) && wait) {
+        printf ("capture: waiting for a reader\n");
+      } else if (gst_structure_has_name (s, "shmring-reader")
+          && gst_structure_get_boolean (s, "attached", &attached)) {
+        gst_structure_get_int (s, "pid", &pid);
+        gst_structure_get_uint (s, "readers", &readers);
+        printf ("capture: reader %d %s (%u attached)\n", pid,
+            attached ? "attached" : "left", readers);
+      }
+      fflush (stdout);
+      break;
+    }
     default:
       break;
   }

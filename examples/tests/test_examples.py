@@ -7,6 +7,7 @@ import glob
 import itertools
 import os
 import re
+import select
 import subprocess
 import sys
 import time
@@ -100,17 +101,17 @@ def test_capture_wait_for_reader_keeps_every_frame_of_a_live_source(channel: str
                             "--policy", "lossless", "--wait-for-reader"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        # 1080p frames: the ring holds about ten; the producer then waits for a reader.
+        # The sink says it waits for a reader before its first frame; a reader attached only then
+        # gets every frame (frames published before a reader attached never reach it).
+        assert cap.stdout is not None
         deadline = time.monotonic() + 20
-        while True:
-            assert cap.poll() is None, cap.communicate()[1]
-            assert time.monotonic() < deadline, "the producer never waited for a reader"
-            try:
-                if shmring.inspect(channel).writer_waiting:
-                    break
-            except shmring.ChannelNotFound:
-                pass
-            time.sleep(0.01)
+        said = b""
+        while b"capture: waiting for a reader" not in said:
+            left = deadline - time.monotonic()
+            assert left > 0 and select.select([cap.stdout], [], [], left)[0], f"never waited: {said!r}"
+            chunk = os.read(cap.stdout.fileno(), 4096)  # unbuffered: select() sees what is left
+            assert chunk, f"capture ended: {said!r} {cap.communicate()[1]}"
+            said += chunk
         with shmring.Reader(channel, timeout=5) as reader:
             seqs = [f.seq for f in reader]
         out, err = cap.communicate(timeout=20)
