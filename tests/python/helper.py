@@ -19,7 +19,7 @@ SIZE = 4096 + 13
 
 
 def writer(name: str, frames: int, policy: str = "lossless") -> int:
-    w = shmring.Writer(name, caps="application/x-test", frame_size=0, ring_size=1 << 20, policy=policy)
+    w = shmring.Writer(name, caps="application/x-test", frame_size=0, max_frame_size=4096, policy=policy)
     seq = 0
     for _ in range(frames):
         w.write(pattern(seq, SIZE), pts=seq)

@@ -45,7 +45,7 @@ def test_view_is_read_only_and_shared_memory_unchanged(channel: str) -> None:
 def test_copy_is_owned_writable_and_outlives_the_frame(channel: str) -> None:
     """Keeping copies from the loop keeps each frame's own pixels (views would show later frames)."""
     n = 40
-    with shmring.Writer(channel, width=16, height=8, format="GRAY8", ring_size=8192) as wr, \
+    with shmring.Writer(channel, width=16, height=8, format="GRAY8") as wr, \
             shmring.Reader(channel, timeout=1, frame_timeout=1) as rd:
         kept = []
         for i in range(n):  # the 8 KiB ring is reused every few frames
@@ -62,7 +62,7 @@ def test_copy_is_owned_writable_and_outlives_the_frame(channel: str) -> None:
 
 
 def test_poll_returns_none_when_nothing_is_there(channel: str) -> None:
-    with shmring.Writer(channel, caps="application/x-test", ring_size=8192) as wr, \
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096) as wr, \
             shmring.Reader(channel, timeout=1, frame_timeout=None) as rd:
         assert rd.poll() is None  # empty: at once, no Timeout
         wr.write(b"abc")
@@ -75,7 +75,7 @@ def test_poll_returns_none_when_nothing_is_there(channel: str) -> None:
 
 
 def test_poll_notices_a_closed_producer(channel: str) -> None:
-    wr = shmring.Writer(channel, caps="application/x-test", ring_size=8192)
+    wr = shmring.Writer(channel, caps="application/x-test", max_frame_size=4096)
     with shmring.Reader(channel, timeout=1) as rd:
         assert rd.poll() is None
         wr.close()
@@ -131,14 +131,14 @@ def test_help_documents_every_attribute(channel: str) -> None:
 
 
 def test_stats_count_the_asking_reader_as_alive(channel: str) -> None:
-    with shmring.Writer(channel, caps="application/x-test", ring_size=8192), \
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096), \
             shmring.Reader(channel, timeout=1) as rd:
         st = rd.stats()
         assert st.reader_alive and st.reader_pid == os.getpid() and st.producer_alive
 
 
 def test_closed_reader_raises_value_error(channel: str) -> None:
-    with shmring.Writer(channel, caps="application/x-test", ring_size=8192):
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096):
         rd = shmring.Reader(channel, timeout=1)
         rd.close()
         rd.close()  # twice is fine
@@ -149,13 +149,13 @@ def test_closed_reader_raises_value_error(channel: str) -> None:
 
 def test_missing_channel_suggests_similar_names(channel: str) -> None:
     typo = channel[:-2] + channel[-1] + channel[-2]  # two letters swapped
-    with shmring.Writer(channel, caps="application/x-test", ring_size=8192):
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096):
         with pytest.raises(shmring.ChannelNotFound, match=f"no channel '{typo}'.*; did you mean '{channel}'"):
             shmring.Reader(typo, timeout=0.05)
 
 
 def test_closed_without_eos_names_the_fix(channel: str) -> None:
-    wr = shmring.Writer(channel, caps="application/x-test", ring_size=8192)
+    wr = shmring.Writer(channel, caps="application/x-test", max_frame_size=4096)
     with shmring.Reader(channel, timeout=1) as rd:
         wr.close()
         with pytest.raises(shmring.ProducerClosed) as e:
@@ -170,7 +170,7 @@ def test_permission_denied_names_owner_mode_and_fix(channel: str) -> None:
     code = (f"import os, shmring; os.setgid(65534); os.setuid(65534)\n"
             f"try:\n    shmring.Reader({channel!r}, timeout=0)\n"
             f"except shmring.PermissionDenied as e:\n    print(isinstance(e, PermissionError), e)\n")
-    with shmring.Writer(channel, caps="application/x-test", ring_size=8192):
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096):
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(f"True channel '{channel}': permission denied opening {shmring.channel_path(channel)} "
@@ -206,7 +206,7 @@ def test_package_snippet_keeps_the_right_frames(channel: str) -> None:
             break
         lines.append(line[4:])
     code = "\n".join(lines).replace('"cam"', repr(channel))
-    with shmring.Writer(channel, width=8, height=6, format="GRAY8", ring_size=8192) as wr:
+    with shmring.Writer(channel, width=8, height=6, format="GRAY8") as wr:
         t = threading.Thread(target=lambda: ([wr.write(np.full((6, 8), i, np.uint8), pts=i) for i in range(61)],
                                              wr.eos()))
         t.start()
@@ -222,9 +222,9 @@ def test_another_users_channel_name_is_refused_with_its_owner(channel: str) -> N
     if os.geteuid() != 0:
         pytest.skip("needs root to run a writer as another user")
     code = (f"import os, shmring; os.setgid(65534); os.setuid(65534)\n"
-            f"try:\n    shmring.Writer({channel!r}, caps='x', ring_size=4096)\n"
+            f"try:\n    shmring.Writer({channel!r}, caps='x', max_frame_size=4096)\n"
             f"except shmring.ChannelBusy as e:\n    print(e)\n")
-    with shmring.Writer(channel, caps="application/x-test", ring_size=8192):
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096):
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(f"channel '{channel}' exists and belongs to another user (owner root, group root, "
@@ -232,7 +232,7 @@ def test_another_users_channel_name_is_refused_with_its_owner(channel: str) -> N
 
 
 def test_closed_writer_raises_value_error(channel: str) -> None:
-    wr = shmring.Writer(channel, caps="application/x-test", ring_size=8192)
+    wr = shmring.Writer(channel, caps="application/x-test", max_frame_size=4096)
     wr.close()
     wr.close()  # twice is fine
     for call in (lambda: wr.write(b"x"), wr.eos, lambda: wr.set_stream(caps="x"), lambda: wr.reader_alive):

@@ -95,7 +95,7 @@ def _dead_channel(name: str, user: int | None = None) -> int:
     """Leave channel ``name`` behind as a crashed producer would (as ``user``); returns the dead pid."""
     become = f"os.setgid({user}); os.setuid({user}); " if user is not None else ""
     r = subprocess.run([sys.executable, "-c", f"import os, shmring; {become}"
-                        f"w = shmring.Writer({name!r}, caps='x', ring_size=4096); print(os.getpid()); os._exit(0)"],
+                        f"w = shmring.Writer({name!r}, caps='x', max_frame_size=4096); print(os.getpid()); os._exit(0)"],
                        capture_output=True, text=True, timeout=20, check=True)
     return int(r.stdout)
 
@@ -126,12 +126,12 @@ def test_clean_handles_each_file_on_its_own() -> None:
     script = r"""
 import os, subprocess, sys, shmring
 def dead(name):
-    subprocess.run([sys.executable, "-c", "import os, shmring; w = shmring.Writer(%r, caps='x', ring_size=4096); "
+    subprocess.run([sys.executable, "-c", "import os, shmring; w = shmring.Writer(%r, caps='x', max_frame_size=4096); "
                     "os._exit(0)" % name], check=True)
 dead("a-dead")
 open("/dev/shm/shmring.b bad name", "w").close()
 os.mkfifo("/dev/shm/shmring.c-fifo")
-live = shmring.Writer("d-live", caps="x", ring_size=4096)
+live = shmring.Writer("d-live", caps="x", max_frame_size=4096)
 dead("e-dead")
 r = subprocess.run([sys.executable, "-m", "shmring", "clean"], capture_output=True, text=True, timeout=20)
 print(r.returncode)
@@ -153,7 +153,7 @@ print(sorted(os.listdir("/dev/shm")))
 
 
 def test_clean_missing_name_says_so(channel: str) -> None:
-    with shmring.Writer(channel, caps="x", ring_size=4096):
+    with shmring.Writer(channel, caps="x", max_frame_size=4096):
         r = run("clean", channel + "x")
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.startswith(f"shmring: no channel '{channel}x' (/dev/shm/shmring.{channel}x does not exist); "
@@ -161,7 +161,7 @@ def test_clean_missing_name_says_so(channel: str) -> None:
 
 
 def test_clean_live_channel_named_is_left_alone(channel: str) -> None:
-    with shmring.Writer(channel, caps="x", ring_size=4096):
+    with shmring.Writer(channel, caps="x", max_frame_size=4096):
         r = run("clean", channel)
     assert r.returncode == 0 and r.stdout == f"{channel}: has a live producer (pid {os.getpid()}); left alone\n"
 
@@ -176,7 +176,7 @@ def test_clean_dry_run(channel: str) -> None:
 
 def test_info_and_view_suggest_similar_names(channel: str) -> None:
     typo = channel[:-2] + channel[-1] + channel[-2]
-    with shmring.Writer(channel, caps="x", ring_size=4096):
+    with shmring.Writer(channel, caps="x", max_frame_size=4096):
         info = run("info", typo)
         view = run("view", typo, "--timeout", "0.1", env={k: v for k, v in os.environ.items() if k != "DISPLAY"})
     for r in (info, view):
@@ -185,7 +185,7 @@ def test_info_and_view_suggest_similar_names(channel: str) -> None:
 
 
 def test_info_and_ls_say_what_the_producer_waits_for(channel: str) -> None:
-    wr = shmring.Writer(channel, caps="x", ring_size=4096, timeout=30)
+    wr = shmring.Writer(channel, caps="x", max_frame_size=4096, timeout=30)
     t = threading.Thread(target=lambda: [wr.write(b"x" * 1000) for _ in range(5)])  # 3 fit, the 4th waits
     t.start()
     try:
@@ -214,7 +214,7 @@ def test_info_and_ls_say_what_the_producer_waits_for(channel: str) -> None:
 
 def test_top_once_with_a_real_producer(channel: str) -> None:
     stop = threading.Event()
-    with shmring.Writer(channel, width=16, height=16, format="GRAY8", policy="drop-new", ring_size=1 << 16) as wr, \
+    with shmring.Writer(channel, width=16, height=16, format="GRAY8", policy="drop-new") as wr, \
             shmring.Reader(channel, timeout=1):
         def produce() -> None:
             while not stop.is_set():

@@ -21,7 +21,7 @@ INTERESTING = [0, 1, 2, 3, 7, 63, 64, 65, 4095, 4096, 8192, 1 << 31, (1 << 32) -
 
 def _pristine(channel: str) -> tuple[bytes, list[int]]:
     """A segment with a wrapped ring, several descriptions, frames of several formats and an EOS."""
-    wr = shmring.Writer(channel, width=7, height=5, format="BGR", ring_size=8192)
+    wr = shmring.Writer(channel, width=7, height=5, format="BGR")
     rd = shmring.Reader(channel, timeout=1)
     rng = np.random.default_rng(1)
     for i in range(10):  # go round the ring once so a PAD record exists

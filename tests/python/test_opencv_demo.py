@@ -23,7 +23,7 @@ def test_opencv_display_under_xvfb(channel: str, tmp_path) -> None:
     import cv2
     shot = tmp_path / "shot.png"
     w, h = 160, 120
-    with shmring.Writer(channel, width=w, height=h, format="BGR", ring_size=3 * (w * h * 3 + 128),
+    with shmring.Writer(channel, width=w, height=h, format="BGR"),
                         timeout=0.5) as wr:
         p = subprocess.Popen(["xvfb-run", "-a", sys.executable, EXAMPLE, channel, "--frames", "5",
                               "--screenshot", str(shot)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -1,0 +1,187 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Python Writer -> several Python Readers: every reader gets every frame, the three policies, limits, caps."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import shmring
+
+
+def _payload(i: int) -> bytes:
+    return i.to_bytes(4, "little") * 16
+
+
+def _drain(rd: shmring.Reader, out: list[int]) -> None:
+    for f in rd:
+        assert f.tobytes() == _payload(f.seq)
+        out.append(f.seq)
+
+
+def test_several_readers_get_every_frame_lossless(channel: str) -> None:
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096, max_readers=3) as wr:
+        readers = [shmring.Reader(channel, timeout=2, frame_timeout=10) for _ in range(3)]
+        got: list[list[int]] = [[] for _ in readers]
+        threads = [threading.Thread(target=_drain, args=(r, g)) for r, g in zip(readers, got)]
+        for t in threads:
+            t.start()
+        for i in range(200):
+            assert wr.write(_payload(i), timeout=10)
+        wr.eos(timeout=10)
+        for t in threads:
+            t.join(20)
+        for r in readers:
+            assert r.eos and r.dropped == 0
+            r.close()
+    assert got == [list(range(200))] * 3
+
+
+def test_late_reader_gets_caps_and_only_later_frames(channel: str) -> None:
+    with shmring.Writer(channel, width=8, height=4, format="GRAY8", policy="live") as wr:
+        for i in range(5):
+            wr.write(bytes([i]) * 32)  # nobody attached: these reach nobody
+        with shmring.Reader(channel, timeout=2, frame_timeout=2) as rd:
+            assert rd.stream is not None and rd.stream.format == "GRAY8" and rd.stream.width == 8
+            assert rd.poll() is None
+            wr.write(bytes([9]) * 32)
+            f = rd.next_frame()
+            assert f is not None and f.seq == 5 and f.array.shape == (4, 8) and int(f.array[0, 0]) == 9
+            f.release()
+
+
+def test_lossless_waits_for_a_slow_reader(channel: str) -> None:
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096, queue_len=2) as wr, \
+            shmring.Reader(channel, timeout=2, frame_timeout=2) as rd:
+        assert wr.write(_payload(0)) and wr.write(_payload(1))
+        with pytest.raises(shmring.Timeout, match="lossless reader"):
+            wr.write(_payload(2), timeout=0.2)
+        f = rd.next_frame()
+        assert f is not None and f.seq == 0
+        f.release()
+        assert wr.write(_payload(2), timeout=2)
+        assert [f.seq for f in (rd.next_frame(), rd.next_frame()) if f is not None] == [1, 2]
+
+
+@pytest.mark.parametrize("policy", ["drop-new", "live"])
+def test_a_stalled_reader_never_holds_the_producer_back(channel: str, policy: str) -> None:
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096, policy=policy) as wr, \
+            shmring.Reader(channel, timeout=2, frame_timeout=5) as stalled, \
+            shmring.Reader(channel, timeout=2, frame_timeout=5) as honest:
+        got: list[int] = []
+        for i in range(50):
+            assert wr.write(_payload(i), timeout=0) or policy == "drop-new"
+            f = honest.next_frame()
+            assert f is not None
+            got.append(f.seq)
+            f.release()
+        assert got == list(range(50))  # the honest reader lost nothing
+        seqs = []
+        while (f := stalled.poll()) is not None:
+            seqs.append(f.seq)
+            f.release()
+        # drop-new: the stalled reader got the first frames; live: the newest ones.
+        assert seqs == ([0, 1] if policy == "drop-new" else [48, 49])
+
+
+def test_latest_reader_gets_the_newest_frame_of_a_lossless_channel(channel: str) -> None:
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096) as wr, \
+            shmring.Reader(channel, timeout=2, frame_timeout=2, latest=True) as rd:
+        assert rd.live
+        for i in range(10):
+            assert wr.write(_payload(i), timeout=0)  # a live reader never makes the producer wait
+        f = rd.next_frame()
+        assert f is not None and f.seq == 9 and f.tobytes() == _payload(9)
+        f.release()
+
+
+def test_reader_limit_names_the_limit_and_the_pids(channel: str) -> None:
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096, max_readers=2) as wr, \
+            shmring.Reader(channel, timeout=2), shmring.Reader(channel, timeout=2):
+        with pytest.raises(shmring.ChannelBusy, match=r"2 readers, its limit \(max_readers\)") as e:
+            shmring.Reader(channel, timeout=2)
+        assert e.value.pids == (os.getpid(), os.getpid())
+        assert wr.readers == 2
+
+
+def test_killed_reader_gives_its_slots_back(channel: str) -> None:
+    code = ("import shmring, sys\n"
+            f"r = shmring.Reader({channel!r}, timeout=5, holds=2)\n"
+            "a, b = r.next_frame(5), r.next_frame(5)\n"
+            "print(a.seq, b.seq, flush=True)\n"
+            "sys.stdin.read()\n")
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096, max_readers=1) as wr:
+        p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            assert wr.wait_reader(10)
+            for i in range(4):  # two held, two queued: the lossless producer is full
+                assert wr.write(_payload(i), timeout=10)
+            assert p.stdout is not None and p.stdout.readline().split() == ["0", "1"]
+            with pytest.raises(shmring.Timeout):
+                wr.write(_payload(4), timeout=0.2)
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait(10)
+            for i in range(4, 40):  # its holds and queue came back: no reader, no wait
+                assert wr.write(_payload(i), timeout=5)
+            assert wr.readers == 0
+            with shmring.Reader(channel, timeout=2) as rd:  # its index is free again
+                assert rd.index == 0
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def test_caps_change_arrives_in_order_with_frames(channel: str) -> None:
+    with shmring.Writer(channel, width=4, height=2, format="GRAY8", max_frame_size=4096) as wr, \
+            shmring.Reader(channel, timeout=2, frame_timeout=2) as rd:
+        wr.write(bytes(8))
+        wr.set_stream(format="GRAY8", width=4, height=3)
+        wr.write(bytes(12))
+        a = rd.next_frame()
+        assert a is not None and a.array.shape == (2, 4)
+        b = rd.next_frame()
+        assert b is not None and b.array.shape == (3, 4) and b.info.desc_id != a.info.desc_id
+        assert a.array.shape == (2, 4)  # the first frame keeps its own description
+        a.release()
+        b.release()
+
+
+def test_frame_too_large_names_both_sizes(channel: str) -> None:
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096) as wr:
+        with pytest.raises(shmring.FrameTooLarge, match=r"5000-byte frame.*4096-byte slots.*max_frame_size >= 5000"):
+            wr.write(bytes(5000))
+
+
+def test_second_producer_refused_naming_the_first(channel: str) -> None:
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096):
+        with pytest.raises(shmring.ChannelBusy, match=str(os.getpid())):
+            shmring.Writer(channel, caps="application/x-test", max_frame_size=4096)
+
+
+def test_reader_waits_for_producer_then_reconnects(channel: str) -> None:
+    with pytest.raises(shmring.ChannelNotFound, match="no producer"):
+        shmring.Reader(channel, timeout=0.1)
+    wr = shmring.Writer(channel, caps="application/x-test", max_frame_size=4096)
+    rd = shmring.Reader(channel, timeout=5, frame_timeout=5, reconnect=True)
+    try:
+        wr.write(_payload(0))
+        f = rd.next_frame()
+        assert f is not None and f.seq == 0
+        f.release()
+        wr.close()
+        wr = shmring.Writer(channel, caps="application/x-test", max_frame_size=4096)
+        started = threading.Thread(target=lambda: (wr.wait_reader(10), wr.write(_payload(7), timeout=5)))
+        started.start()
+        f = rd.next_frame()
+        started.join(10)
+        assert f is not None and f.tobytes() == _payload(7) and rd.reconnects == 1
+        f.release()
+    finally:
+        rd.close()
+        wr.close()
