@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include <gst/gst.h>
+#include <shmring/shmring.h>
 
 #include "gst_bench_common.h"
 
@@ -83,22 +84,15 @@ static gint consumers_connected(GstElement *sink, struct producer *pr)
 	const char *factory = GST_OBJECT_NAME(gst_element_get_factory(sink));
 
 	if (strcmp(factory, "shmringsink") == 0) {
-		/* "readers" (a count), or before it "reader-attached" (a boolean). */
-		const char *prop = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "readers") ? "readers"
-												: "reader-attached";
-		GParamSpec *spec = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), prop);
-		GValue v = G_VALUE_INIT, n = G_VALUE_INIT;
-		gint count = 0;
-		if (spec == NULL)
-			return 0;
-		g_value_init(&v, spec->value_type);
-		g_value_init(&n, G_TYPE_INT);
-		g_object_get_property(G_OBJECT(sink), prop, &v);
-		if (g_value_transform(&v, &n))
-			count = g_value_get_int(&n);
-		g_value_unset(&v);
-		g_value_unset(&n);
-		return count;
+		/* The sink's "readers" is refreshed as frames flow; before the
+		 * first one, ask the producer it runs, as an observer. */
+		gchar *channel = NULL;
+		struct shmring_stats st;
+		int rc;
+		g_object_get(sink, "channel", &channel, NULL);
+		rc = shmring_inspect(channel ? channel : GST_OBJECT_NAME(sink), &st, NULL);
+		g_free(channel);
+		return rc < 0 ? 0 : (gint)st.readers;
 	}
 	if (strcmp(factory, "tcpserversink") == 0) {
 		gint handles = 0;
