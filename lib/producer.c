@@ -420,11 +420,12 @@ static int make_room(shmring_producer *p, struct reader *r)
 	return 1;
 }
 
-/* P1 for one reader. */
-static void push(shmring_producer *p, struct reader *r, uint32_t s)
+/* P1 for one reader.  An end of stream that finds no room is not a
+ * dropped frame: the reader learns of it from the header's eos. */
+static void push(shmring_producer *p, struct reader *r, uint32_t s, int frame)
 {
 	if (!make_room(p, r)) {
-		if (!r->broken)
+		if (!r->broken && frame)
 			r->dropped++;
 	} else {
 		r->q[r->tail % p->queue_len] = s;
@@ -472,7 +473,7 @@ static void publish(shmring_producer *p, struct resv *rv, uint16_t type, uint64_
 	__atomic_store_n(&p->m.h->eos, type == SHMRING_SLOT_EOS, __ATOMIC_RELAXED);
 	for (uint32_t i = 0; i < p->max_readers; i++)
 		if (p->r[i].active && !p->r[i].broken)
-			push(p, &p->r[i], rv->slot);
+			push(p, &p->r[i], rv->slot, type == SHMRING_SLOT_FRAME);
 	__atomic_store_n(&p->m.h->next_seq, p->next_seq, __ATOMIC_RELAXED);
 	__atomic_store_n(&p->m.h->frames_written, p->frames_written, __ATOMIC_RELAXED);
 	rv->used = 0;
