@@ -39,6 +39,7 @@ def main() -> int:
     ap.add_argument("--fps", type=int, default=30, help="frames per second paced on the clock, 0 = as fast as taken")
     ap.add_argument("--policy", default="lossless")
     ap.add_argument("--times", default="")
+    ap.add_argument("--ring-size", type=int, default=None)
     ap.add_argument("--drain-timeout", type=float, default=60.0)
     ap.add_argument("--mark", action="store_true",
                     help="I420 only: flat gray frames with the frame's number drawn as 20 blocks across the top 32 rows, "
@@ -49,7 +50,7 @@ def main() -> int:
     period = 1_000_000_000 // a.fps if a.fps > 0 else 0
     times = []
     with shmring.Writer(a.channel, width=a.width, height=a.height, format=a.format, fps=a.fps or 30,
-                        policy=a.policy, timeout=None) as wr:
+                        policy=a.policy, timeout=None, ring_size=a.ring_size) as wr:
         print("ready", flush=True)
         size = wr.stream.frame_size if wr.stream is not None else 0
         # The pattern repeats every 256 frames: build those once, stamp the sequence number per frame.
@@ -75,7 +76,7 @@ def main() -> int:
         wr.eos(timeout=None)
         # Closing removes the channel's name: stay until a reader has taken every frame.
         deadline = time.monotonic() + a.drain_timeout
-        while shmring.inspect(a.channel).frames_read < a.count:
+        while shmring.inspect(a.channel).frames_read < a.count - wr.frames_dropped:
             if time.monotonic() > deadline:
                 print(f"no reader took the {a.count} frames within {a.drain_timeout} s", file=sys.stderr)
                 return 1
