@@ -155,6 +155,8 @@ def test_drops_on_host_a_show_on_host_b(tmp_path, channels) -> None:
                 jumps += jumped
                 prev = n
             assert rd.end_reason == "eos"
+        for p in (prod, s, r):
+            assert p.wait(30) == 0, p.describe()
         if jumps == 0:
             pytest.skip("the sending end kept up with the producer: no frame was dropped on host A this time")
         print(f"{jumps} gaps on host A, each a DISCONT frame on host B")
