@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import pytest
@@ -25,7 +26,7 @@ def test_h264(tmp_path, channels, transport: str) -> None:
     if why:
         pytest.skip(why)
     a, b = channels
-    port = netlib.free_port(netlib.socket.SOCK_DGRAM)
+    port = netlib.free_port(socket.SOCK_DGRAM)
     recipe = netlib.h264_rtp if transport == "rtp" else netlib.h264_srt
     send, recv = recipe(a, b, port, kbps=2000)
     procs = []

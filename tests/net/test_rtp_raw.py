@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import pytest
@@ -28,7 +29,7 @@ def test_rtp_raw(tmp_path, channels, fmt: str, shape: tuple[int, ...]) -> None:
     gaps in the payload numbers, never damaged frames on loopback); SIGINT on the receiving end gives host B's
     reader its end of stream, since none crosses UDP."""
     a, b = channels
-    port = netlib.free_port(netlib.socket.SOCK_DGRAM)
+    port = netlib.free_port(socket.SOCK_DGRAM)
     send, recv = netlib.rtp_raw(a, b, port, fmt, W, H)
     procs = []
     try:
