@@ -32,9 +32,58 @@ def _stream(st: Stats) -> str:
     return f"{s.format} {s.width}x{s.height}" if s.format else s.caps.split(",", 1)[0]
 
 
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB"
+
+
+def _ls2() -> None:
+    """The protocol 2 channels (several readers each), from the abstract sockets of this network namespace."""
+    from . import _observe2 as O
+    print(f"{'NAME':<24} {'STATE':<7} {'POLICY':<9} {'PRODUCER':<9} {'READERS':<8} {'WRITTEN':>9} "
+          f"{'MEMORY':>22}  STREAM")
+    for name in O.list_channels():
+        try:
+            c = O.inspect(name)
+        except Error as e:
+            print(f"{name:<24} error: {e}")
+            continue
+        mem = f"{c.n_slots} x {c.slot_size} = {_mib(c.pool_size)}"
+        stream = "-" if c.stream is None else (f"{c.stream.format} {c.stream.width}x{c.stream.height}"
+                                               if c.stream.format else c.stream.caps.split(",", 1)[0])
+        print(f"{name:<24} {c.state:<7} {c.policy:<9} {c.producer_pid:<9} {len(c.readers)}/{c.max_readers:<6} "
+              f"{c.frames_written:>9} {mem:>22}  {stream}")
+
+
+def _info2(name: str) -> None:
+    from . import _observe2 as O
+    c = O.inspect(name)
+    print(f"channel:        {c.name} (protocol 2)")
+    print(f"state:          {c.state}{', end of stream sent' if c.eos else ''}")
+    print(f"policy:         {c.policy}")
+    print(f"producer:       {c.producer_pid}")
+    print(f"generation:     {c.generation}")
+    print(f"memory:         {c.n_slots} slots x {c.slot_size} bytes = {c.pool_size} bytes ({_mib(c.pool_size)}): "
+          f"{c.max_readers} readers x (queue {c.queue_len} + holds {c.max_holds}) + reserved + 1")
+    if c.stream is None:
+        print("caps:           (no stream description yet)")
+    else:
+        print(f"caps:           {c.stream.caps}")
+    print(f"frames:         written {c.frames_written}")
+    print(f"readers:        {len(c.readers)} of {c.max_readers}")
+    for r in c.readers:
+        print(f"  pid {r.pid:<8} uid {r.uid:<6} {'live' if r.live else 'follows policy':<15} holds {r.holds:<3} "
+              f"queued {r.frames_queued:<9} dropped {r.frames_dropped:<8} lag {r.lag}")
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
+    from . import _observe2 as O
     names = list_channels()
-    if not names:
+    if O.list_channels():
+        _ls2()
+        if not names:
+            return 0
+        print()
+    elif not names:
         print("no channels")
         return 0
     print(f"{'NAME':<24} {'STATE':<7} {'POLICY':<9} {'PRODUCER':<16} {'READER':<16} {'WRITTEN':>9} "
@@ -79,6 +128,10 @@ def _print_info(st: Stats, fps: Optional[float]) -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from . import _observe2 as O
+    if args.name in O.list_channels():
+        _info2(args.name)
+        return 0
     st = inspect(args.name)
     fps = None
     if args.measure > 0:

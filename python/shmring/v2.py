@@ -219,6 +219,23 @@ def _parse_desc(name: str, buf: bytes, d: int) -> StreamInfo:
     return StreamInfo(d, caps, fmt_s, width, height, fps_n, fps_d, frame_size, offs, strides)
 
 
+def read_desc(name: str, rom: mmap.mmap, pool: int, d: int) -> StreamInfo:
+    """Description ``d`` of the pool mapped at ``rom`` (address ``pool``): a seqlock copy (D1), validated."""
+    if d == 0:
+        raise CorruptSegment(f"channel {name!r}: frame names description id 0")
+    off = L.DESC_OFFSET + (d % L.DESC_SLOTS) * L.DESC_SLOT_SIZE
+    # Acquire: pairs with the producer's release store of the slot id (D1).
+    sid = A.load_acquire_32(pool + off)
+    if sid != d:
+        raise CorruptSegment(f"channel {name!r}: frame names description {d}, its slot holds {sid}")
+    copy = rom[off:off + L.DESC_SLOT_SIZE]
+    # Acquire fence, then the id again: a copy torn by a rewrite is refused (D1).
+    A.fence_acquire()
+    if A.load_relaxed_32(pool + off) != d:
+        raise CorruptSegment(f"channel {name!r}: description {d} was rewritten while read")
+    return _parse_desc(name, copy, d)
+
+
 def _connect(name: str, deadline: Optional[float]) -> socket.socket:
     """Connect to the channel's socket, retrying while nobody listens on the name."""
     addr = "\0" + SOCKET_PREFIX + name
@@ -601,21 +618,8 @@ class Reader:
         info = self._descs.get(d % L.DESC_SLOTS)
         if info is not None and info.desc_id == d:
             return info  # the producer never rewrites a slot a pinned frame names
-        if d == 0:
-            raise CorruptSegment(f"channel {self.name!r}: frame names description id 0")
-        rom = self._rom
-        assert rom is not None
-        off = L.DESC_OFFSET + (d % L.DESC_SLOTS) * L.DESC_SLOT_SIZE
-        # Acquire: pairs with the producer's release store of the slot id (D1).
-        sid = A.load_acquire_32(self._pool + off)
-        if sid != d:
-            raise CorruptSegment(f"channel {self.name!r}: frame names description {d}, its slot holds {sid}")
-        copy = rom[off:off + L.DESC_SLOT_SIZE]
-        # Acquire fence, then the id again: a copy torn by a rewrite is refused (D1).
-        A.fence_acquire()
-        if A.load_relaxed_32(self._pool + off) != d:
-            raise CorruptSegment(f"channel {self.name!r}: description {d} was rewritten while read")
-        info = _parse_desc(self.name, copy, d)
+        assert self._rom is not None
+        info = read_desc(self.name, self._rom, self._pool, d)
         self._descs[d % L.DESC_SLOTS] = info
         return info
 
