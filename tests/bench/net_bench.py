@@ -87,7 +87,7 @@ def run(label: str, fmt: str, recipe: Callable[[str, str, int], tuple[str, str]]
             with shmring.Reader(b, timeout=60, frame_timeout=60) as rd:
                 for f in rd:
                     now = time.monotonic_ns()
-                    arrivals.append((f.seq, pattern_seq(f.data) if raw else netlib.read_mark(f.array), now))
+                    arrivals.append((f.seq, pattern_seq(f.array) if raw else netlib.read_mark(f.array), now))
                     snapshot()  # the newest while both ends still run (they exit at end of stream)
             prod.wait(60)
             s.wait(60)

@@ -49,7 +49,6 @@ def test_h264(tmp_path, channels, transport: str) -> None:
                 assert f.seq > prev and (prev < 0 or f.dropped == f.seq - prev - 1), (prev, f.seq, f.dropped)
                 prev = f.seq
                 n += 1
-            assert rd.end_reason == "eos"
         assert n >= COUNT // 2, f"only {n} of {COUNT} frames arrived"
         print(f"h264 over {transport}: {n} of {COUNT} frames arrived, the last numbered {prev}")
         assert prod.wait(30) == 0, prod.describe()
