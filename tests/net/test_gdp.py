@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 
 import pytest
@@ -156,6 +157,53 @@ def test_drops_on_host_a_show_on_host_b(tmp_path, channels) -> None:
         if jumps == 0:
             pytest.skip("the sending end kept up with the producer: no frame was dropped on host A this time")
         print(f"{jumps} gaps on host A, each a DISCONT frame on host B")
+    finally:
+        for p in procs:
+            p.stop()
+
+
+def test_sender_restarted(tmp_path, channels) -> None:
+    """The sending end killed mid-stream: the receiving end cannot tell this from an end, so host B's channel
+    ends with end of stream and host B's reader ends; the receiving end started again and the sending end's
+    loop resume the stream, which a new reader on host B reads on from host A's next frame to the end."""
+    a, b = channels
+    count = 150
+    port = netlib.free_port()
+    send, recv = netlib.gdp(a, b, port)
+    procs = []
+    try:
+        prod = netlib.producer(a, str(tmp_path), "--count", str(count), "--fps", "50")
+        r1 = netlib.gst("receiver", recv, str(tmp_path))
+        procs += [prod, r1]
+        netlib.wait_for(lambda: netlib.tcp_listening(port), 20, "receiver listening", (r1,))
+        s = netlib.retrying("sender", send, str(tmp_path))
+        procs.append(s)
+        first: list[int] = []
+        with shmring.Reader(b, timeout=30, frame_timeout=30) as rd:
+            for f in rd:
+                n = pattern_seq(f.array)
+                assert check_pattern(f.array, n) and f.seq == len(first) == n
+                first.append(n)
+                if len(first) == 30:
+                    child = netlib.gst_child(s)
+                    assert child is not None, s.describe()
+                    os.kill(child, signal.SIGKILL)
+        assert 30 <= len(first) < count, "host B's stream ends when the sending end dies"
+        assert r1.wait(30) == 0, r1.describe()
+        r2 = netlib.gst("receiver2", recv, str(tmp_path))
+        procs.append(r2)
+        second: list[int] = []
+        with shmring.Reader(b, timeout=30, frame_timeout=30) as rd:
+            for f in rd:
+                n = pattern_seq(f.array)
+                assert check_pattern(f.array, n) and f.seq == len(second)
+                second.append(n)
+        assert second and second == list(range(second[0], count)), "contiguous from the restart to the end"
+        lost = second[0] - len(first)
+        assert 0 <= lost, lost
+        print(f"sender restart: {len(first)} frames before, {lost} lost in flight, {len(second)} after")
+        for p in (prod, s, r2):
+            assert p.wait(30) == 0, p.describe()
     finally:
         for p in procs:
             p.stop()
