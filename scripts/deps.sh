@@ -23,7 +23,7 @@ test=(
   python3-pytest python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   python3-matplotlib mypy
   build-essential debhelper dh-python dpkg-dev fakeroot lintian man-db
-  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user qemu-user-binfmt
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user qemu-user-binfmt mmdebstrap
 )
 
 case "$profile" in

@@ -75,6 +75,22 @@ if [ "${aarch64_rc:-0}" -ne 0 ] && [ "$total_fail" -eq "$fail_before" ]; then
 fi
 echo "(aarch64 stage: $((SECONDS - start)) s)"
 
+echo "== protocol 2 Python tests with Debian's arm64 Python under qemu-user"
+scripts/test-aarch64-python.sh build || status=1
+junit=build/meson-logs/aarch64-python.xml
+if [ -f "$junit" ]; then
+  read -r ok fail < <(/usr/bin/python3 -c '
+import sys, xml.etree.ElementTree as E
+s = E.parse(sys.argv[1]).getroot()
+s = s if s.tag == "testsuite" else s.find("testsuite")
+n, f, e, k = (int(s.get(a, 0)) for a in ("tests", "failures", "errors", "skipped"))
+print(n - f - e - k, f + e)' "$junit")
+  total_ok=$((total_ok + ok))
+  total_fail=$((total_fail + fail))
+else
+  total_fail=$((total_fail + 1))
+fi
+
 echo "== install checks: Debian packages, then from source; each removed again, the machine left as it was"
 install_check() { # install_check SCRIPT ARGS...: run an install check, counting its "ok" / "not ok" lines
   local out rc ok fail start=$SECONDS

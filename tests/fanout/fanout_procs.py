@@ -15,7 +15,7 @@ C_READER = os.environ.get("FANOUT_READER", "")
 OBSERVE = os.environ.get("FANOUT_OBSERVE", "")
 PY = "/usr/bin/python3"
 FRAMES = int(os.environ.get("FANOUT_FRAMES", "100000"))
-# shmringsrc joins as a reader once the elements speak protocol 2.
+# shmringsrc joins as a reader when the plugin was built.
 GST = os.environ.get("FANOUT_GST") == "1"
 
 

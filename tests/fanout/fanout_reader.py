@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from shmring import v2
+import shmring
 from shmring.testing import check_pattern
 
 from fanout_sizes import frame_size
@@ -19,8 +19,8 @@ def main() -> int:
     channel, lo, hi, mode, holds, sleep_ms = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), \
         sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
     try:
-        reader = v2.Reader(channel, timeout=10.0, live=(mode == "live"), holds=holds)
-    except v2.Refused as e:
+        reader = shmring.Reader(channel, timeout=10.0, live=(mode == "live"), holds=holds)
+    except shmring.Refused as e:
         print(f"fanout_reader.py: {e}", file=sys.stderr)
         return 3
     print(f"ready {os.getpid()}", flush=True)

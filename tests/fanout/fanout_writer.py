@@ -9,7 +9,7 @@ import select
 import sys
 import time
 
-from shmring import v2
+import shmring
 from shmring.testing import pattern
 
 from fanout_sizes import frame_size
@@ -22,7 +22,7 @@ def stop_asked() -> bool:
 def main() -> int:
     name, frames, policy = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     lo, hi, fps, max_readers, queue, holds = (int(a) for a in sys.argv[4:10])
-    w = v2.Writer(name, caps="application/x-shmring-fanout", policy=policy, max_frame_size=hi,
+    w = shmring.Writer(name, caps="application/x-shmring-fanout", policy=policy, max_frame_size=hi,
                   max_readers=max_readers, queue_len=queue, max_holds=holds, timeout=30.0)
     print("ready", flush=True)
     want = int(sys.stdin.readline().split()[1])
@@ -40,7 +40,7 @@ def main() -> int:
         try:
             if not w.write(pattern(seq, frame_size(seq, lo, hi)), pts=seq, timeout=timeout):
                 failed += 1
-        except v2.Timeout:
+        except shmring.Timeout:
             if policy == "lossless":
                 raise
             failed += 1

@@ -1,142 +1,135 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* make_corpus: writes seed inputs for fuzz_segment from segments made by the real producer. */
-#include "../lib/common.h"
-#include "fuzz_input.h"
+/* make_corpus: writes the seed inputs of fuzz_pool (valid pools and blocks a real producer would make) into a directory. */
+#include "fuzz_pool_input.h"
 
-static const char *outdir;
-static uint8_t seg[SHMRING_RING_OFFSET + 4096];
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-static void snapshot(const char *name, const char *tag, uint8_t ctl)
+static uint8_t in[FP_PAYLOAD + 3 * 4096];
+
+static void put(size_t at, const void *src, size_t n)
 {
-	char path[512];
-	static uint8_t in[FUZZ_RING + 4096];
-	int fd;
-	FILE *out;
-
-	t_path(path, sizeof path, name);
-	fd = open(path, O_RDONLY);
-	CHECK(fd >= 0);
-	CHECK_EQ(pread(fd, seg, sizeof seg, 0), (ssize_t)sizeof seg);
-	close(fd);
-	in[FUZZ_CTL] = ctl;
-	memcpy(in + FUZZ_HDR, seg, FUZZ_HDR_LEN);
-	memcpy(in + FUZZ_SLOT1, seg + SHMRING_DESC_OFFSET + SHMRING_DESC_SLOT_SIZE, FUZZ_SLOT_LEN);
-	memcpy(in + FUZZ_SLOT2, seg + SHMRING_DESC_OFFSET + 2 * SHMRING_DESC_SLOT_SIZE, FUZZ_SLOT_LEN);
-	memcpy(in + FUZZ_RING, seg + SHMRING_RING_OFFSET, 4096);
-	snprintf(path, sizeof path, "%s/%s", outdir, tag);
-	out = fopen(path, "wb");
-	CHECK(out != NULL);
-	CHECK_EQ(fwrite(in, 1, sizeof in, out), sizeof in);
-	CHECK_EQ(fclose(out), 0);
+	memcpy(in + at, src, n);
 }
 
-static shmring_producer *t_producer_opts(const char *name, uint32_t policy, uint32_t flags)
+/* One reader, queue 2, one hold, one reservation: 5 slots of 4096 bytes. */
+static void base(const char *caps)
 {
-	struct shmring_producer_options o = {4096, 0, policy, flags};
-	shmring_producer *p = NULL;
-	CHECK_OK(shmring_producer_create(name, &o, &p));
-	return p;
+	memset(in, 0, sizeof in);
+	in[FP_CTL] = FP_CTL_MATCH;
+	struct shmring_pool_header h = {0};
+	h.magic = SHMRING_MAGIC;
+	h.version = SHMRING_VERSION;
+	h.header_size = SHMRING_HEADER_SIZE;
+	h.slot_table_offset = SHMRING_SLOT_TABLE_OFFSET;
+	h.n_slots = 5;
+	h.max_readers = 1;
+	h.queue_len = 2;
+	h.max_holds = 1;
+	h.max_reserved = 1;
+	h.slot_size = 4096;
+	h.payload_offset = SHMRING_SLOT_TABLE_OFFSET + 4096;
+	h.pool_size = h.payload_offset + 5 * 4096;
+	h.generation = 42;
+	h.block_size = SHMRING_BLOCK_SIZE;
+	h.desc_offset = SHMRING_DESC_OFFSET;
+	h.desc_slot_size = SHMRING_DESC_SLOT_SIZE;
+	h.desc_slots = SHMRING_DESC_SLOTS;
+	h.reader_lines_offset = SHMRING_READER_LINES_OFFSET;
+	h.state = SHMRING_STATE_OPEN;
+	h.desc_id = 1;
+	h.producer_pid = 1;
+	put(FP_HDR, &h, FP_HDR_LEN);
+	struct shmring_desc d = {0};
+	d.id = 1;
+	d.caps_len = (uint32_t)strlen(caps);
+	memcpy(d.caps, caps, d.caps_len);
+	put(FP_DESC1, &d, 128);
+	put(FP_DESC1 + 128, d.caps, FP_DESC_LEN - 128);
+	uint32_t none[64];
+	memset(none, 0xff, sizeof none);
+	put(FP_BLOCK + 384, none, 256);
 }
 
-/* snapshot() with the header's read_pos replaced by pos. */
-static void snapshot_read_pos(const char *name, const char *tag, uint64_t pos)
+static void frame(uint32_t slot, uint64_t seq, uint64_t size, uint16_t type, uint32_t desc)
+{
+	struct shmring_slot s = {seq, size, seq * 1000, SHMRING_NO_TIME, 33, 7, desc, type, 0, 0};
+	put(FP_SLOTS + slot * SHMRING_SLOT_HEADER_SIZE, &s, sizeof s);
+	for (uint64_t i = 0; i < size && FP_PAYLOAD + slot * 4096 + i < sizeof in; i++)
+		in[FP_PAYLOAD + slot * 4096 + i] = (uint8_t)(seq + i);
+}
+
+static void queue(uint64_t head, const uint32_t *slots, unsigned n)
+{
+	uint64_t tail = head + n;
+	put(FP_BLOCK + 0, &head, 8);
+	put(FP_BLOCK + 64, &tail, 8);
+	for (unsigned i = 0; i < n; i++)
+		put(FP_BLOCK + 128 + 4 * ((head + i) % 2), &slots[i], 4);
+}
+
+static void save(const char *dir, const char *name, size_t n)
 {
 	char path[512];
-	uint64_t old;
-	int fd;
-	t_path(path, sizeof path, name);
-	fd = open(path, O_RDWR);
-	CHECK(fd >= 0);
-	CHECK_EQ(pread(fd, &old, 8, offsetof(struct shmring_header, read_pos)), 8);
-	CHECK_EQ(pwrite(fd, &pos, 8, offsetof(struct shmring_header, read_pos)), 8);
-	snapshot(name, tag, FUZZ_CTL_LOCK);
-	CHECK_EQ(pwrite(fd, &old, 8, offsetof(struct shmring_header, read_pos)), 8);
-	close(fd);
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(in, 1, n, f) != n || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
 }
 
 int main(int argc, char **argv)
 {
-	char caps[2][256];
-	struct shmring_stream_info a = t_bgr_info(5, 3, caps[0], sizeof caps[0]);
-	struct shmring_stream_info b = t_bgr_info(3, 2, caps[1], sizeof caps[1]);
-	struct shmring_stream_info i420 = {
-		.caps = "video/x-raw, format=(string)I420, width=(int)5, height=(int)3",
-		.format = "I420", .width = 5, .height = 3, .n_planes = 3, .frame_size = 48,
-		.plane_offset = {0, 32, 40}, .plane_stride = {8, 4, 4},
-	};
-	const char *name = t_channel("corpus");
-	shmring_producer *p;
-	shmring_consumer *c;
-	struct shmring_frame f;
-
 	if (argc != 2) {
-		fprintf(stderr, "usage: make_corpus OUTDIR\n");
+		fprintf(stderr, "usage: %s DIR\n", argv[0]);
 		return 2;
 	}
-	outdir = argv[1];
-	mkdir(outdir, 0755);
+	const char *dir = argv[1];
+	size_t all = sizeof in;
+	uint32_t q01[2] = {0, 1}, q23[2] = {2, 3};
 
-	/* Empty channel, then one frame. */
-	p = t_producer_bare(name, 4096, SHMRING_POLICY_LOSSLESS);
-	snapshot(name, "empty", FUZZ_CTL_LOCK);
-	CHECK_OK(shmring_producer_set_stream(p, &a));
-	CHECK_OK(t_write_pattern(p, a.frame_size, 0, 0));
-	snapshot(name, "one-frame", FUZZ_CTL_LOCK);
-	snapshot(name, "one-frame-dead", 0);
-	/* Caps change, frames, EOS. */
-	CHECK_OK(t_write_pattern(p, 1000, 1, 0));
-	CHECK_OK(shmring_producer_set_stream(p, &b));
-	CHECK_OK(t_write_pattern(p, b.frame_size, 2, 0));
-	CHECK_OK(shmring_producer_eos(p, 0));
-	snapshot(name, "caps-change-eos", FUZZ_CTL_LOCK | FUZZ_CTL_HOLD);
-	snapshot(name, "caps-change-eos-latest", FUZZ_CTL_LOCK | FUZZ_CTL_LATEST);
-	shmring_producer_close(p);
+	base("application/x-test");
+	frame(0, 0, 100, SHMRING_SLOT_FRAME, 1);
+	queue(0, q01, 1);
+	save(dir, "one-frame", all);
 
-	/* Wrapped ring with a PAD record; the reader is part way. */
-	p = t_producer_bare(name, 4096, SHMRING_POLICY_LOSSLESS);
-	CHECK_OK(shmring_producer_set_stream(p, &a));
-	c = t_consumer(name);
-	CHECK_OK(t_write_pattern(p, 2500, 0, 0));
-	CHECK_EQ(shmring_consumer_next(c, &f, 0, 0), 1);
-	CHECK_OK(shmring_consumer_release(c, &f));
-	CHECK_OK(t_write_pattern(p, 900, 1, 0));
-	CHECK_OK(t_write_pattern(p, 2000, 2, 0));
-	CHECK_OK(shmring_producer_set_stream(p, &b));
-	CHECK_OK(t_write_pattern(p, b.frame_size, 3, 0));
-	shmring_consumer_close(c);
-	snapshot(name, "wrapped-pad", FUZZ_CTL_LOCK);
-	shmring_producer_close(p);
+	frame(1, 1, 0, SHMRING_SLOT_EOS, 0);
+	queue(0, q01, 2);
+	save(dir, "frame-eos", all);
 
-	/* Live policy, a frame held by a reader, many small frames. */
-	p = t_producer_bare(name, 4096, SHMRING_POLICY_LIVE);
-	CHECK_OK(shmring_producer_set_stream(p, &b));
-	c = t_consumer(name);
-	CHECK_OK(t_write_pattern(p, 100, 0, 0));
-	CHECK_EQ(shmring_consumer_next(c, &f, 0, 0), 1);
-	for (uint64_t i = 1; i < 40; i++)
-		(void)t_write_pattern(p, b.frame_size + i * 3, i, 0);
-	snapshot(name, "live-held", FUZZ_CTL_LOCK | FUZZ_CTL_LATEST);
-	shmring_consumer_close(c);
-	shmring_producer_close(p);
+	in[FP_CTL] |= FP_CTL_DEAD;
+	save(dir, "frame-eos-dead", all);
 
-	/* Keep-newest with no reader: only the newest frame is left, after
-	 * reclaimed ones and a PAD record. */
-	p = t_producer_opts(name, SHMRING_POLICY_LOSSLESS, SHMRING_PRODUCER_KEEP_NEWEST);
-	CHECK_OK(shmring_producer_set_stream(p, &b));
-	for (uint64_t i = 0; i < 9; i++)
-		CHECK_OK(t_write_pattern(p, b.frame_size + 500, i, 0));
-	snapshot(name, "keep-newest", FUZZ_CTL_LOCK);
-	/* The same with read_pos moved 8 bytes before the end of the ring. */
-	snapshot_read_pos(name, "read-pos-near-end", 4096 - 8);
-	shmring_producer_close(p);
+	base("application/x-test");
+	frame(2, 5, 4096, SHMRING_SLOT_FRAME, 1);
+	frame(3, 6, 10, SHMRING_SLOT_FRAME, 1);
+	queue(7, q23, 2);
+	in[FP_CTL] |= FP_CTL_LATEST | FP_CTL_HOLD;
+	save(dir, "two-frames-latest-hold", all);
 
-	/* Planar raw frames (I420 5x3, GStreamer's layout). */
-	p = t_producer_bare(name, 4096, SHMRING_POLICY_LOSSLESS);
-	CHECK_OK(shmring_producer_set_stream(p, &i420));
-	CHECK_OK(t_write_pattern(p, i420.frame_size, 0, 0));
-	CHECK_OK(t_write_pattern(p, i420.frame_size, 1, 0));
-	snapshot(name, "i420", FUZZ_CTL_LOCK | FUZZ_CTL_HOLD);
-	shmring_producer_close(p);
-	CHECK_NO_LEFTOVER(name);
+	base("video/x-raw, format=(string)I420, width=(int)16, height=(int)16");
+	struct shmring_desc d = {0};
+	memcpy(&d, in + FP_DESC1, 128);
+	memcpy(d.format, "I420", 5);
+	d.width = d.height = 16;
+	d.n_planes = 3;
+	d.frame_size = 384;
+	d.plane_offset[1] = 256;
+	d.plane_offset[2] = 320;
+	d.plane_stride[0] = 16;
+	d.plane_stride[1] = d.plane_stride[2] = 8;
+	put(FP_DESC1, &d, 128);
+	frame(0, 0, 384, SHMRING_SLOT_FRAME, 1);
+	queue(0, q01, 1);
+	save(dir, "i420", all);
+
+	base("application/x-test");
+	uint32_t st = SHMRING_STATE_CLOSED, eos = 1;
+	put(FP_HDR + 132, &st, 4);
+	put(FP_HDR + 164, &eos, 4);
+	in[FP_CTL] |= FP_CTL_DEAD | FP_CTL_LIVE;
+	save(dir, "closed-empty", FP_PAYLOAD);
 	return 0;
 }

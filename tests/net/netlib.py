@@ -221,3 +221,30 @@ def end_udp_stream(sender: Proc, receiver: Proc, b: str, count: int, timeout: fl
             break  # nothing more comes: the rest was lost on the way
         time.sleep(0.01)
     receiver.signal(signal.SIGINT)
+
+
+def read_mark(bgr) -> int:  # type: ignore[no-untyped-def]
+    """The frame number producer.py --mark drew, read back from a decoded (height, width, 3) frame."""
+    band = bgr[8:24]
+    return sum(1 << i for i in range(20) if float(band[:, 64 * i + 16: 64 * i + 48].mean()) > 128)
+
+
+def children(p: Proc) -> list[int]:
+    """Pids of the direct children of a process (the gst-launch-1.0 a retrying loop runs)."""
+    try:
+        with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def gst_child(p: Proc) -> Optional[int]:
+    """The gst-launch-1.0 a retrying loop runs now, or None between two tries."""
+    for c in children(p):
+        try:
+            with open(f"/proc/{c}/comm") as f:
+                if f.read().strip().startswith("gst-launch"):
+                    return c
+        except FileNotFoundError:
+            pass
+    return None
