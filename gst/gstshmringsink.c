@@ -930,6 +930,13 @@ gst_shmring_sink_check_readers (GstShmringSink * self, gboolean force)
   old = self->readers;
   self->readers = n;
   GST_OBJECT_UNLOCK (self);
+  /* notified before the messages: a message's receiver reads the new value */
+  if (old != n) {
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_READERS]);
+    if ((old == 0) != (n == 0))
+      g_object_notify_by_pspec (G_OBJECT (self),
+          properties[PROP_READER_ATTACHED]);
+  }
   for (i = 0; i < SHMRING_MAX_READERS; i++) {
     gint was = self->reader_pids[i], is = st.reader[i].pid;
 
@@ -954,12 +961,6 @@ gst_shmring_sink_check_readers (GstShmringSink * self, gboolean force)
                   self->name, "attached", G_TYPE_BOOLEAN, TRUE, "pid",
                   G_TYPE_INT, is, "readers", G_TYPE_UINT, n, NULL)));
     }
-  }
-  if (old != n) {
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_READERS]);
-    if ((old == 0) != (n == 0))
-      g_object_notify_by_pspec (G_OBJECT (self),
-          properties[PROP_READER_ATTACHED]);
   }
 }
 

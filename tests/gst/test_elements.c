@@ -345,6 +345,10 @@ GST_START_TEST (test_roundtrip_meta)
   fail_unless_equals_string (gst_structure_get_string (st, "format"), "BGR");
   gst_caps_unref (caps);
 
+  /* after the end of stream, render() has counted every frame */
+  fail_unless_equals_int (gst_app_src_end_of_stream (GST_APP_SRC (a)),
+      GST_FLOW_OK);
+  gst_message_unref (wait_bus (p, GST_MESSAGE_EOS));
   g_object_get (s, "frames-copied", &copied, "frames-written", &written, NULL);
   fail_unless_equals_uint64 (written, 3);
   fail_unless_equals_uint64 (copied, 3);        /* system memory: one copy each */
