@@ -1,142 +1,125 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* make_corpus: writes seed inputs for fuzz_segment from segments made by the real producer. */
+/* make_corpus: writes seed inputs for fuzz_pool from the pools and reader blocks of the real producer. */
 #include "../lib/common.h"
 #include "fuzz_input.h"
+#include "internal.h" /* the producer's pool and reader blocks, to copy them */
+
+#include <sys/mman.h>
 
 static const char *outdir;
-static uint8_t seg[SHMRING_RING_OFFSET + 4096];
 
-static void snapshot(const char *name, const char *tag, uint8_t ctl)
+/* Append the nonzero runs of what (len bytes) as chunks for target. */
+static size_t chunks(uint8_t *in, size_t at, size_t cap, int target, const uint8_t *what, uint64_t len)
 {
-	char path[512];
-	static uint8_t in[FUZZ_RING + 4096];
-	int fd;
-	FILE *out;
+	for (uint64_t i = 0; i < len;) {
+		if (!what[i]) {
+			i++;
+			continue;
+		}
+		uint64_t j = i;
+		while (j < len && j - i < 4096 && (what[j] || (j + 8 < len && what[j + 8])))
+			j++;
+		uint32_t off = (uint32_t)i;
+		uint16_t n = (uint16_t)(j - i);
+		CHECK(at + FUZZ_CHUNK_HEADER + n <= cap);
+		in[at] = (uint8_t)target;
+		memcpy(in + at + 1, &off, 4);
+		memcpy(in + at + 5, &n, 2);
+		memcpy(in + at + FUZZ_CHUNK_HEADER, what + i, n);
+		at += FUZZ_CHUNK_HEADER + n;
+		i = j;
+	}
+	return at;
+}
 
-	t_path(path, sizeof path, name);
-	fd = open(path, O_RDONLY);
-	CHECK(fd >= 0);
-	CHECK_EQ(pread(fd, seg, sizeof seg, 0), (ssize_t)sizeof seg);
-	close(fd);
+/* The input that rebuilds producer p's pool and reader 0's block. */
+static void snapshot(shmring_producer *p, const char *tag, uint8_t ctl)
+{
+	static uint8_t in[1u << 20];
+	memset(in, 0, sizeof in);
+	struct reader *r = &p->r[0];
+	CHECK(r->active);
+	struct shmring_msg_welcome w = {SHMRING_MSG_WELCOME, sizeof(w), SHMRING_VERSION, 0,
+					 p->m.id.pool_size, p->m.id.generation, r->holds, r->mode};
 	in[FUZZ_CTL] = ctl;
-	memcpy(in + FUZZ_HDR, seg, FUZZ_HDR_LEN);
-	memcpy(in + FUZZ_SLOT1, seg + SHMRING_DESC_OFFSET + SHMRING_DESC_SLOT_SIZE, FUZZ_SLOT_LEN);
-	memcpy(in + FUZZ_SLOT2, seg + SHMRING_DESC_OFFSET + 2 * SHMRING_DESC_SLOT_SIZE, FUZZ_SLOT_LEN);
-	memcpy(in + FUZZ_RING, seg + SHMRING_RING_OFFSET, 4096);
+	memcpy(in + FUZZ_WELCOME, &w, sizeof w);
+	memcpy(in + FUZZ_POOL_SIZE, &p->m.id.pool_size, 8);
+	size_t n = chunks(in, FUZZ_CHUNKS, sizeof in, 0, p->m.base, p->m.id.pool_size);
+	n = chunks(in, n, sizeof in, 1, (const uint8_t *)r->b, SHMRING_BLOCK_SIZE);
+	char path[512];
 	snprintf(path, sizeof path, "%s/%s", outdir, tag);
-	out = fopen(path, "wb");
+	FILE *out = fopen(path, "wb");
 	CHECK(out != NULL);
-	CHECK_EQ(fwrite(in, 1, sizeof in, out), sizeof in);
+	CHECK_EQ(fwrite(in, 1, n, out), n);
 	CHECK_EQ(fclose(out), 0);
 }
 
-static shmring_producer *t_producer_opts(const char *name, uint32_t policy, uint32_t flags)
+static shmring_producer *producer(const char *name, uint32_t policy, const char *caps)
 {
-	struct shmring_producer_options o = {4096, 0, policy, flags};
-	shmring_producer *p = NULL;
+	struct shmring_producer_options o = {.slot_size = 4096, .policy = policy, .max_readers = 1};
+	shmring_producer *p;
 	CHECK_OK(shmring_producer_create(name, &o, &p));
+	struct shmring_stream_info si;
+	t_opaque(&si, caps);
+	CHECK_OK(shmring_producer_set_stream(p, &si));
 	return p;
 }
 
-/* snapshot() with the header's read_pos replaced by pos. */
-static void snapshot_read_pos(const char *name, const char *tag, uint64_t pos)
+static void write_frames(shmring_producer *p, unsigned n, uint64_t first)
 {
-	char path[512];
-	uint64_t old;
-	int fd;
-	t_path(path, sizeof path, name);
-	fd = open(path, O_RDWR);
-	CHECK(fd >= 0);
-	CHECK_EQ(pread(fd, &old, 8, offsetof(struct shmring_header, read_pos)), 8);
-	CHECK_EQ(pwrite(fd, &pos, 8, offsetof(struct shmring_header, read_pos)), 8);
-	snapshot(name, tag, FUZZ_CTL_LOCK);
-	CHECK_EQ(pwrite(fd, &old, 8, offsetof(struct shmring_header, read_pos)), 8);
-	close(fd);
+	uint8_t buf[600];
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = 1 + (size_t)((first + i) * 97 % sizeof buf);
+		fill_frame(buf, len, first + i);
+		CHECK_OK(shmring_producer_write(p, buf, len, NULL, SEC));
+	}
 }
 
 int main(int argc, char **argv)
 {
-	char caps[2][256];
-	struct shmring_stream_info a = t_bgr_info(5, 3, caps[0], sizeof caps[0]);
-	struct shmring_stream_info b = t_bgr_info(3, 2, caps[1], sizeof caps[1]);
-	struct shmring_stream_info i420 = {
-		.caps = "video/x-raw, format=(string)I420, width=(int)5, height=(int)3",
-		.format = "I420", .width = 5, .height = 3, .n_planes = 3, .frame_size = 48,
-		.plane_offset = {0, 32, 40}, .plane_stride = {8, 4, 4},
-	};
-	const char *name = t_channel("corpus");
-	shmring_producer *p;
-	shmring_consumer *c;
-	struct shmring_frame f;
-
 	if (argc != 2) {
-		fprintf(stderr, "usage: make_corpus OUTDIR\n");
+		fprintf(stderr, "usage: make_corpus DIR: writes the fuzz seeds into DIR\n");
 		return 2;
 	}
 	outdir = argv[1];
-	mkdir(outdir, 0755);
+	char name[64];
+	t_name(name, sizeof name, "corpus");
+	shmring_consumer *c;
+	struct shmring_frame f;
 
-	/* Empty channel, then one frame. */
-	p = t_producer_bare(name, 4096, SHMRING_POLICY_LOSSLESS);
-	snapshot(name, "empty", FUZZ_CTL_LOCK);
-	CHECK_OK(shmring_producer_set_stream(p, &a));
-	CHECK_OK(t_write_pattern(p, a.frame_size, 0, 0));
-	snapshot(name, "one-frame", FUZZ_CTL_LOCK);
-	snapshot(name, "one-frame-dead", 0);
-	/* Caps change, frames, EOS. */
-	CHECK_OK(t_write_pattern(p, 1000, 1, 0));
-	CHECK_OK(shmring_producer_set_stream(p, &b));
-	CHECK_OK(t_write_pattern(p, b.frame_size, 2, 0));
-	CHECK_OK(shmring_producer_eos(p, 0));
-	snapshot(name, "caps-change-eos", FUZZ_CTL_LOCK | FUZZ_CTL_HOLD);
-	snapshot(name, "caps-change-eos-latest", FUZZ_CTL_LOCK | FUZZ_CTL_LATEST);
-	shmring_producer_close(p);
-
-	/* Wrapped ring with a PAD record; the reader is part way. */
-	p = t_producer_bare(name, 4096, SHMRING_POLICY_LOSSLESS);
-	CHECK_OK(shmring_producer_set_stream(p, &a));
-	c = t_consumer(name);
-	CHECK_OK(t_write_pattern(p, 2500, 0, 0));
-	CHECK_EQ(shmring_consumer_next(c, &f, 0, 0), 1);
+	/* An empty queue, then two frames queued, then one of them held. */
+	shmring_producer *p = producer(name, SHMRING_POLICY_LOSSLESS, "application/x-seed");
+	CHECK_OK(shmring_consumer_attach(name, NULL, 5 * SEC, &c));
+	snapshot(p, "empty", 0);
+	write_frames(p, 2, 0);
+	snapshot(p, "two-frames", 0);
+	snapshot(p, "two-frames-hold", FUZZ_CTL_HOLD);
+	snapshot(p, "two-frames-hangup", FUZZ_CTL_HANGUP);
+	snapshot(p, "two-frames-unsealed", FUZZ_CTL_UNSEALED);
+	CHECK_EQ(shmring_consumer_next(c, &f, SEC, 0), 1);
+	snapshot(p, "one-held", FUZZ_CTL_HOLD);
 	CHECK_OK(shmring_consumer_release(c, &f));
-	CHECK_OK(t_write_pattern(p, 900, 1, 0));
-	CHECK_OK(t_write_pattern(p, 2000, 2, 0));
-	CHECK_OK(shmring_producer_set_stream(p, &b));
-	CHECK_OK(t_write_pattern(p, b.frame_size, 3, 0));
-	shmring_consumer_close(c);
-	snapshot(name, "wrapped-pad", FUZZ_CTL_LOCK);
-	shmring_producer_close(p);
-
-	/* Live policy, a frame held by a reader, many small frames. */
-	p = t_producer_bare(name, 4096, SHMRING_POLICY_LIVE);
-	CHECK_OK(shmring_producer_set_stream(p, &b));
-	c = t_consumer(name);
-	CHECK_OK(t_write_pattern(p, 100, 0, 0));
-	CHECK_EQ(shmring_consumer_next(c, &f, 0, 0), 1);
-	for (uint64_t i = 1; i < 40; i++)
-		(void)t_write_pattern(p, b.frame_size + i * 3, i, 0);
-	snapshot(name, "live-held", FUZZ_CTL_LOCK | FUZZ_CTL_LATEST);
+	/* A caps change between frames: two descriptions in use. */
+	CHECK_EQ(shmring_consumer_next(c, &f, SEC, 0), 1);
+	CHECK_OK(shmring_consumer_release(c, &f));
+	struct shmring_stream_info si;
+	t_opaque(&si, "application/x-seed, changed=(int)1");
+	CHECK_OK(shmring_producer_set_stream(p, &si));
+	write_frames(p, 1, 2);
+	CHECK_OK(shmring_producer_eos(p, SEC));
+	snapshot(p, "caps-change-eos", 0);
+	snapshot(p, "caps-change-eos-latest", FUZZ_CTL_LATEST);
 	shmring_consumer_close(c);
 	shmring_producer_close(p);
 
-	/* Keep-newest with no reader: only the newest frame is left, after
-	 * reclaimed ones and a PAD record. */
-	p = t_producer_opts(name, SHMRING_POLICY_LOSSLESS, SHMRING_PRODUCER_KEEP_NEWEST);
-	CHECK_OK(shmring_producer_set_stream(p, &b));
-	for (uint64_t i = 0; i < 9; i++)
-		CHECK_OK(t_write_pattern(p, b.frame_size + 500, i, 0));
-	snapshot(name, "keep-newest", FUZZ_CTL_LOCK);
-	/* The same with read_pos moved 8 bytes before the end of the ring. */
-	snapshot_read_pos(name, "read-pos-near-end", 4096 - 8);
+	/* Live: the queue wrapped around several times. */
+	p = producer(name, SHMRING_POLICY_LIVE, "video/x-raw, format=BGR, width=5, height=3");
+	struct shmring_consumer_options lo = {0, SHMRING_MODE_LIVE};
+	CHECK_OK(shmring_consumer_attach(name, &lo, 5 * SEC, &c));
+	write_frames(p, 9, 0);
+	snapshot(p, "live-wrapped", FUZZ_CTL_LIVE);
+	snapshot(p, "live-wrapped-latest", FUZZ_CTL_LIVE | FUZZ_CTL_LATEST);
+	shmring_consumer_close(c);
 	shmring_producer_close(p);
-
-	/* Planar raw frames (I420 5x3, GStreamer's layout). */
-	p = t_producer_bare(name, 4096, SHMRING_POLICY_LOSSLESS);
-	CHECK_OK(shmring_producer_set_stream(p, &i420));
-	CHECK_OK(t_write_pattern(p, i420.frame_size, 0, 0));
-	CHECK_OK(t_write_pattern(p, i420.frame_size, 1, 0));
-	snapshot(name, "i420", FUZZ_CTL_LOCK | FUZZ_CTL_HOLD);
-	shmring_producer_close(p);
-	CHECK_NO_LEFTOVER(name);
 	return 0;
 }
