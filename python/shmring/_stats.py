@@ -17,7 +17,18 @@ _PRODUCER = struct.Struct("<IIQQIIIII")  # pool bytes 128..171: the producer lin
 
 @dataclass(frozen=True)
 class ReaderStats:
-    """One reader of a channel, as the producer counts it."""
+    """One reader of a channel, as the producer counts it.
+
+    Attributes:
+        index: its index in the channel (0 .. max_readers - 1).
+        pid: its process id.
+        uid: its user id.
+        mode: "channel" (follows the channel's policy) or "live".
+        holds: frames it may hold at once.
+        frames_queued: frames pushed into its queue.
+        frames_dropped: frames it did not get (queue full) or lost (pushed out by live).
+        lag: entries in its queue at the last commit.
+    """
 
     index: int
     pid: int
@@ -31,7 +42,26 @@ class ReaderStats:
 
 @dataclass(frozen=True)
 class Stats:
-    """A snapshot of a channel's counters (informative: they move while read)."""
+    """A snapshot of a channel's counters (informative: they move while read).
+
+    Attributes:
+        name: the channel name.
+        producer_pid: the producer's process id.
+        state: "open" or "closed".
+        eos: True once the producer sent end of stream.
+        policy: "lossless", "drop-new" or "live".
+        n_slots: slots in the pool.
+        slot_size: bytes per slot (the largest frame).
+        pool_size: bytes of the pool (the memory the channel uses).
+        max_readers: readers the channel admits at once.
+        queue_len: frames queued per reader.
+        max_holds: frames a reader may hold at once.
+        frames_written: frames the producer published.
+        next_seq: sequence number of the next frame.
+        generation: differs for every producer start.
+        readers: a ReaderStats per attached reader.
+        stream: the stream description in force, or None.
+    """
 
     name: str
     producer_pid: int
