@@ -233,7 +233,8 @@ class Writer:
                               f"another name or try again") from None
         finally:
             c.close()
-        raise ChannelBusy(f"channel {self.name!r} is served by pid {pid}, uid {uid}; stop it or use another name")
+        raise ChannelBusy(f"channel {self.name!r} is served by pid {pid}, uid {uid}; stop it or use another name",
+                          errno.EBUSY, (pid,))
 
     def _make_pool(self) -> None:
         try:
