@@ -59,6 +59,7 @@ class Stats:
         frames_written: frames the producer published.
         next_seq: sequence number of the next frame.
         generation: differs for every producer start.
+        producer_waiting: True while the producer waits for a lossless reader to take a frame.
         readers: a ReaderStats per attached reader.
         stream: the stream description in force, or None.
     """
@@ -77,6 +78,7 @@ class Stats:
     frames_written: int
     next_seq: int
     generation: int
+    producer_waiting: bool = False
     readers: list[ReaderStats] = field(default_factory=list)
     stream: Optional[StreamInfo] = None
 
@@ -91,7 +93,7 @@ def stats_of(name: str, pool: Any, stream: Optional[StreamInfo]) -> Stats:
     ident = L.IDENTITY.unpack_from(pool, 0)
     (_magic, _v, _hs, pool_size, _sto, _po, slot_size, generation, n_slots, max_readers, queue_len, max_holds,
      _mr, policy) = ident[:14]
-    (_cs, state, frames_written, next_seq, _desc, producer_pid, _pw, eos, _n) = _PRODUCER.unpack_from(pool, 128)
+    (_cs, state, frames_written, next_seq, _desc, producer_pid, waiting, eos, _n) = _PRODUCER.unpack_from(pool, 128)
     readers = []
     for i in range(max_readers):
         pid, uid, mode, holds, queued, dropped, lag = L.READER_LINE_STRUCT.unpack_from(
@@ -101,7 +103,8 @@ def stats_of(name: str, pool: Any, stream: Optional[StreamInfo]) -> Stats:
                                        lag))
     return Stats(name, producer_pid, {L.STATE_OPEN: "open", L.STATE_CLOSED: "closed"}.get(state, f"state {state}"),
                  bool(eos), L.POLICY_NAMES.get(policy, f"policy {policy}"), n_slots, slot_size, pool_size,
-                 max_readers, queue_len, max_holds, frames_written, next_seq, generation, readers, stream)
+                 max_readers, queue_len, max_holds, frames_written, next_seq, generation, bool(waiting), readers,
+                 stream)
 
 
 def list_channels() -> list[str]:
