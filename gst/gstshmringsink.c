@@ -153,11 +153,13 @@ struct _GstShmringSink
 
   /* streaming thread: the readers last seen (pid per index), and when */
   gint reader_pids[SHMRING_MAX_READERS];
+  guint64 reader_dropped[SHMRING_MAX_READERS];  /* their drops, last seen */
   gint64 reader_checked;
 
   /* counters, under the object lock */
   guint64 frames_copied;
-  guint64 frames_dropped;       /* by the sink itself (-ENOBUFS) */
+  guint64 frames_dropped;       /* by the sink itself (-ENOBUFS), and by
+                                 * readers that left (as last seen) */
   guint readers;
   struct shmring_stats last_stats;      /* kept after stop */
   gboolean have_stats;
@@ -592,6 +594,7 @@ gst_shmring_sink_start (GstBaseSink * bsink)
   self->have_stats = FALSE;
   self->raw = FALSE;
   memset (self->reader_pids, 0, sizeof self->reader_pids);
+  memset (self->reader_dropped, 0, sizeof self->reader_dropped);
   self->reader_checked = 0;
   self->too_large_posted = FALSE;
   GST_OBJECT_UNLOCK (self);
@@ -930,11 +933,25 @@ gst_shmring_sink_check_readers (GstShmringSink * self, gboolean force)
   old = self->readers;
   self->readers = n;
   GST_OBJECT_UNLOCK (self);
+  /* notified before the messages: a message's receiver reads the new value */
+  if (old != n) {
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_READERS]);
+    if ((old == 0) != (n == 0))
+      g_object_notify_by_pspec (G_OBJECT (self),
+          properties[PROP_READER_ATTACHED]);
+  }
   for (i = 0; i < SHMRING_MAX_READERS; i++) {
     gint was = self->reader_pids[i], is = st.reader[i].pid;
 
-    if (was == is)
+    if (was == is) {
+      self->reader_dropped[i] = st.reader[i].frames_dropped;
       continue;
+    }
+    /* A reader that left keeps counting in frames-dropped. */
+    GST_OBJECT_LOCK (self);
+    self->frames_dropped += self->reader_dropped[i];
+    GST_OBJECT_UNLOCK (self);
+    self->reader_dropped[i] = is ? st.reader[i].frames_dropped : 0;
     self->reader_pids[i] = is;
     if (was != 0) {
       GST_INFO_OBJECT (self, "reader (pid %d) left channel %s", was,
@@ -954,12 +971,6 @@ gst_shmring_sink_check_readers (GstShmringSink * self, gboolean force)
                   self->name, "attached", G_TYPE_BOOLEAN, TRUE, "pid",
                   G_TYPE_INT, is, "readers", G_TYPE_UINT, n, NULL)));
     }
-  }
-  if (old != n) {
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_READERS]);
-    if ((old == 0) != (n == 0))
-      g_object_notify_by_pspec (G_OBJECT (self),
-          properties[PROP_READER_ATTACHED]);
   }
 }
 
@@ -1149,7 +1160,8 @@ gst_shmring_sink_class_init (GstShmringSinkClass * klass)
       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_FRAMES_DROPPED] = g_param_spec_uint64 ("frames-dropped",
       "Frames dropped", "Frames dropped (drop-new) or reclaimed unread (live), summed "
-      "over the readers attached", 
+      "over the readers (one that left counts with the drops the sink last "
+      "saw, while frames flowed)",
       0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_FRAMES_COPIED] = g_param_spec_uint64 ("frames-copied",
       "Frames copied", "Frames written by copying the buffer into a slot "

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""``python3 -m shmring``: the ``shmring`` command (ls, info, view, top, clean)."""
+"""``python3 -m shmring``: the ``shmring`` command (ls, info, view, top)."""
 
 from ._cli import main
 

@@ -45,8 +45,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
             continue
         pids = " ".join(str(r.pid) for r in st.readers)
         readers = f"{len(st.readers)}/{st.max_readers}" + (f" ({pids})" if pids else "")
+        note = "  (waiting for a lossless reader)" if st.producer_waiting else ""
         print(f"{name:<24} {st.state:<7} {st.policy:<9} {st.producer_pid:>8} {readers:<24} {st.frames_written:>9}  "
-              f"{_stream(st)}")
+              f"{_stream(st)}{note}")
     return 0
 
 
@@ -58,7 +59,7 @@ def _print_info(st: Stats, fps: Optional[float]) -> None:
     print(f"memory:         {st.n_slots} slots x {st.slot_size} bytes = {_mib(st.pool_size)} "
           f"(queue {st.queue_len}, holds {st.max_holds} per reader)")
     print(f"generation:     {st.generation}")
-    print(f"producer:       pid {st.producer_pid}")
+    print(f"producer:       pid {st.producer_pid}{', waiting for a lossless reader' if st.producer_waiting else ''}")
     print(f"readers:        {len(st.readers)} of at most {st.max_readers}")
     for r in st.readers:
         print(f"  reader {r.index:<3}    pid {r.pid}, uid {r.uid}, mode {r.mode}, holds {r.holds}, "

@@ -12,6 +12,7 @@ layout is shmring/shmring.h's, mirrored in ``shmring._layout``.
 
 from __future__ import annotations
 
+import difflib
 import errno
 import fcntl
 import mmap
@@ -30,7 +31,7 @@ from . import _sys
 from ._errors import (ChannelBusy, ChannelNotFound, Closed, CorruptSegment, Error, HoldsExhausted, PermissionDenied,
                       ProducerClosed, ProducerDied, ProtocolVersion, Refused, Timeout)
 from ._frame import Frame, check_geometry
-from ._stats import Stats, stats_of
+from ._stats import Stats, list_channels, stats_of
 from ._video import TILED, VSUB, StreamInfo, plane_rows
 
 __all__ = ["Reader", "inspect"]
@@ -65,6 +66,9 @@ _DESC = struct.Struct(L.DESC_FIXED_STRUCT)
 _CAPS_OFF = L.DESC["caps"][0]
 _SLICE = 0.2  # longest single futex wait: a dead producer is seen within it
 _ANSWER_S = 5.0  # a live producer answers HELLO at once
+_HINT_RECONNECT = "read with reconnect=True (shmringsrc reconnect=true) to wait for the next producer"
+_HINT_EOS = ("stop a gst-launch-1.0 producer with -e (gst-launch-1.0 -e ...) so that Ctrl-C sends end of "
+             "stream")
 _STALE_TAIL_MAX = 1000  # head past tail this many times in a row: not a producer moving on
 
 
@@ -185,8 +189,10 @@ def _connect(name: str, deadline: Optional[float]) -> socket.socket:
                 raise Error(f"channel {name!r}: connect: {os.strerror(e.errno or 0)}") from None
         now = time.monotonic()
         if deadline is not None and now >= deadline:
-            raise ChannelNotFound(f"channel {name!r} has no producer (waited {now - start:.1f} s); start the "
-                                  f"producer or check the name")
+            near = difflib.get_close_matches(name, list_channels(), 3, 0.8)
+            hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+            raise ChannelNotFound(f"no channel {name!r}: it has no producer (waited {now - start:.1f} s); start "
+                                  f"the producer or check the name{hint}")
         time.sleep(delay if deadline is None else max(0.0, min(delay, deadline - now)))
         delay = min(delay * 2, 0.1)
 
@@ -677,11 +683,12 @@ class Reader:
             if A.load_relaxed_32(self._pool + _EOS):
                 self._eos = True
                 return True
-            err = ProducerClosed(f"channel {self.name!r}: the producer closed without end of stream")
+            err = ProducerClosed(f"channel {self.name!r}: the producer closed without end of stream; {_HINT_EOS}; "
+                                 f"or {_HINT_RECONNECT}")
         elif st != STATE_OPEN:
             err = CorruptSegment(f"channel {self.name!r}: pool state {st}")
         elif hup:
-            err = ProducerDied(f"channel {self.name!r}: the producer died")
+            err = ProducerDied(f"channel {self.name!r}: the producer died; {_HINT_RECONNECT}")
         else:
             return False
         self._ended = err

@@ -17,7 +17,18 @@ _PRODUCER = struct.Struct("<IIQQIIIII")  # pool bytes 128..171: the producer lin
 
 @dataclass(frozen=True)
 class ReaderStats:
-    """One reader of a channel, as the producer counts it."""
+    """One reader of a channel, as the producer counts it.
+
+    Attributes:
+        index: its index in the channel (0 .. max_readers - 1).
+        pid: its process id.
+        uid: its user id.
+        mode: "channel" (follows the channel's policy) or "live".
+        holds: frames it may hold at once.
+        frames_queued: frames pushed into its queue.
+        frames_dropped: frames it did not get (queue full) or lost (pushed out by live).
+        lag: entries in its queue at the last commit.
+    """
 
     index: int
     pid: int
@@ -31,7 +42,27 @@ class ReaderStats:
 
 @dataclass(frozen=True)
 class Stats:
-    """A snapshot of a channel's counters (informative: they move while read)."""
+    """A snapshot of a channel's counters (informative: they move while read).
+
+    Attributes:
+        name: the channel name.
+        producer_pid: the producer's process id.
+        state: "open" or "closed".
+        eos: True once the producer sent end of stream.
+        policy: "lossless", "drop-new" or "live".
+        n_slots: slots in the pool.
+        slot_size: bytes per slot (the largest frame).
+        pool_size: bytes of the pool (the memory the channel uses).
+        max_readers: readers the channel admits at once.
+        queue_len: frames queued per reader.
+        max_holds: frames a reader may hold at once.
+        frames_written: frames the producer published.
+        next_seq: sequence number of the next frame.
+        generation: differs for every producer start.
+        producer_waiting: True while the producer waits for a lossless reader to take a frame.
+        readers: a ReaderStats per attached reader.
+        stream: the stream description in force, or None.
+    """
 
     name: str
     producer_pid: int
@@ -47,6 +78,7 @@ class Stats:
     frames_written: int
     next_seq: int
     generation: int
+    producer_waiting: bool = False
     readers: list[ReaderStats] = field(default_factory=list)
     stream: Optional[StreamInfo] = None
 
@@ -61,7 +93,7 @@ def stats_of(name: str, pool: Any, stream: Optional[StreamInfo]) -> Stats:
     ident = L.IDENTITY.unpack_from(pool, 0)
     (_magic, _v, _hs, pool_size, _sto, _po, slot_size, generation, n_slots, max_readers, queue_len, max_holds,
      _mr, policy) = ident[:14]
-    (_cs, state, frames_written, next_seq, _desc, producer_pid, _pw, eos, _n) = _PRODUCER.unpack_from(pool, 128)
+    (_cs, state, frames_written, next_seq, _desc, producer_pid, waiting, eos, _n) = _PRODUCER.unpack_from(pool, 128)
     readers = []
     for i in range(max_readers):
         pid, uid, mode, holds, queued, dropped, lag = L.READER_LINE_STRUCT.unpack_from(
@@ -71,7 +103,8 @@ def stats_of(name: str, pool: Any, stream: Optional[StreamInfo]) -> Stats:
                                        lag))
     return Stats(name, producer_pid, {L.STATE_OPEN: "open", L.STATE_CLOSED: "closed"}.get(state, f"state {state}"),
                  bool(eos), L.POLICY_NAMES.get(policy, f"policy {policy}"), n_slots, slot_size, pool_size,
-                 max_readers, queue_len, max_holds, frames_written, next_seq, generation, readers, stream)
+                 max_readers, queue_len, max_holds, frames_written, next_seq, generation, bool(waiting), readers,
+                 stream)
 
 
 def list_channels() -> list[str]:

@@ -144,7 +144,21 @@ class Writer:
     ``n_slots`` slots of ``slot_size`` bytes.  ``share_uid`` / ``share_gid``
     let readers of another uid / group in.  A name already served raises
     ChannelBusy naming the producer's pid.  Frames written while no reader
-    is attached reach nobody.
+    is attached reach nobody.  Any method of a closed writer raises Closed.
+
+    Attributes:
+        name: the channel name.
+        policy: the flow policy (shmring.layout.POLICY_*).
+        timeout: seconds write() and eos() wait in lossless by default; None = forever.
+        slot_size: the largest frame, in bytes (max_frame_size rounded up to 4096).
+        max_readers: readers the channel admits at once.
+        queue_len: frames queued per reader.
+        max_holds: frames a reader may hold at once.
+        n_slots: slots in the pool.
+        payload_offset: offset of the first slot's payload in the pool.
+        pool_size: bytes of the pool.
+        generation: differs for every Writer.
+        frames_written: frames published so far.
     """
 
     def __init__(self, name: str, width: int = 0, height: int = 0, format: str = "", *,
@@ -219,7 +233,8 @@ class Writer:
                               f"another name or try again") from None
         finally:
             c.close()
-        raise ChannelBusy(f"channel {self.name!r} is served by pid {pid}, uid {uid}; stop it or use another name")
+        raise ChannelBusy(f"channel {self.name!r} is served by pid {pid}, uid {uid}; stop it or use another name",
+                          errno.EBUSY, (pid,))
 
     def _make_pool(self) -> None:
         try:
@@ -381,7 +396,7 @@ class Writer:
                                 return s
                         raise Error(f"channel {self.name!r}: no free slot: the pool is inconsistent")
             if self._closed:
-                raise Closed(f"channel {self.name!r}: the writer is closed")
+                raise Closed(f"writer of channel {self.name!r} is closed")
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 A.store_seq_cst_32(self._base + _PRODUCER_WAITING, 0)
@@ -522,11 +537,13 @@ class Writer:
     @property
     def readers(self) -> int:
         """Readers attached now."""
+        self._require()
         with self._lock:
             return sum(r is not None for r in self._readers)
 
     @property
     def reader_pids(self) -> list[int]:
+        """Pids of the readers attached now."""
         with self._lock:
             return [r.pid for r in self._readers if r is not None]
 
@@ -696,7 +713,7 @@ class Writer:
     # --- end -------------------------------------------------------------------------
     def _require(self) -> None:
         if self._closed:
-            raise Closed(f"channel {self.name!r}: the writer is closed")
+            raise Closed(f"writer of channel {self.name!r} is closed")
 
     def close(self) -> None:
         """S1: store state CLOSED, wake the readers, hang up, free the name.  Idempotent."""
@@ -724,12 +741,24 @@ class Writer:
 
     @property
     def closed(self) -> bool:
+        """True once close() was called."""
         return self._closed
 
+    @property
+    def frames_dropped(self) -> int:
+        """Frames some reader did not get (its queue was full, or live pushed them out), summed over readers."""
+        self._require()
+        with self._lock:
+            return sum(r.dropped for r in self._readers if r is not None)
+
     def __repr__(self) -> str:
-        state = "closed" if self._closed else f"{self.readers} readers"
-        return (f"<shmring.Writer {self.name!r} {L.POLICY_NAMES.get(self.policy, '?')} {state} "
-                f"{self.n_slots} slots x {self.slot_size} = {self.pool_size} bytes>")
+        if self._closed:
+            return f"<shmring.Writer {self.name!r} closed>"
+        i = self._info
+        what = "" if i is None else (f" {i.format} {i.width}x{i.height}" if i.format else f" {i.caps.split(',')[0]!r}")
+        return (f"<shmring.Writer {self.name!r} open policy={L.POLICY_NAMES.get(self.policy, '?')}{what} "
+                f"written={self.frames_written} readers={self.readers} "
+                f"{self.n_slots} slots x {self.slot_size} bytes>")
 
     def __enter__(self) -> "Writer":
         return self

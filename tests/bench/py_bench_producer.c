@@ -26,7 +26,11 @@ int main(int argc, char **argv)
 	const uint32_t w = 1920, h = 1080, stride = 1920 * 3;
 	const size_t size = (size_t)stride * h;
 
-	struct shmring_producer_options opts = {.slot_size = size, .policy = SHMRING_POLICY_LOSSLESS};
+	/* One reader; about as many frames in flight as shmsink's area holds
+	 * in the benchmark (ten): six queued and six lent (an appsink keeps
+	 * four, and one more is being looked at). */
+	struct shmring_producer_options opts = {.slot_size = size, .policy = SHMRING_POLICY_LOSSLESS,
+						.max_readers = 1, .queue_len = 6, .max_holds = 6};
 	shmring_producer *p = NULL;
 	if (shmring_producer_create(name, &opts, &p) < 0) {
 		fprintf(stderr, "create: %s\n", shmring_last_error());

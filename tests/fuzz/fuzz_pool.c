@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* fuzz_pool: libFuzzer harness; a fake producer hands a reader a pool and a block made of arbitrary bytes. */
-#include "fuzz_pool_input.h"
+/* fuzz_pool: libFuzzer harness; a reader attaches to a hand-made producer whose WELCOME, pool and reader block are arbitrary bytes. */
+#include "fuzz_input.h"
+#include "internal.h" /* _shmring_address, _shmring_send: this producer is built by hand */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,177 +17,167 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const uint8_t *in;
-static size_t in_size;
+static char name[64];
+static int listen_fd = -1;
 
-/* n bytes of the input from offset from (zero past its end). */
-static void take(void *dst, size_t from, size_t n)
+struct serve {
+	const uint8_t *welcome; /* 40 bytes */
+	int fds[2];
+	int hangup;
+	int done[2]; /* the reader is done: the producer hangs up */
+};
+
+/* The producer: every connection until the reader is done gets the same
+ * WELCOME with the two memfds (a reader that retries connects again). */
+static void *serve(void *arg)
 {
-	memset(dst, 0, n);
-	if (in_size > from)
-		memcpy(dst, in + from, in_size - from < n ? in_size - from : n);
+	struct serve *s = arg;
+	int open_fds[8], n = 0;
+	for (;;) {
+		struct pollfd pf[2] = {{s->done[0], POLLIN, 0}, {listen_fd, POLLIN, 0}};
+		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+			abort();
+		if (pf[0].revents)
+			break;
+		if (!pf[1].revents)
+			continue;
+		int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		struct shmring_msg_hello h; /* read it: closing over unread data resets the peer */
+		if (recv(c, &h, sizeof(h), 0) == (ssize_t)sizeof(h))
+			(void)_shmring_send(c, s->welcome, sizeof(struct shmring_msg_welcome), s->fds, 2);
+		if (s->hangup || n == 8)
+			close(c);
+		else
+			open_fds[n++] = c;
+	}
+	while (n)
+		close(open_fds[--n]);
+	return NULL;
 }
 
-static int sealed_memfd(const char *label, uint64_t size, unsigned seals, void **map)
+static int memfd_of(const char *what, uint64_t size)
 {
-	int fd = memfd_create(label, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
-		abort();
-	*map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (*map == MAP_FAILED || fcntl(fd, F_ADD_SEALS, seals) < 0)
+	int fd = memfd_create(what, MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)size) != 0)
 		abort();
 	return fd;
 }
 
-struct fake {
-	int listen_fd;
-	uint64_t pool_size;
-	int pool_fd, block_fd;
-	struct shmring_pool_header *pool;
-};
-
-/* The producer's side of one attach: read HELLO, answer WELCOME with both memfds. */
-static void *serve(void *arg)
+/* Lay the chunks of the input over the pool (target 0) and block (1). */
+static void apply_chunks(const uint8_t *data, size_t size, uint8_t *pool, uint64_t pool_size,
+			 uint8_t *block)
 {
-	struct fake *fk = arg;
-	int s = accept4(fk->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (s < 0)
-		return NULL;
-	char hello[64];
-	if (recv(s, hello, sizeof hello, 0) <= 0) {
-		close(s);
-		return NULL;
+	for (size_t i = FUZZ_CHUNKS; i + FUZZ_CHUNK_HEADER <= size;) {
+		uint32_t off;
+		uint16_t len;
+		memcpy(&off, data + i + 1, 4);
+		memcpy(&len, data + i + 5, 2);
+		uint8_t *to = data[i] & 1 ? block : pool;
+		uint64_t cap = data[i] & 1 ? SHMRING_BLOCK_SIZE : pool_size;
+		i += FUZZ_CHUNK_HEADER;
+		if (len > size - i)
+			len = (uint16_t)(size - i);
+		uint64_t at = off % cap;
+		uint64_t n = len < cap - at ? len : cap - at;
+		memcpy(to + at, data + i, n);
+		i += len;
 	}
-	uint8_t w[FP_WELCOME_LEN];
-	take(w, FP_WELCOME, sizeof w);
-	struct shmring_msg_welcome msg = {SHMRING_MSG_WELCOME, sizeof msg, SHMRING_VERSION, 0, 0, 0, 0, 0};
-	memcpy(&msg.index, w, 4);
-	memcpy(&msg.holds, w + 4, 4);
-	memcpy(&msg.mode, w + 8, 4);
-	memcpy(&msg.pool_size, w + 12, 8);
-	memcpy(&msg.generation, w + 20, 8);
-	if (in_size && (in[FP_CTL] & FP_CTL_MATCH)) {
-		msg.pool_size = fk->pool_size;
-		msg.generation = fk->pool->generation;
-		msg.index %= 32;
-		msg.holds = msg.holds % 4 + 1;
-		msg.mode &= 1;
-	}
-	int fds[2] = {fk->pool_fd, fk->block_fd};
-	union {
-		char buf[CMSG_SPACE(sizeof fds)];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof u);
-	struct iovec iov = {&msg, sizeof msg};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof fds);
-	memcpy(CMSG_DATA(c), fds, sizeof fds);
-	if (sendmsg(s, &mh, MSG_NOSIGNAL) < 0) {
-		close(s);
-		return NULL;
-	}
-	return (void *)(intptr_t)(s + 1); /* the connection, kept open unless the producer "died" */
 }
 
 static volatile uint8_t sink;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char name[64];
-	static struct sockaddr_un addr;
-	static socklen_t alen;
-	static int listen_fd = -1;
-	if (listen_fd < 0) {
-		snprintf(name, sizeof name, "fuzz2-%ld", (long)getpid());
-		memset(&addr, 0, sizeof addr);
-		addr.sun_family = AF_UNIX;
-		int n = snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, "%s%s", SHMRING_SOCKET_PREFIX, name);
-		alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	uint8_t welcome[sizeof(struct shmring_msg_welcome)] = {0};
+	uint8_t ctl = size ? data[FUZZ_CTL] : 0;
+	uint64_t pool_size = 0;
+
+	if (!name[0]) {
+		snprintf(name, sizeof name, "fuzz-%ld", (long)getpid());
+		struct sockaddr_un a;
+		int alen = _shmring_address(name, &a);
 		listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-		if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&addr, alen) < 0 || listen(listen_fd, 4) < 0)
+		if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&a, (socklen_t)alen) != 0 ||
+		    listen(listen_fd, 4) != 0)
 			abort();
 	}
-	in = data;
-	in_size = size;
-	uint8_t ctl = size ? data[FP_CTL] : 0;
+	if (size > FUZZ_WELCOME)
+		memcpy(welcome, data + FUZZ_WELCOME,
+		       size - FUZZ_WELCOME < sizeof(welcome) ? size - FUZZ_WELCOME : sizeof(welcome));
+	if (size >= FUZZ_POOL_SIZE + 8)
+		memcpy(&pool_size, data + FUZZ_POOL_SIZE, 8);
+	if (pool_size >= 4096 && pool_size <= FUZZ_MAX_POOL)
+		pool_size = (pool_size + 4095) & ~4095ull;
+	else
+		pool_size = FUZZ_DEFAULT_POOL;
 
-	struct fake fk = {listen_fd, FP_DEFAULT_POOL, -1, -1, NULL};
-	struct shmring_pool_header hdr;
-	take(&hdr, FP_HDR, FP_HDR_LEN);
-	if (hdr.pool_size >= SHMRING_SLOT_TABLE_OFFSET + FP_SLOTS_LEN && hdr.pool_size <= FP_MAX_POOL)
-		fk.pool_size = hdr.pool_size;
-	void *pool, *block;
-	fk.pool_fd = sealed_memfd("fuzz-pool", fk.pool_size,
-				  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL, &pool);
-	fk.pool = pool;
-	uint8_t *p = pool;
-	take(p, FP_HDR, FP_HDR_LEN);
-	take(p + SHMRING_DESC_OFFSET + SHMRING_DESC_SLOT_SIZE, FP_DESC1, FP_DESC_LEN);
-	take(p + SHMRING_DESC_OFFSET + 2 * SHMRING_DESC_SLOT_SIZE, FP_DESC2, FP_DESC_LEN);
-	take(p + SHMRING_SLOT_TABLE_OFFSET, FP_SLOTS, FP_SLOTS_LEN);
-	uint64_t pay = hdr.payload_offset;
-	if (pay >= SHMRING_SLOT_TABLE_OFFSET && pay < fk.pool_size) {
-		size_t room = (size_t)(fk.pool_size - pay);
-		take(p + pay, FP_PAYLOAD, room < 65536 ? room : 65536);
-	}
-	fk.block_fd = sealed_memfd("fuzz-block", SHMRING_BLOCK_SIZE, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL,
-				   &block);
-	take(block, FP_BLOCK, FP_BLOCK_LEN);
-
-	pthread_t t;
-	if (pthread_create(&t, NULL, serve, &fk) != 0)
+	int pool = memfd_of("fuzz-pool", pool_size), block = memfd_of("fuzz-block", SHMRING_BLOCK_SIZE);
+	uint8_t *pm = mmap(NULL, pool_size, PROT_READ | PROT_WRITE, MAP_SHARED, pool, 0);
+	uint8_t *bm = mmap(NULL, SHMRING_BLOCK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, block, 0);
+	if (pm == MAP_FAILED || bm == MAP_FAILED)
 		abort();
-	struct shmring_consumer_options o = {0, ctl & FP_CTL_LIVE ? SHMRING_MODE_LIVE : SHMRING_MODE_CHANNEL};
+	apply_chunks(data, size, pm, pool_size, bm);
+	if (!(ctl & FUZZ_CTL_UNSEALED) &&
+	    (fcntl(pool, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) != 0 ||
+	     fcntl(block, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0))
+		abort();
+
+	struct serve s = {welcome, {pool, block}, !!(ctl & FUZZ_CTL_HANGUP), {-1, -1}};
+	pthread_t t;
+	if (pipe(s.done) != 0 || pthread_create(&t, NULL, serve, &s) != 0)
+		abort();
+
 	shmring_consumer *c = NULL;
-	int r = shmring_consumer_attach(name, &o, 1000000000ll, &c);
-	void *conn = NULL;
-	pthread_join(t, &conn);
-	int sock = conn ? (int)(intptr_t)conn - 1 : -1;
-	if (sock >= 0 && (ctl & FP_CTL_DEAD)) {
-		close(sock);
-		sock = -1;
-	}
-	int attach_rc = r, frames = 0;
-	const char *why = r < 0 ? shmring_last_error() : "";
+	struct shmring_consumer_options o = {0, ctl & FUZZ_CTL_LIVE ? SHMRING_MODE_LIVE : SHMRING_MODE_CHANNEL};
+	int r = shmring_consumer_attach(name, &o, 200000000ll, &c), frames = 0;
 	if (r == 0) {
-		struct shmring_frame held[4], f;
-		int nheld = 0;
-		unsigned flags = ctl & FP_CTL_LATEST ? SHMRING_NEXT_LATEST : 0;
+		struct shmring_frame held[SHMRING_HOLDS_MAX], f;
+		unsigned nheld = 0;
+		struct shmring_desc d;
+		struct shmring_stats st;
+		(void)shmring_consumer_current_desc(c, &d);
+		(void)shmring_consumer_stats(c, &st);
 		for (int i = 0; i < 64; i++) {
-			r = shmring_consumer_next(c, &f, 0, flags);
-			if (r != 1)
-				break;
-			const uint8_t *b = f.data;
-			if (f.size)
-				sink ^= b[0] ^ b[f.size - 1];
-			if (f.desc)
-				sink ^= (uint8_t)f.desc->caps[0];
-			frames++;
-			if ((ctl & FP_CTL_HOLD) && nheld < 4) {
-				held[nheld++] = f;
+			r = shmring_consumer_next(c, &f, 0, ctl & FUZZ_CTL_LATEST ? SHMRING_NEXT_LATEST : 0);
+			if (r == -ENOBUFS && nheld) {
+				while (nheld)
+					if (shmring_consumer_release(c, &held[--nheld]) < 0)
+						abort();
 				continue;
 			}
-			shmring_consumer_release(c, &f);
+			if (r != 1)
+				break;
+			/* Every payload byte and the description must be readable. */
+			uint8_t x = 0;
+			for (uint64_t k = 0; k < f.size; k++)
+				x ^= ((const uint8_t *)f.data)[k];
+			x ^= (uint8_t)strlen(f.desc->caps) ^ (uint8_t)strlen(f.desc->format);
+			sink = x;
+			frames++;
+			if (ctl & FUZZ_CTL_HOLD && nheld < SHMRING_HOLDS_MAX)
+				held[nheld++] = f;
+			else if (shmring_consumer_release(c, &f) < 0)
+				abort();
 		}
-		while (nheld > 0)
-			shmring_consumer_release(c, &held[--nheld]);
-		why = r < 0 ? shmring_last_error() : "";
-		struct shmring_stats st;
-		shmring_consumer_stats(c, &st);
+		while (nheld)
+			if (shmring_consumer_release(c, &held[--nheld]) < 0)
+				abort();
 		shmring_consumer_close(c);
+	} else if (c) {
+		abort();
 	}
-	/* FUZZ_POOL_VERBOSE: how far an input got (to check that seeds reach the frame path). */
-	if (getenv("FUZZ_POOL_VERBOSE"))
-		fprintf(stderr, "attach %d, %d frames, then %d %s\n", attach_rc, frames, r, why);
-	if (sock >= 0)
-		close(sock);
-	munmap(pool, fk.pool_size);
-	munmap(block, SHMRING_BLOCK_SIZE);
-	close(fk.pool_fd);
-	close(fk.block_fd);
+	if (getenv("SHMRING_FUZZ_VERBOSE")) /* what an input reached: replay shows it */
+		fprintf(stderr, "%d frame(s), then %d: %s\n", frames, r, r < 0 ? shmring_last_error() : "");
+	if (write(s.done[1], "d", 1) != 1)
+		abort();
+	pthread_join(t, NULL);
+	close(s.done[0]);
+	close(s.done[1]);
+	munmap(pm, pool_size);
+	munmap(bm, SHMRING_BLOCK_SIZE);
+	close(pool);
+	close(block);
 	return 0;
 }

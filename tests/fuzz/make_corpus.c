@@ -1,135 +1,125 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* make_corpus: writes the seed inputs of fuzz_pool (valid pools and blocks a real producer would make) into a directory. */
-#include "fuzz_pool_input.h"
+/* make_corpus: writes seed inputs for fuzz_pool from the pools and reader blocks of the real producer. */
+#include "../lib/common.h"
+#include "fuzz_input.h"
+#include "internal.h" /* the producer's pool and reader blocks, to copy them */
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include <sys/mman.h>
 
-static uint8_t in[FP_PAYLOAD + 3 * 4096];
+static const char *outdir;
 
-static void put(size_t at, const void *src, size_t n)
+/* Append the nonzero runs of what (len bytes) as chunks for target. */
+static size_t chunks(uint8_t *in, size_t at, size_t cap, int target, const uint8_t *what, uint64_t len)
 {
-	memcpy(in + at, src, n);
+	for (uint64_t i = 0; i < len;) {
+		if (!what[i]) {
+			i++;
+			continue;
+		}
+		uint64_t j = i;
+		while (j < len && j - i < 4096 && (what[j] || (j + 8 < len && what[j + 8])))
+			j++;
+		uint32_t off = (uint32_t)i;
+		uint16_t n = (uint16_t)(j - i);
+		CHECK(at + FUZZ_CHUNK_HEADER + n <= cap);
+		in[at] = (uint8_t)target;
+		memcpy(in + at + 1, &off, 4);
+		memcpy(in + at + 5, &n, 2);
+		memcpy(in + at + FUZZ_CHUNK_HEADER, what + i, n);
+		at += FUZZ_CHUNK_HEADER + n;
+		i = j;
+	}
+	return at;
 }
 
-/* One reader, queue 2, one hold, one reservation: 5 slots of 4096 bytes. */
-static void base(const char *caps)
+/* The input that rebuilds producer p's pool and reader 0's block. */
+static void snapshot(shmring_producer *p, const char *tag, uint8_t ctl)
 {
+	static uint8_t in[1u << 20];
 	memset(in, 0, sizeof in);
-	in[FP_CTL] = FP_CTL_MATCH;
-	struct shmring_pool_header h = {0};
-	h.magic = SHMRING_MAGIC;
-	h.version = SHMRING_VERSION;
-	h.header_size = SHMRING_HEADER_SIZE;
-	h.slot_table_offset = SHMRING_SLOT_TABLE_OFFSET;
-	h.n_slots = 5;
-	h.max_readers = 1;
-	h.queue_len = 2;
-	h.max_holds = 1;
-	h.max_reserved = 1;
-	h.slot_size = 4096;
-	h.payload_offset = SHMRING_SLOT_TABLE_OFFSET + 4096;
-	h.pool_size = h.payload_offset + 5 * 4096;
-	h.generation = 42;
-	h.block_size = SHMRING_BLOCK_SIZE;
-	h.desc_offset = SHMRING_DESC_OFFSET;
-	h.desc_slot_size = SHMRING_DESC_SLOT_SIZE;
-	h.desc_slots = SHMRING_DESC_SLOTS;
-	h.reader_lines_offset = SHMRING_READER_LINES_OFFSET;
-	h.state = SHMRING_STATE_OPEN;
-	h.desc_id = 1;
-	h.producer_pid = 1;
-	put(FP_HDR, &h, FP_HDR_LEN);
-	struct shmring_desc d = {0};
-	d.id = 1;
-	d.caps_len = (uint32_t)strlen(caps);
-	memcpy(d.caps, caps, d.caps_len);
-	put(FP_DESC1, &d, 128);
-	put(FP_DESC1 + 128, d.caps, FP_DESC_LEN - 128);
-	uint32_t none[64];
-	memset(none, 0xff, sizeof none);
-	put(FP_BLOCK + 384, none, 256);
-}
-
-static void frame(uint32_t slot, uint64_t seq, uint64_t size, uint16_t type, uint32_t desc)
-{
-	struct shmring_slot s = {seq, size, seq * 1000, SHMRING_NO_TIME, 33, 7, desc, type, 0, 0};
-	put(FP_SLOTS + slot * SHMRING_SLOT_HEADER_SIZE, &s, sizeof s);
-	for (uint64_t i = 0; i < size && FP_PAYLOAD + slot * 4096 + i < sizeof in; i++)
-		in[FP_PAYLOAD + slot * 4096 + i] = (uint8_t)(seq + i);
-}
-
-static void queue(uint64_t head, const uint32_t *slots, unsigned n)
-{
-	uint64_t tail = head + n;
-	put(FP_BLOCK + 0, &head, 8);
-	put(FP_BLOCK + 64, &tail, 8);
-	for (unsigned i = 0; i < n; i++)
-		put(FP_BLOCK + 128 + 4 * ((head + i) % 2), &slots[i], 4);
-}
-
-static void save(const char *dir, const char *name, size_t n)
-{
+	struct reader *r = &p->r[0];
+	CHECK(r->active);
+	struct shmring_msg_welcome w = {SHMRING_MSG_WELCOME, sizeof(w), SHMRING_VERSION, 0,
+					 p->m.id.pool_size, p->m.id.generation, r->holds, r->mode};
+	in[FUZZ_CTL] = ctl;
+	memcpy(in + FUZZ_WELCOME, &w, sizeof w);
+	memcpy(in + FUZZ_POOL_SIZE, &p->m.id.pool_size, 8);
+	size_t n = chunks(in, FUZZ_CHUNKS, sizeof in, 0, p->m.base, p->m.id.pool_size);
+	n = chunks(in, n, sizeof in, 1, (const uint8_t *)r->b, SHMRING_BLOCK_SIZE);
 	char path[512];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(in, 1, n, f) != n || fclose(f) != 0) {
-		perror(path);
-		exit(1);
+	snprintf(path, sizeof path, "%s/%s", outdir, tag);
+	FILE *out = fopen(path, "wb");
+	CHECK(out != NULL);
+	CHECK_EQ(fwrite(in, 1, n, out), n);
+	CHECK_EQ(fclose(out), 0);
+}
+
+static shmring_producer *producer(const char *name, uint32_t policy, const char *caps)
+{
+	struct shmring_producer_options o = {.slot_size = 4096, .policy = policy, .max_readers = 1};
+	shmring_producer *p;
+	CHECK_OK(shmring_producer_create(name, &o, &p));
+	struct shmring_stream_info si;
+	t_opaque(&si, caps);
+	CHECK_OK(shmring_producer_set_stream(p, &si));
+	return p;
+}
+
+static void write_frames(shmring_producer *p, unsigned n, uint64_t first)
+{
+	uint8_t buf[600];
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = 1 + (size_t)((first + i) * 97 % sizeof buf);
+		fill_frame(buf, len, first + i);
+		CHECK_OK(shmring_producer_write(p, buf, len, NULL, SEC));
 	}
 }
 
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s DIR\n", argv[0]);
+		fprintf(stderr, "usage: make_corpus DIR: writes the fuzz seeds into DIR\n");
 		return 2;
 	}
-	const char *dir = argv[1];
-	size_t all = sizeof in;
-	uint32_t q01[2] = {0, 1}, q23[2] = {2, 3};
+	outdir = argv[1];
+	char name[64];
+	t_name(name, sizeof name, "corpus");
+	shmring_consumer *c;
+	struct shmring_frame f;
 
-	base("application/x-test");
-	frame(0, 0, 100, SHMRING_SLOT_FRAME, 1);
-	queue(0, q01, 1);
-	save(dir, "one-frame", all);
+	/* An empty queue, then two frames queued, then one of them held. */
+	shmring_producer *p = producer(name, SHMRING_POLICY_LOSSLESS, "application/x-seed");
+	CHECK_OK(shmring_consumer_attach(name, NULL, 5 * SEC, &c));
+	snapshot(p, "empty", 0);
+	write_frames(p, 2, 0);
+	snapshot(p, "two-frames", 0);
+	snapshot(p, "two-frames-hold", FUZZ_CTL_HOLD);
+	snapshot(p, "two-frames-hangup", FUZZ_CTL_HANGUP);
+	snapshot(p, "two-frames-unsealed", FUZZ_CTL_UNSEALED);
+	CHECK_EQ(shmring_consumer_next(c, &f, SEC, 0), 1);
+	snapshot(p, "one-held", FUZZ_CTL_HOLD);
+	CHECK_OK(shmring_consumer_release(c, &f));
+	/* A caps change between frames: two descriptions in use. */
+	CHECK_EQ(shmring_consumer_next(c, &f, SEC, 0), 1);
+	CHECK_OK(shmring_consumer_release(c, &f));
+	struct shmring_stream_info si;
+	t_opaque(&si, "application/x-seed, changed=(int)1");
+	CHECK_OK(shmring_producer_set_stream(p, &si));
+	write_frames(p, 1, 2);
+	CHECK_OK(shmring_producer_eos(p, SEC));
+	snapshot(p, "caps-change-eos", 0);
+	snapshot(p, "caps-change-eos-latest", FUZZ_CTL_LATEST);
+	shmring_consumer_close(c);
+	shmring_producer_close(p);
 
-	frame(1, 1, 0, SHMRING_SLOT_EOS, 0);
-	queue(0, q01, 2);
-	save(dir, "frame-eos", all);
-
-	in[FP_CTL] |= FP_CTL_DEAD;
-	save(dir, "frame-eos-dead", all);
-
-	base("application/x-test");
-	frame(2, 5, 4096, SHMRING_SLOT_FRAME, 1);
-	frame(3, 6, 10, SHMRING_SLOT_FRAME, 1);
-	queue(7, q23, 2);
-	in[FP_CTL] |= FP_CTL_LATEST | FP_CTL_HOLD;
-	save(dir, "two-frames-latest-hold", all);
-
-	base("video/x-raw, format=(string)I420, width=(int)16, height=(int)16");
-	struct shmring_desc d = {0};
-	memcpy(&d, in + FP_DESC1, 128);
-	memcpy(d.format, "I420", 5);
-	d.width = d.height = 16;
-	d.n_planes = 3;
-	d.frame_size = 384;
-	d.plane_offset[1] = 256;
-	d.plane_offset[2] = 320;
-	d.plane_stride[0] = 16;
-	d.plane_stride[1] = d.plane_stride[2] = 8;
-	put(FP_DESC1, &d, 128);
-	frame(0, 0, 384, SHMRING_SLOT_FRAME, 1);
-	queue(0, q01, 1);
-	save(dir, "i420", all);
-
-	base("application/x-test");
-	uint32_t st = SHMRING_STATE_CLOSED, eos = 1;
-	put(FP_HDR + 132, &st, 4);
-	put(FP_HDR + 164, &eos, 4);
-	in[FP_CTL] |= FP_CTL_DEAD | FP_CTL_LIVE;
-	save(dir, "closed-empty", FP_PAYLOAD);
+	/* Live: the queue wrapped around several times. */
+	p = producer(name, SHMRING_POLICY_LIVE, "video/x-raw, format=BGR, width=5, height=3");
+	struct shmring_consumer_options lo = {0, SHMRING_MODE_LIVE};
+	CHECK_OK(shmring_consumer_attach(name, &lo, 5 * SEC, &c));
+	write_frames(p, 9, 0);
+	snapshot(p, "live-wrapped", FUZZ_CTL_LIVE);
+	snapshot(p, "live-wrapped-latest", FUZZ_CTL_LIVE | FUZZ_CTL_LATEST);
+	shmring_consumer_close(c);
+	shmring_producer_close(p);
 	return 0;
 }

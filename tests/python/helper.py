@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Helper process for two-process tests: a pattern writer, or a reader blocked in a wait.
 
-Usage: helper.py writer NAME FRAMES [POLICY]   write FRAMES pattern frames, print "ready GEN",
-                                                then per stdin line "write N" / "eos" / "close";
+Usage: helper.py writer NAME FRAMES [POLICY]   print "ready GEN", write FRAMES pattern frames once a
+                                                reader attached, then per stdin line "write N" / "eos" / "close";
                                                 EOF on stdin closes.
        helper.py wait NAME                      attach, print "waiting", block for a frame;
                                                 on Ctrl-C print "interrupted" and exit 0.
@@ -19,12 +19,13 @@ SIZE = 4096 + 13
 
 
 def writer(name: str, frames: int, policy: str = "lossless") -> int:
-    w = shmring.Writer(name, caps="application/x-test", frame_size=0, max_frame_size=4096, policy=policy)
+    w = shmring.Writer(name, caps="application/x-test", frame_size=0, max_frame_size=8192, policy=policy)
     seq = 0
-    for _ in range(frames):
-        w.write(pattern(seq, SIZE), pts=seq)
-        seq += 1
     print(f"ready {w.generation}", flush=True)
+    if frames and w.wait_reader(30):  # frames written before a reader attached reach nobody
+        for _ in range(frames):
+            w.write(pattern(seq, SIZE), pts=seq, timeout=30)
+            seq += 1
     for line in sys.stdin:
         cmd = line.split()
         if cmd[0] == "write":
