@@ -559,7 +559,7 @@ gst_shmring_sink_start (GstBaseSink * bsink)
 
   if (shmring_name_check (name) < 0) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("Invalid channel name \"%s\": use 1 to 200 characters from "
+        ("Invalid channel name \"%s\": use 1 to 99 characters from "
             "A-Z a-z 0-9 . _ - , not starting with '.'.", name),
         ("%s", shmring_last_error ()));
     g_free (name);

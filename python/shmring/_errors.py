@@ -13,7 +13,7 @@ class Error(Exception):
 
 
 class InvalidName(Error, ValueError):
-    """The channel name is not 1..200 characters of [A-Za-z0-9._-] not starting with '.'."""
+    """The channel name is not 1..99 characters of [A-Za-z0-9._-] not starting with '.'."""
 
 
 class ChannelNotFound(Error, FileNotFoundError):

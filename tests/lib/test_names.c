@@ -37,7 +37,7 @@ int main(void)
 	refused("sp ace", "0x20");
 	refused("tab\tname", "0x09");
 	refused("caf\xc3\xa9", "0xc3");
-	refused(too_long, "limit is 200");
+	refused(too_long, "limit is 99");
 	CHECK_ERR(shmring_name_check(NULL), -EINVAL);
 	shmring_producer *p = NULL;
 	CHECK_ERR(shmring_producer_create(NULL, NULL, &p), -EINVAL);
@@ -46,11 +46,10 @@ int main(void)
 	CHECK_OK(shmring_name_check("A-z_0.9"));
 	CHECK_OK(shmring_name_check(longest));
 
-	/* A long name works end to end.  The abstract socket address holds
-	 * 107 bytes after its NUL, "shmring/" and 99 characters of the name:
-	 * names of 100..200 characters pass the check but cannot be bound yet. */
+	/* The longest name works end to end: the abstract socket address holds
+	 * 107 bytes after its NUL, "shmring/" and the 99 characters of the name. */
+	_Static_assert(SHMRING_NAME_MAX + sizeof(SHMRING_SOCKET_PREFIX) - 1 == 107, "name fits the address");
 	memcpy(longest, ok, strlen(ok));
-	longest[107 - strlen(SHMRING_SOCKET_PREFIX)] = 0;
 	struct shmring_producer_options o = {.slot_size = 4096};
 	CHECK_OK(shmring_producer_create(longest, &o, &p));
 	shmring_consumer *c;

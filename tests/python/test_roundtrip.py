@@ -118,7 +118,7 @@ def test_clean_close_without_eos(channel: str) -> None:
     rd.close()
 
 
-@pytest.mark.parametrize("bad", ["", ".hidden", "a/b", "a b", "x" * 201, "é", "a\0b"])
+@pytest.mark.parametrize("bad", ["", ".hidden", "a/b", "a b", "x" * 100, "é", "a\0b"])
 def test_invalid_names(bad: str) -> None:
     with pytest.raises(shmring.InvalidName):
         shmring.Writer(bad, caps="x")

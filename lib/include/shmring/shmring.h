@@ -131,7 +131,7 @@ extern "C" {
 
 #define SHMRING_DESC_SLOT_SIZE 4096u
 #define SHMRING_DESC_SLOTS 8u
-#define SHMRING_NAME_MAX 200u /* channel name: 1..200 characters */
+#define SHMRING_NAME_MAX 99u /* channel name: 1..99 characters ("\0shmring/" NAME fills a sockaddr_un) */
 #define SHMRING_CAPS_MAX 3968u /* caps string bytes, including the NUL */
 #define SHMRING_MAX_PLANES 4u
 #define SHMRING_NO_TIME UINT64_MAX /* pts/dts/duration not set */
