@@ -31,18 +31,6 @@ static void fill(uint8_t *p, size_t n, uint64_t seq)
 	}
 }
 
-/* Until the first reader is connected. */
-static int wait_reader(shmring_producer *p)
-{
-	for (;;) {
-		int n = shmring_producer_readers(p);
-		if (n != 0)
-			return n < 0 ? n : 0;
-		struct timespec ts = {0, 10000000};
-		nanosleep(&ts, NULL);
-	}
-}
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: demo_producer NAME FRAMES FPS POLICY [--in-place]\n"
@@ -117,7 +105,7 @@ int main(int argc, char **argv)
 		printf("demo_producer: waiting for a reader (demo_consumer %s 10)\n", name);
 		fflush(stdout);
 	}
-	rc = wait_reader(p);
+	rc = shmring_producer_wait_reader(p, SHMRING_FOREVER);
 	if (rc < 0) {
 		fprintf(stderr, "demo_producer: %s\n", shmring_last_error());
 		free(copy);

@@ -50,16 +50,9 @@ int main(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 	/* A reader gets the frames committed after it attached: start with the first one. */
-	for (;;) {
-		int n = shmring_producer_readers(p);
-		if (n < 0) {
-			fprintf(stderr, "readers: %s\n", shmring_last_error());
-			return 1;
-		}
-		if (n > 0)
-			break;
-		struct timespec ts = {0, 1000000};
-		nanosleep(&ts, NULL);
+	if (shmring_producer_wait_reader(p, SHMRING_FOREVER) < 0) {
+		fprintf(stderr, "wait for a reader: %s\n", shmring_last_error());
+		return 1;
 	}
 	struct timespec next;
 	clock_gettime(CLOCK_MONOTONIC, &next);

@@ -1,139 +1,248 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""C library producer -> Python Reader, and Python Writer -> C library consumer, byte for byte."""
+"""C and Python across processes: the C library's producer and reader with the pure-Python shmring.Reader."""
 
 from __future__ import annotations
 
-import glob
+import contextlib
 import os
-import resource
+import select
 import signal
 import subprocess
 import sys
+import threading
+import time
+from typing import Optional
 
 import numpy as np
 import pytest
-
-import shmring
-from shmring._layout import LOCK_PRODUCER
-from shmring._sys import lock_try
-from shmring.testing import check_pattern, pattern
 from conftest import tool
 
-N = 60
+import shmring
+from shmring import ChannelNotFound, ProducerDied, _atomic
+from shmring import _layout as L
+from shmring import _reader as _r
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+W, H = 64, 48
+NO_TIME = (1 << 64) - 1
+_I = np.arange(W * H, dtype=np.uint64)
 
 
-@pytest.mark.parametrize("width,height", [(33, 7), (0, 5000), (640, 480)])
-def test_c_writer_python_reader(channel: str, width: int, height: int) -> None:
-    p = subprocess.Popen([tool("CROSS_WRITER"), channel, str(N), str(width), str(height)], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def expected(seq: int) -> np.ndarray:
+    """cross_peer.c's pattern for frame ``seq``."""
+    return ((seq * 7 + _I * 13) & 0xFF).astype(np.uint8).reshape(H, W)
+
+
+def line(p: subprocess.Popen, timeout: float = 10.0) -> str:
+    """The next line ``p`` prints, waiting at most ``timeout`` s."""
+    assert p.stdout is not None
+    if not select.select([p.stdout], [], [], timeout)[0]:
+        raise AssertionError(f"{p.args} printed nothing within {timeout} s")
+    return p.stdout.readline().strip()
+
+
+def producer(name: str, frames: int, readers: int, *extra: str) -> subprocess.Popen:
+    p = subprocess.Popen([tool("CROSS_PEER"), "produce", name, str(frames), str(readers), *extra],
+                         stdout=subprocess.PIPE, text=True)
+    assert line(p) == "ready"
+    return p
+
+
+def finish(p: subprocess.Popen, timeout: float = 20.0) -> str:
+    """Everything ``p`` prints until it exits; it must exit 0."""
+    out, _ = p.communicate(timeout=timeout)
+    assert p.returncode == 0, f"{p.args} exited {p.returncode}: {out}"
+    return out.strip()
+
+
+def python_reader(mode: str, name: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, os.path.join(HERE, "py_reader.py"), mode, name],
+                            stdout=subprocess.PIPE, text=True)
+
+
+def test_c_producer_python_reader(channel: str) -> None:
+    """Every frame's bytes, seq and metadata, the caps, then end of stream, from C to Python."""
+    n = 300
+    p = producer(channel, n, 1)
+    seqs = []
+    with shmring.Reader(channel, timeout=10.0, frame_timeout=10.0) as r:
+        for f in r:
+            s = f.seq
+            seqs.append(s)
+            assert f.size == W * H
+            assert np.array_equal(f.array, expected(s))
+            assert not f.array.flags.writeable
+            assert (f.pts, f.dts, f.duration, f.flags) == (s * 1000 + 1, None if s % 2 else s * 1000, 33, s & 0xFF)
+            assert (f.info.format, f.info.width, f.info.height, f.info.fps) == ("GRAY8", W, H, 30.0)
+            assert f.caps.startswith("video/x-raw, format=(string)GRAY8, width=(int)64")
+        assert r.eos and r.next_frame() is None
+        assert r.stream is not None and r.stream.format == "GRAY8"
+    assert seqs == list(range(n))
+    assert finish(p) == "done"
+
+
+def test_c_and_python_readers_lossless(channel: str) -> None:
+    """A C reader and a Python reader on one lossless channel at once: every frame to both, 0 lost."""
+    n = 3000
+    p = producer(channel, n, 2)
+    c = subprocess.Popen([tool("CROSS_PEER"), "consume", channel], stdout=subprocess.PIPE, text=True)
+    py = python_reader("check", channel)
+    assert finish(c) == f"read {n} lost 0 bad 0"
+    assert finish(py) == f"read {n} lost 0 bad 0"
+    assert finish(p) == "done"
+
+
+def test_python_reader_killed_while_holding(channel: str) -> None:
+    """A Python reader SIGKILLed while it holds frames: the lossless producer goes on within a second."""
+    n = 500
+    p = producer(channel, n, 2)
+    c = subprocess.Popen([tool("CROSS_PEER"), "consume", channel], stdout=subprocess.PIPE, text=True)
+    holder = python_reader("hold", channel)
     try:
-        assert p.stdout.readline() == "ready\n"
-        seqs = []
-        with shmring.Reader(channel, timeout=10, frame_timeout=10) as rd:
-            for f in rd:
-                assert check_pattern(f.data, f.seq), f"frame {f.seq} damaged"
-                assert f.pts == f.seq * 1000
-                if width:
-                    stride = (width * 3 + 3) & ~3
-                    a = f.array
-                    assert a.shape == (height, width, 3) and a.strides == (stride, 3, 1)
-                    expect = pattern(f.seq, stride * height).reshape(height, stride)[:, : width * 3]
-                    assert np.array_equal(a.reshape(height, width * 3), expect)
-                    assert f.info.format == "BGR" and "width=(int)%d" % width in f.caps
-                else:
-                    assert f.size == height and f.caps == "application/x-test"
-                seqs.append(f.seq)
-            assert rd.end_reason == "eos"
-        assert seqs == list(range(N))
-        assert p.stdout.readline() == "done\n"
-        out, err = p.communicate(timeout=20)
-        assert p.returncode == 0, err
+        assert line(holder).startswith("held ")
+        assert line(p) == "blocked"  # the producer waits for the stalled reader
+        t0 = time.monotonic()
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(5)
+        assert line(p, 5.0) == "done"
+        took = time.monotonic() - t0
+        assert took < 1.0, f"the producer went on {took:.2f} s after the reader died"
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        holder.kill()
+        holder.wait()
+    assert finish(c) == f"read {n} lost 0 bad 0"
+    assert finish(p) == ""
 
 
-@pytest.mark.parametrize("fmt,width,height", [("BGR", 33, 7), ("", 0, 3000), ("BGR", 640, 480)])
-def test_python_writer_c_reader(channel: str, fmt: str, width: int, height: int) -> None:
-    if fmt:
-        wr = shmring.Writer(channel, width=width, height=height, format=fmt, ring_size=1 << 20, timeout=10)
-        size, stride = wr.stream.frame_size, wr.stream.plane_strides[0]
-    else:
-        wr = shmring.Writer(channel, caps="application/x-test", ring_size=1 << 20, timeout=10)
-        size, stride = height, 0
-    with wr:
-        p = subprocess.Popen([tool("CROSS_READER"), channel, str(N), fmt, str(width), str(height if fmt else 0),
-                              str(stride), str(size)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            for seq in range(N):
-                assert wr.write(pattern(seq, size), pts=seq * 1000)
-            assert wr.eos()
-            out, err = p.communicate(timeout=30)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    assert p.returncode == 0, err
-    assert f"ok {N}" in out
+def test_reader_orders_every_step(channel: str) -> None:
+    """Per frame, the reader does each ordered operation the protocol names, on the word it names.
+
+    Take (T1): acquire-load tail, acquire-load head, release-store
+    holds[k], CAS head (acq_rel); W4: seq_cst add to taken, seq_cst load of
+    producer_waiting; Release (R1): release-store holds[k] = NONE; W1 (each
+    wait): seq_cst store of waiting, seq_cst load of tail; D1 (each new
+    description): acquire-load of its id, acquire fence.  A step done as a
+    plain access, or with another order, is missing from its counter.
+    """
+    n = 200
+    p = producer(channel, n, 1)
+    frames = 0
+    with shmring.Reader(channel, timeout=10.0, frame_timeout=10.0) as r:
+        b, pool = r._block, r._pool
+        with _atomic.counting() as c:
+            for _f in r:
+                frames += 1
+    assert finish(p) == "done"
+    assert frames == n
+    print("ordered operations per frame:", {k: round(v / n, 2) for k, v in sorted(c.by_kind.items())})
+    holds = range(b + _r._HOLDS, b + _r._HOLDS + 4 * L.HOLDS_MAX, 4)
+    assert c.at("load_acquire", b + _r._TAIL) >= n  # T1
+    assert c.at("load_acquire", b + _r._HEAD) >= n  # T1
+    assert c.at("cas", b + _r._HEAD) >= n  # T1
+    assert sum(c.at("store_release", a) for a in holds) >= 2 * n  # T1 holds[k] = s, R1 holds[k] = NONE
+    assert c.at("fetch_add", b + _r._TAKEN) >= n  # W4
+    assert c.at("load_seq_cst", pool + _r._PRODUCER_WAITING) >= n  # W4
+    assert c.at("load_acquire", pool + _r._COMMIT_SEQ) >= n  # W1's value, loaded before each look
+    waits = c.at("store_seq_cst", b + _r._WAITING)
+    assert c.at("load_seq_cst", b + _r._TAIL) == waits  # W1: store waiting, then load tail, each wait
+    assert c.at("load_acquire", pool + 4096 + 4096) >= 1 and c.by_kind.get("fence", 0) >= 1  # D1, id 1
+    assert c.at("load_acquire", pool + _r._STATE) >= 1  # S1 at the end
 
 
-def test_c_producer_killed_while_creating_leaves_nothing(channel: str) -> None:
-    # A file size limit below the segment's size: the C producer gets SIGXFSZ
-    # from posix_fallocate, so it dies while building its segment, as a crash
-    # there would.  Built unnamed (O_TMPFILE), the segment goes with it.
-    limit = 64 << 10
-    p = subprocess.Popen([tool("CROSS_WRITER"), channel, "1", "8", "8"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True,
-                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
-    _, err = p.communicate(timeout=30)
-    assert p.returncode == -signal.SIGXFSZ, (p.returncode, err)
-    assert glob.glob(f"/dev/shm/.shmring.{channel}.*") == [] and not os.path.exists(shmring.channel_path(channel))
-
-
-def test_clean_removes_segment_of_producer_killed_while_creating_it(channel: str) -> None:
-    # Where O_TMPFILE is unsupported a producer builds its segment under a
-    # temporary name; one that died doing so (its pid gone) left that file.
-    dead = subprocess.run([sys.executable, "-c", "import os; fd = os.open(f'/dev/shm/.shmring.%s.{os.getpid()}"
-                           ".0000dead', os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600); print(os.getpid())" % channel],
-                          capture_output=True, text=True, timeout=30, check=True)
-    pid = int(dead.stdout)
-    left = f"/dev/shm/.shmring.{channel}.{pid}.0000dead"
-    assert os.path.exists(left)
-    # Another one whose creator is alive (this process) stays, as does one
-    # whose lock is held (its creator's fd passed on to a live process).
-    alive = f"/dev/shm/.shmring.{channel}.{os.getpid()}.0000abcd"
-    locked = f"/dev/shm/.shmring.{channel}.{pid}.0000beef"
-    fds = [os.open(f, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600) for f in (alive, locked)]
-    try:
-        assert lock_try(fds[1], LOCK_PRODUCER)
-        r = subprocess.run([sys.executable, "-m", "shmring", "clean", channel], capture_output=True, text=True,
-                           timeout=30)
-        assert r.returncode == 0, r.stderr
-        assert r.stdout == f"removed an unfinished segment of {channel} ({left}) (producer pid {pid} died " \
-                           "while creating it)\n"
-        assert not os.path.exists(left) and os.path.exists(alive) and os.path.exists(locked)
-    finally:
-        for fd, f in zip(fds, (alive, locked)):
-            os.close(fd)
-            os.unlink(f)
-
-
-def test_c_keep_newest_python_reader_gets_the_newest_frame(channel: str) -> None:
-    """A C producer with KEEP_NEWEST and no reader never waits; a Python reader attaching gets its newest frame."""
-    n, size = 400, 10000  # 4 MB through a 1 MiB ring with nobody reading
-    p = subprocess.Popen([tool("CROSS_WRITER"), channel, str(n), "0", str(size), "keep-newest"], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert p.stdout.readline() == "ready\n"
-        assert p.stdout.readline() == "done\n", p.stderr.read()  # every frame and the EOS written
-        with shmring.Reader(channel, timeout=5, frame_timeout=5) as rd:
-            f = rd.next_frame()
-            assert f.seq == n - 1 and check_pattern(f.data, n - 1)
+def test_reader_reads_many_frames(channel: str) -> None:
+    """5000 frames through real libatomic calls, all read; the CPU per frame is printed (speed is the benchmark's)."""
+    n = 5000
+    p = producer(channel, n, 1)
+    frames = 0
+    with shmring.Reader(channel, timeout=10.0, frame_timeout=10.0) as r:
+        t0 = time.process_time()
+        f: Optional[shmring.Frame]
+        while (f := r.next_frame()) is not None:
+            frames += 1
             f.release()
-            assert rd.next_frame() is None and rd.end_reason == "eos"
-            assert rd.stats().frames_dropped == n - 1
-    finally:
-        p.stdin.close()
-        p.wait(timeout=30)
-    assert p.returncode == 0
+        cpu = time.process_time() - t0
+    assert finish(p) == "done"
+    assert frames == n
+    us = cpu / frames * 1e6
+    print(f"python reader: {us:.1f} us CPU per frame ({frames} frames)")
+
+
+def test_live_producer_never_overwrites_a_held_frame(channel: str) -> None:
+    """A live C producer pushing out the Python reader's entries: every frame's bytes stay right while held.
+
+    A busy thread and a tiny switch interval make the reader lose the GIL
+    between its loads of tail and head, while the producer pushes entries
+    out: a head past the tail loaded is the producer moving on, not corruption.
+    """
+    n = 100000
+    p = producer(channel, n, 1, "live")
+    prev: Optional[shmring.Frame] = None
+    frames = 0
+    first = -1
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    busy = threading.Thread(target=spin)
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    busy.start()
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(sys.setswitchinterval, old_interval)
+        cleanup.callback(busy.join)
+        cleanup.callback(stop.set)
+        r = cleanup.enter_context(shmring.Reader(channel, timeout=10.0, frame_timeout=10.0, holds=2))
+        while (f := r.next_frame()) is not None:
+            assert np.array_equal(f.array, expected(f.seq))
+            if prev is not None:  # held across a take while the producer kept writing
+                assert f.seq > prev.seq and np.array_equal(prev.array, expected(prev.seq))
+                prev.release()
+            if first < 0:
+                first = f.seq
+            prev = f
+            frames += 1
+        assert r.eos and prev is not None
+        assert frames + r.dropped == prev.seq + 1 - first, (frames, r.dropped, first, prev.seq)
+    print(f"live: {frames} frames read, {n - frames} pushed out")
+    assert finish(p) == "done"
+
+
+def test_holds_are_capped(channel: str) -> None:
+    """One more frame than the holds granted: HoldsExhausted naming the fix; after a release, reading goes on."""
+    p = producer(channel, 10, 1)
+    with shmring.Reader(channel, timeout=10.0, frame_timeout=10.0, holds=1) as r:
+        assert r.holds == 1
+        f = r.next_frame()
+        assert f is not None
+        with pytest.raises(shmring.HoldsExhausted, match="release one first"):
+            r.next_frame(timeout=5.0)
+        f.release()
+        assert [g.seq for g in r] == list(range(1, 10))
+    assert finish(p) == "done"
+
+
+def test_producer_killed_while_reader_waits(channel: str) -> None:
+    """The producer SIGKILLed while the reader sleeps on commit_seq: ProducerDied within a second."""
+    p = producer(channel, 10, 2)  # waits for a second reader that never comes: writes nothing
+    with shmring.Reader(channel, timeout=10.0) as r:
+        killer = threading.Timer(0.3, p.kill)
+        killer.start()
+        t0 = time.monotonic()
+        with pytest.raises(ProducerDied, match="the producer died"):
+            r.next_frame(timeout=10.0)
+        took = time.monotonic() - t0
+        killer.join()
+        assert took < 1.3, f"death noticed after {took:.2f} s"
+        with pytest.raises(ProducerDied):
+            r.next_frame(timeout=0)
+    p.wait(5)
+
+
+def test_no_producer(channel: str) -> None:
+    """No producer on the name: ChannelNotFound naming the channel, after the timeout."""
+    t0 = time.monotonic()
+    with pytest.raises(ChannelNotFound, match=f"no channel '{channel}': it has no producer"):
+        shmring.Reader(channel, timeout=0.3)
+    assert 0.3 <= time.monotonic() - t0 < 2

@@ -60,15 +60,16 @@ def test_shmringsink_to_python_reader(channel: str, tmp_path) -> None:
 def test_python_writer_to_shmringsrc(channel: str, tmp_path) -> None:
     gst = _gst()
     out = tmp_path / "out.raw"
-    with shmring.Writer(channel, width=33, height=7, format="BGR", ring_size=1 << 16, timeout=20) as wr:
+    with shmring.Writer(channel, width=33, height=7, format="BGR", timeout=20) as wr:
         size = wr.stream.frame_size
         p = subprocess.Popen([gst, "-q", "shmringsrc", f"channel={channel}", "!", "filesink", f"location={out}"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
+            assert wr.wait_reader(20), "shmringsrc never attached"  # frames before it would reach nobody
             frames = [pattern(seq, size) for seq in range(N)]
             for seq, fr in enumerate(frames):
                 assert wr.write(fr, pts=seq * 33_333_333, duration=33_333_333)
-            assert wr.eos()
+            wr.eos()
             _o, err = p.communicate(timeout=30)
         finally:
             if p.poll() is None:
@@ -83,15 +84,16 @@ def test_python_writer_layouts_pass_shmringsrc(channel: str, fmt: str) -> None:
     """shmringsrc checks a stream's layout against its caps before videoconvert reads it:
     every layout the Python Writer makes (odd sizes, padded strides, chroma planes) passes."""
     gst = _gst()
-    with shmring.Writer(channel, width=33, height=7, format=fmt, ring_size=1 << 16, timeout=20) as wr:
+    with shmring.Writer(channel, width=33, height=7, format=fmt, timeout=20) as wr:
         size = wr.stream.frame_size
         p = subprocess.Popen([gst, "-q", "shmringsrc", f"channel={channel}", "!", "videoconvert", "!",
                               "video/x-raw,format=BGR", "!", "fakesink"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
+            assert wr.wait_reader(20), "shmringsrc never attached"
             for seq in range(3):
                 assert wr.write(pattern(seq, size))
-            assert wr.eos()
+            wr.eos()
             out, err = p.communicate(timeout=30)
         finally:
             if p.poll() is None:

@@ -1,19 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* cross2.c: a protocol 2 producer and reader from lib/v2 for the Python v2 reader's cross tests. */
+/* cross_peer.c: a C producer and reader (libshmring) for the cross-language tests with the Python package. */
 /*
- * cross2 produce NAME FRAMES READERS [live]
+ * cross_peer produce NAME FRAMES READERS [live]
  *     Create channel NAME (lossless, or live), print "ready", wait (10 s at
  *     most) for READERS readers, write FRAMES GRAY8 64x48 frames with the
  *     pattern below and seq-derived metadata, then EOS, close, print "done".
  *     A write that waits more than 100 ms prints "blocked" once; one that
  *     waits 5 s fails the program.
- * cross2 consume NAME
+ * cross_peer consume NAME
  *     Attach, read to end of stream checking every frame, print
  *     "read N lost M bad B".
  * Frame seq s, byte i: (s * 7 + i * 13) & 0xff.  pts = s * 1000 + 1,
  * dts = s * 1000 (odd s: none), duration 33, flags = s & 0xff.
  */
-#include "shmring2.h"
+#include <shmring/shmring.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -39,17 +39,17 @@ static uint64_t now_ns(void)
 
 static int die(const char *what, int rc)
 {
-	fprintf(stderr, "cross2: %s: %d (%s)\n", what, rc, shmring2_last_error());
+	fprintf(stderr, "cross_peer: %s: %d (%s)\n", what, rc, shmring_last_error());
 	return 1;
 }
 
 static int produce(const char *name, unsigned frames, int readers, int live)
 {
-	struct shmring2_producer_options o = {0};
+	struct shmring_producer_options o = {0};
 	o.policy = live ? SHMRING_POLICY_LIVE : SHMRING_POLICY_LOSSLESS;
 	o.slot_size = 4096;
-	shmring2_producer *p;
-	int rc = shmring2_producer_create(name, &o, &p);
+	shmring_producer *p;
+	int rc = shmring_producer_create(name, &o, &p);
 	if (rc < 0)
 		return die("create", rc);
 	struct shmring_stream_info si = {
@@ -57,13 +57,13 @@ static int produce(const char *name, unsigned frames, int readers, int live)
 			"framerate=(fraction)30/1",
 		.format = "GRAY8", .width = W, .height = H, .fps_n = 30, .fps_d = 1, .n_planes = 1,
 		.frame_size = W * H, .plane_offset = {0}, .plane_stride = {W}};
-	rc = shmring2_producer_set_stream(p, &si);
+	rc = shmring_producer_set_stream(p, &si);
 	if (rc < 0)
 		return die("set_stream", rc);
 	printf("ready\n");
 	fflush(stdout);
 	uint64_t until = now_ns() + 10 * SEC;
-	while (shmring2_producer_readers(p) < readers) {
+	while (shmring_producer_readers(p) < readers) {
 		if (now_ns() > until)
 			return die("waiting for readers", -ETIMEDOUT);
 		nanosleep(&(struct timespec){0, 1000000}, NULL);
@@ -75,7 +75,7 @@ static int produce(const char *name, unsigned frames, int readers, int live)
 			buf[i] = pattern(s, i);
 		struct shmring_meta m = {s * 1000 + 1, s % 2 ? SHMRING_NO_TIME : s * 1000, 33, (uint32_t)(s & 0xff)};
 		int tries = 0;
-		while ((rc = shmring2_producer_write(p, buf, sizeof(buf), &m, SEC / 10)) == -ETIMEDOUT) {
+		while ((rc = shmring_producer_write(p, buf, sizeof(buf), &m, SEC / 10)) == -ETIMEDOUT) {
 			if (!blocked++) {
 				printf("blocked\n");
 				fflush(stdout);
@@ -86,10 +86,10 @@ static int produce(const char *name, unsigned frames, int readers, int live)
 		if (rc < 0 && rc != -ENOBUFS)
 			return die("write", rc);
 	}
-	rc = shmring2_producer_eos(p, 5 * SEC);
+	rc = shmring_producer_eos(p, 5 * SEC);
 	if (rc < 0)
 		return die("eos", rc);
-	shmring2_producer_close(p);
+	shmring_producer_close(p);
 	printf("done\n");
 	fflush(stdout);
 	return 0;
@@ -97,13 +97,13 @@ static int produce(const char *name, unsigned frames, int readers, int live)
 
 static int consume(const char *name)
 {
-	shmring2_consumer *c;
-	int rc = shmring2_consumer_attach(name, NULL, 10 * SEC, &c);
+	shmring_consumer *c;
+	int rc = shmring_consumer_attach(name, NULL, 10 * SEC, &c);
 	if (rc < 0)
 		return die("attach", rc);
 	uint64_t n = 0, lost = 0, bad = 0, expect = 0;
-	struct shmring2_frame f;
-	while ((rc = shmring2_consumer_next(c, &f, 10 * SEC, 0)) == 1) {
+	struct shmring_frame f;
+	while ((rc = shmring_consumer_next(c, &f, 10 * SEC, 0)) == 1) {
 		const uint8_t *d = f.data;
 		lost += f.seq - expect;
 		expect = f.seq + 1;
@@ -112,11 +112,11 @@ static int consume(const char *name)
 			ok = d[i] == pattern(f.seq, i);
 		bad += !ok;
 		n++;
-		shmring2_consumer_release(c, &f);
+		shmring_consumer_release(c, &f);
 	}
 	if (rc < 0)
 		return die("next", rc);
-	shmring2_consumer_close(c);
+	shmring_consumer_close(c);
 	printf("read %llu lost %llu bad %llu\n", (unsigned long long)n, (unsigned long long)lost,
 	       (unsigned long long)bad);
 	return 0;
@@ -129,6 +129,6 @@ int main(int argc, char **argv)
 			       argc > 5 && !strcmp(argv[5], "live"));
 	if (argc == 3 && !strcmp(argv[1], "consume"))
 		return consume(argv[2]);
-	fprintf(stderr, "usage: cross2 produce NAME FRAMES READERS [live] | cross2 consume NAME\n");
+	fprintf(stderr, "usage: cross_peer produce NAME FRAMES READERS [live] | cross_peer consume NAME\n");
 	return 2;
 }

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""A Python protocol 2 reader process for the cross tests: check every frame, or hold frames and stall.
+"""A Python reader process for the cross tests: check every frame, or hold frames and stall.
 
-    v2_reader.py check NAME   read to end of stream, print "read N lost M bad B"
-    v2_reader.py hold NAME    take every frame it may hold, print "held K", then sleep until killed
+    py_reader.py check NAME   read to end of stream, print "read N lost M bad B"
+    py_reader.py hold NAME    take every frame it may hold, print "held K", then sleep until killed
 """
 
 from __future__ import annotations
@@ -12,21 +12,21 @@ import time
 
 import numpy as np
 
-from shmring import v2
+import shmring
 
 W, H = 64, 48
 _I = np.arange(W * H, dtype=np.uint64)
 
 
 def expected(seq: int) -> "np.ndarray":
-    """The producer's pattern for frame ``seq`` (tests/cross/cross2.c)."""
+    """The producer's pattern for frame ``seq`` (tests/cross/cross_peer.c)."""
     return ((seq * 7 + _I * 13) & 0xFF).astype(np.uint8).reshape(H, W)
 
 
 def check(name: str) -> None:
     n = lost = bad = 0
     expect = 0
-    with v2.Reader(name, timeout=10.0, frame_timeout=10.0) as r:
+    with shmring.Reader(name, timeout=10.0, frame_timeout=10.0) as r:
         for f in r:
             lost += f.seq - expect
             expect = f.seq + 1
@@ -37,7 +37,7 @@ def check(name: str) -> None:
 
 
 def hold(name: str) -> None:
-    r = v2.Reader(name, timeout=10.0, frame_timeout=10.0)
+    r = shmring.Reader(name, timeout=10.0, frame_timeout=10.0)
     kept = [r.next_frame() for _ in range(r.holds)]
     print(f"held {len(kept)}", flush=True)
     while True:

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The pure-Python protocol 2 producer (shmring.v2.Writer) with C and Python readers in other processes."""
+"""The pure-Python producer (shmring.Writer) with C and Python readers in other processes."""
 
 from __future__ import annotations
 
 import errno
 import os
+import random
 import signal
 import threading
 import time
@@ -12,32 +13,33 @@ import time
 import numpy as np
 import pytest
 from conftest import tool
-from test_cross_v2 import H, W, expected, finish, line, python_reader
+from test_cross_c import H, W, expected, finish, line, python_reader
 
-from shmring import Closed, v2
+import shmring
+from shmring import Closed
 
 N = 2000
 
 
-def gray_writer(name: str, **kw) -> v2.Writer:
-    return v2.Writer(name, width=W, height=H, format="GRAY8", **kw)
+def gray_writer(name: str, **kw) -> shmring.Writer:
+    return shmring.Writer(name, width=W, height=H, format="GRAY8", **kw)
 
 
-def wait_readers(w: v2.Writer, n: int, limit: float = 10.0) -> None:
+def wait_readers(w: shmring.Writer, n: int, limit: float = 10.0) -> None:
     end = time.monotonic() + limit
     while w.readers < n:
         assert time.monotonic() < end, f"{w.readers} of {n} readers attached within {limit} s"
         time.sleep(0.005)
 
 
-def publish(w: v2.Writer, frames: range, **kw) -> list[bool]:
+def publish(w: shmring.Writer, frames: range, **kw) -> list[bool]:
     return [w.write(expected(s), pts=s * 1000 + 1, **kw) for s in frames]
 
 
 def test_python_writer_to_c_and_python_readers(channel: str) -> None:
     """Lossless: a C reader and a Python reader (other processes) get every frame, bytes and pts, 0 lost."""
     with gray_writer(channel) as w:
-        c = v2_consume(channel)
+        c = c_consume(channel)
         py = python_reader("check", channel)
         wait_readers(w, 2)
         assert all(publish(w, range(N)))
@@ -46,9 +48,9 @@ def test_python_writer_to_c_and_python_readers(channel: str) -> None:
     assert finish(py) == f"read {N} lost 0 bad 0"
 
 
-def v2_consume(channel: str):
+def c_consume(channel: str):
     import subprocess
-    return subprocess.Popen([tool("CROSS2"), "consume", channel], stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen([tool("CROSS_PEER"), "consume", channel], stdout=subprocess.PIPE, text=True)
 
 
 def test_pool_is_sealed_and_sized(channel: str) -> None:
@@ -56,7 +58,7 @@ def test_pool_is_sealed_and_sized(channel: str) -> None:
     with gray_writer(channel, max_readers=3, queue_len=4, max_holds=1) as w:
         assert w.n_slots == 3 * (4 + 1) + 2
         assert w.pool_size == w.payload_offset + w.n_slots * w.slot_size and w.slot_size == 4096
-        with v2.Reader(channel, timeout=5.0) as r:
+        with shmring.Reader(channel, timeout=5.0) as r:
             wait_readers(w, 1)
             assert publish(w, range(1)) == [True]
             f = r.next_frame(timeout=5.0)
@@ -71,8 +73,8 @@ def test_reader_limit_names_the_readers(channel: str) -> None:
         holder = python_reader("hold", channel)
         try:
             wait_readers(w, 1)
-            with pytest.raises(v2.Refused) as e:
-                v2.Reader(channel, timeout=5.0)
+            with pytest.raises(shmring.Refused) as e:
+                shmring.Reader(channel, timeout=5.0)
             assert e.value.errno == errno.EBUSY
             assert "limit (max_readers)" in str(e.value) and str(holder.pid) in str(e.value)
         finally:
@@ -83,7 +85,7 @@ def test_reader_limit_names_the_readers(channel: str) -> None:
 def test_killed_reader_returns_its_slots(channel: str) -> None:
     """A reader SIGKILLed while it holds frames: the lossless Writer goes on within a second."""
     with gray_writer(channel, timeout=10.0) as w:
-        c = v2_consume(channel)
+        c = c_consume(channel)
         holder = python_reader("hold", channel)
         wait_readers(w, 2)
         done = threading.Event()
@@ -113,7 +115,7 @@ def test_live_writer_never_waits_for_a_stalled_reader(channel: str) -> None:
     """Live: a reader that holds its frames and reads nothing more never makes the Writer wait."""
     with gray_writer(channel, policy="live") as w:
         holder = python_reader("hold", channel)
-        c = v2_consume(channel)
+        c = c_consume(channel)
         try:
             wait_readers(w, 2)
             assert all(publish(w, range(20), timeout=0))  # a wait would raise Timeout
@@ -130,8 +132,8 @@ def test_live_writer_never_waits_for_a_stalled_reader(channel: str) -> None:
 def test_hostile_block_is_disconnected(channel: str) -> None:
     """A reader writing nonsense into its block is disconnected (EPROTO, naming the field); others go on."""
     with gray_writer(channel) as w:
-        c = v2_consume(channel)
-        bad = v2.Reader(channel, timeout=5.0)
+        c = c_consume(channel)
+        bad = shmring.Reader(channel, timeout=5.0)
         wait_readers(w, 2)
         bad._bmm[0:8] = (1 << 40).to_bytes(8, "little")  # head far past tail
         assert all(publish(w, range(200)))
@@ -142,9 +144,35 @@ def test_hostile_block_is_disconnected(channel: str) -> None:
         w.eos()
         # What it reads now: the producer's REFUSED naming the field, once its queue looks empty.
         bad._bmm[64:72] = (1 << 40).to_bytes(8, "little")
-        with pytest.raises(v2.Refused) as e:
+        with pytest.raises(shmring.Refused) as e:
             bad.next_frame(timeout=5.0)
         assert e.value.errno == errno.EPROTO and "head" in str(e.value)
+        bad.close()
+    assert finish(c) == "read 200 lost 0 bad 0"
+
+
+@pytest.mark.parametrize("attack", ["holds", "tail", "random"])
+def test_hostile_block_bytes_never_hurt_the_writer_or_others(channel: str, attack: str) -> None:
+    """Whatever a live reader writes into its block, the Writer goes on and an honest C reader gets every frame.
+
+    (A reader in channel mode that stops taking frames holds a lossless producer back by design.)"""
+    rng = random.Random(attack)
+    with gray_writer(channel) as w:
+        c = c_consume(channel)
+        bad = shmring.Reader(channel, timeout=5.0, latest=True)
+        wait_readers(w, 2)
+        assert bad._bmm is not None
+        for i in range(200):
+            if attack == "holds":  # a hold naming no slot, or every slot
+                bad._bmm[384 + 4 * (i % 2):388 + 4 * (i % 2)] = rng.choice([12345, 0, 1]).to_bytes(4, "little")
+            elif attack == "tail":  # the producer's words, which the reader cannot be trusted with
+                bad._bmm[64:72] = rng.getrandbits(64).to_bytes(8, "little")
+            else:
+                off = rng.randrange(0, 640)
+                bad._bmm[off] = rng.randrange(256)
+            assert publish(w, range(i, i + 1)) == [True]
+        w.eos()
+        assert w.readers <= 2
         bad.close()
     assert finish(c) == "read 200 lost 0 bad 0"
 
