@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+import shmring
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 HELPER = os.path.join(HERE, "helper.py")
 _counter = itertools.count()
@@ -24,11 +26,12 @@ def shm_leftovers(name: str) -> list[str]:
 
 @pytest.fixture
 def channel(request: pytest.FixtureRequest):
-    """A private channel name (test name + pid); fails the test if anything is left in /dev/shm."""
+    """A private channel name (test name + pid); fails the test if its socket or anything in /dev/shm is left."""
     base = request.node.name.replace("[", "-").replace("]", "").replace(",", "-")
     base = "".join(c if c.isalnum() or c in "._-" else "-" for c in base)[:120]
     name = f"py-{base}-{os.getpid()}-{next(_counter)}"
     yield name
+    assert name not in shmring.list_channels(), f"channel {name} still has a listening socket"
     left = shm_leftovers(name)
     for p in left:
         os.unlink(p)
