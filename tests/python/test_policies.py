@@ -185,3 +185,26 @@ def test_reader_waits_for_producer_then_reconnects(channel: str) -> None:
     finally:
         rd.close()
         wr.close()
+
+
+def test_reserve_commit_renders_in_place(channel: str) -> None:
+    with shmring.Writer(channel, width=8, height=4, format="GRAY8") as wr, \
+            shmring.Reader(channel, timeout=2, frame_timeout=2) as rd:
+        view = wr.reserve()
+        assert view is not None and len(view) == 32 and not view.readonly
+        with pytest.raises(shmring.Error, match="reserved"):
+            wr.write(bytes(32))
+        view[:] = bytes(range(32))
+        wr.commit(pts=7)
+        f = rd.next_frame()
+        assert f is not None and f.tobytes() == bytes(range(32)) and f.pts == 7 and f.array.shape == (4, 8)
+        f.release()
+        with pytest.raises(shmring.Error, match="commit\\(\\) without reserve\\(\\)"):
+            wr.commit()
+        view = wr.reserve(16)
+        assert view is not None
+        wr.cancel()  # not published
+        assert rd.poll() is None
+        assert wr.eos() and rd.next_frame() is None and rd.eos
+        st = wr.stats()
+        assert st.frames_written == 1 and st.eos and [r.pid for r in st.readers] == [os.getpid()]
