@@ -28,7 +28,7 @@ from typing import Any, Optional, Union
 from . import _atomic as A
 from . import _layout as L
 from . import _sys
-from ._errors import ChannelBusy, Closed, Error, FrameTooLarge, Timeout
+from ._errors import ChannelBusy, Closed, Error, FrameTooLarge, NoSpace, Timeout
 from ._frame import check_geometry
 from ._stats import Stats, stats_of
 from ._video import StreamInfo, default_layout, raw_caps
@@ -93,7 +93,7 @@ def _memfd(label: str, size: int) -> tuple[int, mmap.mmap]:
     fd = os.memfd_create(label[:240], os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
     try:
         os.ftruncate(fd, size)
-        os.posix_fallocate(fd, 0, size)
+        os.posix_fallocate(fd, 0, size)  # all of it now: no SIGBUS later, a clear error at start
         return fd, mmap.mmap(fd, size)
     except OSError:
         os.close(fd)
@@ -242,8 +242,12 @@ class Writer:
         try:
             self._fd, self._mm = _memfd(f"shmring-pool:{self.name}", self.pool_size)
         except OSError as e:
-            raise Error(f"channel {self.name!r}: {self.pool_size} bytes of pool ({self.n_slots} slots of "
-                        f"{self.slot_size}): {os.strerror(e.errno or 0)}") from None
+            what = (f"channel {self.name!r}: {self.pool_size} bytes of pool ({self.n_slots} slots of "
+                    f"{self.slot_size}): {os.strerror(e.errno or 0)}")
+            if e.errno in (errno.ENOSPC, errno.ENOMEM, errno.EFBIG):
+                raise NoSpace(f"{what}; no room for it: lower max_frame_size, max_readers, queue_len or "
+                              f"max_holds, or free shared memory", e.errno) from None
+            raise Error(what) from None
         L.IDENTITY.pack_into(self._mm, 0, L.MAGIC, L.VERSION, L.HEADER_SIZE, self.pool_size, L.SLOT_TABLE_OFFSET,
                               self.payload_offset, self.slot_size, self.generation, self.n_slots,
                               self.max_readers, self.queue_len, self.max_holds, 1, self.policy, L.BLOCK_SIZE,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import glob
 import itertools
 import os
-import shutil
 import subprocess
 import sys
 
@@ -36,19 +35,6 @@ def channel(request: pytest.FixtureRequest):
     for p in left:
         os.unlink(p)
     assert not left, f"left in /dev/shm: {left}"
-
-
-def in_private_shm(script: str, opts: str) -> subprocess.CompletedProcess:
-    """Run a Python ``script`` in a private mount namespace with its own tmpfs (``opts``) on /dev/shm."""
-    unshare = shutil.which("unshare")
-    if unshare is None or os.geteuid() != 0:
-        pytest.skip("needs unshare(1) and root for a private /dev/shm")
-    r = subprocess.run([unshare, "-m", "--propagation", "private", "sh", "-c",
-                        f'mount -t tmpfs -o {opts} none /dev/shm || exit 99; exec "$0" -c "$1"', sys.executable,
-                        script], capture_output=True, text=True, timeout=60)
-    if r.returncode == 99 or r.stderr.startswith("unshare:"):
-        pytest.skip(f"no private /dev/shm here: {r.stderr.strip()}")
-    return r
 
 
 class Helper:

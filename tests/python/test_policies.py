@@ -208,3 +208,15 @@ def test_reserve_commit_renders_in_place(channel: str) -> None:
         assert wr.eos() and rd.next_frame() is None and rd.eos
         st = wr.stats()
         assert st.frames_written == 1 and st.eos and [r.pid for r in st.readers] == [os.getpid()]
+
+
+def test_no_shared_memory_for_the_pool_names_the_size_and_the_fix(channel: str) -> None:
+    """The pool is allocated whole at start: too little room is a NoSpace then (here: a 1 MiB file size limit)."""
+    code = ("import resource, signal, shmring\n"
+            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))\n"
+            f"try:\n    shmring.Writer({channel!r}, caps='x', max_frame_size=1 << 24)\n"
+            "except shmring.NoSpace as e:\n    print(e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert "bytes of pool (18 slots of 16777216)" in r.stdout and "lower max_frame_size" in r.stdout, r.stdout
