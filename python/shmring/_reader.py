@@ -411,6 +411,17 @@ class Reader:
         return self._eos
 
     @property
+    def end_reason(self) -> Optional[str]:
+        """None while streaming; "eos" after end of stream, "closed" or "died" once the producer went without it."""
+        if self._eos:
+            return "eos"
+        if isinstance(self._ended, ProducerClosed):
+            return "closed"
+        if isinstance(self._ended, ProducerDied):
+            return "died"
+        return None
+
+    @property
     def held(self) -> int:
         """Frames this reader holds now."""
         return len(self._frames)

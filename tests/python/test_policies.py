@@ -37,7 +37,7 @@ def test_several_readers_get_every_frame_lossless(channel: str) -> None:
         for t in threads:
             t.join(20)
         for r in readers:
-            assert r.eos and r.dropped == 0
+            assert r.eos and r.dropped == 0 and r.end_reason == "eos"
             r.close()
     assert got == [list(range(200))] * 3
 
@@ -175,6 +175,7 @@ def test_reader_waits_for_producer_then_reconnects(channel: str) -> None:
         assert f is not None and f.seq == 0
         f.release()
         wr.close()
+        assert rd.end_reason is None  # not seen yet: the next read follows the restart
         wr = shmring.Writer(channel, caps="application/x-test", max_frame_size=4096)
         started = threading.Thread(target=lambda: (wr.wait_reader(10), wr.write(_payload(7), timeout=5)))
         started.start()
