@@ -42,7 +42,7 @@ def main() -> int:
     try:
         with shmring.Reader(args.name, timeout=args.timeout, latest=True) as reader:
             for frame in reader:
-                img = np.array(to_bgr(frame), copy=True)  # own copy: the overlay must not touch the ring
+                img = np.array(to_bgr(frame), copy=True)  # own copy: the overlay must not touch shared memory
                 shown += 1
                 now = time.monotonic()
                 if now - t0 >= 0.5:

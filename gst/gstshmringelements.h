@@ -11,7 +11,7 @@ G_BEGIN_DECLS
 GST_ELEMENT_REGISTER_DECLARE (shmringsink);
 GST_ELEMENT_REGISTER_DECLARE (shmringsrc);
 
-/* GstBuffer flags that travel through the ring, and their shmring bits. */
+/* GstBuffer flags that travel with each frame, and their shmring bits. */
 static const struct
 {
   GstBufferFlags gst;

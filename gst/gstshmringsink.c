@@ -32,8 +32,8 @@
  * gets the frames committed after it attached.
  *
  * Before the first reader attaches, #GstShmringSink:wait-for-reader says
- * what to do.  `true` waits for a reader before each frame, so nothing is
- * published to nobody: right for a file, where nothing may be lost.
+ * what to do.  `true` waits for it before the first frame, so a file loses
+ * nothing (after that the sink goes on, even if every reader leaves).
  * `false` goes on, publishing to whoever is attached: right for a camera.
  * The default, `auto`, picks `false` when upstream is live (from the
  * latency query, answered once caps are known) and `true` otherwise, and
@@ -145,6 +145,7 @@ struct _GstShmringSink
   gboolean raw;
   GstVideoInfo info;
   gboolean keep_newest;         /* no reader: go on without one */
+  gboolean had_reader;          /* a first reader attached (streaming thread) */
   gboolean too_large_posted;
   /* until the channel is created: its name, options and wait mode */
   gchar *pending_name;
@@ -203,8 +204,8 @@ gst_shmring_wait_for_reader_get_type (void)
   static const GEnumValue values[] = {
     {WAIT_FOR_READER_AUTO, "false for a live upstream (a camera), true "
           "otherwise (a file), learnt from the latency query", "auto"},
-    {WAIT_FOR_READER_TRUE, "With no reader attached, wait for one before "
-          "the next frame", "true"},
+    {WAIT_FOR_READER_TRUE, "Wait for a first reader before the first "
+          "frame", "true"},
     {WAIT_FOR_READER_FALSE, "Go on without a reader (frames reach the "
           "readers attached when they are committed)", "false"},
     {0, NULL, NULL},
@@ -445,14 +446,14 @@ gst_shmring_sink_keep_newest (GstShmringSink * self, const gchar * name,
         "go on without a reader, a reader gets those committed after it "
         "attached";
   else if (mode == WAIT_FOR_READER_TRUE)
-    why = "waiting for a reader (wait-for-reader=true): no frame is "
-        "published while none is attached";
+    why = "waiting for a reader (wait-for-reader=true): the first frame "
+        "waits for a first reader";
   else if (known)
-    why = "waiting for a reader: the source is not live, so no frame is "
-        "published while none is attached";
+    why = "waiting for a reader: the source is not live, so the first "
+        "frame waits for a first reader";
   else
     why = "waiting for a reader: upstream did not say whether it is live, so "
-        "no frame is published while none is attached";
+        "the first frame waits for a first reader";
   GST_INFO_OBJECT (self, "channel %s: %s", name, why);
   s = gst_structure_new ("shmring-wait-for-reader", "channel", G_TYPE_STRING,
       name, "wait", G_TYPE_BOOLEAN, !keep, "live", G_TYPE_BOOLEAN, live,
@@ -597,6 +598,7 @@ gst_shmring_sink_start (GstBaseSink * bsink)
   memset (self->reader_dropped, 0, sizeof self->reader_dropped);
   self->reader_checked = 0;
   self->too_large_posted = FALSE;
+  self->had_reader = FALSE;
   GST_OBJECT_UNLOCK (self);
   if (bad_share) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
@@ -653,7 +655,7 @@ gst_shmring_sink_stop (GstBaseSink * bsink)
     self->have_stats = TRUE;
     GST_OBJECT_UNLOCK (self);
   }
-  /* Closes now, or when upstream frees the last ring buffer it holds. */
+  /* Closes now, or when upstream frees the last pool buffer it holds. */
   gst_shmring_writer_stop (w);
   gst_shmring_writer_unref (w);
   GST_INFO_OBJECT (self, "closed channel %s", name);
@@ -996,8 +998,9 @@ gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
             "(none)"), (NULL));
     return GST_FLOW_NOT_NEGOTIATED;
   }
-  if (!self->keep_newest && self->readers == 0) {
-    /* wait-for-reader: publish nothing to nobody. */
+  if (!self->keep_newest && !self->had_reader) {
+    /* wait-for-reader: publish nothing before the first reader attached
+     * (then go on, as with a reader that leaves). */
     for (;;) {
       GstFlowReturn ret;
 
@@ -1008,6 +1011,13 @@ gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
       if (ret != GST_FLOW_OK)
         return ret;
     }
+    if (r < 0 && r != -ESHUTDOWN) {
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+          ("Could not wait for a reader on channel \"%s\": %s.", self->name,
+              shmring_strerror (r)), ("%s", shmring_last_error ()));
+      return GST_FLOW_ERROR;
+    }
+    self->had_reader = TRUE;
     gst_shmring_sink_check_readers (self, TRUE);
   }
   meta.pts = gst_shmring_time_to_ring (GST_BUFFER_PTS (buf));
@@ -1149,8 +1159,8 @@ gst_shmring_sink_class_init (GstShmringSinkClass * klass)
       "numeric uid); NULL = only this user (and root)", NULL,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_WAIT_FOR_READER] = g_param_spec_enum ("wait-for-reader",
-      "Wait for reader", "With no reader attached: wait for one before the "
-      "next frame, as for a file (true), or go on, as for a camera (false); "
+      "Wait for reader", "Before the first reader: wait for it before the "
+      "first frame, as for a file (true), or go on, as for a camera (false); "
       "auto chooses from whether upstream is live. Posts a "
       "\"shmring-wait-for-reader\" element message saying which",
       GST_TYPE_SHMRING_WAIT_FOR_READER, DEFAULT_WAIT_FOR_READER,
@@ -1202,6 +1212,6 @@ gst_shmring_sink_init (GstShmringSink * self)
   self->queue_length = DEFAULT_QUEUE_LENGTH;
   self->max_holds = DEFAULT_MAX_HOLDS;
   self->wait_for_reader = DEFAULT_WAIT_FOR_READER;
-  /* The last sample would point at ring memory the producer reuses. */
+  /* The last sample would point at a slot the producer reuses. */
   gst_base_sink_set_last_sample_enabled (GST_BASE_SINK (self), FALSE);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* gstshmringwriter.c: the sink's shared producer handle and its ring-backed buffer pool. */
+/* gstshmringwriter.c: the sink's shared producer handle and its buffer pool of slots. */
 #include "gstshmringwriter.h"
 
 #include <errno.h>
@@ -339,7 +339,7 @@ gst_shmring_pool_acquire_buffer (GstBufferPool * bpool, GstBuffer ** buffer,
   if (r == -EINTR)
     return GST_FLOW_FLUSHING;
   if (r < 0) {
-    GST_LOG_OBJECT (self, "no ring space (%s), using system memory",
+    GST_LOG_OBJECT (self, "no slot (%s), using system memory",
         shmring_strerror (r));
     mem = gst_allocator_alloc (NULL, self->size, &self->params);
     if (mem == NULL)
@@ -367,7 +367,7 @@ gst_shmring_pool_acquire_buffer (GstBufferPool * bpool, GstBuffer ** buffer,
 static void
 gst_shmring_pool_release_buffer (GstBufferPool * bpool, GstBuffer * buffer)
 {
-  /* Never reuse a buffer: its ring memory is committed or given back when
+  /* Never reuse a buffer: its slot is committed or given back when
    * the buffer is freed, and the next acquire reserves afresh. */
   GST_BUFFER_POOL_CLASS (gst_shmring_pool_parent_class)->free_buffer (bpool,
       buffer);
@@ -401,7 +401,7 @@ gst_shmring_pool_class_init (GstShmringPoolClass * klass)
   GstBufferPoolClass *pool_class = GST_BUFFER_POOL_CLASS (klass);
 
   GST_DEBUG_CATEGORY_INIT (gst_shmring_pool_debug, "shmringpool", 0,
-      "shmring ring-backed buffer pool");
+      "shmring buffer pool of slots");
 
   gobject_class->finalize = gst_shmring_pool_finalize;
   pool_class->get_options = gst_shmring_pool_get_options;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* gstshmringwriter.h: the sink's shared producer handle and its ring-backed buffer pool. */
+/* gstshmringwriter.h: the sink's shared producer handle and its buffer pool of slots. */
 #ifndef GST_SHMRING_WRITER_H
 #define GST_SHMRING_WRITER_H
 
@@ -28,13 +28,13 @@ void gst_shmring_writer_resume (GstShmringWriter * w);
 /* Run fn (p, data) under the writer lock; -ESHUTDOWN once closed. */
 int gst_shmring_writer_call (GstShmringWriter * w,
     int (*fn) (shmring_producer * p, gpointer data), gpointer data);
-/* Reserve size bytes of the ring and wrap them in a GstMemory.  Returns 0
+/* Reserve a slot for size bytes and wrap them in a GstMemory.  Returns 0
  * with *mem set, -EAGAIN if max_outstanding reservations are already out,
  * or the library's negative code (*mem NULL): -ENOBUFS means the library
  * dropped the frame and counted it. */
 int gst_shmring_writer_reserve_memory (GstShmringWriter * w, gsize size,
     gint64 timeout_ns, guint max_outstanding, GstMemory ** mem);
-/* If buf is exactly one not yet committed ring memory of this writer,
+/* If buf is exactly one not yet committed slot of this writer,
  * commit it and return 0 (or the library's code); else return 1. */
 int gst_shmring_writer_try_commit (GstShmringWriter * w, GstBuffer * buf,
     const struct shmring_meta *meta);
@@ -48,12 +48,12 @@ guint64 gst_shmring_writer_zero_copy_frames (GstShmringWriter * w);
 G_DECLARE_FINAL_TYPE (GstShmringPool, gst_shmring_pool, GST, SHMRING_POOL,
     GstBufferPool);
 
-/* A pool whose buffers are ring reservations.  Reservations are limited
+/* A pool whose buffers are reserved slots.  Reservations are limited
  * to max_outstanding at a time; beyond that it hands out system memory
- * (copied once at render).  When the ring has no room and the policy does
- * not wait, the library drops the frame at reservation: the pool hands out
- * system memory marked as dropped, which render() discards, so each lost
- * frame is counted once and is one gap in the sequence numbers. */
+ * (copied once at render).  When the library refuses a reservation with
+ * -ENOBUFS (it dropped the frame: a description slot still in use), the
+ * pool hands out system memory marked as dropped, which render() discards,
+ * so each lost frame is counted once. */
 GstBufferPool *gst_shmring_pool_new (GstShmringWriter * w,
     gint64 timeout_ns, guint max_outstanding);
 

@@ -116,7 +116,7 @@ def cmd_view(args: argparse.Namespace) -> int:
             if now - t0 >= 1.0:
                 fps = shown / (now - t0)
                 shown, t0 = 0, now
-            img = np.array(img, copy=True)  # the overlay must not draw into the ring
+            img = np.array(img, copy=True)  # the overlay must not draw into shared memory
             cv2.putText(img, f"{fps:5.1f} fps  seq {frame.seq}", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8,
                         (0, 255, 0), 2)
             cv2.imshow(title, img)

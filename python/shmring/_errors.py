@@ -62,7 +62,7 @@ class ProtocolVersion(CorruptSegment):
 
 
 class FrameTooLarge(Error, ValueError):
-    """A frame does not fit in the ring; the message gives both sizes."""
+    """A frame does not fit in a slot; the message gives both sizes and the fix."""
 
 
 class Timeout(Error, TimeoutError):
@@ -81,7 +81,7 @@ class ChannelOSError(Error, OSError):
 
 
 class NoSpace(ChannelOSError):
-    """/dev/shm has not enough room (bytes or inodes) for the segment."""
+    """There is not enough shared memory for the channel's pool; the message gives the size and the fix."""
 
 
 class PermissionDenied(Refused, ChannelOSError, PermissionError):

@@ -137,7 +137,7 @@ class _Identity:
 
 
 def _parse_desc(name: str, buf: bytes, d: int) -> StreamInfo:
-    """Validate a private copy of description ``d`` (one 4096-byte slot), whole planes (as protocol 1)."""
+    """Validate a private copy of description ``d`` (one 4096-byte slot): every plane inside the frame."""
     (sid, caps_len, fmt, width, height, n_planes, fps_n, fps_d, _r0, frame_size, _r1,
      o0, o1, o2, o3, s0, s1, s2, s3) = _DESC.unpack_from(buf, 0)
 
@@ -409,6 +409,17 @@ class Reader:
     def eos(self) -> bool:
         """True once end of stream was read (next_frame() returns None from then on)."""
         return self._eos
+
+    @property
+    def end_reason(self) -> Optional[str]:
+        """None while streaming; "eos" after end of stream, "closed" or "died" once the producer went without it."""
+        if self._eos:
+            return "eos"
+        if isinstance(self._ended, ProducerClosed):
+            return "closed"
+        if isinstance(self._ended, ProducerDied):
+            return "died"
+        return None
 
     @property
     def held(self) -> int:

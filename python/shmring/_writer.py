@@ -28,8 +28,9 @@ from typing import Any, Optional, Union
 from . import _atomic as A
 from . import _layout as L
 from . import _sys
-from ._errors import ChannelBusy, Closed, Error, FrameTooLarge, Timeout
+from ._errors import ChannelBusy, Closed, Error, FrameTooLarge, NoSpace, Timeout
 from ._frame import check_geometry
+from ._stats import Stats, stats_of
 from ._video import StreamInfo, default_layout, raw_caps
 
 __all__ = ["Writer"]
@@ -92,7 +93,7 @@ def _memfd(label: str, size: int) -> tuple[int, mmap.mmap]:
     fd = os.memfd_create(label[:240], os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
     try:
         os.ftruncate(fd, size)
-        os.posix_fallocate(fd, 0, size)
+        os.posix_fallocate(fd, 0, size)  # all of it now: no SIGBUS later, a clear error at start
         return fd, mmap.mmap(fd, size)
     except OSError:
         os.close(fd)
@@ -192,6 +193,7 @@ class Writer:
         self._pins: list[bool] = []
         self._readers: list[Optional[_Reader]] = [None] * max_readers
         self._closed = True
+        self._reserved: Optional[tuple[int, int, memoryview]] = None
         self._info: Optional[StreamInfo] = None
         self._geo: Any = None
         self._desc_next = 1
@@ -240,8 +242,12 @@ class Writer:
         try:
             self._fd, self._mm = _memfd(f"shmring-pool:{self.name}", self.pool_size)
         except OSError as e:
-            raise Error(f"channel {self.name!r}: {self.pool_size} bytes of pool ({self.n_slots} slots of "
-                        f"{self.slot_size}): {os.strerror(e.errno or 0)}") from None
+            what = (f"channel {self.name!r}: {self.pool_size} bytes of pool ({self.n_slots} slots of "
+                    f"{self.slot_size}): {os.strerror(e.errno or 0)}")
+            if e.errno in (errno.ENOSPC, errno.ENOMEM, errno.EFBIG):
+                raise NoSpace(f"{what}; no room for it: lower max_frame_size, max_readers, queue_len or "
+                              f"max_holds, or free shared memory", e.errno) from None
+            raise Error(what) from None
         L.IDENTITY.pack_into(self._mm, 0, L.MAGIC, L.VERSION, L.HEADER_SIZE, self.pool_size, L.SLOT_TABLE_OFFSET,
                               self.payload_offset, self.slot_size, self.generation, self.n_slots,
                               self.max_readers, self.queue_len, self.max_holds, 1, self.policy, L.BLOCK_SIZE,
@@ -479,6 +485,8 @@ class Writer:
         self._require()
         if self._info is None:
             raise Error(f"channel {self.name!r}: call set_stream() (or give format/caps) before writing")
+        if self._reserved is not None:
+            raise Error(f"channel {self.name!r}: a frame is reserved; commit() or cancel() it before write()")
         if flags & ~L.FLAGS_ALL:
             raise ValueError(f"flags {flags:#x} has bits outside {L.FLAGS_ALL:#x}")
         src, size = self._source(frame)
@@ -524,14 +532,81 @@ class Writer:
             mv = mv.cast("B")
         return mv, mv.nbytes
 
-    def eos(self, timeout: Optional[float] = -1.0) -> None:
-        """Push an end of stream to every reader (waits like write() in lossless)."""
+    def reserve(self, size: Optional[int] = None, timeout: Optional[float] = -1.0) -> Optional[memoryview]:
+        """A writable view of a free slot to render the next frame into (zero copy); publish it with commit().
+
+        ``size`` bytes (default: the stream's frame size, else the slot
+        size).  The view is valid until commit() or cancel(), which release
+        it.  Returns None when the frame is dropped (drop-new/live, a
+        description still pinned); raises FrameTooLarge, Timeout like write().
+        """
         self._require()
+        if self._info is None:
+            raise Error(f"channel {self.name!r}: call set_stream() (or give format/caps) before writing")
+        if self._reserved is not None:
+            raise Error(f"channel {self.name!r}: a frame is reserved already; commit() or cancel() it first")
+        if size is None:
+            size = self._info.frame_size or self.slot_size
+        if timeout is not None and timeout < 0:
+            timeout = self.timeout
+        s = self._reserve(size, None if timeout is None else time.monotonic() + timeout)
+        if s < 0:
+            return None
+        start = self.payload_offset + s * self.slot_size
+        view = memoryview(self._mm)[start:start + size]
+        self._reserved = (s, size, view)
+        return view
+
+    def commit(self, size: Optional[int] = None, pts: Optional[int] = None, dts: Optional[int] = None,
+               duration: Optional[int] = None, flags: int = 0) -> None:
+        """Publish the frame reserve() handed out (its first ``size`` bytes; default all) to every reader."""
+        self._require()
+        if self._reserved is None:
+            raise Error(f"channel {self.name!r}: commit() without reserve()")
+        if flags & ~L.FLAGS_ALL:
+            raise ValueError(f"flags {flags:#x} has bits outside {L.FLAGS_ALL:#x}")
+        s, reserved, view = self._reserved
+        if size is None:
+            size = reserved
+        if not 0 <= size <= reserved:
+            raise ValueError(f"channel {self.name!r}: commit of {size} bytes, {reserved} were reserved")
+        self._reserved = None
+        view.release()
+        t = L.NO_TIME
+        self._publish(s, L.SLOT_FRAME, size, t if pts is None else pts, t if dts is None else dts,
+                      t if duration is None else duration, flags)
+
+    def cancel(self) -> None:
+        """Give back the frame reserve() handed out, unpublished.  Nothing to do without one."""
+        if self._reserved is not None:
+            self._reserved[2].release()
+            self._reserved = None
+
+    def eos(self, timeout: Optional[float] = -1.0) -> bool:
+        """Push an end of stream to every reader (waits like write() in lossless); True once pushed."""
+        self._require()
+        self.cancel()
         if timeout is not None and timeout < 0:
             timeout = self.timeout
         s = self._reserve(0, None if timeout is None else time.monotonic() + timeout)
         if s >= 0:
             self._publish(s, L.SLOT_EOS, 0, L.NO_TIME, L.NO_TIME, L.NO_TIME, 0)
+        return s >= 0
+
+    @property
+    def max_frame_size(self) -> int:
+        """The largest frame in bytes (the slot size)."""
+        return self.slot_size
+
+    @property
+    def reader_alive(self) -> bool:
+        """True while at least one reader is attached."""
+        return self.readers > 0
+
+    def stats(self) -> Stats:
+        """The channel's counters, as ``shmring info`` shows them."""
+        self._require()
+        return stats_of(self.name, self._mm, self._info)
 
     # --- readers -------------------------------------------------------------------
     @property
@@ -719,6 +794,7 @@ class Writer:
         """S1: store state CLOSED, wake the readers, hang up, free the name.  Idempotent."""
         if self._closed:
             return
+        self.cancel()
         A.store_release_32(self._base + _STATE, L.STATE_CLOSED)
         with self._lock:
             self._wake_readers()

@@ -1282,6 +1282,45 @@ GST_START_TEST (test_frame_too_large_once)
 
 GST_END_TEST;
 
+/* The slots are sized from the first caps: caps of larger frames later
+ * are an error naming the max-frame-size that holds them. */
+GST_START_TEST (test_caps_change_larger_than_slots)
+{
+  gchar *name = channel_name ("grow");
+  GstElement *p = parse ("appsrc name=a format=time ! shmringsink name=s "
+      "channel=%s wait-for-reader=false", name);
+  GstElement *a = gst_bin_get_by_name (GST_BIN (p), "a");
+  GstCaps *small = gst_caps_from_string ("video/x-raw,format=GRAY8,width=64,"
+      "height=64,framerate=30/1");
+  GstCaps *big = gst_caps_from_string ("video/x-raw,format=GRAY8,width=128,"
+      "height=128,framerate=30/1");
+  GstMessage *msg;
+  gchar *text;
+
+  g_object_set (a, "caps", small, NULL);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (a),
+          make_buffer (4096, 1)), GST_FLOW_OK);
+  g_object_set (a, "caps", big, NULL);
+  gst_app_src_push_buffer (GST_APP_SRC (a), make_buffer (16384, 2));
+  msg = wait_bus (p, GST_MESSAGE_ERROR);
+  text = error_text (msg);
+  fail_unless (strstr (text, name) != NULL, "%s", text);
+  fail_unless (strstr (text, "16384 bytes") != NULL, "%s", text);
+  fail_unless (strstr (text, "set max-frame-size=16384 or more") != NULL,
+      "%s", text);
+  g_free (text);
+  gst_message_unref (msg);
+  gst_caps_unref (small);
+  gst_caps_unref (big);
+  gst_object_unref (a);
+  stop_pipeline (p);
+  fail_unless (!channel_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Three shmringsrc on one lossless sink each get every frame, in order,
  * and the end of stream. */
 GST_START_TEST (test_three_readers_lossless)
@@ -1463,6 +1502,7 @@ shmring_elements_suite (void)
   tcase_add_test (tc, test_nonlive_source_waits_for_reader);
   tcase_add_test (tc, test_short_file_waits_for_reader);
   tcase_add_test (tc, test_three_readers_lossless);
+  tcase_add_test (tc, test_caps_change_larger_than_slots);
   tcase_add_test (tc, test_live_stalled_reader);
   tcase_add_test (tc, test_latest_never_blocks_lossless);
   tcase_add_test (tc, test_reader_attach_leave_messages);

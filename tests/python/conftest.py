@@ -6,11 +6,12 @@ from __future__ import annotations
 import glob
 import itertools
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
+
+import shmring
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HELPER = os.path.join(HERE, "helper.py")
@@ -24,28 +25,16 @@ def shm_leftovers(name: str) -> list[str]:
 
 @pytest.fixture
 def channel(request: pytest.FixtureRequest):
-    """A private channel name (test name + pid); fails the test if anything is left in /dev/shm."""
+    """A private channel name (test name + pid); fails the test if its socket or anything in /dev/shm is left."""
     base = request.node.name.replace("[", "-").replace("]", "").replace(",", "-")
     base = "".join(c if c.isalnum() or c in "._-" else "-" for c in base)[:120]
     name = f"py-{base}-{os.getpid()}-{next(_counter)}"
     yield name
+    assert name not in shmring.list_channels(), f"channel {name} still has a listening socket"
     left = shm_leftovers(name)
     for p in left:
         os.unlink(p)
     assert not left, f"left in /dev/shm: {left}"
-
-
-def in_private_shm(script: str, opts: str) -> subprocess.CompletedProcess:
-    """Run a Python ``script`` in a private mount namespace with its own tmpfs (``opts``) on /dev/shm."""
-    unshare = shutil.which("unshare")
-    if unshare is None or os.geteuid() != 0:
-        pytest.skip("needs unshare(1) and root for a private /dev/shm")
-    r = subprocess.run([unshare, "-m", "--propagation", "private", "sh", "-c",
-                        f'mount -t tmpfs -o {opts} none /dev/shm || exit 99; exec "$0" -c "$1"', sys.executable,
-                        script], capture_output=True, text=True, timeout=60)
-    if r.returncode == 99 or r.stderr.startswith("unshare:"):
-        pytest.skip(f"no private /dev/shm here: {r.stderr.strip()}")
-    return r
 
 
 class Helper:

@@ -158,6 +158,7 @@ def test_closed_without_eos_names_the_fix(channel: str) -> None:
         wr.close()
         with pytest.raises(shmring.ProducerClosed) as e:
             rd.next_frame(timeout=1)
+        assert rd.end_reason == "closed"
     msg = str(e.value)
     assert "gst-launch-1.0 -e" in msg and "reconnect=True" in msg and "shmringsrc reconnect=true" in msg
 

@@ -60,3 +60,35 @@ def test_counting_counts_each_kind() -> None:
     del keep
     rw.close()
     os.close(fd)
+
+
+def test_writer_orders_every_step() -> None:
+    """Each step of the Python Writer goes through _atomic with the order shmring.h gives it."""
+    import shmring
+    from shmring import _layout as L
+    name = f"atomic-writer-{os.getpid()}"
+    n = 20
+    with shmring.Writer(name, caps="application/x-test", max_frame_size=4096, policy="live") as w, \
+            shmring.Reader(name, timeout=2) as r:
+        pool = w._base
+        assert r._bmm is not None
+        rb = next(x for x in w._readers if x is not None).addr  # the Writer's mapping of the reader's block
+        with A.counting() as c:
+            for i in range(n):
+                w.write(bytes([i]) * 64)
+            w.set_stream(caps="application/x-test2")
+            w.write(b"x")
+        slot = L.DESC_OFFSET + 2 % L.DESC_SLOTS * L.DESC_SLOT_SIZE
+        assert c.at("store_release", rb + L.BLOCK["tail"][0]) == n + 1  # P1: the tail, released after the entry
+        assert c.at("store_release", rb + L.BLOCK["queue"][0]) >= 1  # the entry itself
+        assert c.at("load_acquire", rb + L.BLOCK["head"][0]) >= n  # P3: head before the holds
+        assert sum(c.at("load_acquire", rb + L.BLOCK["holds"][0] + 4 * k) for k in range(r.holds)) >= n  # P3
+        assert c.at("cas", rb + L.BLOCK["head"][0]) >= n - 2  # P2: live pushes the oldest entry out
+        assert c.at("fetch_add", pool + L.POOL["commit_seq"][0]) == n + 1  # W2: seq_cst add per commit
+        assert c.at("load_seq_cst", rb + L.BLOCK["waiting"][0]) == n + 1  # W2: then the waiting flag
+        assert c.at("store_release", pool + slot) >= 1  # D1: the new description's id, released
+    with A.counting() as c:
+        w2 = shmring.Writer(name, caps="x", max_frame_size=4096)
+        base = w2._base
+        w2.close()
+    assert c.at("store_release", base + L.POOL["state"][0]) == 2  # S1: OPEN at start, CLOSED at close

@@ -37,7 +37,7 @@ def test_several_readers_get_every_frame_lossless(channel: str) -> None:
         for t in threads:
             t.join(20)
         for r in readers:
-            assert r.eos and r.dropped == 0
+            assert r.eos and r.dropped == 0 and r.end_reason == "eos"
             r.close()
     assert got == [list(range(200))] * 3
 
@@ -175,6 +175,7 @@ def test_reader_waits_for_producer_then_reconnects(channel: str) -> None:
         assert f is not None and f.seq == 0
         f.release()
         wr.close()
+        assert rd.end_reason is None  # not seen yet: the next read follows the restart
         wr = shmring.Writer(channel, caps="application/x-test", max_frame_size=4096)
         started = threading.Thread(target=lambda: (wr.wait_reader(10), wr.write(_payload(7), timeout=5)))
         started.start()
@@ -185,3 +186,38 @@ def test_reader_waits_for_producer_then_reconnects(channel: str) -> None:
     finally:
         rd.close()
         wr.close()
+
+
+def test_reserve_commit_renders_in_place(channel: str) -> None:
+    with shmring.Writer(channel, width=8, height=4, format="GRAY8") as wr, \
+            shmring.Reader(channel, timeout=2, frame_timeout=2) as rd:
+        view = wr.reserve()
+        assert view is not None and len(view) == 32 and not view.readonly
+        with pytest.raises(shmring.Error, match="reserved"):
+            wr.write(bytes(32))
+        view[:] = bytes(range(32))
+        wr.commit(pts=7)
+        f = rd.next_frame()
+        assert f is not None and f.tobytes() == bytes(range(32)) and f.pts == 7 and f.array.shape == (4, 8)
+        f.release()
+        with pytest.raises(shmring.Error, match="commit\\(\\) without reserve\\(\\)"):
+            wr.commit()
+        view = wr.reserve(16)
+        assert view is not None
+        wr.cancel()  # not published
+        assert rd.poll() is None
+        assert wr.eos() and rd.next_frame() is None and rd.eos
+        st = wr.stats()
+        assert st.frames_written == 1 and st.eos and [r.pid for r in st.readers] == [os.getpid()]
+
+
+def test_no_shared_memory_for_the_pool_names_the_size_and_the_fix(channel: str) -> None:
+    """The pool is allocated whole at start: too little room is a NoSpace then (here: a 1 MiB file size limit)."""
+    code = ("import resource, signal, shmring\n"
+            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))\n"
+            f"try:\n    shmring.Writer({channel!r}, caps='x', max_frame_size=1 << 24)\n"
+            "except shmring.NoSpace as e:\n    print(e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert "bytes of pool (18 slots of 16777216)" in r.stdout and "lower max_frame_size" in r.stdout, r.stdout
