@@ -39,7 +39,7 @@ def main() -> int:
     ap.add_argument("--fps", type=int, default=30, help="frames per second paced on the clock, 0 = as fast as taken")
     ap.add_argument("--policy", default="lossless")
     ap.add_argument("--times", default="")
-    ap.add_argument("--ring-size", type=int, default=None)
+    ap.add_argument("--queue", type=int, default=2, help="frames queued per reader (the writer's queue_len)")
     ap.add_argument("--drain-timeout", type=float, default=60.0)
     ap.add_argument("--mark", action="store_true",
                     help="I420 only: flat gray frames with the frame's number drawn as 20 blocks across the top 32 rows, "
@@ -50,8 +50,12 @@ def main() -> int:
     period = 1_000_000_000 // a.fps if a.fps > 0 else 0
     times = []
     with shmring.Writer(a.channel, width=a.width, height=a.height, format=a.format, fps=a.fps or 30,
-                        policy=a.policy, timeout=None, ring_size=a.ring_size) as wr:
+                        policy=a.policy, timeout=None, queue_len=a.queue) as wr:
         print("ready", flush=True)
+        # A reader gets the frames written after it attached: wait for the sending end.
+        if not wr.wait_reader(timeout=a.drain_timeout):
+            print(f"no reader attached within {a.drain_timeout} s", file=sys.stderr)
+            return 1
         size = wr.stream.frame_size if wr.stream is not None else 0
         # The pattern repeats every 256 frames: build those once, stamp the sequence number per frame.
         if a.mark:
@@ -73,14 +77,8 @@ def main() -> int:
             t = time.monotonic_ns()
             wr.write(buf, pts=t, duration=period or None)
             times.append((n, t))
+        # Frames queued to a reader stay readable after the close, then the end of stream.
         wr.eos(timeout=None)
-        # Closing removes the channel's name: stay until a reader has taken every frame.
-        deadline = time.monotonic() + a.drain_timeout
-        while shmring.inspect(a.channel).frames_read < a.count - wr.frames_dropped:
-            if time.monotonic() > deadline:
-                print(f"no reader took the {a.count} frames within {a.drain_timeout} s", file=sys.stderr)
-                return 1
-            time.sleep(0.01)
     if a.times:
         with open(a.times, "w") as f:
             f.writelines(f"{n} {t}\n" for n, t in times)

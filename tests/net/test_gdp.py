@@ -140,7 +140,7 @@ def test_drops_on_host_a_show_on_host_b(tmp_path, channels) -> None:
         s = netlib.gst("sender", send, str(tmp_path))
         procs.append(s)
         prod = netlib.producer(a, str(tmp_path), "--count", str(count), "--fps", "0", "--policy", "live",
-                               "--ring-size", str(3 * W * H * 3))
+                               "--queue", "1")
         procs.append(prod)
         prev, jumps = -1, 0
         with shmring.Reader(b, timeout=30, frame_timeout=30) as rd:
