@@ -73,8 +73,9 @@ def main() -> int:
     msg = pipeline.get_bus().pop_filtered(Gst.MessageType.ERROR)
     pipeline.set_state(Gst.State.NULL)
     if msg:
-        print(f"fanout_gst.py: {msg.parse_error()[0].message}", file=sys.stderr)
-        return 1
+        err = msg.parse_error()[0].message
+        print(f"fanout_gst.py: {err}", file=sys.stderr)
+        return 3 if "limit" in err else 1  # refused by the producer, as fanout_reader.c says
     if not sink.get_property("eos"):
         print("fanout_gst.py: no end of stream within 30 s", file=sys.stderr)
         return 1
