@@ -7,22 +7,25 @@
 # to build it) into /var/cache/shmring/arm64-root-KEY, KEY naming the
 # package list and the way the root is made; a root is built in a temporary
 # directory and renamed when complete, so an interrupted build is never
-# taken for a good one, and roots of other keys are removed.  The tests run
-# as aarch64 processes under qemu-user, which looks up an absolute path in
-# the root first (QEMU_LD_PREFIX): the root has no /dev or /tmp of its own,
-# so the channels are the host's, in the host's /dev/shm.  Their C peers
+# taken for a good one; roots of other keys unused for a day are removed.
+# The tests run as aarch64 processes under qemu-user, which looks up an
+# absolute path in the root first (QEMU_LD_PREFIX), not in a chroot: the
+# binfmt_misc entry of qemu-user-binfmt names a dynamically linked qemu that
+# a chroot would not hold (qemu-user-static, which would, conflicts with it).
+# The root has no /dev or /tmp of its own, so the channels are the host's,
+# in the host's /dev/shm.  Their C peers
 # (tests/cross, from BUILD_DIR) and gst-launch-1.0 run natively beside them
 # on the same shared memory.
 #
 # qemu on an x86 host does not reorder memory as ARM does: this run proves
 # the Python side builds its ordering from libatomic's aarch64 code and
 # works there; the per-step ordering is proven by tests/python/test_atomic.py
-# and the instrumented runs of tests/cross/test_cross_v2.py, run here too.
+# (run here too) and the reader's instrumented test in tests/cross.
 #
 # Writes BUILD_DIR/meson-logs/aarch64-python.xml and aarch64-python-cross.xml
 # (JUnit) for the counts.  AARCH64_PY_TIMEOUT (seconds, default 720) bounds
 # the two pytest runs: three quarters to tests/python, the rest to tests/cross
-# (they take about 160 s and 45 s on two idle cores).
+# (they take about 160 s and 45 s on two shared cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "test-aarch64-python: no build directory ${1:-build}" >&2; exit 1; }
