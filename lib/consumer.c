@@ -294,21 +294,30 @@ static int take_entry(shmring_consumer *c, uint64_t h, uint32_t k, uint32_t *slo
 	return 1;
 }
 
-/* Looks at a tail older than head before the queue is taken for corrupt. */
-#define STALE_TAIL_MAX 1000u
+/* How long a tail older than head may go on being seen before the queue
+ * is taken for corrupt.  A time, not a count: a reader much slower than its
+ * producer (an emulator, a loaded machine) sees a stale tail many times in
+ * a row while the producer makes progress. */
+#define STALE_TAIL_NS 1000000000ull
 
 /* Take the next entry (lock held).  1 frame, 0 queue empty, 2 EOS, <0. */
 static int take(shmring_consumer *c, unsigned flags, struct shmring_frame *f)
 {
-	for (unsigned behind = 0;;) {
+	for (uint64_t stale_since = 0;;) {
 		/* Acquire: pairs with the producer's release store of tail (P1). */
 		uint64_t t = __atomic_load_n(&c->b->tail, __ATOMIC_ACQUIRE);
 		uint64_t h = __atomic_load_n(&c->b->head, __ATOMIC_ACQUIRE);
 		if (h == t)
 			return 0;
-		if (t < h && behind++ < STALE_TAIL_MAX)
-			continue; /* the producer pushed entries and moved head on (P2)
-				   * between the two loads: the tail is stale, look again */
+		if (t < h) {
+			/* The producer pushed entries and moved head on (P2) between
+			 * the two loads: the tail is stale, look again. */
+			uint64_t now = _shmring_now();
+			if (!stale_since)
+				stale_since = now;
+			if (now - stale_since < STALE_TAIL_NS)
+				continue;
+		}
 		if (t < h || t - h > c->qlen)
 			return fail(EBADMSG, "channel '%s': queue tail %llu, head %llu (length %u)",
 				    c->name, (unsigned long long)t, (unsigned long long)h, c->qlen);

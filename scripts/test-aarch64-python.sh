@@ -101,11 +101,6 @@ deselect=(
   # reader makes only when it finds the queue empty; under qemu the reader
   # never catches up with the producer and ends at the end-of-stream entry.
   tests/cross/test_cross_c.py::test_reader_orders_every_step
-  # It makes the reader lose the GIL between its loads of tail and head while
-  # a native producer pushes entries out; under qemu the producer moves on
-  # between the two loads so often that the reader's bound on stale tails in
-  # a row (1000) is reached and the queue taken for corrupt.
-  tests/cross/test_cross_c.py::test_live_producer_never_overwrites_a_held_frame
 )
 args=()
 for t in "${deselect[@]}"; do

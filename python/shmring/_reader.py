@@ -69,7 +69,7 @@ _ANSWER_S = 5.0  # a live producer answers HELLO at once
 _HINT_RECONNECT = "read with reconnect=True (shmringsrc reconnect=true) to wait for the next producer"
 _HINT_EOS = ("stop a gst-launch-1.0 producer with -e (gst-launch-1.0 -e ...) so that Ctrl-C sends end of "
              "stream")
-_STALE_TAIL_MAX = 1000  # head past tail this many times in a row: not a producer moving on
+_STALE_TAIL_S = 1.0  # head past tail for this long: not a producer moving on (a time: a slow reader sees it often)
 
 
 def _round_up(v: int, a: int) -> int:
@@ -556,18 +556,20 @@ class Reader:
         """T1: take the entry at head.  A frame, None if the queue is empty, or _EOS_MARK."""
         b = self._block
         qlen = self._id.queue_len
-        behind = 0
+        stale_since = 0.0
         while True:
             # Acquire: pairs with the producer's release store of tail (P1).
             t = A.load_acquire_64(b + _TAIL)
             h = A.load_acquire_64(b + _HEAD)
             if h == t:
                 return None
-            if t < h and behind < _STALE_TAIL_MAX:
+            if t < h:
                 # Between the two loads the producer pushed entries and moved
                 # head on (P2): the tail loaded is stale, look again.
-                behind += 1
-                continue
+                now = time.monotonic()
+                stale_since = stale_since or now
+                if now - stale_since < _STALE_TAIL_S:
+                    continue
             if t < h or t - h > qlen:
                 raise CorruptSegment(f"channel {self.name!r}: queue tail {t}, head {h} (length {qlen})")
             if not self._free:

@@ -124,7 +124,7 @@ def test_invalid_names(bad: str) -> None:
         shmring.Writer(bad, caps="x")
     with pytest.raises(shmring.InvalidName):
         shmring.Reader(bad, timeout=0)
-    shmring.check_name("x" * 200)
+    shmring.check_name("x" * 99)  # the longest name
 
 
 def test_missing_channel_times_out(channel: str) -> None:
