@@ -294,28 +294,35 @@ static int take_entry(shmring_consumer *c, uint64_t h, uint32_t k, uint32_t *slo
 	return 1;
 }
 
-/* How long a tail older than head may go on being seen before the queue
- * is taken for corrupt.  A time, not a count: a reader much slower than its
- * producer (an emulator, a loaded machine) sees a stale tail many times in
- * a row while the producer makes progress. */
+/* A tail older than head is stale (the producer pushed entries and moved
+ * head on between the two loads) while the producer makes progress:
+ * looked at again while its commit_seq moves, up to a second, or up to
+ * STALE_TAIL_MAX times in a row without progress; then the queue is taken
+ * for corrupt.  A reader far slower than its producer (an emulator, a
+ * loaded machine) sees a stale tail many times in a row. */
+#define STALE_TAIL_MAX 1000u
 #define STALE_TAIL_NS 1000000000ull
 
 /* Take the next entry (lock held).  1 frame, 0 queue empty, 2 EOS, <0. */
 static int take(shmring_consumer *c, unsigned flags, struct shmring_frame *f)
 {
-	for (uint64_t stale_since = 0;;) {
+	uint64_t stale_since = 0;
+	uint32_t seen = 0, still = 0;
+	for (;;) {
 		/* Acquire: pairs with the producer's release store of tail (P1). */
 		uint64_t t = __atomic_load_n(&c->b->tail, __ATOMIC_ACQUIRE);
 		uint64_t h = __atomic_load_n(&c->b->head, __ATOMIC_ACQUIRE);
 		if (h == t)
 			return 0;
 		if (t < h) {
-			/* The producer pushed entries and moved head on (P2) between
-			 * the two loads: the tail is stale, look again. */
+			uint32_t seq = __atomic_load_n(&c->m.h->commit_seq, __ATOMIC_ACQUIRE);
 			uint64_t now = _shmring_now();
-			if (!stale_since)
-				stale_since = now;
-			if (now - stale_since < STALE_TAIL_NS)
+			if (!stale_since || seq != seen) {
+				stale_since = stale_since ? stale_since : now;
+				seen = seq;
+				still = 0;
+			}
+			if (++still < STALE_TAIL_MAX && now - stale_since < STALE_TAIL_NS)
 				continue;
 		}
 		if (t < h || t - h > c->qlen)

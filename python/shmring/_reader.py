@@ -69,7 +69,10 @@ _ANSWER_S = 5.0  # a live producer answers HELLO at once
 _HINT_RECONNECT = "read with reconnect=True (shmringsrc reconnect=true) to wait for the next producer"
 _HINT_EOS = ("stop a gst-launch-1.0 producer with -e (gst-launch-1.0 -e ...) so that Ctrl-C sends end of "
              "stream")
-_STALE_TAIL_S = 1.0  # head past tail for this long: not a producer moving on (a time: a slow reader sees it often)
+# Head past tail is a stale tail while the producer makes progress (commit_seq moves): looked at again
+# for up to a second, or _STALE_TAIL_MAX times in a row without progress; then the queue is corrupt.
+_STALE_TAIL_S = 1.0
+_STALE_TAIL_MAX = 1000
 
 
 def _round_up(v: int, a: int) -> int:
@@ -557,6 +560,7 @@ class Reader:
         b = self._block
         qlen = self._id.queue_len
         stale_since = 0.0
+        seen = still = 0
         while True:
             # Acquire: pairs with the producer's release store of tail (P1).
             t = A.load_acquire_64(b + _TAIL)
@@ -566,9 +570,13 @@ class Reader:
             if t < h:
                 # Between the two loads the producer pushed entries and moved
                 # head on (P2): the tail loaded is stale, look again.
+                seq = A.load_acquire_32(self._pool + _COMMIT_SEQ)
                 now = time.monotonic()
-                stale_since = stale_since or now
-                if now - stale_since < _STALE_TAIL_S:
+                if not stale_since or seq != seen:
+                    stale_since = stale_since or now
+                    seen, still = seq, 0
+                still += 1
+                if still < _STALE_TAIL_MAX and now - stale_since < _STALE_TAIL_S:
                     continue
             if t < h or t - h > qlen:
                 raise CorruptSegment(f"channel {self.name!r}: queue tail {t}, head {h} (length {qlen})")
