@@ -75,17 +75,26 @@ class _FakeProducer:
         self.answer: tuple[bytes, bytes, bytes] = (b"", b"", b"")
         self.conns: list[socket.socket] = []
         self.ready = threading.Semaphore(0)
+        self.closing = False
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         while True:
-            self.ready.acquire()
             try:
                 s, _ = self.ls.accept()
             except OSError:
                 return
-            s.recv(64)
+            hello = s.recv(64)
+            # Only readers are this test's: an observer (shmring ls/info/top run by a test in
+            # parallel) would take the answer meant for the next reader.
+            if len(hello) < 16 or int.from_bytes(hello[12:16], "little") != L.ROLE_READER:
+                s.close()
+                continue
+            self.ready.acquire()
+            if self.closing:
+                s.close()
+                return
             msg, pool, block = self.answer
             fds = [_memfd(pool, L.POOL_SEALS), _memfd(block, L.BLOCK_SEALS)]
             socket.send_fds(s, [msg], fds)
@@ -94,6 +103,7 @@ class _FakeProducer:
             self.conns.append(s)
 
     def close(self) -> None:
+        self.closing = True
         self.ls.shutdown(socket.SHUT_RDWR)
         self.ls.close()
         self.ready.release()

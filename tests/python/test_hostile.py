@@ -71,9 +71,14 @@ def serve(name: str, answer: Callable[[socket.socket], None]) -> None:
     """Child: bind the channel's name, answer one HELLO, stay until the reader hangs up."""
     ls = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     ls.bind("\0shmring/" + name)
-    ls.listen(1)
-    s, _ = ls.accept()
-    s.recv(64)  # read HELLO: closing over unread data resets the peer
+    ls.listen(4)
+    while True:
+        s, _ = ls.accept()
+        hello = s.recv(64)  # read HELLO: closing over unread data resets the peer
+        # Only the test's reader: an observer (shmring ls/info/top of a test run in parallel) is turned away.
+        if len(hello) >= 16 and int.from_bytes(hello[12:16], "little") == L.ROLE_READER:
+            break
+        s.close()
     answer(s)
     s.settimeout(10)
     try:
