@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -126,6 +127,46 @@ static inline int frame_ok(const uint8_t *p, size_t n, uint64_t seq)
 			return 0;
 	}
 	return 1;
+}
+
+/* Wait until the thread whose id *tid holds (0 until it stores it) sleeps
+ * (state S in /proc), at most 5 s. */
+static inline void t_wait_asleep(const pid_t *tid_word)
+{
+	pid_t tid;
+	uint64_t t0 = t_now();
+	while ((tid = __atomic_load_n(tid_word, __ATOMIC_ACQUIRE)) == 0 && t_now() - t0 < 5ull * SEC)
+		sched_yield();
+	for (;;) {
+		char path[64], buf[256];
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+		FILE *f = fopen(path, "r");
+		CHECK(f && fgets(buf, sizeof(buf), f));
+		fclose(f);
+		const char *st = strrchr(buf, ')');
+		if (st && st[2] == 'S')
+			return;
+		if (t_now() - t0 > 5ull * SEC)
+			FAIL("the waiting thread never slept");
+		sched_yield();
+	}
+}
+
+/* Read c to its end of stream: every frame in order from seq 0 and intact
+ * (the frame pattern); returns how many. */
+static inline uint64_t t_read_in_order(shmring_consumer *c, int64_t timeout_ns)
+{
+	struct shmring_frame f;
+	uint64_t want = 0;
+	int rc;
+	while ((rc = shmring_consumer_next(c, &f, timeout_ns, 0)) == 1) {
+		CHECK_EQ(f.seq, want);
+		CHECK(frame_ok(f.data, f.size, f.seq));
+		CHECK_OK(shmring_consumer_release(c, &f));
+		want++;
+	}
+	CHECK_EQ(rc, 0);
+	return want;
 }
 
 /* A size between lo and hi that depends on seq. */

@@ -3,33 +3,10 @@
 #include "common.h"
 
 #include <pthread.h>
-#include <sched.h>
 
 static shmring_consumer *c;
 static shmring_producer *p;
 static pid_t waiter; /* thread id of the waiting thread */
-
-/* Wait until thread tid sleeps (state S in /proc), at most 5 s. */
-static void wait_asleep(void)
-{
-	pid_t tid;
-	uint64_t t0 = t_now();
-	while ((tid = __atomic_load_n(&waiter, __ATOMIC_ACQUIRE)) == 0 && t_now() - t0 < 5ull * SEC)
-		sched_yield();
-	for (;;) {
-		char path[64], buf[256];
-		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-		FILE *f = fopen(path, "r");
-		CHECK(f && fgets(buf, sizeof(buf), f));
-		fclose(f);
-		const char *st = strrchr(buf, ')');
-		if (st && st[2] == 'S')
-			return;
-		if (t_now() - t0 > 5ull * SEC)
-			FAIL("the waiting thread never slept");
-		sched_yield();
-	}
-}
 
 static void *wait_frame(void *arg)
 {
@@ -56,7 +33,7 @@ static void interrupt(void *(*fn)(void *), void (*stop)(void))
 	pthread_t t;
 	__atomic_store_n(&waiter, 0, __ATOMIC_RELEASE);
 	CHECK(pthread_create(&t, NULL, fn, &rc) == 0);
-	wait_asleep();
+	t_wait_asleep(&waiter);
 	uint64_t t0 = t_now();
 	stop();
 	CHECK(pthread_join(t, NULL) == 0);

@@ -3,34 +3,11 @@
 #include "common.h"
 
 #include <pthread.h>
-#include <sched.h>
 
 static shmring_producer *p;
 static char chan[64];
 static struct gate go, done;
 static pid_t waiter; /* thread id of the waiting thread */
-
-/* Wait until thread waiter sleeps (state S in /proc), at most 5 s. */
-static void wait_asleep(void)
-{
-	pid_t tid;
-	uint64_t t0 = t_now();
-	while ((tid = __atomic_load_n(&waiter, __ATOMIC_ACQUIRE)) == 0 && t_now() - t0 < 5ull * SEC)
-		sched_yield();
-	for (;;) {
-		char path[64], buf[256];
-		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-		FILE *f = fopen(path, "r");
-		CHECK(f && fgets(buf, sizeof(buf), f));
-		fclose(f);
-		const char *st = strrchr(buf, ')');
-		if (st && st[2] == 'S')
-			return;
-		if (t_now() - t0 > 5ull * SEC)
-			FAIL("the waiting thread never slept");
-		sched_yield();
-	}
-}
 
 static void *wait_reader(void *arg)
 {
@@ -77,7 +54,7 @@ int main(void)
 	int rc = 1;
 	pthread_t t;
 	CHECK(pthread_create(&t, NULL, wait_reader, &rc) == 0);
-	wait_asleep();
+	t_wait_asleep(&waiter);
 	shmring_producer_interrupt(p);
 	CHECK(pthread_join(t, NULL) == 0);
 	CHECK_EQ(rc, -EINTR);
@@ -89,7 +66,7 @@ int main(void)
 	rc = 1;
 	__atomic_store_n(&waiter, 0, __ATOMIC_RELEASE);
 	CHECK(pthread_create(&t, NULL, wait_reader, &rc) == 0);
-	wait_asleep();
+	t_wait_asleep(&waiter);
 	gate_post(&go, 'g');
 	CHECK(pthread_join(t, NULL) == 0);
 	CHECK_EQ(rc, 0);
