@@ -120,7 +120,6 @@ struct shmring_producer {
 
 	struct resv resv[SHMRING_RESERVED_MAX];
 	uint64_t next_resv_id;
-	uint32_t last_slot;
 	uint32_t *slot_desc;  /* description id named by each slot's frame */
 	uint64_t *pinned;     /* scratch bitmap of n_slots bits */
 
