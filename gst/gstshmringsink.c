@@ -89,6 +89,13 @@ typedef enum
   WAIT_FOR_READER_FALSE = 2,
 } GstShmringWaitForReader;
 
+#define GST_TYPE_SHMRING_SEQUENCE (gst_shmring_sequence_get_type ())
+typedef enum
+{
+  SEQUENCE_OWN = 0,
+  SEQUENCE_OFFSET = 1,
+} GstShmringSequence;
+
 #define DEFAULT_CHANNEL NULL
 #define DEFAULT_MAX_FRAME_SIZE 0
 #define NONRAW_SLOT_SIZE (4 * 1024 * 1024)
@@ -97,6 +104,7 @@ typedef enum
 #define DEFAULT_QUEUE_LENGTH 2
 #define DEFAULT_MAX_HOLDS 2
 #define DEFAULT_WAIT_FOR_READER WAIT_FOR_READER_AUTO
+#define DEFAULT_SEQUENCE SEQUENCE_OWN
 
 /* How often render() looks whether a reader attached or left. */
 #define READER_CHECK_INTERVAL (100 * G_TIME_SPAN_MILLISECOND)
@@ -113,6 +121,7 @@ enum
   PROP_SHARE_GROUP,
   PROP_SHARE_USER,
   PROP_WAIT_FOR_READER,
+  PROP_SEQUENCE,
   PROP_FRAMES_WRITTEN,
   PROP_FRAMES_DROPPED,
   PROP_FRAMES_COPIED,
@@ -137,6 +146,7 @@ struct _GstShmringSink
   gchar *share_group;
   gchar *share_user;
   GstShmringWaitForReader wait_for_reader;
+  GstShmringSequence sequence;
 
   /* set in start, cleared in stop */
   gchar *name;                  /* the channel in use */
@@ -151,6 +161,12 @@ struct _GstShmringSink
   gchar *pending_name;
   struct shmring_producer_options opts;
   GstShmringWaitForReader wait_mode;
+  /* sequence=offset (streaming thread): the number of the last frame
+   * written, and what is added to a buffer offset to number its frame */
+  GstShmringSequence seq_mode;
+  gboolean have_last_seq;
+  guint64 last_seq;
+  guint64 seq_delta;
 
   /* streaming thread: the readers last seen (pid per index), and when */
   gint reader_pids[SHMRING_MAX_READERS];
@@ -213,6 +229,25 @@ gst_shmring_wait_for_reader_get_type (void)
 
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstShmringWaitForReader", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+static GType
+gst_shmring_sequence_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {SEQUENCE_OWN, "Number the frames 0, 1, 2, ...", "own"},
+    {SEQUENCE_OFFSET, "Number each frame with its buffer offset "
+          "(shmringsrc's frame number, which GDP carries): a gap is frames "
+          "lost before this channel", "offset"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstShmringSequence", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -301,6 +336,9 @@ gst_shmring_sink_set_property (GObject * object, guint prop_id,
     case PROP_WAIT_FOR_READER:
       self->wait_for_reader = g_value_get_enum (value);
       break;
+    case PROP_SEQUENCE:
+      self->sequence = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -359,6 +397,11 @@ gst_shmring_sink_get_property (GObject * object, guint prop_id,
     case PROP_WAIT_FOR_READER:
       GST_OBJECT_LOCK (self);
       g_value_set_enum (value, self->wait_for_reader);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_SEQUENCE:
+      GST_OBJECT_LOCK (self);
+      g_value_set_enum (value, self->sequence);
       GST_OBJECT_UNLOCK (self);
       break;
     case PROP_FRAMES_WRITTEN:
@@ -587,6 +630,10 @@ gst_shmring_sink_start (GstBaseSink * bsink)
   max_frame_size = self->max_frame_size;
   self->opts = opts;
   self->wait_mode = self->wait_for_reader;
+  self->seq_mode = self->sequence;
+  self->have_last_seq = FALSE;
+  self->last_seq = 0;
+  self->seq_delta = 0;
   g_free (self->pending_name);
   self->pending_name = name;
   self->frames_copied = 0;
@@ -983,12 +1030,58 @@ wait_reader_fn (shmring_producer * p, gpointer data)
   return shmring_producer_wait_reader (p, SHMRING_FOREVER);
 }
 
+static int
+set_seq_fn (shmring_producer * p, gpointer data)
+{
+  return shmring_producer_set_seq (p, *(guint64 *) data);
+}
+
+/* sequence=offset: the number of this buffer's frame, from its offset; set
+ * as the channel's next number.  A number that goes back (the sending
+ * channel restarted) continues after the last one, flagged DISCONT, and
+ * says so in a "shmring-sequence" element message. */
+static int
+gst_shmring_sink_number (GstShmringSink * self, GstBuffer * buf,
+    struct shmring_meta *meta, guint64 * seq)
+{
+  guint64 offset = GST_BUFFER_OFFSET (buf);
+  guint64 want;
+
+  if (!GST_BUFFER_OFFSET_IS_VALID (buf))
+    want = self->have_last_seq ? self->last_seq + 1 : 0;
+  else if (!self->have_last_seq) {
+    want = offset;
+    GST_INFO_OBJECT (self, "channel \"%s\" numbers frames from buffer "
+        "offsets, starting at %" G_GUINT64_FORMAT, self->name, want);
+  } else {
+    want = offset + self->seq_delta;
+    if (want <= self->last_seq) {
+      GST_INFO_OBJECT (self, "buffer offset %" G_GUINT64_FORMAT " would "
+          "number a frame %" G_GUINT64_FORMAT ", not after the last one, %"
+          G_GUINT64_FORMAT ": upstream numbering restarted; channel \"%s\" "
+          "goes on at %" G_GUINT64_FORMAT, offset, offset + self->seq_delta,
+          self->last_seq, self->name, self->last_seq + 1);
+      want = self->last_seq + 1;
+      self->seq_delta = want - offset;
+      meta->flags |= SHMRING_FLAG_DISCONT;
+      gst_element_post_message (GST_ELEMENT (self),
+          gst_message_new_element (GST_OBJECT (self),
+              gst_structure_new ("shmring-sequence", "channel",
+                  G_TYPE_STRING, self->name, "offset", G_TYPE_UINT64, offset,
+                  "seq", G_TYPE_UINT64, want, NULL)));
+    }
+  }
+  *seq = want;
+  return gst_shmring_writer_call (self->writer, set_seq_fn, &want);
+}
+
 static GstFlowReturn
 gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
 {
   GstShmringSink *self = GST_SHMRING_SINK (bsink);
   struct shmring_meta meta;
   CopyArgs args;
+  guint64 seq = 0;
   int r;
 
   if (self->writer == NULL) {
@@ -1027,7 +1120,13 @@ gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
 
   if (gst_shmring_writer_is_dropped (buf))
     r = -ENOBUFS;               /* dropped and counted when it was reserved */
-  else
+  else if (self->seq_mode == SEQUENCE_OFFSET &&
+      (r = gst_shmring_sink_number (self, buf, &meta, &seq)) < 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ("Could not number a frame of channel \"%s\": %s.", self->name,
+            shmring_strerror (r)), ("%s", shmring_last_error ()));
+    return GST_FLOW_ERROR;
+  } else
     r = gst_shmring_writer_try_commit (self->writer, buf, &meta);
   if (r == 1) {
     args.buf = buf;
@@ -1053,6 +1152,10 @@ gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
     }
   }
   gst_shmring_sink_check_readers (self, FALSE);
+  if (r == 0 && self->seq_mode == SEQUENCE_OFFSET) {
+    self->last_seq = seq;
+    self->have_last_seq = TRUE;
+  }
 
   switch (r) {
     case 0:
@@ -1164,6 +1267,15 @@ gst_shmring_sink_class_init (GstShmringSinkClass * klass)
       "auto chooses from whether upstream is live. Posts a "
       "\"shmring-wait-for-reader\" element message saying which",
       GST_TYPE_SHMRING_WAIT_FOR_READER, DEFAULT_WAIT_FOR_READER,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_SEQUENCE] = g_param_spec_enum ("sequence",
+      "Frame numbers", "How frames are numbered: own (0, 1, 2, ...) or "
+      "offset (each buffer's offset, as shmringsrc sets it and GDP carries "
+      "it: a network receiver keeps the sending channel's numbers, and a "
+      "gap counts as frames lost before this channel). Numbers going back "
+      "(the sending channel restarted) go on from the last one, posting a "
+      "\"shmring-sequence\" element message",
+      GST_TYPE_SHMRING_SEQUENCE, DEFAULT_SEQUENCE,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_FRAMES_WRITTEN] = g_param_spec_uint64 ("frames-written",
       "Frames written", "Frames published on the channel", 0, G_MAXUINT64, 0,

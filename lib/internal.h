@@ -126,7 +126,7 @@ struct shmring_producer {
 	struct shmring_desc pending;
 	int have_pending;
 	uint32_t desc_counter, cur_desc;
-	uint64_t next_seq, frames_written;
+	uint64_t next_seq, frames_written, frames_lost;
 
 	uint32_t intr;
 	int interrupted;

@@ -242,6 +242,7 @@ void _shmring_fill_stats(const struct pool_map *m, struct shmring_stats *st)
 	st->producer_pid = (int32_t)__atomic_load_n(&h->producer_pid, __ATOMIC_RELAXED);
 	st->readers = __atomic_load_n(&h->readers, __ATOMIC_RELAXED);
 	st->frames_written = __atomic_load_n(&h->frames_written, __ATOMIC_RELAXED);
+	st->frames_lost = __atomic_load_n(&h->frames_lost, __ATOMIC_RELAXED);
 	for (uint32_t i = 0; i < m->id.max_readers; i++) {
 		const struct shmring_reader_line *l = pool_line(m, i);
 		struct shmring_reader_stats *r = &st->reader[i];

@@ -543,6 +543,27 @@ int shmring_producer_eos(shmring_producer *p, int64_t timeout_ns)
 	return rc;
 }
 
+int shmring_producer_set_seq(shmring_producer *p, uint64_t seq)
+{
+	if (!p)
+		return fail(EINVAL, "NULL producer");
+	pthread_mutex_lock(&p->lock);
+	int rc = 0;
+	if (seq < p->next_seq) {
+		rc = fail(EINVAL, "channel '%s': frame number %llu is behind the next one, %llu: "
+			  "numbers only go forward", p->name, (unsigned long long)seq,
+			  (unsigned long long)p->next_seq);
+	} else {
+		if (p->frames_written)
+			p->frames_lost += seq - p->next_seq;
+		p->next_seq = seq;
+		__atomic_store_n(&p->m.h->next_seq, p->next_seq, __ATOMIC_RELAXED);
+		__atomic_store_n(&p->m.h->frames_lost, p->frames_lost, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
 uint64_t shmring_producer_max_frame(const shmring_producer *p)
 {
 	return p ? p->m.id.slot_size : 0;

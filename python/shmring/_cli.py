@@ -75,7 +75,8 @@ def _print_info(st: Stats, fps: Optional[float]) -> None:
         print(f"stream fps:     {f'{s.fps:.3f}' if s.fps else 'unknown'}")
     if fps is not None:
         print(f"measured fps:   {fps:.2f}")
-    print(f"frames:         written {st.frames_written}")
+    lost = f", {st.frames_lost} lost before this channel" if st.frames_lost else ""
+    print(f"frames:         written {st.frames_written}, next number {st.next_seq}{lost}")
 
 
 def cmd_info(args: argparse.Namespace) -> int:

@@ -113,7 +113,9 @@ POOL: dict[str, tuple[int, int]] = {
     "producer_waiting": (160, 4),
     "eos": (164, 4),
     "readers": (168, 4),
-    "reserved1": (172, 20),
+    "reserved1": (172, 4),
+    "frames_lost": (176, 8),
+    "reserved2": (184, 8),
 }
 
 # A reader's block (mapped read-write by that reader only).

@@ -13,6 +13,7 @@ from ._video import StreamInfo
 __all__ = ["Stats", "ReaderStats", "stats_of", "list_channels"]
 
 _PRODUCER = struct.Struct("<IIQQIIIII")  # pool bytes 128..171: the producer line
+_U64 = struct.Struct("<Q")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class Stats:
         max_holds: frames a reader may hold at once.
         frames_written: frames the producer published.
         next_seq: sequence number of the next frame.
+        frames_lost: frames lost before this channel: numbers its producer skipped because the frames
+            never reached it (a network receiver republishing another channel's numbered frames).
         generation: differs for every producer start.
         producer_waiting: True while the producer waits for a lossless reader to take a frame.
         readers: a ReaderStats per attached reader.
@@ -79,6 +82,7 @@ class Stats:
     next_seq: int
     generation: int
     producer_waiting: bool = False
+    frames_lost: int = 0
     readers: list[ReaderStats] = field(default_factory=list)
     stream: Optional[StreamInfo] = None
 
@@ -94,6 +98,7 @@ def stats_of(name: str, pool: Any, stream: Optional[StreamInfo]) -> Stats:
     (_magic, _v, _hs, pool_size, _sto, _po, slot_size, generation, n_slots, max_readers, queue_len, max_holds,
      _mr, policy) = ident[:14]
     (_cs, state, frames_written, next_seq, _desc, producer_pid, waiting, eos, _n) = _PRODUCER.unpack_from(pool, 128)
+    frames_lost = _U64.unpack_from(pool, L.POOL["frames_lost"][0])[0]
     readers = []
     for i in range(max_readers):
         pid, uid, mode, holds, queued, dropped, lag = L.READER_LINE_STRUCT.unpack_from(
@@ -103,8 +108,8 @@ def stats_of(name: str, pool: Any, stream: Optional[StreamInfo]) -> Stats:
                                        lag))
     return Stats(name, producer_pid, {L.STATE_OPEN: "open", L.STATE_CLOSED: "closed"}.get(state, f"state {state}"),
                  bool(eos), L.POLICY_NAMES.get(policy, f"policy {policy}"), n_slots, slot_size, pool_size,
-                 max_readers, queue_len, max_holds, frames_written, next_seq, generation, bool(waiting), readers,
-                 stream)
+                 max_readers, queue_len, max_holds, frames_written, next_seq, generation, bool(waiting), frames_lost,
+                 readers, stream)
 
 
 def list_channels() -> list[str]:

@@ -44,6 +44,7 @@ _PENDING_S = 1.0  # a connection silent this long after accept is closed
 _FALLBACK_S = 0.01  # lossless wait slice on one reader's taken word (no futex_waitv here)
 # Pool header words the producer updates (offsets in struct shmring_pool_header).
 _FRAMES_WRITTEN = 136
+_FRAMES_LOST = L.POOL["frames_lost"][0]
 _NEXT_SEQ = 144
 _PRODUCER_PID = 156
 _READERS = 168
@@ -160,6 +161,7 @@ class Writer:
         pool_size: bytes of the pool.
         generation: differs for every Writer.
         frames_written: frames published so far.
+        frames_lost: numbers skipped by ``set_seq()`` after the first frame (frames lost before the channel).
     """
 
     def __init__(self, name: str, width: int = 0, height: int = 0, format: str = "", *,
@@ -199,9 +201,9 @@ class Writer:
         self._desc_next = 1
         self._desc_cur = 0
         self._slot_desc = [0] * self.n_slots
-        self._last_slot = 0
         self._next_seq = 0
         self.frames_written = 0
+        self.frames_lost = 0
         self._listen = self._bind()
         try:
             self._make_pool()
@@ -395,10 +397,10 @@ class Writer:
                     else:
                         if self._pending is not None:
                             self._publish_desc()
-                        for i in range(1, self.n_slots + 1):
-                            s = (self._last_slot + i) % self.n_slots
+                        # The lowest free slot: readers that keep up leave a few slots, still in the CPU's
+                        # caches, in use (as the C producer does).
+                        for s in range(self.n_slots):
                             if not self._pins[s]:
-                                self._last_slot = s
                                 return s
                         raise Error(f"channel {self.name!r}: no free slot: the pool is inconsistent")
             if self._closed:
@@ -592,6 +594,24 @@ class Writer:
         if s >= 0:
             self._publish(s, L.SLOT_EOS, 0, L.NO_TIME, L.NO_TIME, L.NO_TIME, 0)
         return s >= 0
+
+    def set_seq(self, seq: int) -> None:
+        """Number the next frame ``seq``, for a writer that republishes frames numbered elsewhere.
+
+        ``seq`` must not be behind the number the next frame would get (ValueError naming both). Before the
+        first frame it sets where the numbering starts; after it, the numbers skipped are frames lost before
+        this channel: every reader sees them as dropped (a gap) and ``frames_lost`` counts them.
+        """
+        self._require()
+        with self._lock:
+            if seq < self._next_seq:
+                raise ValueError(f"channel {self.name!r}: frame number {seq} is behind the next one, "
+                                 f"{self._next_seq}: numbers only go forward")
+            if self.frames_written:
+                self.frames_lost += seq - self._next_seq
+            self._next_seq = seq
+            A.store_release_64(self._base + _NEXT_SEQ, seq)
+            A.store_release_64(self._base + _FRAMES_LOST, self.frames_lost)
 
     @property
     def max_frame_size(self) -> int:

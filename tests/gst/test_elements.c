@@ -1282,6 +1282,75 @@ GST_START_TEST (test_frame_too_large_once)
 
 GST_END_TEST;
 
+/* sequence=offset: frames keep the numbers in their buffer offsets (the
+ * first sets the start, nothing lost); a jump is frames lost before the
+ * channel, a gap the reader counts as dropped and frames_lost counts; a
+ * buffer without an offset takes the next number; numbers that go back
+ * (the sending channel restarted) go on after the last one, flagged
+ * DISCONT (as appsrc marks the first), with a "shmring-sequence" message. */
+GST_START_TEST (test_sequence_from_offsets)
+{
+  gchar *name = channel_name ("seq");
+  GstElement *p = parse ("appsrc name=a format=time caps=application/x-test "
+      "! shmringsink name=s channel=%s sequence=offset wait-for-reader=true "
+      "queue-length=8", name);
+  GstElement *a = gst_bin_get_by_name (GST_BIN (p), "a");
+  guint64 offsets[] = { 10, 11, 15, GST_BUFFER_OFFSET_NONE, 3, 4 };
+  guint64 seqs[] = { 10, 11, 15, 16, 17, 18 };
+  shmring_consumer *r;
+  struct shmring_frame f;
+  struct shmring_stats st;
+  const GstStructure *gs;
+  GstMessage *msg;
+  guint64 v;
+  guint i;
+
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  for (i = 0; i < G_N_ELEMENTS (offsets); i++) {
+    GstBuffer *b = make_buffer (64, (guint8) i);
+
+    GST_BUFFER_OFFSET (b) = offsets[i];
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (a), b),
+        GST_FLOW_OK);
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (a));
+  /* wait-for-reader=true: the sink publishes nothing before this reader. */
+  fail_unless_equals_int (shmring_consumer_attach (name, NULL,
+          20 * GST_SECOND, &r), 0);
+  for (i = 0; i < G_N_ELEMENTS (seqs); i++) {
+    fail_unless_equals_int (shmring_consumer_next (r, &f, 20 * GST_SECOND,
+            0), 1);
+    fail_unless_equals_uint64 (f.seq, seqs[i]);
+    fail_unless_equals_int (f.meta.flags & SHMRING_FLAG_DISCONT,
+        (i == 0 || seqs[i] == 17) ? SHMRING_FLAG_DISCONT : 0);
+    fail_unless_equals_int (shmring_consumer_release (r, &f), 0);
+  }
+  fail_unless_equals_int (shmring_consumer_next (r, &f, 20 * GST_SECOND, 0),
+      0);
+  fail_unless_equals_int (shmring_consumer_stats (r, &st), 0);
+  fail_unless_equals_uint64 (st.frames_dropped, 3);
+  fail_unless_equals_uint64 (st.frames_lost, 3);
+  fail_unless_equals_uint64 (st.frames_written, 6);
+  msg = wait_bus (p, GST_MESSAGE_ELEMENT);
+  while (!gst_message_has_name (msg, "shmring-sequence")) {
+    gst_message_unref (msg);
+    msg = wait_bus (p, GST_MESSAGE_ELEMENT);
+  }
+  gs = gst_message_get_structure (msg);
+  fail_unless (gst_structure_get_uint64 (gs, "offset", &v) && v == 3);
+  fail_unless (gst_structure_get_uint64 (gs, "seq", &v) && v == 17);
+  fail_unless_equals_string (gst_structure_get_string (gs, "channel"), name);
+  gst_message_unref (msg);
+  gst_message_unref (wait_bus (p, GST_MESSAGE_EOS));
+  shmring_consumer_close (r);
+  gst_object_unref (a);
+  stop_pipeline (p);
+  fail_unless (!channel_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* The slots are sized from the first caps: caps of larger frames later
  * are an error naming the max-frame-size that holds them. */
 GST_START_TEST (test_caps_change_larger_than_slots)
@@ -1503,6 +1572,7 @@ shmring_elements_suite (void)
   tcase_add_test (tc, test_short_file_waits_for_reader);
   tcase_add_test (tc, test_three_readers_lossless);
   tcase_add_test (tc, test_caps_change_larger_than_slots);
+  tcase_add_test (tc, test_sequence_from_offsets);
   tcase_add_test (tc, test_live_stalled_reader);
   tcase_add_test (tc, test_latest_never_blocks_lossless);
   tcase_add_test (tc, test_reader_attach_leave_messages);

@@ -160,7 +160,7 @@ def decoder() -> str:
 
 def gdp(a: str, b: str, port: int, host: str = "127.0.0.1") -> tuple[str, str]:
     return (f"shmringsrc channel={a} ! gdppay ! tcpclientsink host={host} port={port} sync=false",
-            f"tcpserversrc host={host} port={port} ! gdpdepay ! shmringsink channel={b} sync=false")
+            f"tcpserversrc host={host} port={port} ! gdpdepay ! shmringsink channel={b} sequence=offset sync=false")
 
 
 def rtp_raw(a: str, b: str, port: int, fmt: str, width: int, height: int, host: str = "127.0.0.1",

@@ -165,3 +165,27 @@ def test_pattern_is_its_definition_and_every_changed_byte_is_caught(seq: int, n:
             assert not check_pattern(bad, seq), pos
 
 
+
+
+def test_set_seq_keeps_numbers_and_counts_frames_lost_before(channel: str) -> None:
+    """A Writer republishing numbered frames: the first number sets the start (no loss), a jump is frames lost
+    before the channel, seen by the reader as dropped and by an observer as frames_lost; going back is refused."""
+    with shmring.Writer(channel, width=4, height=2, format="GRAY8", queue_len=8) as wr, \
+            shmring.Reader(channel, timeout=1, frame_timeout=1) as rd:
+        for seq in (500, 501, 510):
+            wr.set_seq(seq)
+            assert wr.write(pattern(seq, 8).reshape(2, 4))
+        with pytest.raises(ValueError, match="511"):
+            wr.set_seq(509)
+        assert wr.write(pattern(511, 8).reshape(2, 4))
+        assert wr.frames_lost == 8
+        got = []
+        for _ in range(4):
+            f = rd.next_frame()
+            assert f is not None and check_pattern(f.array.reshape(-1), f.seq)
+            got.append((f.seq, f.dropped))
+            f.release()
+        assert got == [(500, 0), (501, 0), (510, 8), (511, 0)]
+        assert rd.dropped == 8
+        st = shmring.inspect(channel)
+        assert st.frames_lost == 8 and st.next_seq == 512

@@ -334,7 +334,10 @@ enum shmring_role {
  *  160   4  producer_waiting      1 while waiting for a lossless reader (W3)
  *  164   4  eos                   1 when the newest entry pushed is EOS
  *  168   4  readers               readers connected
- *  172  20  reserved1             zero
+ *  172   4  reserved1             zero
+ *  176   8  frames_lost           frames numbered but never written: lost
+ *                                 before this channel (shmring_producer_set_seq)
+ *  184   8  reserved2             zero
  *  --- reader lines: 1024 + i * 64 for reader index i < max_readers
  */
 struct shmring_pool_header {
@@ -368,9 +371,11 @@ struct shmring_pool_header {
 	uint32_t producer_waiting;
 	uint32_t eos;
 	uint32_t readers;
-	uint8_t reserved1[20];
+	uint32_t reserved1;
+	uint64_t frames_lost;
+	uint64_t reserved2;
 
-	uint8_t reserved2[SHMRING_HEADER_SIZE - 192];
+	uint8_t reserved3[SHMRING_HEADER_SIZE - 192];
 };
 
 /*
@@ -550,7 +555,9 @@ SHMRING_CHECK_OFFSET(shmring_pool_header, producer_waiting, 160);
 SHMRING_CHECK_OFFSET(shmring_pool_header, eos, 164);
 SHMRING_CHECK_OFFSET(shmring_pool_header, readers, 168);
 SHMRING_CHECK_OFFSET(shmring_pool_header, reserved1, 172);
-SHMRING_CHECK_OFFSET(shmring_pool_header, reserved2, 192);
+SHMRING_CHECK_OFFSET(shmring_pool_header, frames_lost, 176);
+SHMRING_CHECK_OFFSET(shmring_pool_header, reserved2, 184);
+SHMRING_CHECK_OFFSET(shmring_pool_header, reserved3, 192);
 _Static_assert(sizeof(struct shmring_pool_header) == SHMRING_HEADER_SIZE, "pool header size");
 _Static_assert(SHMRING_READER_LINES_OFFSET + SHMRING_MAX_READERS * SHMRING_READER_LINE_SIZE <=
 		       SHMRING_HEADER_SIZE, "reader lines fit the header");
@@ -700,6 +707,7 @@ struct shmring_stats {
 	int32_t producer_pid;
 	uint32_t readers;          /* readers connected */
 	uint64_t frames_written;
+	uint64_t frames_lost;      /* lost before the channel (shmring_producer_set_seq) */
 	/* consumer only: */
 	uint64_t frames_read, frames_dropped; /* dropped: gaps in seq it saw */
 	uint32_t held;
@@ -735,6 +743,13 @@ SHMRING_API int shmring_producer_write(shmring_producer *p, const void *data, si
 			    const struct shmring_meta *meta, int64_t timeout_ns);
 /* Push an end of stream to every reader (waits like reserve). */
 SHMRING_API int shmring_producer_eos(shmring_producer *p, int64_t timeout_ns);
+/* Number the next frame seq, for a producer that republishes frames
+ * numbered elsewhere (a network receiver): seq >= the number the next
+ * frame would get, else -EINVAL naming both.  Before the first frame it
+ * sets where the numbering starts; after it, the numbers skipped are
+ * frames lost before this channel: every reader sees them as a gap
+ * (dropped frames) and frames_lost counts them. */
+SHMRING_API int shmring_producer_set_seq(shmring_producer *p, uint64_t seq);
 SHMRING_API uint64_t shmring_producer_max_frame(const shmring_producer *p);
 /* Readers connected now. */
 SHMRING_API int shmring_producer_readers(shmring_producer *p);
