@@ -184,6 +184,18 @@ static inline void t_opaque(struct shmring_stream_info *si, const char *caps)
 }
 
 /* 1 if anything of channel name is in /dev/shm or bound in /proc/net/unix. */
+/* A producer of chan with options o and an opaque stream description
+ * ("application/x-test"): ready for frames. */
+static inline shmring_producer *t_producer(const char *chan, const struct shmring_producer_options *o)
+{
+	shmring_producer *p;
+	struct shmring_stream_info si;
+	CHECK_OK(shmring_producer_create(chan, o, &p));
+	t_opaque(&si, "application/x-test");
+	CHECK_OK(shmring_producer_set_stream(p, &si));
+	return p;
+}
+
 static inline int t_leftover(const char *name)
 {
 	DIR *d = opendir("/dev/shm");

@@ -18,11 +18,7 @@ int main(void)
 	t_name(chan, sizeof chan, "drop_count");
 	struct shmring_producer_options o = {.slot_size = 4096, .policy = SHMRING_POLICY_DROP_NEW,
 					      .queue_len = 3};
-	shmring_producer *p;
-	CHECK_OK(shmring_producer_create(chan, &o, &p));
-	struct shmring_stream_info si;
-	t_opaque(&si, "application/x-test");
-	CHECK_OK(shmring_producer_set_stream(p, &si));
+	shmring_producer *p = t_producer(chan, &o);
 	shmring_consumer *slow, *fast;
 	CHECK_OK(shmring_consumer_attach(chan, NULL, 5 * SEC, &slow));
 	struct shmring_consumer_options lo = {0, SHMRING_MODE_LIVE};

@@ -9,11 +9,7 @@ static int producer(void *arg)
 {
 	int with_eos = (int)(uintptr_t)arg;
 	struct shmring_producer_options o = {.queue_len = 8};
-	shmring_producer *p;
-	CHECK_OK(shmring_producer_create(chan, &o, &p));
-	struct shmring_stream_info si;
-	t_opaque(&si, "application/x-test");
-	CHECK_OK(shmring_producer_set_stream(p, &si));
+	shmring_producer *p = t_producer(chan, &o);
 	gate_post(&up, 'p');
 	gate_wait(&down, 10000);
 	uint8_t buf[64];

@@ -46,11 +46,7 @@ int main(void)
 		pid[i] = t_spawn(reader, NULL);
 	struct shmring_producer_options o = {.slot_size = 16384, .queue_len = 8,
 					      .policy = SHMRING_POLICY_LOSSLESS};
-	shmring_producer *p;
-	CHECK_OK(shmring_producer_create(chan, &o, &p));
-	struct shmring_stream_info si;
-	t_opaque(&si, "application/x-test");
-	CHECK_OK(shmring_producer_set_stream(p, &si));
+	shmring_producer *p = t_producer(chan, &o);
 	for (int i = 0; i < READERS; i++)
 		gate_wait(&ready, 10000);
 	CHECK_EQ(shmring_producer_readers(p), READERS);

@@ -16,11 +16,7 @@ int main(void)
 	char chan[64];
 	t_name(chan, sizeof chan, "hold_release");
 	struct shmring_producer_options o = {.slot_size = 4096, .queue_len = 8, .max_holds = 4};
-	shmring_producer *p;
-	CHECK_OK(shmring_producer_create(chan, &o, &p));
-	struct shmring_stream_info si;
-	t_opaque(&si, "application/x-test");
-	CHECK_OK(shmring_producer_set_stream(p, &si));
+	shmring_producer *p = t_producer(chan, &o);
 	struct shmring_consumer_options co = {.holds = 3};
 	CHECK_OK(shmring_consumer_attach(chan, &co, 5 * SEC, &c));
 

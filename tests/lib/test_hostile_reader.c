@@ -141,11 +141,7 @@ int main(void)
 	pid[HONEST] = t_spawn(hostile, NULL);
 	struct shmring_producer_options o = {.slot_size = 4096, .queue_len = 4, .max_readers = HONEST + 1,
 					      .policy = SHMRING_POLICY_LOSSLESS};
-	shmring_producer *p;
-	CHECK_OK(shmring_producer_create(chan, &o, &p));
-	struct shmring_stream_info si;
-	t_opaque(&si, "application/x-test");
-	CHECK_OK(shmring_producer_set_stream(p, &si));
+	shmring_producer *p = t_producer(chan, &o);
 	for (int i = 0; i <= HONEST; i++)
 		gate_wait(&up, 10000);
 	/* At least frames frames, and on until the hostile reader is out. */

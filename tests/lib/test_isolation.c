@@ -63,11 +63,7 @@ static void run(uint32_t policy, uint32_t stalled_mode, int n_readers)
 	for (int i = 0; i < n_readers; i++)
 		pid[n++] = t_spawn(reader, NULL);
 	struct shmring_producer_options o = {.slot_size = 8192, .queue_len = QUEUE, .policy = policy};
-	shmring_producer *p;
-	CHECK_OK(shmring_producer_create(chan, &o, &p));
-	struct shmring_stream_info si;
-	t_opaque(&si, "application/x-test");
-	CHECK_OK(shmring_producer_set_stream(p, &si));
+	shmring_producer *p = t_producer(chan, &o);
 	for (int i = 0; i < n; i++)
 		gate_wait(&up, 10000);
 	uint64_t t = t_now();

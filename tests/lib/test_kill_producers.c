@@ -11,11 +11,7 @@ static int producer(void *arg)
 {
 	(void)arg;
 	struct shmring_producer_options o = {.slot_size = 4096, .policy = SHMRING_POLICY_LIVE};
-	shmring_producer *p;
-	CHECK_OK(shmring_producer_create(chan, &o, &p));
-	struct shmring_stream_info si;
-	t_opaque(&si, "application/x-test");
-	CHECK_OK(shmring_producer_set_stream(p, &si));
+	shmring_producer *p = t_producer(chan, &o);
 	gate_post(&up, 'p');
 	gate_wait(&down, 10000);
 	uint8_t buf[256];

@@ -41,11 +41,7 @@ int main(void)
 	pid_t h = t_spawn(honest, NULL);
 	struct shmring_producer_options o = {.slot_size = 4096, .max_readers = 3,
 					      .policy = SHMRING_POLICY_LOSSLESS};
-	shmring_producer *p;
-	CHECK_OK(shmring_producer_create(chan, &o, &p));
-	struct shmring_stream_info si;
-	t_opaque(&si, "application/x-test");
-	CHECK_OK(shmring_producer_set_stream(p, &si));
+	shmring_producer *p = t_producer(chan, &o);
 	gate_wait(&up, 10000);
 	uint64_t s = 0, x = 12345;
 	for (unsigned k = 0; k < kills; k++) {

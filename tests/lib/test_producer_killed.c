@@ -9,11 +9,7 @@ static int producer(void *arg)
 {
 	(void)arg;
 	struct shmring_producer_options o = {.queue_len = 4};
-	shmring_producer *p;
-	CHECK_OK(shmring_producer_create(chan, &o, &p));
-	struct shmring_stream_info si;
-	t_opaque(&si, "application/x-test");
-	CHECK_OK(shmring_producer_set_stream(p, &si));
+	shmring_producer *p = t_producer(chan, &o);
 	gate_post(&up, 'p');
 	gate_wait(&down, 10000); /* the parent's reader is attached: produce 3 frames */
 	uint8_t buf[100];

@@ -5,11 +5,7 @@
 static shmring_producer *start(const char *chan)
 {
 	struct shmring_producer_options o = {.slot_size = 4096};
-	shmring_producer *p;
-	CHECK_OK(shmring_producer_create(chan, &o, &p));
-	struct shmring_stream_info si;
-	t_opaque(&si, "application/x-test");
-	CHECK_OK(shmring_producer_set_stream(p, &si));
+	shmring_producer *p = t_producer(chan, &o);
 	return p;
 }
 

@@ -26,11 +26,7 @@ int main(void)
 	char chan[64];
 	t_name(chan, sizeof chan, "set_seq");
 	struct shmring_producer_options o = {.slot_size = 4096, .queue_len = 8};
-	shmring_producer *p;
-	CHECK_OK(shmring_producer_create(chan, &o, &p));
-	struct shmring_stream_info si;
-	t_opaque(&si, "application/x-test");
-	CHECK_OK(shmring_producer_set_stream(p, &si));
+	shmring_producer *p = t_producer(chan, &o);
 	shmring_consumer *a, *b;
 	CHECK_OK(shmring_consumer_attach(chan, NULL, 5 * SEC, &a));
 	struct shmring_consumer_options lo = {0, SHMRING_MODE_LIVE};
