@@ -170,8 +170,29 @@ static int map_welcome(shmring_consumer *c, const struct shmring_msg_welcome *w,
 	return 0;
 }
 
+void shmring_cancel_fire(struct shmring_cancel *cancel)
+{
+	if (!cancel)
+		return;
+	__atomic_store_n(&cancel->fired, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&cancel->word, 1, __ATOMIC_SEQ_CST);
+	_shmring_wake(&cancel->word, 1);
+}
+
+void shmring_cancel_reset(struct shmring_cancel *cancel)
+{
+	if (cancel)
+		__atomic_store_n(&cancel->fired, 0, __ATOMIC_RELEASE);
+}
+
 int shmring_consumer_attach(const char *name, const struct shmring_consumer_options *opts,
 			     int64_t timeout_ns, shmring_consumer **out)
+{
+	return shmring_consumer_attach_cancel(name, opts, timeout_ns, NULL, out);
+}
+
+int shmring_consumer_attach_cancel(const char *name, const struct shmring_consumer_options *opts,
+				    int64_t timeout_ns, struct shmring_cancel *cancel, shmring_consumer **out)
 {
 	if (!out)
 		return fail(EINVAL, "NULL output handle");
@@ -181,6 +202,8 @@ int shmring_consumer_attach(const char *name, const struct shmring_consumer_opti
 		return rc;
 	if (opts && opts->mode > SHMRING_MODE_LIVE)
 		return fail(EINVAL, "unknown reader mode %u", opts->mode);
+	if (cancel && __atomic_load_n(&cancel->fired, __ATOMIC_ACQUIRE))
+		return fail(EINTR, "attaching to channel '%s': cancelled", name);
 	shmring_consumer *c = calloc(1, sizeof(*c));
 	if (!c)
 		return fail(ENOMEM, "out of memory");
@@ -189,8 +212,9 @@ int shmring_consumer_attach(const char *name, const struct shmring_consumer_opti
 	pthread_mutex_init(&c->lock, NULL);
 	struct shmring_msg_welcome w;
 	int fds[2] = {-1, -1};
-	c->sock = hello(name, SHMRING_ROLE_READER, opts, _shmring_deadline(timeout_ns), &c->intr,
-			&c->interrupted, &w, fds);
+	c->sock = hello(name, SHMRING_ROLE_READER, opts, _shmring_deadline(timeout_ns),
+			cancel ? &cancel->word : &c->intr, cancel ? &cancel->fired : &c->interrupted, &w,
+			fds);
 	rc = c->sock < 0 ? c->sock : map_welcome(c, &w, fds);
 	if (rc < 0) {
 		char why[SHMRING_ERROR_MAX];

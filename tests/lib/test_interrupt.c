@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test_interrupt.c: a reader waiting for a frame and a lossless producer waiting for a reader are woken by interrupt (-EINTR). */
+/* test_interrupt.c: a reader waiting for a frame, a lossless producer waiting for a reader, and an attach waiting for an absent producer are woken by interrupt or cancel (-EINTR). */
 #include "common.h"
 
 #include <pthread.h>
@@ -13,6 +13,18 @@ static void *wait_frame(void *arg)
 	__atomic_store_n(&waiter, gettid(), __ATOMIC_RELEASE);
 	struct shmring_frame f;
 	*(int *)arg = shmring_consumer_next(c, &f, SHMRING_FOREVER, 0);
+	return NULL;
+}
+
+static struct shmring_cancel cancel;
+static char absent[64];
+
+static void *wait_attach(void *arg)
+{
+	__atomic_store_n(&waiter, gettid(), __ATOMIC_RELEASE);
+	shmring_consumer *none = NULL;
+	*(int *)arg = shmring_consumer_attach_cancel(absent, NULL, SHMRING_FOREVER, &cancel, &none);
+	CHECK(none == NULL);
 	return NULL;
 }
 
@@ -46,6 +58,11 @@ static void stop_consumer(void)
 	shmring_consumer_interrupt(c);
 }
 
+static void stop_attach(void)
+{
+	shmring_cancel_fire(&cancel);
+}
+
 static void stop_producer(void)
 {
 	shmring_producer_interrupt(p);
@@ -71,6 +88,17 @@ int main(void)
 	CHECK_EQ(shmring_consumer_next(c, &f, SEC, 0), 1);
 	CHECK_OK(shmring_consumer_release(c, &f));
 	CHECK_OK(shmring_producer_write(p, b, sizeof(b), NULL, SEC));
+
+	/* An attach waiting for a producer that never comes ends when the
+	 * token fires; a fired token ends the next at once, until reset. */
+	t_name(absent, sizeof(absent), "interrupt-absent");
+	interrupt(wait_attach, stop_attach);
+	shmring_consumer *c2 = NULL;
+	CHECK_ERR(shmring_consumer_attach_cancel(chan, NULL, SHMRING_FOREVER, &cancel, &c2), -EINTR);
+	CHECK(c2 == NULL);
+	shmring_cancel_reset(&cancel);
+	CHECK_OK(shmring_consumer_attach_cancel(chan, NULL, 5 * SEC, &cancel, &c2));
+	shmring_consumer_close(c2);
 	shmring_consumer_close(c);
 	shmring_producer_close(p);
 	return 0;

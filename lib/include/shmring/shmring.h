@@ -773,6 +773,19 @@ SHMRING_API void shmring_producer_close(shmring_producer *p);
 SHMRING_API SHMRING_WUR int shmring_consumer_attach(
 	const char *name, const struct shmring_consumer_options *opts, int64_t timeout_ns,
 	shmring_consumer **out);
+/* A token that ends a shmring_consumer_attach_cancel() waiting in another
+ * thread at once.  Zero-initialise it; fired stays set until reset. */
+struct shmring_cancel {
+	uint32_t word;   /* private */
+	int32_t fired;
+};
+SHMRING_API void shmring_cancel_fire(struct shmring_cancel *cancel);
+SHMRING_API void shmring_cancel_reset(struct shmring_cancel *cancel);
+/* shmring_consumer_attach() that returns -EINTR as soon as cancel is
+ * fired (or at once if it was).  cancel NULL: shmring_consumer_attach(). */
+SHMRING_API SHMRING_WUR int shmring_consumer_attach_cancel(
+	const char *name, const struct shmring_consumer_options *opts, int64_t timeout_ns,
+	struct shmring_cancel *cancel, shmring_consumer **out);
 /* Wait for the next frame.  1 with *frame filled, 0 at end of stream
  * (and after a clean close that followed EOS), -ETIMEDOUT, -EINTR,
  * -ENOBUFS (holding its maximum: release a frame first), -EOWNERDEAD (the
