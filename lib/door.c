@@ -293,6 +293,7 @@ void _shmring_door_drop(shmring_producer *p, struct reader *r)
 	if (!r->active)
 		return;
 	r->active = 0;
+	p->dropped_by_gone += r->dropped;
 	__atomic_store_n(&pool_line(&p->m, (uint32_t)(r - p->r))->pid, 0, __ATOMIC_RELAXED);
 	p->n_readers--;
 	__atomic_store_n(&p->m.h->readers, p->n_readers, __ATOMIC_RELAXED);

@@ -116,6 +116,7 @@ struct shmring_producer {
 	pthread_mutex_t lock; /* the readers table, between the door and the frame path */
 	struct reader r[SHMRING_MAX_READERS];
 	uint32_t n_readers;
+	uint64_t dropped_by_gone; /* frames dropped for readers that left (lock) */
 	uint32_t door_seq; /* futex word (waited on and woken as shared): +1 when a reader joins or leaves */
 
 	struct resv resv[SHMRING_RESERVED_MAX];

@@ -606,6 +606,34 @@ int shmring_producer_wait_reader(shmring_producer *p, int64_t timeout_ns)
 	}
 }
 
+int shmring_producer_watch_readers(shmring_producer *p, uint32_t *changes, int64_t timeout_ns,
+				   struct shmring_cancel *cancel)
+{
+	if (!p || !changes)
+		return fail(EINVAL, "NULL argument");
+	uint64_t deadline = _shmring_deadline(timeout_ns);
+	uint32_t none = 0;
+	for (;;) {
+		uint32_t cv = cancel ? __atomic_load_n(&cancel->word, __ATOMIC_ACQUIRE) : 0;
+		/* acquire: pairs with the door's seq_cst add after a reader
+		 * joined or left (n_readers changed under the lock first). */
+		uint32_t dv = __atomic_load_n(&p->door_seq, __ATOMIC_ACQUIRE);
+		if (dv != *changes) {
+			*changes = dv;
+			pthread_mutex_lock(&p->lock);
+			int n = (int)p->n_readers;
+			pthread_mutex_unlock(&p->lock);
+			return n;
+		}
+		if (cancel && __atomic_load_n(&cancel->fired, __ATOMIC_ACQUIRE))
+			return fail(EINTR, "channel '%s': watching readers: cancelled", p->name);
+		if (_shmring_now() >= deadline)
+			return fail(ETIMEDOUT, "channel '%s': no reader attached or left in time", p->name);
+		uint32_t *words[1] = {&p->door_seq};
+		_shmring_wait(words, &dv, 1, cancel ? &cancel->word : &none, cv, deadline);
+	}
+}
+
 void shmring_producer_interrupt(shmring_producer *p)
 {
 	if (!p)
@@ -630,6 +658,9 @@ int shmring_producer_stats(shmring_producer *p, struct shmring_stats *st)
 	if (!p || !st)
 		return fail(EINVAL, "NULL argument");
 	_shmring_fill_stats(&p->m, st);
+	pthread_mutex_lock(&p->lock);
+	st->frames_dropped_gone = p->dropped_by_gone;
+	pthread_mutex_unlock(&p->lock);
 	return 0;
 }
 

@@ -658,6 +658,16 @@ SHMRING_API uint64_t shmring_now_ns(void);
 typedef struct shmring_producer shmring_producer;
 typedef struct shmring_consumer shmring_consumer;
 
+/* A token that ends a wait in another thread at once
+ * (shmring_consumer_attach_cancel(), shmring_producer_watch_readers()).
+ * Zero-initialise it; fired stays set until reset. */
+struct shmring_cancel {
+	uint32_t word;   /* private */
+	int32_t fired;
+};
+SHMRING_API void shmring_cancel_fire(struct shmring_cancel *cancel);
+SHMRING_API void shmring_cancel_reset(struct shmring_cancel *cancel);
+
 /* shmring_producer_options.share */
 #define SHMRING_SHARE_UID (1u << 0) /* also accept readers of uid share_uid */
 #define SHMRING_SHARE_GID (1u << 1) /* also accept readers in group share_gid */
@@ -708,6 +718,7 @@ struct shmring_stats {
 	uint32_t readers;          /* readers connected */
 	uint64_t frames_written;
 	uint64_t frames_lost;      /* lost before the channel (shmring_producer_set_seq) */
+	uint64_t frames_dropped_gone; /* producer only: frames dropped for readers that left */
 	/* consumer only: */
 	uint64_t frames_read, frames_dropped; /* dropped: gaps in seq it saw */
 	uint32_t held;
@@ -757,6 +768,12 @@ SHMRING_API int shmring_producer_readers(shmring_producer *p);
  * -ETIMEDOUT, -EINTR (shmring_producer_interrupt()).  A frame committed
  * after it returns 0 reaches that reader. */
 SHMRING_API int shmring_producer_wait_reader(shmring_producer *p, int64_t timeout_ns);
+/* Wait until a reader attaches or leaves after the change *changes counts
+ * (0 the first time), then store the new count in *changes and return the
+ * readers connected now; -ETIMEDOUT, or -EINTR once cancel (may be NULL)
+ * is fired.  For a thread that reports readers while no frame flows. */
+SHMRING_API int shmring_producer_watch_readers(shmring_producer *p, uint32_t *changes, int64_t timeout_ns,
+					       struct shmring_cancel *cancel);
 SHMRING_API void shmring_producer_interrupt(shmring_producer *p);
 SHMRING_API void shmring_producer_resume(shmring_producer *p);
 SHMRING_API int shmring_producer_stats(shmring_producer *p, struct shmring_stats *st);
@@ -773,14 +790,6 @@ SHMRING_API void shmring_producer_close(shmring_producer *p);
 SHMRING_API SHMRING_WUR int shmring_consumer_attach(
 	const char *name, const struct shmring_consumer_options *opts, int64_t timeout_ns,
 	shmring_consumer **out);
-/* A token that ends a shmring_consumer_attach_cancel() waiting in another
- * thread at once.  Zero-initialise it; fired stays set until reset. */
-struct shmring_cancel {
-	uint32_t word;   /* private */
-	int32_t fired;
-};
-SHMRING_API void shmring_cancel_fire(struct shmring_cancel *cancel);
-SHMRING_API void shmring_cancel_reset(struct shmring_cancel *cancel);
 /* shmring_consumer_attach() that returns -EINTR as soon as cancel is
  * fired (or at once if it was).  cancel NULL: shmring_consumer_attach(). */
 SHMRING_API SHMRING_WUR int shmring_consumer_attach_cancel(
