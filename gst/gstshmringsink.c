@@ -41,8 +41,8 @@
  * `wait`, `live`, `reason`) saying which.  When a reader attaches or
  * leaves, #GstShmringSink:readers and #GstShmringSink:reader-attached are
  * notified and a `shmring-reader` element message (fields `channel`,
- * `attached`, `pid`, `readers`) is posted; the sink looks at most every
- * 100 ms, while frames flow.
+ * `attached`, `pid`, `readers`) is posted at once, frames flowing or
+ * not (from a thread of the sink's).
  *
  * The sink offers upstream a buffer pool whose buffers are slots of the
  * pool (at most two reserved at a time): elements that use it
@@ -107,7 +107,6 @@ typedef enum
 #define DEFAULT_SEQUENCE SEQUENCE_OWN
 
 /* How often render() looks whether a reader attached or left. */
-#define READER_CHECK_INTERVAL (100 * G_TIME_SPAN_MILLISECOND)
 
 enum
 {
@@ -168,21 +167,25 @@ struct _GstShmringSink
   guint64 last_seq;
   guint64 seq_delta;
 
-  /* streaming thread: the readers last seen (pid per index), and when */
+  /* the watch thread, while the channel exists: it reports readers that
+   * attach or leave, frames flowing or not; reader_pids is its own */
+  GThread *watch;
+  struct shmring_cancel watch_cancel;
+  shmring_producer *watch_p;
   gint reader_pids[SHMRING_MAX_READERS];
-  guint64 reader_dropped[SHMRING_MAX_READERS];  /* their drops, last seen */
-  gint64 reader_checked;
 
   /* counters, under the object lock */
   guint64 frames_copied;
-  guint64 frames_dropped;       /* by the sink itself (-ENOBUFS), and by
-                                 * readers that left (as last seen) */
+  guint64 frames_dropped;       /* by the sink itself (-ENOBUFS) */
+  guint64 dropped_gone;         /* for readers that left */
   guint readers;
   struct shmring_stats last_stats;      /* kept after stop */
   gboolean have_stats;
 };
 
 G_DEFINE_TYPE (GstShmringSink, gst_shmring_sink, GST_TYPE_BASE_SINK);
+
+static gpointer gst_shmring_sink_watch (gpointer data);
 GST_ELEMENT_REGISTER_DEFINE (shmringsink, "shmringsink", GST_RANK_NONE,
     GST_TYPE_SHMRING_SINK);
 
@@ -413,7 +416,7 @@ gst_shmring_sink_get_property (GObject * object, guint prop_id,
           st.frames_dropped : 0;
 
       GST_OBJECT_LOCK (self);
-      n += self->frames_dropped;
+      n += self->frames_dropped + self->dropped_gone;
       GST_OBJECT_UNLOCK (self);
       g_value_set_uint64 (value, n);
       break;
@@ -559,6 +562,11 @@ gst_shmring_sink_create (GstShmringSink * self, guint64 slot_size)
   self->max_frame = shmring_producer_max_frame (p);
   self->keep_newest = keep_newest;
   GST_OBJECT_UNLOCK (self);
+  /* Stopped and joined in stop(), before the writer may close p. */
+  self->watch_p = p;
+  shmring_cancel_reset (&self->watch_cancel);
+  self->watch = g_thread_new ("shmringsink-watch", gst_shmring_sink_watch,
+      self);
   return TRUE;
 }
 
@@ -642,8 +650,7 @@ gst_shmring_sink_start (GstBaseSink * bsink)
   self->have_stats = FALSE;
   self->raw = FALSE;
   memset (self->reader_pids, 0, sizeof self->reader_pids);
-  memset (self->reader_dropped, 0, sizeof self->reader_dropped);
-  self->reader_checked = 0;
+  self->dropped_gone = 0;
   self->too_large_posted = FALSE;
   self->had_reader = FALSE;
   GST_OBJECT_UNLOCK (self);
@@ -679,6 +686,13 @@ gst_shmring_sink_stop (GstBaseSink * bsink)
   GstShmringWriter *w;
   gchar *name;
 
+  /* The watch thread first: it reads the name and the producer. */
+  if (self->watch) {
+    shmring_cancel_fire (&self->watch_cancel);
+    g_thread_join (self->watch);
+    self->watch = NULL;
+    self->watch_p = NULL;
+  }
   GST_OBJECT_LOCK (self);
   w = self->writer;
   name = self->name;
@@ -698,6 +712,7 @@ gst_shmring_sink_stop (GstBaseSink * bsink)
         st.frames_dropped += st.reader[i].frames_dropped;
     st.readers = 0;
     GST_OBJECT_LOCK (self);
+    self->dropped_gone = st.frames_dropped_gone;
     self->last_stats = st;
     self->have_stats = TRUE;
     GST_OBJECT_UNLOCK (self);
@@ -959,21 +974,31 @@ needs_relayout (GstBuffer * buf, const GstVideoInfo * info)
   return FALSE;
 }
 
-/* At most every READER_CHECK_INTERVAL (now if force): for each reader
- * that attached or left since the last look, post a "shmring-reader"
- * element message (channel, attached, pid, readers); notify readers and
+/* Post a "shmring-reader" element message for a reader that attached or
+ * left. */
+static void
+gst_shmring_sink_post_reader (GstShmringSink * self, gint pid,
+    gboolean attached, guint n)
+{
+  GST_INFO_OBJECT (self, "reader (pid %d) %s channel %s", pid, attached ?
+      "attached to" : "left", self->name);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("shmring-reader", "channel", G_TYPE_STRING,
+              self->name, "attached", G_TYPE_BOOLEAN, attached, "pid",
+              G_TYPE_INT, pid, "readers", G_TYPE_UINT, n, NULL)));
+}
+
+/* Watch thread: for each reader that attached or left since the last
+ * look, post a "shmring-reader" element message; notify readers and
  * reader-attached when the count changed. */
 static void
-gst_shmring_sink_check_readers (GstShmringSink * self, gboolean force)
+gst_shmring_sink_check_readers (GstShmringSink * self)
 {
-  gint64 now = g_get_monotonic_time ();
   struct shmring_stats st;
   guint i, n = 0, old;
 
-  if (!force && now - self->reader_checked < READER_CHECK_INTERVAL)
-    return;
-  self->reader_checked = now;
-  if (gst_shmring_writer_call (self->writer, stats_fn, &st) < 0)
+  if (shmring_producer_stats (self->watch_p, &st) < 0)
     return;
   for (i = 0; i < SHMRING_MAX_READERS; i++)
     if (st.reader[i].pid != 0)
@@ -981,6 +1006,7 @@ gst_shmring_sink_check_readers (GstShmringSink * self, gboolean force)
   GST_OBJECT_LOCK (self);
   old = self->readers;
   self->readers = n;
+  self->dropped_gone = st.frames_dropped_gone;
   GST_OBJECT_UNLOCK (self);
   /* notified before the messages: a message's receiver reads the new value */
   if (old != n) {
@@ -992,35 +1018,30 @@ gst_shmring_sink_check_readers (GstShmringSink * self, gboolean force)
   for (i = 0; i < SHMRING_MAX_READERS; i++) {
     gint was = self->reader_pids[i], is = st.reader[i].pid;
 
-    if (was == is) {
-      self->reader_dropped[i] = st.reader[i].frames_dropped;
+    if (was == is)
       continue;
-    }
-    /* A reader that left keeps counting in frames-dropped. */
-    GST_OBJECT_LOCK (self);
-    self->frames_dropped += self->reader_dropped[i];
-    GST_OBJECT_UNLOCK (self);
-    self->reader_dropped[i] = is ? st.reader[i].frames_dropped : 0;
     self->reader_pids[i] = is;
-    if (was != 0) {
-      GST_INFO_OBJECT (self, "reader (pid %d) left channel %s", was,
-          self->name);
-      gst_element_post_message (GST_ELEMENT (self),
-          gst_message_new_element (GST_OBJECT (self),
-              gst_structure_new ("shmring-reader", "channel", G_TYPE_STRING,
-                  self->name, "attached", G_TYPE_BOOLEAN, FALSE, "pid",
-                  G_TYPE_INT, was, "readers", G_TYPE_UINT, n, NULL)));
-    }
-    if (is != 0) {
-      GST_INFO_OBJECT (self, "reader (pid %d) attached to channel %s", is,
-          self->name);
-      gst_element_post_message (GST_ELEMENT (self),
-          gst_message_new_element (GST_OBJECT (self),
-              gst_structure_new ("shmring-reader", "channel", G_TYPE_STRING,
-                  self->name, "attached", G_TYPE_BOOLEAN, TRUE, "pid",
-                  G_TYPE_INT, is, "readers", G_TYPE_UINT, n, NULL)));
-    }
+    if (was != 0)
+      gst_shmring_sink_post_reader (self, was, FALSE, n);
+    if (is != 0)
+      gst_shmring_sink_post_reader (self, is, TRUE, n);
   }
+}
+
+static gpointer
+gst_shmring_sink_watch (gpointer data)
+{
+  GstShmringSink *self = data;
+  uint32_t changes = 0;
+  int r;
+
+  while ((r = shmring_producer_watch_readers (self->watch_p, &changes,
+              SHMRING_FOREVER, &self->watch_cancel)) >= 0)
+    gst_shmring_sink_check_readers (self);
+  if (r != -EINTR)
+    GST_WARNING_OBJECT (self, "stopped watching readers: %s",
+        shmring_last_error ());
+  return NULL;
 }
 
 static int
@@ -1111,7 +1132,6 @@ gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
       return GST_FLOW_ERROR;
     }
     self->had_reader = TRUE;
-    gst_shmring_sink_check_readers (self, TRUE);
   }
   meta.pts = gst_shmring_time_to_ring (GST_BUFFER_PTS (buf));
   meta.dts = gst_shmring_time_to_ring (GST_BUFFER_DTS (buf));
@@ -1151,7 +1171,6 @@ gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
       GST_OBJECT_UNLOCK (self);
     }
   }
-  gst_shmring_sink_check_readers (self, FALSE);
   if (r == 0 && self->seq_mode == SEQUENCE_OFFSET) {
     self->last_seq = seq;
     self->have_last_seq = TRUE;
@@ -1282,8 +1301,8 @@ gst_shmring_sink_class_init (GstShmringSinkClass * klass)
       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_FRAMES_DROPPED] = g_param_spec_uint64 ("frames-dropped",
       "Frames dropped", "Frames dropped (drop-new) or reclaimed unread (live), summed "
-      "over the readers (one that left counts with the drops the sink last "
-      "saw, while frames flowed)",
+      "over the readers, those that left included, plus frames the sink "
+      "could not publish",
       0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_FRAMES_COPIED] = g_param_spec_uint64 ("frames-copied",
       "Frames copied", "Frames written by copying the buffer into a slot "

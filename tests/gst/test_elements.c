@@ -1199,6 +1199,53 @@ GST_START_TEST (test_reader_attach_leave_messages)
 
 GST_END_TEST;
 
+/* Readers that attach and leave are reported while no frame flows: one
+ * buffer, then nothing, and a reader comes and goes. */
+GST_START_TEST (test_reader_messages_without_frames)
+{
+  gchar *name = channel_name ("rdr-idle");
+  GstElement *p = parse ("appsrc name=a format=time caps=application/x-test "
+      "! shmringsink name=s channel=%s wait-for-reader=false", name);
+  GstElement *a = gst_bin_get_by_name (GST_BIN (p), "a");
+  GstElement *s = gst_bin_get_by_name (GST_BIN (p), "s");
+  shmring_consumer *c;
+  GstStructure *st;
+  gboolean attached = FALSE;
+  guint readers = 9;
+  gint pid = 0;
+
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (a),
+          make_buffer (64, 1)), GST_FLOW_OK);
+  fail_unless_equals_int (shmring_consumer_attach (name, NULL,
+          20 * GST_SECOND, &c), 0);
+  st = wait_element_message (p, "shmring-reader");
+  fail_unless (gst_structure_get_boolean (st, "attached", &attached));
+  fail_unless (gst_structure_get_int (st, "pid", &pid));
+  fail_unless (attached);
+  fail_unless_equals_int (pid, (int) getpid ());
+  gst_structure_free (st);
+  g_object_get (s, "readers", &readers, NULL);
+  fail_unless_equals_int (readers, 1);
+
+  shmring_consumer_close (c);
+  st = wait_element_message (p, "shmring-reader");
+  fail_unless (gst_structure_get_boolean (st, "attached", &attached));
+  fail_unless (!attached);
+  gst_structure_free (st);
+  g_object_get (s, "readers", &readers, "reader-attached", &attached, NULL);
+  fail_unless_equals_int (readers, 0);
+  fail_unless (!attached);
+
+  gst_object_unref (a);
+  gst_object_unref (s);
+  stop_pipeline (p);
+  fail_unless (!channel_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Every raw format GStreamer knows is published at odd and at tile-sized
  * dimensions: the library's whole-plane checks accept GStreamer's own
  * layouts, packed 10-bit and tiled ones included. */
@@ -1576,6 +1623,7 @@ shmring_elements_suite (void)
   tcase_add_test (tc, test_live_stalled_reader);
   tcase_add_test (tc, test_latest_never_blocks_lossless);
   tcase_add_test (tc, test_reader_attach_leave_messages);
+  tcase_add_test (tc, test_reader_messages_without_frames);
   tcase_add_test (tc, test_frame_too_large_once);
   tcase_add_test (tc, test_every_format_published);
   return s;
