@@ -18,9 +18,10 @@ package to install.
 Instrumentation: inside ``with counting() as c:`` every operation adds 1
 to the counter of its kind (``load_relaxed``, ``load_acquire``,
 ``load_seq_cst``, ``store_release``, ``store_seq_cst``, ``cas``,
-``fetch_add``, ``fence``) and to that of its kind and address, so a test
-can check that each step the protocol orders is done as such, word by
-word.  Outside it the cost is one global load per operation.
+``fetch_add``, ``fence``) and to that of its kind and address, and is
+appended to a log in program order, so a test can check that each step the
+protocol orders is done as such, word by word, and before the step it must
+precede.  Outside it the cost is one global load per operation.
 """
 
 from __future__ import annotations
@@ -88,11 +89,13 @@ class Counts:
     Attributes:
         by_kind: kind -> operations (kinds as in the module documentation).
         by_address: (kind, address) -> operations (fences have address 0).
+        log: every operation as (kind, address), in the order they were done.
     """
 
     def __init__(self) -> None:
         self.by_kind: dict[str, int] = {}
         self.by_address: dict[tuple[str, int], int] = {}
+        self.log: list[tuple[str, int]] = []
 
     def at(self, kind: str, addr: int) -> int:
         """Operations of ``kind`` on the word at ``addr``."""
@@ -108,6 +111,7 @@ def _count(kind: str, addr: int) -> None:
     if c is not None:
         c.by_kind[kind] = c.by_kind.get(kind, 0) + 1
         c.by_address[kind, addr] = c.by_address.get((kind, addr), 0) + 1
+        c.log.append((kind, addr))
 
 
 @contextmanager
