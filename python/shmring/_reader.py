@@ -31,7 +31,7 @@ from . import _layout as L
 from . import _sys
 from ._errors import (ChannelBusy, ChannelNotFound, Closed, CorruptSegment, Error, HoldsExhausted, PermissionDenied,
                       ProducerClosed, ProducerDied, ProtocolVersion, Refused, Timeout)
-from ._frame import Frame, check_geometry
+from ._frame import Frame, _Layout, layout
 from ._stats import Stats, list_channels, stats_of
 from ._video import TILED, VSUB, StreamInfo, plane_rows
 
@@ -280,6 +280,7 @@ class Reader:
         self._rom: Optional[mmap.mmap] = None
         self._bmm: Optional[mmap.mmap] = None
         self._keep: list[Any] = []
+        self._pool_u8: Any = None  # a numpy uint8 array over the whole pool, made for the first frame array
         self._frames: dict[int, Frame] = {}  # hold index -> frame handed out
         self._iter_frame: Optional[Frame] = None
         # Entries taken together with an earlier one (see _batch) and not handed out yet:
@@ -292,7 +293,8 @@ class Reader:
         self._eos = False
         self._ended: Optional[Error] = None
         self._descs: dict[int, StreamInfo] = {}
-        self._geo: dict[tuple[int, int], Any] = {}
+        self._geo: dict[tuple[int, int], _Layout] = {}
+        self._last_layout: Optional[_Layout] = None  # that of the last frame read
         self._last_seq: Optional[int] = None
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         fds: list[int] = []
@@ -401,6 +403,7 @@ class Reader:
         self._frames.clear()
         self._ready.clear()  # the hang-up gives their holds back
         self._iter_frame = None
+        self._pool_u8 = None
         self._keep.clear()
         for m in (self._rom, self._bmm):
             if m is not None:
@@ -693,13 +696,15 @@ class Reader:
         if last is not None and seq <= last:
             raise CorruptSegment(f"channel {self.name!r}: frame seq {seq} after {last}")
         info = self._desc(desc_id)
-        self._geometry(info, size)
+        lay = self._last_layout
+        if lay is None or lay.info is not info or lay.size != size:
+            lay = self._last_layout = self._layout(info, size)
         dropped = 0 if last is None else seq - last - 1
         self.dropped += dropped
         self._last_seq = seq
         self.frames += 1
         f = Frame(cast(Any, self), [k], ident.payload_offset + s * ident.slot_size, size, seq, pts, dts, duration,
-                  flags, commit_ns, info, dropped)
+                  flags, commit_ns, info, dropped, 0, None, lay)
         self._frames[k] = f
         return f
 
@@ -726,15 +731,23 @@ class Reader:
         self._descs[d % L.DESC_SLOTS] = info
         return info
 
-    def _geometry(self, info: StreamInfo, size: int) -> Any:
+    def _pool_array(self, np: Any) -> Any:
+        """The pool as a read-only numpy uint8 array (holding a buffer export of the mapping)."""
+        a = self._pool_u8
+        if a is None:
+            a = self._pool_u8 = np.frombuffer(self._rom, np.uint8)
+        return a
+
+    def _layout(self, info: StreamInfo, size: int) -> _Layout:
+        """The checked layout of frames of ``size`` bytes described by ``info`` (cached)."""
         key = (info.desc_id, size)
-        g = self._geo.get(key, False)
-        if g is False:
-            g = check_geometry(self.name, info, size)
+        lay = self._geo.get(key)
+        if lay is None or lay.info is not info:
+            lay = layout(self.name, info, size)
             if len(self._geo) > 64:
                 self._geo.clear()
-            self._geo[key] = g
-        return g
+            self._geo[key] = lay
+        return lay
 
     def _channel_end(self) -> bool:
         """Nothing queued: True at a clean close after EOS; raises if the producer died, closed or refused."""
