@@ -147,60 +147,69 @@ def addr_of(buf: Union[mmap.mmap, Any]) -> tuple[int, Any]:
 
 def load_relaxed_32(addr: int) -> int:
     """Relaxed (single-copy atomic, unordered) load of the u32 at ``addr``."""
-    _count("load_relaxed", addr)
+    if _counts is not None:
+        _count("load_relaxed", addr)
     v: int = _load4(addr, RELAXED)
     return v
 
 
 def load_acquire_32(addr: int) -> int:
     """Acquire load of the u32 at ``addr``."""
-    _count("load_acquire", addr)
+    if _counts is not None:
+        _count("load_acquire", addr)
     v: int = _load4(addr, ACQUIRE)
     return v
 
 
 def load_acquire_64(addr: int) -> int:
     """Acquire load of the u64 at ``addr``."""
-    _count("load_acquire", addr)
+    if _counts is not None:
+        _count("load_acquire", addr)
     v: int = _load8(addr, ACQUIRE)
     return v
 
 
 def load_seq_cst_32(addr: int) -> int:
     """Sequentially consistent load of the u32 at ``addr``."""
-    _count("load_seq_cst", addr)
+    if _counts is not None:
+        _count("load_seq_cst", addr)
     v: int = _load4(addr, SEQ_CST)
     return v
 
 
 def load_seq_cst_64(addr: int) -> int:
     """Sequentially consistent load of the u64 at ``addr``."""
-    _count("load_seq_cst", addr)
+    if _counts is not None:
+        _count("load_seq_cst", addr)
     v: int = _load8(addr, SEQ_CST)
     return v
 
 
 def store_release_32(addr: int, value: int) -> None:
     """Release store of u32 ``value`` at ``addr``."""
-    _count("store_release", addr)
+    if _counts is not None:
+        _count("store_release", addr)
     _store4(addr, value, RELEASE)
 
 
 def store_release_64(addr: int, value: int) -> None:
     """Release store of u64 ``value`` at ``addr``."""
-    _count("store_release", addr)
+    if _counts is not None:
+        _count("store_release", addr)
     _store8(addr, value, RELEASE)
 
 
 def store_seq_cst_32(addr: int, value: int) -> None:
     """Sequentially consistent store of u32 ``value`` at ``addr``."""
-    _count("store_seq_cst", addr)
+    if _counts is not None:
+        _count("store_seq_cst", addr)
     _store4(addr, value, SEQ_CST)
 
 
 def store_seq_cst_64(addr: int, value: int) -> None:
     """Sequentially consistent store of u64 ``value`` at ``addr``."""
-    _count("store_seq_cst", addr)
+    if _counts is not None:
+        _count("store_seq_cst", addr)
     _store8(addr, value, SEQ_CST)
 
 
@@ -210,7 +219,8 @@ def cas_64(addr: int, expected: int, desired: int) -> tuple[bool, int]:
     Returns (True, expected) if the word held ``expected`` and now holds
     ``desired``, else (False, the value it held).
     """
-    _count("cas", addr)
+    if _counts is not None:
+        _count("cas", addr)
     e = _u64(expected)
     ok: bool = _cas8(addr, ctypes.byref(e), desired, ACQ_REL, ACQUIRE)
     return ok, int(e.value)
@@ -218,18 +228,21 @@ def cas_64(addr: int, expected: int, desired: int) -> tuple[bool, int]:
 
 def fetch_add_seq_cst_32(addr: int, value: int) -> int:
     """Sequentially consistent add of ``value`` to the u32 at ``addr``; returns the old value."""
-    _count("fetch_add", addr)
+    if _counts is not None:
+        _count("fetch_add", addr)
     v: int = _add4(addr, value, SEQ_CST)
     return v
 
 
 def fence_acquire() -> None:
     """Acquire fence (atomic_thread_fence(memory_order_acquire))."""
-    _count("fence", 0)
+    if _counts is not None:
+        _count("fence", 0)
     _fence(ACQUIRE)
 
 
 def fence_seq_cst() -> None:
     """Full fence (atomic_thread_fence(memory_order_seq_cst))."""
-    _count("fence", 0)
+    if _counts is not None:
+        _count("fence", 0)
     _fence(SEQ_CST)

@@ -235,6 +235,12 @@ class Frame:
         """
         a: "numpy.ndarray[Any, Any]" = self._array
         if a is None:
+            r, lay = self._reader, self._layout
+            if r is not None and lay is not None and lay._views is not None and r._pool_u8 is not None:
+                # The reader's next frame of a known layout: everything is at hand.
+                shape, dtype, o, strides = lay._views[0]
+                a = self._array = _np.ndarray(shape, dtype, r._pool_u8, self._off + o, strides)
+                return a
             np = _np if _np is not None else _numpy()
             buf, off = self._array_source(np)
             (shape, dtype, o, strides), _planes = self._get_layout().views(np)

@@ -523,6 +523,13 @@ class Reader:
         """
         if latest is None:
             latest = self.latest
+        if self._ready and not latest and not self._closed and self._ended is None:
+            try:  # taken already (see _batch)
+                f = self._deliver(*self._ready.popleft())
+            except CorruptSegment as e:
+                self._ended = e
+                raise
+            return f if f is not _EOS_MARK else None
         while True:
             try:
                 return self._next(timeout, latest)
@@ -703,7 +710,7 @@ class Reader:
         self.dropped += dropped
         self._last_seq = seq
         self.frames += 1
-        f = Frame(cast(Any, self), [k], ident.payload_offset + s * ident.slot_size, size, seq, pts, dts, duration,
+        f = Frame(self, [k], ident.payload_offset + s * ident.slot_size, size, seq, pts, dts, duration,
                   flags, commit_ns, info, dropped, 0, None, lay)
         self._frames[k] = f
         return f
