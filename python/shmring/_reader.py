@@ -235,7 +235,10 @@ class Reader:
     must ``release()`` (None at end of stream); ``poll()`` returns None at
     once when no frame is ready.  Frames are read-only views into the
     producer's pool (see Frame); ``frame.copy()`` keeps one.  Frames
-    published before the reader attached are not delivered to it.
+    published before the reader attached are not delivered to it.  Unless
+    it is live, a reader takes every queued frame it has holds for at once
+    and hands them out one by one: a producer waiting for room is woken
+    once for all of them (``latest=True`` skips those not handed out yet).
 
     Raises ChannelNotFound, ChannelBusy (the reader limit: the message
     names the limit and the readers' pids), PermissionDenied (the producer
