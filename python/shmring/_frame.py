@@ -32,7 +32,7 @@ def _numpy() -> Any:
 
 
 _STACKED_420 = ("I420", "YV12", "NV12", "NV21")
-_UNSET: Any = object()
+_NO_TIME = L.NO_TIME
 # numpy's arguments for one view of a payload: shape, dtype, offset in the payload, strides.
 _View = tuple[tuple[int, ...], Any, int, tuple[int, ...]]
 
@@ -138,9 +138,9 @@ class Frame:
         self._buf = buf
         self.size = size
         self.seq = seq
-        self.pts: Optional[int] = None if pts == L.NO_TIME else pts
-        self.dts: Optional[int] = None if dts == L.NO_TIME else dts
-        self.duration: Optional[int] = None if duration == L.NO_TIME else duration
+        self.pts: Optional[int] = None if pts == _NO_TIME else pts
+        self.dts: Optional[int] = None if dts == _NO_TIME else dts
+        self.duration: Optional[int] = None if duration == _NO_TIME else duration
         self.flags = flags
         self.commit_ns = commit_ns
         self.info = info
