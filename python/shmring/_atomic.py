@@ -18,9 +18,10 @@ package to install.
 Instrumentation: inside ``with counting() as c:`` every operation adds 1
 to the counter of its kind (``load_relaxed``, ``load_acquire``,
 ``load_seq_cst``, ``store_release``, ``store_seq_cst``, ``cas``,
-``fetch_add``, ``fence``) and to that of its kind and address, so a test
-can check that each step the protocol orders is done as such, word by
-word.  Outside it the cost is one global load per operation.
+``fetch_add``, ``fence``) and to that of its kind and address, and is
+appended to a log in program order, so a test can check that each step the
+protocol orders is done as such, word by word, and before the step it must
+precede.  Outside it the cost is one global load per operation.
 """
 
 from __future__ import annotations
@@ -88,11 +89,13 @@ class Counts:
     Attributes:
         by_kind: kind -> operations (kinds as in the module documentation).
         by_address: (kind, address) -> operations (fences have address 0).
+        log: every operation as (kind, address), in the order they were done.
     """
 
     def __init__(self) -> None:
         self.by_kind: dict[str, int] = {}
         self.by_address: dict[tuple[str, int], int] = {}
+        self.log: list[tuple[str, int]] = []
 
     def at(self, kind: str, addr: int) -> int:
         """Operations of ``kind`` on the word at ``addr``."""
@@ -108,6 +111,7 @@ def _count(kind: str, addr: int) -> None:
     if c is not None:
         c.by_kind[kind] = c.by_kind.get(kind, 0) + 1
         c.by_address[kind, addr] = c.by_address.get((kind, addr), 0) + 1
+        c.log.append((kind, addr))
 
 
 @contextmanager
@@ -143,60 +147,69 @@ def addr_of(buf: Union[mmap.mmap, Any]) -> tuple[int, Any]:
 
 def load_relaxed_32(addr: int) -> int:
     """Relaxed (single-copy atomic, unordered) load of the u32 at ``addr``."""
-    _count("load_relaxed", addr)
+    if _counts is not None:
+        _count("load_relaxed", addr)
     v: int = _load4(addr, RELAXED)
     return v
 
 
 def load_acquire_32(addr: int) -> int:
     """Acquire load of the u32 at ``addr``."""
-    _count("load_acquire", addr)
+    if _counts is not None:
+        _count("load_acquire", addr)
     v: int = _load4(addr, ACQUIRE)
     return v
 
 
 def load_acquire_64(addr: int) -> int:
     """Acquire load of the u64 at ``addr``."""
-    _count("load_acquire", addr)
+    if _counts is not None:
+        _count("load_acquire", addr)
     v: int = _load8(addr, ACQUIRE)
     return v
 
 
 def load_seq_cst_32(addr: int) -> int:
     """Sequentially consistent load of the u32 at ``addr``."""
-    _count("load_seq_cst", addr)
+    if _counts is not None:
+        _count("load_seq_cst", addr)
     v: int = _load4(addr, SEQ_CST)
     return v
 
 
 def load_seq_cst_64(addr: int) -> int:
     """Sequentially consistent load of the u64 at ``addr``."""
-    _count("load_seq_cst", addr)
+    if _counts is not None:
+        _count("load_seq_cst", addr)
     v: int = _load8(addr, SEQ_CST)
     return v
 
 
 def store_release_32(addr: int, value: int) -> None:
     """Release store of u32 ``value`` at ``addr``."""
-    _count("store_release", addr)
+    if _counts is not None:
+        _count("store_release", addr)
     _store4(addr, value, RELEASE)
 
 
 def store_release_64(addr: int, value: int) -> None:
     """Release store of u64 ``value`` at ``addr``."""
-    _count("store_release", addr)
+    if _counts is not None:
+        _count("store_release", addr)
     _store8(addr, value, RELEASE)
 
 
 def store_seq_cst_32(addr: int, value: int) -> None:
     """Sequentially consistent store of u32 ``value`` at ``addr``."""
-    _count("store_seq_cst", addr)
+    if _counts is not None:
+        _count("store_seq_cst", addr)
     _store4(addr, value, SEQ_CST)
 
 
 def store_seq_cst_64(addr: int, value: int) -> None:
     """Sequentially consistent store of u64 ``value`` at ``addr``."""
-    _count("store_seq_cst", addr)
+    if _counts is not None:
+        _count("store_seq_cst", addr)
     _store8(addr, value, SEQ_CST)
 
 
@@ -206,7 +219,8 @@ def cas_64(addr: int, expected: int, desired: int) -> tuple[bool, int]:
     Returns (True, expected) if the word held ``expected`` and now holds
     ``desired``, else (False, the value it held).
     """
-    _count("cas", addr)
+    if _counts is not None:
+        _count("cas", addr)
     e = _u64(expected)
     ok: bool = _cas8(addr, ctypes.byref(e), desired, ACQ_REL, ACQUIRE)
     return ok, int(e.value)
@@ -214,18 +228,21 @@ def cas_64(addr: int, expected: int, desired: int) -> tuple[bool, int]:
 
 def fetch_add_seq_cst_32(addr: int, value: int) -> int:
     """Sequentially consistent add of ``value`` to the u32 at ``addr``; returns the old value."""
-    _count("fetch_add", addr)
+    if _counts is not None:
+        _count("fetch_add", addr)
     v: int = _add4(addr, value, SEQ_CST)
     return v
 
 
 def fence_acquire() -> None:
     """Acquire fence (atomic_thread_fence(memory_order_acquire))."""
-    _count("fence", 0)
+    if _counts is not None:
+        _count("fence", 0)
     _fence(ACQUIRE)
 
 
 def fence_seq_cst() -> None:
     """Full fence (atomic_thread_fence(memory_order_seq_cst))."""
-    _count("fence", 0)
+    if _counts is not None:
+        _count("fence", 0)
     _fence(SEQ_CST)

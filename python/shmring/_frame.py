@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ._reader import Reader
 
-__all__ = ["Frame", "check_geometry"]
+__all__ = ["Frame", "check_geometry", "layout"]
 
 _np: Any = None
 
@@ -32,7 +32,64 @@ def _numpy() -> Any:
 
 
 _STACKED_420 = ("I420", "YV12", "NV12", "NV21")
-_UNSET: Any = object()
+_NO_TIME = L.NO_TIME
+# numpy's arguments for one view of a payload: shape, dtype, offset in the payload, strides.
+_View = tuple[tuple[int, ...], Any, int, tuple[int, ...]]
+
+
+class _Layout:
+    """The checked geometry of the frames of one description and size, and the numpy views it gives.
+
+    A reader makes one per description and frame size, so the checks and
+    the arguments of every array are worked out once, not per frame.
+    """
+
+    __slots__ = ("geo", "info", "size", "stacked", "_views")
+
+    def __init__(self, geo: Optional[list[tuple[int, int, int, int, str]]], info: StreamInfo, size: int) -> None:
+        self.geo = geo
+        self.info = info
+        self.size = size
+        self.stacked = geo is not None and _stacked_420(geo, info, size)
+        self._views: Optional[tuple[_View, list[_View]]] = None
+
+    def views(self, np: Any) -> tuple[_View, list[_View]]:
+        """The view ``array`` is, and one per plane (see Frame)."""
+        if self._views is None:
+            info = self.info
+            planes: list[_View] = []
+            for i, (rows, cols, comps, esize, dtype) in enumerate(self.geo or ()):
+                stride = info.plane_strides[i]
+                if comps == 1:
+                    planes.append(((rows, cols), np.dtype(dtype), info.plane_offsets[i], (stride, esize)))
+                else:
+                    planes.append(((rows, cols, comps), np.dtype(dtype), info.plane_offsets[i],
+                                   (stride, comps * esize, esize)))
+            if len(planes) == 1:
+                array = planes[0]
+            elif self.stacked:
+                array = ((info.height * 3 // 2, info.width), np.dtype(np.uint8), 0, (info.width, 1))
+            else:
+                array = ((self.size,), np.dtype(np.uint8), 0, (1,))
+            self._views = (array, planes)
+        return self._views
+
+
+def _stacked_420(geo: list[tuple[int, int, int, int, str]], info: StreamInfo, size: int) -> bool:
+    """Are the planes of a 4:2:0 frame packed tightly, so (h * 3 // 2, w) covers them exactly?"""
+    if info.format not in _STACKED_420 or info.width % 2 or info.height % 2:
+        return False
+    end = 0
+    for (rows, cols, comps, esize, _dt), off, stride in zip(geo, info.plane_offsets, info.plane_strides):
+        if off != end or stride != cols * comps * esize:
+            return False
+        end += rows * stride
+    return end == info.width * info.height * 3 // 2 <= size
+
+
+def layout(name: str, info: StreamInfo, size: int) -> _Layout:
+    """Check that every plane of ``info`` fits in a payload of ``size`` bytes; the layout of such frames."""
+    return _Layout(check_geometry(name, info, size), info, size)
 
 
 class Frame:
@@ -68,28 +125,28 @@ class Frame:
         "info": "The StreamInfo (format, size, strides, caps) in force for this frame.",
         "dropped": "Frames missing (dropped or skipped) between the previous frame read and this one.",
         "generation": "Generation (creation time) of the channel the frame came from.",
-        "_reader": "", "_entry": "", "_off": "", "_buf": "", "_geo": "", "_array": "", "_planes": "",
+        "_reader": "", "_entry": "", "_off": "", "_buf": "", "_layout": "", "_array": "", "_planes": "",
         "__weakref__": "",
     }
 
     def __init__(self, reader: Optional["Reader"], entry: list[Any], off: int, size: int, seq: int, pts: int,
                  dts: int, duration: int, flags: int, commit_ns: int, info: StreamInfo, dropped: int,
-                 generation: int = 0, buf: Optional[bytearray] = None) -> None:
+                 generation: int = 0, buf: Optional[bytearray] = None, lay: Optional[_Layout] = None) -> None:
         self._reader: Optional[Reader] = reader
         self._entry = entry
         self._off = off
         self._buf = buf
         self.size = size
         self.seq = seq
-        self.pts: Optional[int] = None if pts == L.NO_TIME else pts
-        self.dts: Optional[int] = None if dts == L.NO_TIME else dts
-        self.duration: Optional[int] = None if duration == L.NO_TIME else duration
+        self.pts: Optional[int] = None if pts == _NO_TIME else pts
+        self.dts: Optional[int] = None if dts == _NO_TIME else dts
+        self.duration: Optional[int] = None if duration == _NO_TIME else duration
         self.flags = flags
         self.commit_ns = commit_ns
         self.info = info
         self.dropped = dropped
         self.generation = reader.generation if reader is not None else generation
-        self._geo: Any = _UNSET
+        self._layout = lay
         self._array: Any = None
         self._planes: Any = None
 
@@ -106,13 +163,14 @@ class Frame:
     @property
     def shape(self) -> tuple[int, ...]:
         """The shape ``array`` has (computed without numpy and without touching the payload)."""
-        geo = self._geometry()
+        lay = self._get_layout()
+        geo = lay.geo
         if geo is None:
             return (self.size,)
         if len(geo) == 1:
             rows, cols, comps, _e, _d = geo[0]
             return (rows, cols) if comps == 1 else (rows, cols, comps)
-        if self._stacked_420():
+        if lay.stacked:
             return (self.info.height * 3 // 2, self.info.width)
         return (self.size,)
 
@@ -146,6 +204,22 @@ class Frame:
                                 f"(use frame.copy() to keep a frame)")
         return r._rom, self._off
 
+    def _array_source(self, np: Any) -> tuple[Any, int]:
+        """A uint8 array over the whole buffer holding the payload, and the payload's offset in it.
+
+        np.ndarray(buffer=...) lets go of the buffer export at once and keeps
+        only a reference: views are made over this array, which holds an
+        export (np.frombuffer), so the mapping cannot be unmapped, nor a
+        copy's bytearray resized, while a view lives.
+        """
+        if self._buf is not None:
+            return np.frombuffer(self._buf, np.uint8), 0
+        r = self._reader
+        if r is None:
+            self._source()  # raises FrameReleased
+        assert r is not None
+        return r._pool_array(np), self._off
+
     @property
     def data(self) -> memoryview:
         """The payload bytes as a memoryview: read-only and valid until release for a view, owned for a copy."""
@@ -159,19 +233,19 @@ class Frame:
         For a view: read-only, no copy, valid until the frame is released.
         For a copy: owned and writable.
         """
-        if self._array is None:
-            np = _numpy()
-            planes = self._build_planes(np)
-            if planes is not None and len(planes) == 1:
-                self._array = planes[0]
-            else:
-                i = self.info
-                payload = self._payload(np)
-                w, h = i.width, i.height
-                if planes is not None and self._stacked_420():
-                    payload = payload[: w * h * 3 // 2].reshape(h * 3 // 2, w)
-                self._array = payload
         a: "numpy.ndarray[Any, Any]" = self._array
+        if a is None:
+            r, lay = self._reader, self._layout
+            if r is not None and lay is not None and lay._views is not None and r._pool_u8 is not None:
+                # The reader's next frame of a known layout: everything is at hand.
+                shape, dtype, o, strides = lay._views[0]
+                a = self._array = _np.ndarray(shape, dtype, r._pool_u8, self._off + o, strides)
+                return a
+            np = _np if _np is not None else _numpy()
+            buf, off = self._array_source(np)
+            (shape, dtype, o, strides), _planes = self._get_layout().views(np)
+            # Over the reader's read-only mapping the array is read-only and cannot be made writable.
+            a = self._array = np.ndarray(shape, dtype, buf, off + o, strides)
         return a
 
     @property
@@ -183,58 +257,19 @@ class Frame:
         valid until release for a view, writable for a copy.
         """
         if self._planes is None:
-            p = self._build_planes(_numpy())
-            self._planes = p if p is not None else []
+            np = _numpy()
+            buf, off = self._array_source(np)
+            _array, views = self._get_layout().views(np)
+            self._planes = [np.ndarray(shape, dtype, buf, off + o, strides) for shape, dtype, o, strides in views]
         out: list["numpy.ndarray[Any, Any]"] = self._planes
         return out
 
-    def _geometry(self) -> Any:
-        if self._geo is _UNSET:
+    def _get_layout(self) -> _Layout:
+        lay = self._layout
+        if lay is None:
             r = self._reader
-            if r is not None:
-                self._geo = r._geometry(self.info, self.size)
-            else:
-                self._geo = check_geometry("", self.info, self.size)
-        return self._geo
-
-    def _stacked_420(self) -> bool:
-        """Are the planes of a 4:2:0 frame packed tightly, so (h * 3 // 2, w) covers them exactly?"""
-        i = self.info
-        if i.format not in _STACKED_420 or i.width % 2 or i.height % 2:
-            return False
-        end = 0
-        for (rows, cols, comps, esize, _dt), off, stride in zip(self._geometry(), i.plane_offsets,
-                                                                i.plane_strides):
-            if off != end or stride != cols * comps * esize:
-                return False
-            end += rows * stride
-        return end == i.width * i.height * 3 // 2 <= self.size
-
-    def _payload(self, np: Any) -> Any:
-        # np.frombuffer holds a buffer export, so the mapping cannot be unmapped
-        # under this array; over the reader's read-only mapping it is read-only
-        # and cannot be made writable.
-        buf, off = self._source()
-        return np.frombuffer(buf, np.uint8, self.size, off)
-
-    def _build_planes(self, np: Any) -> Optional[list[Any]]:
-        payload = self._payload(np)
-        geo = self._geometry()
-        if geo is None:
-            return None
-        info = self.info
-        out = []
-        for i, (rows, cols, comps, esize, dtype) in enumerate(geo):
-            stride = info.plane_strides[i]
-            off = info.plane_offsets[i]
-            if comps == 1:
-                shape: tuple[int, ...] = (rows, cols)
-                strides: tuple[int, ...] = (stride, esize)
-            else:
-                shape = (rows, cols, comps)
-                strides = (stride, comps * esize, esize)
-            out.append(np.ndarray(shape, np.dtype(dtype), payload, off, strides))
-        return out
+            lay = self._layout = r._layout(self.info, self.size) if r is not None else layout("", self.info, self.size)
+        return lay
 
     def copy(self) -> "Frame":
         """An owned copy of the frame: same metadata, writable arrays, valid for as long as you keep it.
@@ -245,7 +280,7 @@ class Frame:
         c = Frame(None, [], 0, self.size, self.seq, L.NO_TIME, L.NO_TIME, L.NO_TIME, self.flags, self.commit_ns,
                   self.info, self.dropped, self.generation, bytearray(self.data))
         c.pts, c.dts, c.duration = self.pts, self.dts, self.duration
-        c._geo = self._geometry()
+        c._layout = self._get_layout()
         return c
 
     def tobytes(self) -> bytes:

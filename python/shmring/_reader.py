@@ -23,6 +23,7 @@ import socket
 import stat
 import struct
 import time
+from collections import deque
 from typing import Any, Iterator, Optional, cast
 
 from . import _atomic as A
@@ -30,7 +31,7 @@ from . import _layout as L
 from . import _sys
 from ._errors import (ChannelBusy, ChannelNotFound, Closed, CorruptSegment, Error, HoldsExhausted, PermissionDenied,
                       ProducerClosed, ProducerDied, ProtocolVersion, Refused, Timeout)
-from ._frame import Frame, check_geometry
+from ._frame import Frame, _Layout, layout
 from ._stats import Stats, list_channels, stats_of
 from ._video import TILED, VSUB, StreamInfo, plane_rows
 
@@ -73,6 +74,7 @@ _HINT_EOS = ("stop a gst-launch-1.0 producer with -e (gst-launch-1.0 -e ...) so 
 # for up to a second, or _STALE_TAIL_MAX times in a row without progress; then the queue is corrupt.
 _STALE_TAIL_S = 1.0
 _STALE_TAIL_MAX = 1000
+_NOT_FLAGS = ~L.FLAGS_ALL
 
 
 def _round_up(v: int, a: int) -> int:
@@ -233,7 +235,10 @@ class Reader:
     must ``release()`` (None at end of stream); ``poll()`` returns None at
     once when no frame is ready.  Frames are read-only views into the
     producer's pool (see Frame); ``frame.copy()`` keeps one.  Frames
-    published before the reader attached are not delivered to it.
+    published before the reader attached are not delivered to it.  Unless
+    it is live, a reader takes every queued frame it has holds for at once
+    and hands them out one by one: a producer waiting for room is woken
+    once for all of them (``latest=True`` skips those not handed out yet).
 
     Raises ChannelNotFound, ChannelBusy (the reader limit: the message
     names the limit and the readers' pids), PermissionDenied (the producer
@@ -278,8 +283,12 @@ class Reader:
         self._rom: Optional[mmap.mmap] = None
         self._bmm: Optional[mmap.mmap] = None
         self._keep: list[Any] = []
+        self._pool_u8: Any = None  # a numpy uint8 array over the whole pool, made for the first frame array
         self._frames: dict[int, Frame] = {}  # hold index -> frame handed out
         self._iter_frame: Optional[Frame] = None
+        # Entries taken together with an earlier one (see _batch) and not handed out yet:
+        # (slot, hold index), oldest first.  Each is held in its hold like a frame handed out.
+        self._ready: deque[tuple[int, int]] = deque()
         self._attach()
 
     def _attach(self) -> None:
@@ -287,7 +296,8 @@ class Reader:
         self._eos = False
         self._ended: Optional[Error] = None
         self._descs: dict[int, StreamInfo] = {}
-        self._geo: dict[tuple[int, int], Any] = {}
+        self._geo: dict[tuple[int, int], _Layout] = {}
+        self._last_layout: Optional[_Layout] = None  # that of the last frame read
         self._last_seq: Optional[int] = None
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         fds: list[int] = []
@@ -372,6 +382,10 @@ class Reader:
         self.live = mode == MODE_LIVE
         self.generation = generation
         self._free = list(range(holds - 1, -1, -1))  # hold indices not in use
+        # Take every entry queued there are holds for, each by T1 and W4, and wake a waiting producer
+        # once for all of them: it then finds room for several frames instead of one per wake.  Not
+        # for a live reader: it wants the producer to push out its oldest entries, not find them pinned.
+        self._batch = not self.live and ident.policy != L.POLICY_LIVE
 
     # --- public API ------------------------------------------------------------
     def close(self) -> None:
@@ -390,7 +404,9 @@ class Reader:
             f._array = None
             f._planes = None
         self._frames.clear()
+        self._ready.clear()  # the hang-up gives their holds back
         self._iter_frame = None
+        self._pool_u8 = None
         self._keep.clear()
         for m in (self._rom, self._bmm):
             if m is not None:
@@ -510,6 +526,13 @@ class Reader:
         """
         if latest is None:
             latest = self.latest
+        if self._ready and not latest and not self._closed and self._ended is None:
+            try:  # taken already (see _batch)
+                f = self._deliver(*self._ready.popleft())
+            except CorruptSegment as e:
+                self._ended = e
+                raise
+            return f if f is not _EOS_MARK else None
         while True:
             try:
                 return self._next(timeout, latest)
@@ -529,7 +552,7 @@ class Reader:
             return None
         if self._ended is not None:
             raise self._ended
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline: Optional[float] = None
         pool = self._pool
         while True:
             # Acquire: pairs with the producer's seq_cst add to commit_seq (W2).
@@ -544,8 +567,11 @@ class Reader:
             if self._channel_end():
                 return None
             now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                raise Timeout(f"channel {self.name!r}: no frame within {timeout} s")
+            if timeout is not None:
+                if deadline is None:
+                    deadline = now + timeout
+                if now >= deadline:
+                    raise Timeout(f"channel {self.name!r}: no frame within {timeout} s")
             self._wait(v, _SLICE if deadline is None else min(_SLICE, deadline - now))
 
     def poll(self, latest: Optional[bool] = None) -> Optional[Frame]:
@@ -556,9 +582,46 @@ class Reader:
             return None
 
     def _take(self, latest: bool) -> Optional[Frame]:
-        """T1: take the entry at head.  A frame, None if the queue is empty, or _EOS_MARK."""
+        """T1: take the entry at head, and with _batch every other entry queued.  A frame, None if the queue
+        is empty, or _EOS_MARK."""
+        ready = self._ready
+        if ready:
+            if not latest:
+                return self._deliver(*ready.popleft())
+            self._drop_ready()  # the newest is wanted: entries taken earlier are skipped (seq gaps: dropped)
+        got = self._take_entry(latest)
+        if got is None:
+            return None
+        s, k, more, wake = got
+        try:
+            if self._batch and not latest:
+                pool = self._pool
+                while more and self._free:
+                    # Each look as in _next: W1's value first, then T1 and W4 for the entry.
+                    A.load_acquire_32(pool + _COMMIT_SEQ)
+                    try:
+                        nxt = self._take_entry(False)
+                    except CorruptSegment:
+                        break  # raised again by the look for the frame after those taken
+                    if nxt is None:
+                        break
+                    ready.append(nxt[:2])
+                    more = nxt[2]
+                    wake = wake or nxt[3]
+        finally:
+            if wake:
+                # W4's wake, once for every entry taken in this call: the producer was seen waiting
+                # after one of the adds to taken, and nothing here blocks before this.
+                _sys.futex_wake(self._block + _TAKEN)
+        return self._deliver(s, k)
+
+    def _take_entry(self, latest: bool) -> Optional[tuple[int, int, int, bool]]:
+        """T1 for the entry at head, and W4 but its wake: (slot, hold, entries still queued, producer waiting)
+        or None if the queue is empty."""
         b = self._block
-        qlen = self._id.queue_len
+        ident = self._id
+        qlen = ident.queue_len
+        free = self._free
         stale_since = 0.0
         seen = still = 0
         while True:
@@ -580,16 +643,16 @@ class Reader:
                     continue
             if t < h or t - h > qlen:
                 raise CorruptSegment(f"channel {self.name!r}: queue tail {t}, head {h} (length {qlen})")
-            if not self._free:
+            if not free:
                 raise HoldsExhausted(f"channel {self.name!r}: this reader holds {self.holds} frames, its most; "
                                      f"release one first (frame.release(), or keep a frame.copy())")
             if latest and t - h > 1:
                 A.cas_64(b + _HEAD, h, t - 1)  # skip to the newest: the skipped entries are not held
                 continue
             s = A.load_relaxed_32(b + _QUEUE + 4 * (h % qlen))
-            if s >= self._id.n_slots:
-                raise CorruptSegment(f"channel {self.name!r}: queue entry {h} names slot {s} of {self._id.n_slots}")
-            k = self._free[-1]
+            if s >= ident.n_slots:
+                raise CorruptSegment(f"channel {self.name!r}: queue entry {h} names slot {s} of {ident.n_slots}")
+            k = free[-1]
             hold = b + _HOLDS + 4 * k
             # Release: pairs with the producer's acquire load of holds (P3); before the CAS.
             A.store_release_32(hold, s)
@@ -598,19 +661,34 @@ class Reader:
             if not ok:  # the producer pushed entry h out first
                 A.store_release_32(hold, SLOT_NONE)
                 continue
-            # W4: seq_cst add, then seq_cst load of producer_waiting (pairs with W3).
+            free.pop()
+            # W4: seq_cst add, then seq_cst load of producer_waiting (pairs with W3); the caller wakes.
             A.fetch_add_seq_cst_32(b + _TAKEN, 1)
-            if A.load_seq_cst_32(self._pool + _PRODUCER_WAITING):
-                _sys.futex_wake(b + _TAKEN)
-            try:
-                f = self._frame(s, k)
-            except BaseException:
-                A.store_release_32(hold, SLOT_NONE)
-                raise
-            if f is _EOS_MARK:
-                A.store_release_32(hold, SLOT_NONE)
-                self._eos = True
-            return f
+            return s, k, t - h - 1, A.load_seq_cst_32(self._pool + _PRODUCER_WAITING) != 0
+
+    def _deliver(self, s: int, k: int) -> Frame:
+        """The frame in slot ``s``, taken into hold ``k`` (or _EOS_MARK, and the hold given back)."""
+        try:
+            f = self._frame(s, k)
+        except BaseException:
+            self._unhold(k)
+            raise
+        if f is _EOS_MARK:
+            self._unhold(k)
+            self._drop_ready()  # nothing is read after the end of stream
+            self._eos = True
+        return f
+
+    def _unhold(self, k: int) -> None:
+        # R1: release, pairs with the producer's acquire load of holds (P3).
+        A.store_release_32(self._block + _HOLDS + 4 * k, SLOT_NONE)
+        self._free.append(k)
+
+    def _drop_ready(self) -> None:
+        """Give back the entries taken but not handed out (release each hold, R1)."""
+        ready = self._ready
+        while ready:
+            self._unhold(ready.popleft()[1])
 
     def _frame(self, s: int, k: int) -> Frame:
         """Validate a private copy of slot ``s``'s header; the Frame held in hold ``k`` (or _EOS_MARK)."""
@@ -620,7 +698,7 @@ class Reader:
         (seq, size, pts, dts, duration, commit_ns, desc_id, stype, flags,
          reserved) = _SLOT.unpack_from(rom, SLOT_TABLE_OFFSET + s * SLOT_HEADER_SIZE)
         if (stype not in (SLOT_FRAME, SLOT_EOS) or reserved or size > ident.slot_size
-                or (stype == SLOT_EOS and size) or flags & ~L.FLAGS_ALL):
+                or (stype == SLOT_EOS and size) or flags & _NOT_FLAGS):
             raise CorruptSegment(f"channel {self.name!r}: slot {s} header is invalid (type {stype}, size {size})")
         if stype == SLOT_EOS:
             return _EOS_MARK
@@ -628,14 +706,15 @@ class Reader:
         if last is not None and seq <= last:
             raise CorruptSegment(f"channel {self.name!r}: frame seq {seq} after {last}")
         info = self._desc(desc_id)
-        self._geometry(info, size)
+        lay = self._last_layout
+        if lay is None or lay.info is not info or lay.size != size:
+            lay = self._last_layout = self._layout(info, size)
         dropped = 0 if last is None else seq - last - 1
         self.dropped += dropped
         self._last_seq = seq
         self.frames += 1
-        f = Frame(cast(Any, self), [k], ident.payload_offset + s * ident.slot_size, size, seq, pts, dts, duration,
-                  flags, commit_ns, info, dropped)
-        self._free.pop()
+        f = Frame(self, [k], ident.payload_offset + s * ident.slot_size, size, seq, pts, dts, duration,
+                  flags, commit_ns, info, dropped, 0, None, lay)
         self._frames[k] = f
         return f
 
@@ -662,15 +741,23 @@ class Reader:
         self._descs[d % L.DESC_SLOTS] = info
         return info
 
-    def _geometry(self, info: StreamInfo, size: int) -> Any:
+    def _pool_array(self, np: Any) -> Any:
+        """The pool as a read-only numpy uint8 array (holding a buffer export of the mapping)."""
+        a = self._pool_u8
+        if a is None:
+            a = self._pool_u8 = np.frombuffer(self._rom, np.uint8)
+        return a
+
+    def _layout(self, info: StreamInfo, size: int) -> _Layout:
+        """The checked layout of frames of ``size`` bytes described by ``info`` (cached)."""
         key = (info.desc_id, size)
-        g = self._geo.get(key, False)
-        if g is False:
-            g = check_geometry(self.name, info, size)
+        lay = self._geo.get(key)
+        if lay is None or lay.info is not info:
+            lay = layout(self.name, info, size)
             if len(self._geo) > 64:
                 self._geo.clear()
-            self._geo[key] = g
-        return g
+            self._geo[key] = lay
+        return lay
 
     def _channel_end(self) -> bool:
         """Nothing queued: True at a clean close after EOS; raises if the producer died, closed or refused."""

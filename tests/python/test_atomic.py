@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import mmap
 import os
+import threading
+import time
+from typing import Any
 
 from shmring import _atomic as A
 
@@ -92,3 +95,73 @@ def test_writer_orders_every_step() -> None:
         base = w2._base
         w2.close()
     assert c.at("store_release", base + L.POOL["state"][0]) == 2  # S1: OPEN at start, CLOSED at close
+
+
+
+def test_reader_orders_every_step() -> None:
+    """Each step of the Python Reader goes through _atomic with the order shmring.h gives it, in order, for
+    every entry it takes at once too: W1's commit_seq, T1 (tail, head, the queue entry, holds[k] released
+    before the CAS of head), W4 (add to taken, then its seq_cst load of producer_waiting); R1 per release."""
+    import shmring
+    from shmring import _layout as L
+    name = f"atomic-reader-{os.getpid()}"
+    with shmring.Writer(name, caps="application/x-test", max_frame_size=4096, queue_len=4, max_holds=4) as w, \
+            shmring.Reader(name, timeout=2) as r:
+        rb, pool = r._block, r._pool
+        head, taken, holds = rb + L.BLOCK["head"][0], rb + L.BLOCK["taken"][0], rb + L.BLOCK["holds"][0]
+        queue = rb + L.BLOCK["queue"][0]
+        for i in range(4):
+            w.write(bytes([i]) * 64)
+        with A.counting() as c:
+            frames = [r.next_frame() for _ in range(4)]
+        assert [f.seq for f in frames if f is not None] == [0, 1, 2, 3]
+        ks = [f._entry[0] for f in frames if f is not None]
+        assert len(set(ks)) == 4
+        expected = []
+        for i, k in enumerate(ks):  # all four taken by the first next_frame(), each by the whole sequence
+            expected += [("load_acquire", pool + L.POOL["commit_seq"][0]), ("load_acquire", rb + L.BLOCK["tail"][0]),
+                         ("load_acquire", head), ("load_relaxed", queue + 4 * i), ("store_release", holds + 4 * k),
+                         ("cas", head), ("fetch_add", taken), ("load_seq_cst", pool + L.POOL["producer_waiting"][0])]
+        desc = pool + L.DESC_OFFSET + 1 * L.DESC_SLOT_SIZE  # D1 for the first frame: id, fence, id again
+        expected += [("load_acquire", desc), ("fence", 0), ("load_relaxed", desc)]
+        assert c.log == expected
+        assert A.load_acquire_32(taken) == 4
+        slots = [(f._off - r._id.payload_offset) // r._id.slot_size for f in frames if f is not None]
+        assert [A.load_acquire_32(holds + 4 * k) for k in ks] == slots  # each frame's slot in its hold
+        with A.counting() as c:
+            for f in frames:
+                assert f is not None
+                f.release()
+        assert c.log == [("store_release", holds + 4 * k) for k in ks]  # R1
+        assert {A.load_acquire_32(holds + 4 * k) for k in range(r.holds)} == {L.SLOT_NONE}
+
+
+def test_reader_wakes_a_waiting_producer_once_for_the_entries_it_takes(monkeypatch: Any) -> None:
+    """A lossless producer waiting for room (W3) is woken once when the reader takes its four queued entries."""
+    import shmring
+    from shmring import _layout as L
+    from shmring import _reader
+    name = f"atomic-wake-{os.getpid()}"
+    with shmring.Writer(name, caps="application/x-test", max_frame_size=4096, queue_len=4, max_holds=4) as w, \
+            shmring.Reader(name, timeout=2) as r:
+        taken = r._block + L.BLOCK["taken"][0]
+        wakes: list[int] = []
+        real_wake = _reader._sys.futex_wake
+
+        def wake(addr: int) -> None:
+            wakes.append(addr)
+            real_wake(addr)
+        monkeypatch.setattr(_reader._sys, "futex_wake", wake)
+        for i in range(4):
+            w.write(bytes([i]) * 64)
+        fifth = threading.Thread(target=w.write, args=(b"x" * 64,), kwargs={"timeout": 10})
+        fifth.start()  # no room: the producer waits (W3) until the reader takes an entry
+        while not A.load_seq_cst_32(r._pool + L.POOL["producer_waiting"][0]):
+            time.sleep(0)  # let the writer's thread run until it waits
+        f = r.next_frame()
+        fifth.join(10)
+        assert not fifth.is_alive() and f is not None and f.seq == 0
+        assert wakes.count(taken) == 1 and A.load_acquire_32(taken) == 4
+        f.release()
+        assert [g.seq for g in (r.next_frame(), r.next_frame(), r.next_frame(), r.next_frame()) if g is not None] \
+            == [1, 2, 3, 4]

@@ -221,3 +221,51 @@ def test_no_shared_memory_for_the_pool_names_the_size_and_the_fix(channel: str) 
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
     assert r.returncode == 0, r.stderr
     assert "bytes of pool (18 slots of 16777216)" in r.stdout and "lower max_frame_size" in r.stdout, r.stdout
+
+
+def test_entries_taken_together_are_handed_out_in_order(channel: str) -> None:
+    """A lossless reader takes every queued entry it has holds for at once; they come out one by one, in order,
+    without counting against HoldsExhausted until handed out; latest=True skips those not handed out yet, and
+    the end of stream gives back every hold."""
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096, queue_len=4, max_holds=4) as wr, \
+            shmring.Reader(channel, timeout=2, frame_timeout=2) as rd:
+        for i in range(4):
+            assert wr.write(_payload(i), timeout=2)
+        held = [rd.next_frame() for _ in range(4)]
+        assert [f.seq for f in held if f is not None] == [0, 1, 2, 3] and rd.held == 4
+        assert all(f is not None and f.tobytes() == _payload(f.seq) for f in held)
+        assert wr.write(_payload(4), timeout=2)
+        with pytest.raises(shmring.HoldsExhausted):
+            rd.next_frame()
+        for f in held:
+            assert f is not None
+            f.release()
+        for i in range(5, 8):
+            assert wr.write(_payload(i), timeout=2)
+        f = rd.next_frame()  # takes 4..7
+        assert f is not None and f.seq == 4 and rd.held == 1 and len(rd._ready) == 3
+        f.release()
+        assert wr.write(_payload(8), timeout=2) and wr.write(_payload(9), timeout=2)
+        f = rd.next_frame(latest=True)  # 5..7 were taken, not handed out: skipped with 8
+        assert f is not None and f.seq == 9 and f.dropped == 4 and rd.dropped == 4
+        f.release()
+        for i in range(10, 12):
+            assert wr.write(_payload(i), timeout=2)
+        wr.eos(timeout=2)
+        assert wr.write(_payload(12), timeout=2)  # after the end of stream: never read
+        assert [f.seq for f in rd] == [10, 11] and rd.eos and rd.held == 0
+        assert sorted(rd._free) == list(range(rd.holds))
+
+
+def test_a_live_reader_takes_one_entry_at_a_time(channel: str) -> None:
+    """A live reader leaves entries queued for the producer to push out (newer frames), never pinned by it."""
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096, queue_len=4, max_holds=4) as wr, \
+            shmring.Reader(channel, timeout=2, frame_timeout=2, live=True) as rd:
+        for i in range(3):
+            assert wr.write(_payload(i), timeout=2)
+        f = rd.next_frame()
+        assert f is not None and f.seq == 0 and not rd._ready
+        f.release()
+        for i in range(3, 8):
+            assert wr.write(_payload(i), timeout=0)  # pushes out 1..3
+        assert [f.seq for f in (rd.next_frame(), rd.next_frame()) if f is not None] == [4, 5]

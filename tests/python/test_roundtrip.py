@@ -149,6 +149,25 @@ def test_reader_close_with_exported_arrays(channel: str) -> None:
         del keep
 
 
+def test_planes_and_copies_keep_their_memory(channel: str) -> None:
+    """Plane arrays kept past close keep the pool mapped; a copy's arrays share its own bytes and stay writable."""
+    with shmring.Writer(channel, width=8, height=8, format="I420") as wr:
+        rd = shmring.Reader(channel, timeout=1)
+        wr.write(bytes(range(96)))
+        f = rd.next_frame(timeout=1)
+        assert f is not None
+        c = f.copy()
+        planes = f.planes
+        rd.close()
+        assert [p.shape for p in planes] == [(8, 8), (4, 4), (4, 4)] and int(planes[2][3, 3]) == 95
+        assert not any(p.flags.writeable for p in planes)
+        a = c.array
+        assert a.shape == (12, 8) and a.flags.writeable and c.planes[1].flags.writeable
+        a[8, 0] = 200  # first byte of the U plane
+        assert int(c.planes[1][0, 0]) == 200 and c.tobytes()[64] == 200
+        del planes
+
+
 @pytest.mark.parametrize("n", [0, 5, 8, 255, 256, 257, 4096, 1920 * 1080 * 3 + 1])
 @pytest.mark.parametrize("seq", [0, 201, 2**64 - 1])
 def test_pattern_is_its_definition_and_every_changed_byte_is_caught(seq: int, n: int) -> None:
