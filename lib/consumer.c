@@ -27,6 +27,12 @@ struct shmring_consumer {
 	pthread_mutex_t lock; /* held[] and the hold slots, for release from any thread */
 	uint64_t held_mask;
 	uint32_t n_held;
+	/* Entries taken together with an earlier one (batch) and not handed
+	 * out yet, oldest first: each sits in its hold like a frame held. */
+	int batch; /* take every queued entry there are holds for (not live) */
+	uint64_t ready_mask;
+	uint32_t ready_slot[SHMRING_HOLDS_MAX], ready_hold[SHMRING_HOLDS_MAX];
+	uint32_t ready_first, ready_n;
 
 	struct shmring_desc desc[SHMRING_DESC_SLOTS];
 	uint32_t last_desc;
@@ -165,6 +171,9 @@ static int map_welcome(shmring_consumer *c, const struct shmring_msg_welcome *w,
 	c->index = w->index;
 	c->holds = w->holds;
 	c->mode = w->mode;
+	/* A live reader takes one entry at a time: the producer pushes its
+	 * oldest entries out, which entries taken early would pin. */
+	c->batch = w->mode != SHMRING_MODE_LIVE && id->policy != SHMRING_POLICY_LIVE;
 	c->qlen = id->queue_len;
 	c->n_slots = id->n_slots;
 	return 0;
@@ -289,12 +298,18 @@ static int check_slot(shmring_consumer *c, uint32_t s, struct shmring_frame *f)
 static uint32_t free_hold(const shmring_consumer *c)
 {
 	for (uint32_t k = 0; k < c->holds; k++)
-		if (!(c->held_mask >> k & 1))
+		if (!((c->held_mask | c->ready_mask) >> k & 1))
 			return k;
 	return UINT32_MAX;
 }
 
-/* T1 for the entry at head h (lock held).  1: taken into hold k, 0: the
+static uint32_t free_holds(const shmring_consumer *c)
+{
+	return c->holds - (uint32_t)__builtin_popcountll(c->held_mask | c->ready_mask);
+}
+
+/* T1 for the entry at head h (lock held), without W4's wake (the caller
+ * does it once for the entries it takes).  1: taken into hold k, 0: the
  * producer pushed it out first (look again). */
 static int take_entry(shmring_consumer *c, uint64_t h, uint32_t k, uint32_t *slot)
 {
@@ -310,11 +325,71 @@ static int take_entry(shmring_consumer *c, uint64_t h, uint32_t k, uint32_t *slo
 		__atomic_store_n(&c->b->holds[k], SHMRING_SLOT_NONE, __ATOMIC_RELEASE);
 		return 0;
 	}
-	/* W4: seq_cst add, then seq_cst load of producer_waiting (pairs with W3). */
+	/* W4: seq_cst add (the load of producer_waiting follows the last). */
 	__atomic_add_fetch(&c->b->taken, 1, __ATOMIC_SEQ_CST);
+	*slot = s;
+	return 1;
+}
+
+/* W4's end, once after the entries taken: seq_cst load of
+ * producer_waiting after the seq_cst adds (pairs with W3). */
+static void wake_producer(shmring_consumer *c)
+{
 	if (__atomic_load_n(&c->m.h->producer_waiting, __ATOMIC_SEQ_CST))
 		_shmring_wake(&c->b->taken, 0);
-	*slot = s;
+}
+
+/* Hand out the oldest entry taken and not handed out.  1 frame, 2 EOS, <0. */
+static int deliver(shmring_consumer *c, struct shmring_frame *f)
+{
+	uint32_t s = c->ready_slot[c->ready_first], k = c->ready_hold[c->ready_first];
+	c->ready_first = (c->ready_first + 1) % SHMRING_HOLDS_MAX;
+	c->ready_n--;
+	c->ready_mask &= ~(1ull << k);
+	int rc = check_slot(c, s, f);
+	if (rc <= 0) {
+		__atomic_store_n(&c->b->holds[k], SHMRING_SLOT_NONE, __ATOMIC_RELEASE);
+		return rc < 0 ? rc : 2;
+	}
+	c->held_mask |= 1ull << k;
+	c->n_held++;
+	f->_hold = k;
+	return 1;
+}
+
+/* SHMRING_NEXT_LATEST: entries taken early are skipped (their holds given
+ * back; the seq gap counts them as dropped). */
+static void drop_ready(shmring_consumer *c)
+{
+	for (; c->ready_n; c->ready_n--) {
+		uint32_t k = c->ready_hold[c->ready_first];
+		c->ready_first = (c->ready_first + 1) % SHMRING_HOLDS_MAX;
+		/* Release (R1): pairs with the producer's acquire load of holds (P3). */
+		__atomic_store_n(&c->b->holds[k], SHMRING_SLOT_NONE, __ATOMIC_RELEASE);
+	}
+	c->ready_mask = 0;
+}
+
+/* Take up to m entries from head h into free holds, in order (the first
+ * may fail: 0, look again).  Entries taken wait in the ready list. */
+static int take_entries(shmring_consumer *c, uint64_t h, uint32_t m)
+{
+	uint32_t got = 0;
+	for (; got < m; got++) {
+		uint32_t k = free_hold(c), s = 0;
+		int rc = take_entry(c, h + got, k, &s);
+		if (rc <= 0) {
+			if (got == 0)
+				return rc; /* an error about a later entry comes when it is the first */
+			break;
+		}
+		uint32_t at = (c->ready_first + c->ready_n) % SHMRING_HOLDS_MAX;
+		c->ready_slot[at] = s;
+		c->ready_hold[at] = k;
+		c->ready_n++;
+		c->ready_mask |= 1ull << k;
+	}
+	wake_producer(c);
 	return 1;
 }
 
@@ -332,6 +407,11 @@ static int take(shmring_consumer *c, unsigned flags, struct shmring_frame *f)
 {
 	uint64_t stale_since = 0;
 	uint32_t seen = 0, still = 0;
+	if (c->ready_n) {
+		if (!(flags & SHMRING_NEXT_LATEST))
+			return deliver(c, f);
+		drop_ready(c);
+	}
 	for (;;) {
 		/* Acquire: pairs with the producer's release store of tail (P1). */
 		uint64_t t = __atomic_load_n(&c->b->tail, __ATOMIC_ACQUIRE);
@@ -352,8 +432,8 @@ static int take(shmring_consumer *c, unsigned flags, struct shmring_frame *f)
 		if (t < h || t - h > c->qlen)
 			return fail(EBADMSG, "channel '%s': queue tail %llu, head %llu (length %u)",
 				    c->name, (unsigned long long)t, (unsigned long long)h, c->qlen);
-		uint32_t k = free_hold(c), s = 0;
-		if (k == UINT32_MAX)
+		uint32_t nfree = free_holds(c);
+		if (nfree == 0)
 			return fail(ENOBUFS, "channel '%s': this reader holds %u frames, its most; "
 				    "release one first", c->name, c->holds);
 		if ((flags & SHMRING_NEXT_LATEST) && t - h > 1) {
@@ -362,21 +442,17 @@ static int take(shmring_consumer *c, unsigned flags, struct shmring_frame *f)
 						    __ATOMIC_ACQUIRE);
 			continue;
 		}
-		int rc = take_entry(c, h, k, &s);
-		if (rc <= 0) {
-			if (rc < 0)
-				return rc;
+		/* Every queued entry there are holds for, at once: a lossless
+		 * producer waiting for room is woken once for all of them. */
+		uint32_t m = 1;
+		if (c->batch && !(flags & SHMRING_NEXT_LATEST))
+			m = t - h < nfree ? (uint32_t)(t - h) : nfree;
+		int rc = take_entries(c, h, m);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
 			continue;
-		}
-		rc = check_slot(c, s, f);
-		if (rc <= 0) {
-			__atomic_store_n(&c->b->holds[k], SHMRING_SLOT_NONE, __ATOMIC_RELEASE);
-			return rc < 0 ? rc : 2;
-		}
-		c->held_mask |= 1ull << k;
-		c->n_held++;
-		f->_hold = k;
-		return 1;
+		return deliver(c, f);
 	}
 }
 

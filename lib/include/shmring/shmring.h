@@ -87,6 +87,9 @@
  *    most); producer_waiting = 0.
  * W4 reader after a take: seq_cst add 1 to taken, seq_cst load
  *    producer_waiting; FUTEX_WAKE(taken) if it is 1.  Pairs with W3.
+ *    Entries taken back to back may share one load and wake, after the
+ *    last add (a reader that is not live takes every queued entry it has
+ *    holds for at once).
  * D1 description: the producer stores id = 0, a release fence, writes
  *    every other field of a description slot, then release-stores its id
  *    (and then pool desc_id).  A reader acquire-loads id, copies the slot,
