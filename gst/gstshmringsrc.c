@@ -137,7 +137,7 @@ typedef struct
   /* lock: released, flushing; released is signalled with cond */
   GMutex lock;
   GCond cond;
-  guint64 released;             /* frames downstream gave back */
+  guint waiters;                /* create() waiting for a release */
   gboolean flushing;
 } ConsumerRef;
 
@@ -239,12 +239,15 @@ held_frame_free (gpointer data)
 {
   HeldFrame *hf = data;
   ConsumerRef *cr = hf->cr;
+  gboolean wake;
 
   shmring_consumer_release (cr->c, &hf->frame);
   g_mutex_lock (&cr->lock);
-  cr->released++;
-  g_cond_signal (&cr->cond);
+  wake = cr->waiters > 0;
   g_mutex_unlock (&cr->lock);
+  /* After the unlock: the waiter wakes to a free lock. */
+  if (wake)
+    g_cond_signal (&cr->cond);
   consumer_unref (cr);
   g_free (hf);
 }
@@ -258,8 +261,10 @@ consumer_wait_release (ConsumerRef * cr, guint holds, gint64 deadline)
   gboolean back;
 
   g_mutex_lock (&cr->lock);
+  cr->waiters++;
   while (!cr->flushing && shmring_consumer_held (cr->c) >= holds &&
       g_cond_wait_until (&cr->cond, &cr->lock, deadline));
+  cr->waiters--;
   back = !cr->flushing && shmring_consumer_held (cr->c) < holds;
   g_mutex_unlock (&cr->lock);
   return back;
@@ -978,8 +983,7 @@ again:
               g_get_monotonic_time () + self->copy_us))) {
     gint64 t0 = g_get_monotonic_time (), t;
 
-    GST_LOG_OBJECT (self, "%u frames held, copying", shmring_consumer_held
-        (cr->c));
+    GST_LOG_OBJECT (self, "holding %u frames, copying", self->holds_granted);
     buf = gst_shmring_src_copy (self, &frame);
     held_frame_free (hf);
     t = MAX (g_get_monotonic_time () - t0, 1);
