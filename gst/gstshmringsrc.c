@@ -137,7 +137,7 @@ typedef struct
   /* lock: released, flushing; released is signalled with cond */
   GMutex lock;
   GCond cond;
-  guint waiters;                /* create() waiting for a release */
+  gint waiters;                 /* create() waiting for a release (atomic) */
   gboolean flushing;
 } ConsumerRef;
 
@@ -239,15 +239,16 @@ held_frame_free (gpointer data)
 {
   HeldFrame *hf = data;
   ConsumerRef *cr = hf->cr;
-  gboolean wake;
 
   shmring_consumer_release (cr->c, &hf->frame);
-  g_mutex_lock (&cr->lock);
-  wake = cr->waiters > 0;
-  g_mutex_unlock (&cr->lock);
-  /* After the unlock: the waiter wakes to a free lock. */
-  if (wake)
+  /* A waiter counts itself before it looks at the frames held, under the
+   * library's lock as the release above: either it sees this release, or
+   * this load sees it waiting.  Taking cr->lock then means it sleeps. */
+  if (g_atomic_int_get (&cr->waiters) > 0) {
+    g_mutex_lock (&cr->lock);
+    g_mutex_unlock (&cr->lock);
     g_cond_signal (&cr->cond);
+  }
   consumer_unref (cr);
   g_free (hf);
 }
@@ -261,10 +262,10 @@ consumer_wait_release (ConsumerRef * cr, guint holds, gint64 deadline)
   gboolean back;
 
   g_mutex_lock (&cr->lock);
-  cr->waiters++;
+  g_atomic_int_inc (&cr->waiters);
   while (!cr->flushing && shmring_consumer_held (cr->c) >= holds &&
       g_cond_wait_until (&cr->cond, &cr->lock, deadline));
-  cr->waiters--;
+  g_atomic_int_add (&cr->waiters, -1);
   back = !cr->flushing && shmring_consumer_held (cr->c) < holds;
   g_mutex_unlock (&cr->lock);
   return back;
