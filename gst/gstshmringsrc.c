@@ -134,7 +134,7 @@ typedef struct
 {
   gint refcount;
   shmring_consumer *c;
-  /* lock: released, flushing; released is signalled with cond */
+  /* lock and cond: create() waiting for a release, and flushing */
   GMutex lock;
   GCond cond;
   gint waiters;                 /* create() waiting for a release (atomic) */
@@ -254,21 +254,21 @@ held_frame_free (gpointer data)
 }
 
 /* The source holds its most frames: wait until downstream gives one back,
- * but no longer than until deadline (monotonic, us).  TRUE if a frame came
- * back (or flushing started: the caller copies, cheaply). */
-static gboolean
+ * but no longer than until deadline (monotonic, us).  1 if a frame came
+ * back, 0 if none did, -1 if flushing started. */
+static gint
 consumer_wait_release (ConsumerRef * cr, guint holds, gint64 deadline)
 {
-  gboolean back;
+  gint ret;
 
   g_mutex_lock (&cr->lock);
   g_atomic_int_inc (&cr->waiters);
   while (!cr->flushing && shmring_consumer_held (cr->c) >= holds &&
       g_cond_wait_until (&cr->cond, &cr->lock, deadline));
   g_atomic_int_add (&cr->waiters, -1);
-  back = !cr->flushing && shmring_consumer_held (cr->c) < holds;
+  ret = cr->flushing ? -1 : shmring_consumer_held (cr->c) < holds;
   g_mutex_unlock (&cr->lock);
-  return back;
+  return ret;
 }
 
 static void
@@ -893,7 +893,7 @@ gst_shmring_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   GstFlowReturn ret;
   guint64 skip_gen = 0;
   unsigned flags;
-  gboolean reconnect;
+  gboolean reconnect, copy;
   int r;
 
 again:
@@ -979,9 +979,18 @@ again:
    * that is still working through its frames gives one back soon: wait
    * for that, at most as long as copying this frame would take; then copy
    * it and give it back. */
-  if (shmring_consumer_held (cr->c) >= self->holds_granted &&
-      !(self->copy_us > 0 && consumer_wait_release (cr, self->holds_granted,
-              g_get_monotonic_time () + self->copy_us))) {
+  copy = shmring_consumer_held (cr->c) >= self->holds_granted;
+  if (copy && self->copy_us > 0) {
+    gint back = consumer_wait_release (cr, self->holds_granted,
+        g_get_monotonic_time () + self->copy_us);
+
+    if (back < 0) {
+      held_frame_free (hf);
+      return GST_FLOW_FLUSHING;
+    }
+    copy = !back;
+  }
+  if (copy) {
     gint64 t0 = g_get_monotonic_time (), t;
 
     GST_LOG_OBJECT (self, "holding %u frames, copying", self->holds_granted);
