@@ -16,8 +16,11 @@
  * Buffers wrap the shared memory itself (no copy, read-only); each frame's
  * space is given back to the producer when downstream frees the buffer, in
  * any order.  A source holds at most #GstShmringSrc:holds frames at once
- * (0: as many as the producer allows); when downstream keeps more buffers
- * than that, the next frames are copied and given back at once.  PTS, DTS, duration and buffer flags are those the producer
+ * (0: as many as the producer allows); when downstream keeps that many,
+ * the source waits for one to come back, at most as long as copying a
+ * frame takes, and then copies the next frame and gives it back at once
+ * (downstream that keeps frames until it gets more, an encoder's
+ * look-ahead, gets copies).  PTS, DTS, duration and buffer flags are those the producer
  * had; a gap in the frames' sequence numbers (frames dropped by the
  * producer or skipped with #GstShmringSrc:latest) marks the next buffer
  * DISCONT and is counted in #GstShmringSrc:frames-missed.
@@ -131,6 +134,11 @@ typedef struct
 {
   gint refcount;
   shmring_consumer *c;
+  /* lock and cond: create() waiting for a release, and flushing */
+  GMutex lock;
+  GCond cond;
+  gint waiters;                 /* create() waiting for a release (atomic) */
+  gboolean flushing;
 } ConsumerRef;
 
 /* One frame lent downstream, given back when its memory is freed. */
@@ -173,6 +181,11 @@ struct _GstShmringSrc
   gboolean add_meta;
   GstCaps *commit_caps;         /* timestamp/x-shmring-commit */
   guint holds_granted;          /* frames this reader may hold at once */
+  /* Buffers that frames are copied into once downstream keeps more than
+   * the holds allow: reused, so a copy does not pay for fresh pages. */
+  GstBufferPool *copy_pool;
+  gsize copy_size;
+  gint64 copy_us;               /* what a copy takes (running average) */
 };
 
 G_DEFINE_TYPE (GstShmringSrc, gst_shmring_src, GST_TYPE_PUSH_SRC);
@@ -215,6 +228,8 @@ consumer_unref (ConsumerRef * cr)
 {
   if (cr && g_atomic_int_dec_and_test (&cr->refcount)) {
     shmring_consumer_close (cr->c);
+    g_mutex_clear (&cr->lock);
+    g_cond_clear (&cr->cond);
     g_free (cr);
   }
 }
@@ -223,10 +238,37 @@ static void
 held_frame_free (gpointer data)
 {
   HeldFrame *hf = data;
+  ConsumerRef *cr = hf->cr;
 
-  shmring_consumer_release (hf->cr->c, &hf->frame);
-  consumer_unref (hf->cr);
+  shmring_consumer_release (cr->c, &hf->frame);
+  /* A waiter counts itself before it looks at the frames held, under the
+   * library's lock as the release above: either it sees this release, or
+   * this load sees it waiting.  Taking cr->lock then means it sleeps. */
+  if (g_atomic_int_get (&cr->waiters) > 0) {
+    g_mutex_lock (&cr->lock);
+    g_mutex_unlock (&cr->lock);
+    g_cond_signal (&cr->cond);
+  }
+  consumer_unref (cr);
   g_free (hf);
+}
+
+/* The source holds its most frames: wait until downstream gives one back,
+ * but no longer than until deadline (monotonic, us).  1 if a frame came
+ * back, 0 if none did, -1 if flushing started. */
+static gint
+consumer_wait_release (ConsumerRef * cr, guint holds, gint64 deadline)
+{
+  gint ret;
+
+  g_mutex_lock (&cr->lock);
+  g_atomic_int_inc (&cr->waiters);
+  while (!cr->flushing && shmring_consumer_held (cr->c) >= holds &&
+      g_cond_wait_until (&cr->cond, &cr->lock, deadline));
+  g_atomic_int_add (&cr->waiters, -1);
+  ret = cr->flushing ? -1 : shmring_consumer_held (cr->c) < holds;
+  g_mutex_unlock (&cr->lock);
+  return ret;
 }
 
 static void
@@ -347,6 +389,7 @@ gst_shmring_src_start (GstBaseSrc * bsrc)
   self->discont = TRUE;
   self->have_offset = FALSE;
   self->frame_duration = GST_CLOCK_TIME_NONE;
+  self->copy_us = 0;
   gst_caps_replace (&self->caps, NULL);
   return TRUE;
 }
@@ -366,6 +409,10 @@ gst_shmring_src_stop (GstBaseSrc * bsrc)
   g_free (self->name);
   self->name = NULL;
   gst_caps_replace (&self->caps, NULL);
+  if (self->copy_pool) {
+    gst_buffer_pool_set_active (self->copy_pool, FALSE);
+    gst_clear_object (&self->copy_pool);
+  }
   return TRUE;
 }
 
@@ -380,6 +427,10 @@ gst_shmring_src_set_flushing (GstShmringSrc * self, gboolean flushing)
       shmring_consumer_interrupt (self->cr->c);
     else
       shmring_consumer_resume (self->cr->c);
+    g_mutex_lock (&self->cr->lock);
+    self->cr->flushing = flushing;
+    g_cond_broadcast (&self->cr->cond);
+    g_mutex_unlock (&self->cr->lock);
   }
   GST_OBJECT_UNLOCK (self);
   return TRUE;
@@ -584,9 +635,12 @@ gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
   cr = g_new0 (ConsumerRef, 1);
   cr->refcount = 1;
   cr->c = c;
+  g_mutex_init (&cr->lock);
+  g_cond_init (&cr->cond);
   GST_OBJECT_LOCK (self);
   self->cr = cr;
   self->generation = gen;
+  cr->flushing = self->flushing;
   if (self->flushing)
     shmring_consumer_interrupt (c);
   GST_OBJECT_UNLOCK (self);
@@ -794,6 +848,39 @@ gst_shmring_src_compute_offset (GstShmringSrc * self,
       self->ts_offset);
 }
 
+/* A buffer holding a copy of frame; for raw video (frames of one size)
+ * from a pool of buffers, whose pages stay mapped and warm from one copy
+ * to the next.  NULL if out of memory. */
+static GstBuffer *
+gst_shmring_src_copy (GstShmringSrc * self, const struct shmring_frame *frame)
+{
+  GstBuffer *buf = NULL;
+
+  if (!self->raw)
+    return gst_buffer_new_memdup (frame->data, frame->size);
+  if (self->copy_pool == NULL || self->copy_size != frame->size) {
+    GstStructure *config;
+
+    if (self->copy_pool) {
+      gst_buffer_pool_set_active (self->copy_pool, FALSE);
+      gst_object_unref (self->copy_pool);
+    }
+    self->copy_pool = gst_buffer_pool_new ();
+    self->copy_size = frame->size;
+    config = gst_buffer_pool_get_config (self->copy_pool);
+    gst_buffer_pool_config_set_params (config, NULL, frame->size, 0, 0);
+    if (!gst_buffer_pool_set_config (self->copy_pool, config) ||
+        !gst_buffer_pool_set_active (self->copy_pool, TRUE))
+      gst_clear_object (&self->copy_pool);
+  }
+  if (self->copy_pool == NULL ||
+      gst_buffer_pool_acquire_buffer (self->copy_pool, &buf, NULL) !=
+      GST_FLOW_OK)
+    return NULL;
+  gst_buffer_fill (buf, 0, frame->data, frame->size);
+  return buf;
+}
+
 static GstFlowReturn
 gst_shmring_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 {
@@ -806,7 +893,7 @@ gst_shmring_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   GstFlowReturn ret;
   guint64 skip_gen = 0;
   unsigned flags;
-  gboolean reconnect;
+  gboolean reconnect, copy;
   int r;
 
 again:
@@ -886,15 +973,37 @@ again:
     return GST_FLOW_ERROR;
   }
 
-  if (shmring_consumer_held (cr->c) >= self->holds_granted) {
-    /* Lending this frame too would leave this reader holding its most:
-     * the next frame could not be taken while downstream (a sink keeping
-     * its last buffer, queues) keeps them.  Copy this one and give it
-     * back. */
-    GST_LOG_OBJECT (self, "%u frames held, copying", shmring_consumer_held
-        (cr->c));
-    buf = gst_buffer_new_memdup (frame.data, frame.size);
+  /* Lending this frame too would leave this reader holding its most: the
+   * next frame could not be taken while downstream (a sink keeping its
+   * last buffer, queues, an encoder's look-ahead) keeps them.  Downstream
+   * that is still working through its frames gives one back soon: wait
+   * for that, at most as long as copying this frame would take; then copy
+   * it and give it back. */
+  copy = shmring_consumer_held (cr->c) >= self->holds_granted;
+  if (copy && self->copy_us > 0) {
+    gint back = consumer_wait_release (cr, self->holds_granted,
+        g_get_monotonic_time () + self->copy_us);
+
+    if (back < 0) {
+      held_frame_free (hf);
+      return GST_FLOW_FLUSHING;
+    }
+    copy = !back;
+  }
+  if (copy) {
+    gint64 t0 = g_get_monotonic_time (), t;
+
+    GST_LOG_OBJECT (self, "holding %u frames, copying", self->holds_granted);
+    buf = gst_shmring_src_copy (self, &frame);
     held_frame_free (hf);
+    t = MAX (g_get_monotonic_time () - t0, 1);
+    self->copy_us = self->copy_us ? (3 * self->copy_us + t) / 4 : t;
+    if (buf == NULL) {
+      GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+          ("Could not allocate %" G_GUINT64_FORMAT " bytes to copy a frame "
+              "of channel \"%s\" into.", frame.size, self->name), (NULL));
+      return GST_FLOW_ERROR;
+    }
   } else {
     mem = gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY,
         (gpointer) frame.data, frame.size, 0, frame.size, hf, held_frame_free);
