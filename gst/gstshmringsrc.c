@@ -104,7 +104,6 @@ typedef enum
 #define DEFAULT_HOLDS 0
 
 /* Longest wait for a producer between two looks at the flushing flag. */
-#define ATTACH_SLICE (100 * GST_MSECOND)
 #define DEFAULT_TIMESTAMP_MODE TIMESTAMP_MODE_RUNNING_TIME
 
 /* A source waiting for a producer says so on the bus after
@@ -181,6 +180,8 @@ struct _GstShmringSrc
   gboolean add_meta;
   GstCaps *commit_caps;         /* timestamp/x-shmring-commit */
   guint holds_granted;          /* frames this reader may hold at once */
+  struct shmring_cancel attach_cancel;  /* fired by unlock(): ends a wait
+                                         * for a producer at once */
   /* Buffers that frames are copied into once downstream keeps more than
    * the holds allow: reused, so a copy does not pay for fresh pages. */
   GstBufferPool *copy_pool;
@@ -422,6 +423,10 @@ gst_shmring_src_set_flushing (GstShmringSrc * self, gboolean flushing)
 {
   GST_OBJECT_LOCK (self);
   self->flushing = flushing;
+  if (flushing)
+    shmring_cancel_fire (&self->attach_cancel);
+  else
+    shmring_cancel_reset (&self->attach_cancel);
   if (self->cr) {
     if (flushing)
       shmring_consumer_interrupt (self->cr->c);
@@ -576,7 +581,7 @@ gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
     deadline = next_report - WAIT_WARN_AFTER + timeout;
 
   for (;;) {
-    gint64 now, wait = ATTACH_SLICE;
+    gint64 now, wait;
     gboolean flushing;
 
     GST_OBJECT_LOCK (self);
@@ -585,10 +590,13 @@ gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
     if (flushing)
       return GST_FLOW_FLUSHING;
 
+    /* Until the next report or the deadline; unlock() ends it at once. */
     now = g_get_monotonic_time () * 1000;
+    wait = MAX (next_report - now, 0);
     if (deadline >= 0)
       wait = MAX (MIN (wait, deadline - now), 0);
-    r = shmring_consumer_attach (self->name, &opts, wait, &c);
+    r = shmring_consumer_attach_cancel (self->name, &opts, wait,
+        &self->attach_cancel, &c);
     if (r == 0) {
       gen = shmring_consumer_stats (c, &st) == 0 ? st.generation : 0;
       if (skip_gen == 0 || gen != skip_gen)
@@ -597,7 +605,7 @@ gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
       shmring_consumer_close (c);
       c = NULL;
       r = -ENOENT;
-    } else if (r != -ENOENT && r != -ETIMEDOUT) {
+    } else if (r != -ENOENT && r != -ETIMEDOUT && r != -EINTR) {
       gst_shmring_src_post_error (self, r, TRUE);
       return GST_FLOW_ERROR;
     }
