@@ -66,6 +66,7 @@ F_GET_SEALS = getattr(fcntl, "F_GET_SEALS", 1034)
 _DESC = struct.Struct(L.DESC_FIXED_STRUCT)
 _CAPS_OFF = L.DESC["caps"][0]
 _SLICE = 0.2  # longest single futex wait: a dead producer is seen within it
+_HUP_CHECK_NS = 10_000_000  # how often a reader that finds its queue empty looks for a hang-up
 _ANSWER_S = 5.0  # a live producer answers HELLO at once
 _HINT_RECONNECT = "read with reconnect=True (shmringsrc reconnect=true) to wait for the next producer"
 _HINT_EOS = ("stop a gst-launch-1.0 producer with -e (gst-launch-1.0 -e ...) so that Ctrl-C sends end of "
@@ -294,6 +295,7 @@ class Reader:
     def _attach(self) -> None:
         """Connect, HELLO, map: a fresh start (after a restart too)."""
         self._eos = False
+        self._hup_checked = 0
         self._ended: Optional[Error] = None
         self._descs: dict[int, StreamInfo] = {}
         self._geo: dict[tuple[int, int], _Layout] = {}
@@ -763,9 +765,16 @@ class Reader:
         """Nothing queued: True at a clean close after EOS; raises if the producer died, closed or refused."""
         sock = self._sock
         assert sock is not None
-        p = select.poll()
-        p.register(sock, select.POLLIN)
-        ev = p.poll(0)
+        # The hang-up (a death, or this reader disconnected) is looked at once per _HUP_CHECK_NS at most: a
+        # reader that keeps up finds its queue empty at every frame, and a poll each time would cost a system
+        # call per frame.  A clean close is seen in the state at once.
+        ev: list[tuple[int, int]] = []
+        now = time.monotonic_ns()
+        if now - self._hup_checked >= _HUP_CHECK_NS:
+            self._hup_checked = now
+            p = select.poll()
+            p.register(sock, select.POLLIN)
+            ev = p.poll(0)
         hup = bool(ev)
         if hup and ev[0][1] & select.POLLIN:
             try:
