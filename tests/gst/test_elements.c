@@ -107,6 +107,15 @@ stop_pipeline (GstElement * p)
   gst_object_unref (p);
 }
 
+/* Stop pipeline p, check that channel name is gone, free the name. */
+static void
+stop_and_check_gone (GstElement * p, gchar * name)
+{
+  stop_pipeline (p);
+  fail_unless (!channel_exists (name));
+  g_free (name);
+}
+
 /* A harness around a shmringsrc reading channel name. */
 static GstHarness *
 src_harness (const gchar * name, const gchar * extra)
@@ -358,9 +367,7 @@ GST_START_TEST (test_roundtrip_meta)
   gst_harness_teardown (h);
   gst_object_unref (a);
   gst_object_unref (s);
-  stop_pipeline (p);
-  fail_unless (!channel_exists (name));
-  g_free (name);
+  stop_and_check_gone (p, name);
 }
 
 GST_END_TEST;
@@ -417,9 +424,7 @@ GST_START_TEST (test_nonraw_and_caps_change)
   gst_caps_unref (raw);
   gst_harness_teardown (h);
   gst_object_unref (a);
-  stop_pipeline (p);
-  fail_unless (!channel_exists (name));
-  g_free (name);
+  stop_and_check_gone (p, name);
 }
 
 GST_END_TEST;
@@ -484,9 +489,7 @@ GST_START_TEST (test_zero_copy_sink)
   fail_unless_equals_uint64 (copied, 0);
   gst_harness_teardown (h);
   gst_object_unref (s);
-  stop_pipeline (p);
-  fail_unless (!channel_exists (name));
-  g_free (name);
+  stop_and_check_gone (p, name);
 }
 
 GST_END_TEST;
@@ -537,9 +540,7 @@ GST_START_TEST (test_zero_copy_src)
   }
   gst_message_unref (wait_bus (p, GST_MESSAGE_EOS));
   gst_harness_teardown (h);
-  stop_pipeline (p);
-  fail_unless (!channel_exists (name));
-  g_free (name);
+  stop_and_check_gone (p, name);
 }
 
 GST_END_TEST;
@@ -586,9 +587,7 @@ GST_START_TEST (test_release_any_order)
   }
   gst_message_unref (wait_bus (p, GST_MESSAGE_EOS));
   gst_harness_teardown (h);
-  stop_pipeline (p);
-  fail_unless (!channel_exists (name));
-  g_free (name);
+  stop_and_check_gone (p, name);
 }
 
 GST_END_TEST;
@@ -632,9 +631,7 @@ GST_START_TEST (test_reader_over_limit)
     gst_buffer_unref (b);
     gst_harness_teardown (h[i]);
   }
-  stop_pipeline (p);
-  fail_unless (!channel_exists (name));
-  g_free (name);
+  stop_and_check_gone (p, name);
 }
 
 GST_END_TEST;
@@ -1192,9 +1189,7 @@ GST_START_TEST (test_reader_attach_leave_messages)
   fail_unless (!attached);
 
   gst_object_unref (s);
-  stop_pipeline (p);
-  fail_unless (!channel_exists (name));
-  g_free (name);
+  stop_and_check_gone (p, name);
 }
 
 GST_END_TEST;
@@ -1239,9 +1234,7 @@ GST_START_TEST (test_reader_messages_without_frames)
 
   gst_object_unref (a);
   gst_object_unref (s);
-  stop_pipeline (p);
-  fail_unless (!channel_exists (name));
-  g_free (name);
+  stop_and_check_gone (p, name);
 }
 
 GST_END_TEST;
@@ -1322,9 +1315,7 @@ GST_START_TEST (test_frame_too_large_once)
   }
   fail_unless_equals_int (from_sink, 1);
   gst_object_unref (bus);
-  stop_pipeline (p);
-  fail_unless (!channel_exists (name));
-  g_free (name);
+  stop_and_check_gone (p, name);
 }
 
 GST_END_TEST;
@@ -1391,9 +1382,7 @@ GST_START_TEST (test_sequence_from_offsets)
   gst_message_unref (wait_bus (p, GST_MESSAGE_EOS));
   shmring_consumer_close (r);
   gst_object_unref (a);
-  stop_pipeline (p);
-  fail_unless (!channel_exists (name));
-  g_free (name);
+  stop_and_check_gone (p, name);
 }
 
 GST_END_TEST;
@@ -1430,9 +1419,7 @@ GST_START_TEST (test_caps_change_larger_than_slots)
   gst_caps_unref (small);
   gst_caps_unref (big);
   gst_object_unref (a);
-  stop_pipeline (p);
-  fail_unless (!channel_exists (name));
-  g_free (name);
+  stop_and_check_gone (p, name);
 }
 
 GST_END_TEST;
