@@ -43,6 +43,7 @@ struct shmring_consumer {
 	uint32_t intr;
 	int interrupted;
 	uint64_t hup_checked; /* when channel_end() last polled the socket */
+	uint32_t sleeps;      /* W1: the waiting value of this sleep, never 0 */
 };
 
 /* How often a reader that finds its queue empty looks for a hang-up. */
@@ -509,7 +510,11 @@ static int channel_end(shmring_consumer *c)
 static void wait_commit(shmring_consumer *c, uint32_t v, uint32_t iv, uint64_t deadline)
 {
 	/* seq_cst store, then seq_cst load of tail: pairs with W2. */
-	__atomic_store_n(&c->b->waiting, 1, __ATOMIC_SEQ_CST);
+	/* A new value for each sleep, never 0 (two threads may wait at once). */
+	uint32_t g = __atomic_add_fetch(&c->sleeps, 1, __ATOMIC_RELAXED);
+	if (g == 0)
+		g = __atomic_add_fetch(&c->sleeps, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->b->waiting, g, __ATOMIC_SEQ_CST);
 	uint64_t t = __atomic_load_n(&c->b->tail, __ATOMIC_SEQ_CST);
 	uint64_t h = __atomic_load_n(&c->b->head, __ATOMIC_RELAXED);
 	if (t == h) {

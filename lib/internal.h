@@ -90,6 +90,7 @@ struct reader {
 	uint64_t tail, head; /* private truth: entries pushed, last valid head */
 	uint32_t q[SHMRING_QUEUE_MAX];
 	uint64_t queued, dropped;
+	uint32_t woken; /* its waiting value when the producer last woke it (W2) */
 };
 
 struct resv {

@@ -444,18 +444,27 @@ static void push(shmring_producer *p, struct reader *r, uint32_t s, int frame)
 	__atomic_store_n(&l->lag, (uint32_t)(r->tail - r->head), __ATOMIC_RELAXED);
 }
 
-/* W2: bump commit_seq, wake if any reader sleeps. */
+/* W2: bump commit_seq, wake if a reader sleeps that no wake reached yet:
+ * a reader stores a new waiting value each time it goes to sleep, so one
+ * that still shows the value it had when last woken is awake already
+ * (woken, and not yet run).  One wake reaches every sleeper. */
 static void wake_readers(shmring_producer *p)
 {
+	uint32_t w[SHMRING_MAX_READERS];
+	int wake = 0;
 	__atomic_add_fetch(&p->m.h->commit_seq, 1, __ATOMIC_SEQ_CST);
 	for (uint32_t i = 0; i < p->max_readers; i++) {
 		struct reader *r = &p->r[i];
 		/* seq_cst: pairs with the reader's store of waiting then load of tail (W1). */
-		if (r->active && !r->broken && __atomic_load_n(&r->b->waiting, __ATOMIC_SEQ_CST)) {
-			_shmring_wake(&p->m.h->commit_seq, 0);
-			return;
-		}
+		w[i] = r->active && !r->broken ? __atomic_load_n(&r->b->waiting, __ATOMIC_SEQ_CST) : 0;
+		wake |= w[i] != 0 && w[i] != r->woken;
 	}
+	if (!wake)
+		return;
+	_shmring_wake(&p->m.h->commit_seq, 0);
+	for (uint32_t i = 0; i < p->max_readers; i++)
+		if (w[i])
+			p->r[i].woken = w[i];
 }
 
 static void publish(shmring_producer *p, struct resv *rv, uint16_t type, uint64_t size,

@@ -296,6 +296,7 @@ class Reader:
         """Connect, HELLO, map: a fresh start (after a restart too)."""
         self._eos = False
         self._hup_checked = 0
+        self._sleeps = 0  # W1: the waiting value of the last sleep
         self._ended: Optional[Error] = None
         self._descs: dict[int, StreamInfo] = {}
         self._geo: dict[tuple[int, int], _Layout] = {}
@@ -815,7 +816,10 @@ class Reader:
         """W1: sleep on commit_seq (``v``, loaded before the last look) for at most ``timeout`` s."""
         b = self._block
         # seq_cst store, then seq_cst load of tail: pairs with the producer's W2.
-        A.store_seq_cst_32(b + _WAITING, 1)
+        # A new value for each sleep (never 0): the producer skips the wake for a reader that still shows the
+        # value it had when last woken.
+        self._sleeps = self._sleeps % 0xFFFFFFFF + 1
+        A.store_seq_cst_32(b + _WAITING, self._sleeps)
         t = A.load_seq_cst_64(b + _TAIL)
         h = A.load_acquire_64(b + _HEAD)
         if t == h and timeout > 0:

@@ -74,13 +74,16 @@
  *    reader stores holds[k] before the CAS that moves head, so an entry
  *    being taken is seen either in [head, tail) or in holds[].
  * R1 release (reader): release-store holds[k] = NONE (pairs with P3).
- * W1 reader wait: v = acquire-load commit_seq; seq_cst store waiting = 1;
- *    seq_cst load tail; if nothing new, FUTEX_WAIT(commit_seq, v) for at
- *    most 200 ms; store waiting = 0.
+ * W1 reader wait: v = acquire-load commit_seq; seq_cst store waiting = g
+ *    (a new value for each sleep, never 0: a count); seq_cst load tail; if
+ *    nothing new, FUTEX_WAIT(commit_seq, v) for at most 200 ms; store
+ *    waiting = 0.
  * W2 producer wake: after P1 for every reader, seq_cst add 1 to
  *    commit_seq, then seq_cst load each reader's waiting; FUTEX_WAKE
- *    (commit_seq) if any is 1.  With W1 (store, then load on each side)
- *    either the reader sees the new tail or the producer sees waiting.
+ *    (commit_seq) if any is nonzero and not the value it had at the
+ *    producer's last wake (that reader is woken already, not yet run).
+ *    With W1 (store, then load on each side) either the reader sees the
+ *    new tail or the producer sees waiting.
  * W3 lossless producer wait (a lossless reader's queue is full): seq_cst
  *    store producer_waiting = 1, seq_cst load each full reader's taken,
  *    re-check head, then FUTEX_WAITV on those taken words (200 ms at
@@ -441,7 +444,7 @@ struct shmring_slot {
  *
  *  off size field        writer
  *    0   8  head         reader (T1); producer too (P2, CAS only)
- *    8   4  waiting      reader: 1 while asleep on commit_seq (W1)
+ *    8   4  waiting      reader: nonzero while asleep on commit_seq, new each sleep (W1)
  *   12   4  taken        reader: futex word, +1 per entry taken (W4)
  *   16  48  reserved0    zero
  *   64   8  tail         producer: entries pushed so far (P1)
