@@ -545,6 +545,45 @@ GST_START_TEST (test_zero_copy_src)
 
 GST_END_TEST;
 
+/* Downstream that keeps every frame (an encoder's look-ahead): the source
+ * lends frames while a hold stays free, then copies each frame and gives
+ * it back, so every frame still arrives, in order, and nothing waits for a
+ * release that never comes. */
+GST_START_TEST (test_src_downstream_keeps_every_frame)
+{
+  gchar *name = channel_name ("keepall");
+  GstElement *p = parse ("videotestsrc num-buffers=40 ! video/x-raw,"
+      "format=GRAY8,width=64,height=64 ! shmringsink channel=%s sync=false",
+      name);
+  GstBuffer *b[40];
+  GstHarness *h;
+  guint i, lent = 0;
+
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  h = src_harness (name, "holds=2");
+  for (i = 0; i < G_N_ELEMENTS (b); i++) {
+    GstMapInfo map;
+
+    b[i] = gst_harness_pull (h);
+    fail_unless (b[i] != NULL);
+    fail_unless_equals_uint64 (GST_BUFFER_OFFSET (b[i]), i);
+    fail_unless (gst_buffer_map (b[i], &map, GST_MAP_READ));
+    fail_unless_equals_int (map.size, 64 * 64);
+    lent += in_segment (name, map.data);
+    gst_buffer_unmap (b[i], &map);
+  }
+  /* holds - 1: the last hold stays free to take the next frame with;
+   * the other 39 frames were copied */
+  fail_unless_equals_int (lent, 1);
+  gst_message_unref (wait_bus (p, GST_MESSAGE_EOS));
+  for (i = 0; i < G_N_ELEMENTS (b); i++)
+    gst_buffer_unref (b[i]);
+  gst_harness_teardown (h);
+  stop_and_check_gone (p, name);
+}
+
+GST_END_TEST;
+
 /* Frames freed in any order give their holds back: the source lends every
  * one of 300 frames, three held at once, only if every release counts
  * (else it copies). */
@@ -1594,6 +1633,7 @@ shmring_elements_suite (void)
   tcase_add_test (tc, test_zero_copy_sink);
   tcase_add_test (tc, test_zero_copy_src);
   tcase_add_test (tc, test_release_any_order);
+  tcase_add_test (tc, test_src_downstream_keeps_every_frame);
   tcase_add_test (tc, test_reader_over_limit);
   tcase_add_test (tc, test_timeout_error);
   tcase_add_test (tc, test_producer_gone_error);
