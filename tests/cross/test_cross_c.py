@@ -146,7 +146,10 @@ def test_reader_orders_every_step(channel: str) -> None:
     waits = c.at("store_seq_cst", b + _r._WAITING)
     assert c.at("load_seq_cst", b + _r._TAIL) == waits  # W1: store waiting, then load tail, each wait
     assert c.at("load_acquire", pool + 4096 + 4096) >= 1 and c.by_kind.get("fence", 0) >= 1  # D1, id 1
-    assert c.at("load_acquire", pool + _r._STATE) >= 1  # S1 at the end
+    # S1: a reader that finds its queue empty (before each wait) acquire-loads the state; one that never does
+    # (a batching reader behind its producer, which takes the end of stream from its queue) needs not.
+    if waits:
+        assert c.at("load_acquire", pool + _r._STATE) >= 1
 
 
 def test_reader_reads_many_frames(channel: str) -> None:

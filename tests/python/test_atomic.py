@@ -136,6 +136,29 @@ def test_reader_orders_every_step() -> None:
         assert {A.load_acquire_32(holds + 4 * k) for k in range(r.holds)} == {L.SLOT_NONE}
 
 
+def test_reader_loads_the_state_when_its_queue_is_empty() -> None:
+    """S1: a reader that finds its queue empty acquire-loads the pool's state (a close is seen there), and once
+    the writer closed after the end of stream it ends rather than waits."""
+    import shmring
+    from shmring import _layout as L
+    name = f"atomic-state-{os.getpid()}"
+    w = shmring.Writer(name, caps="application/x-test", max_frame_size=4096)
+    try:
+        with shmring.Reader(name, timeout=2) as r:
+            state = r._pool + L.POOL["state"][0]
+            with A.counting() as c:
+                assert r.poll() is None  # nothing queued
+            assert c.at("load_acquire", state) == 1
+            w.eos()
+            w.close()
+            assert r.next_frame(timeout=2) is None  # the end of stream, from the queue
+            with A.counting() as c:
+                assert r.next_frame(timeout=2) is None  # ended: no wait
+            assert c.by_kind.get("store_seq_cst", 0) == 0
+    finally:
+        w.close()
+
+
 def test_reader_wakes_a_waiting_producer_once_for_the_entries_it_takes(monkeypatch: Any) -> None:
     """A lossless producer waiting for room (W3) is woken once when the reader takes its four queued entries."""
     import shmring
