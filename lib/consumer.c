@@ -40,8 +40,7 @@ struct shmring_consumer {
 	int have_seq;
 	int ended; /* latched error or 1 for "closed after EOS" */
 
-	uint32_t intr;
-	int interrupted;
+	struct shmring_cancel stop; /* fired by interrupt(), reset by resume() */
 	uint64_t hup_checked; /* when channel_end() last polled the socket */
 	uint32_t sleeps;      /* W1: the waiting value of this sleep, never 0 */
 };
@@ -51,13 +50,13 @@ struct shmring_consumer {
 
 /* Connect to the channel's socket, retrying until the deadline while
  * nobody listens on the name. */
-static int connect_channel(const char *name, uint64_t deadline, uint32_t *intr, int *interrupted)
+static int connect_channel(const char *name, uint64_t deadline, struct shmring_cancel *stop)
 {
 	struct sockaddr_un a;
 	int alen = _shmring_address(name, &a);
 	uint64_t start = _shmring_now(), backoff = FIRST_RETRY_NS;
 	for (;;) {
-		uint32_t iv = __atomic_load_n(intr, __ATOMIC_ACQUIRE);
+		uint32_t iv = __atomic_load_n(&stop->word, __ATOMIC_ACQUIRE);
 		int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 		if (s < 0)
 			return fail(errno, "socket: %s", strerror(errno));
@@ -67,13 +66,13 @@ static int connect_channel(const char *name, uint64_t deadline, uint32_t *intr, 
 		close(s);
 		if (e != ECONNREFUSED && e != ENOENT && e != EAGAIN)
 			return fail(e, "channel '%s': connect: %s", name, strerror(e));
-		if (__atomic_load_n(interrupted, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&stop->fired, __ATOMIC_ACQUIRE))
 			return fail(EINTR, "interrupted while waiting for channel '%s'", name);
 		uint64_t now = _shmring_now();
 		if (now >= deadline)
 			return fail(ENOENT, "channel '%s' has no producer (waited %.1f s); start the "
 				    "producer or check the name", name, (double)(now - start) / 1e9);
-		_shmring_nap(intr, iv, now + backoff < deadline ? now + backoff : deadline);
+		_shmring_nap(&stop->word, iv, now + backoff < deadline ? now + backoff : deadline);
 		backoff = backoff * 2 < LAST_RETRY_NS ? backoff * 2 : LAST_RETRY_NS;
 	}
 }
@@ -114,9 +113,9 @@ static int answer(const char *name, int s, struct shmring_msg_welcome *w, int *f
 
 /* Connect, say HELLO, read the answer: the socket, or -errno. */
 static int hello_once(const char *name, const struct shmring_msg_hello *h, uint64_t deadline,
-		      uint32_t *intr, int *interrupted, struct shmring_msg_welcome *w, int *fds)
+		      struct shmring_cancel *stop, struct shmring_msg_welcome *w, int *fds)
 {
-	int s = connect_channel(name, deadline, intr, interrupted);
+	int s = connect_channel(name, deadline, stop);
 	if (s < 0)
 		return s;
 	int rc = _shmring_send(s, h, sizeof(*h), NULL, 0);
@@ -136,22 +135,22 @@ static int hello_once(const char *name, const struct shmring_msg_hello *h, uint6
  * hangs up without answering (it was closing or died) is waited out like
  * an absent one, until the deadline. */
 static int hello(const char *name, uint32_t role, const struct shmring_consumer_options *o,
-		 uint64_t deadline, uint32_t *intr, int *interrupted, struct shmring_msg_welcome *w,
+		 uint64_t deadline, struct shmring_cancel *stop, struct shmring_msg_welcome *w,
 		 int *fds)
 {
 	struct shmring_msg_hello h = {SHMRING_MSG_HELLO, sizeof(h), SHMRING_VERSION, role,
 				       o ? o->holds : 0, o ? o->mode : 0, 0};
 	uint64_t backoff = FIRST_RETRY_NS;
 	for (;;) {
-		uint32_t iv = __atomic_load_n(intr, __ATOMIC_ACQUIRE);
-		int s = hello_once(name, &h, deadline, intr, interrupted, w, fds);
+		uint32_t iv = __atomic_load_n(&stop->word, __ATOMIC_ACQUIRE);
+		int s = hello_once(name, &h, deadline, stop, w, fds);
 		uint64_t now = _shmring_now();
 		if (s != -ECONNRESET)
 			return s;
 		if (now >= deadline)
 			return fail(ENOENT, "channel '%s' has no producer: it went away while this "
 				    "reader attached; start the producer", name);
-		_shmring_nap(intr, iv, now + backoff < deadline ? now + backoff : deadline);
+		_shmring_nap(&stop->word, iv, now + backoff < deadline ? now + backoff : deadline);
 		backoff = backoff * 2 < LAST_RETRY_NS ? backoff * 2 : LAST_RETRY_NS;
 	}
 }
@@ -227,8 +226,7 @@ int shmring_consumer_attach_cancel(const char *name, const struct shmring_consum
 	struct shmring_msg_welcome w;
 	int fds[2] = {-1, -1};
 	c->sock = hello(name, SHMRING_ROLE_READER, opts, _shmring_deadline(timeout_ns),
-			cancel ? &cancel->word : &c->intr, cancel ? &cancel->fired : &c->interrupted, &w,
-			fds);
+			cancel ? cancel : &c->stop, &w, fds);
 	rc = c->sock < 0 ? c->sock : map_welcome(c, &w, fds);
 	if (rc < 0) {
 		char why[SHMRING_ERROR_MAX];
@@ -344,13 +342,21 @@ static void wake_producer(shmring_consumer *c)
 		_shmring_wake(&c->b->taken, 0);
 }
 
-/* Hand out the oldest entry taken and not handed out.  1 frame, 2 EOS, <0. */
-static int deliver(shmring_consumer *c, struct shmring_frame *f)
+/* The oldest entry taken and not handed out: its hold, and its slot in *s. */
+static uint32_t pop_ready(shmring_consumer *c, uint32_t *s)
 {
-	uint32_t s = c->ready_slot[c->ready_first], k = c->ready_hold[c->ready_first];
+	uint32_t k = c->ready_hold[c->ready_first];
+	*s = c->ready_slot[c->ready_first];
 	c->ready_first = (c->ready_first + 1) % SHMRING_HOLDS_MAX;
 	c->ready_n--;
 	c->ready_mask &= ~(1ull << k);
+	return k;
+}
+
+/* Hand out the oldest entry taken and not handed out.  1 frame, 2 EOS, <0. */
+static int deliver(shmring_consumer *c, struct shmring_frame *f)
+{
+	uint32_t s, k = pop_ready(c, &s);
 	int rc = check_slot(c, s, f);
 	if (rc <= 0) {
 		__atomic_store_n(&c->b->holds[k], SHMRING_SLOT_NONE, __ATOMIC_RELEASE);
@@ -366,13 +372,11 @@ static int deliver(shmring_consumer *c, struct shmring_frame *f)
  * back; the seq gap counts them as dropped). */
 static void drop_ready(shmring_consumer *c)
 {
-	for (; c->ready_n; c->ready_n--) {
-		uint32_t k = c->ready_hold[c->ready_first];
-		c->ready_first = (c->ready_first + 1) % SHMRING_HOLDS_MAX;
+	while (c->ready_n) {
+		uint32_t s, k = pop_ready(c, &s);
 		/* Release (R1): pairs with the producer's acquire load of holds (P3). */
 		__atomic_store_n(&c->b->holds[k], SHMRING_SLOT_NONE, __ATOMIC_RELEASE);
 	}
-	c->ready_mask = 0;
 }
 
 /* Take up to m entries from head h into free holds, in order (the first
@@ -519,7 +523,7 @@ static void wait_commit(shmring_consumer *c, uint32_t v, uint32_t iv, uint64_t d
 	uint64_t h = __atomic_load_n(&c->b->head, __ATOMIC_RELAXED);
 	if (t == h) {
 		uint32_t *w = &c->m.h->commit_seq;
-		_shmring_wait(&w, &v, 1, &c->intr, iv, deadline);
+		_shmring_wait(&w, &v, 1, &c->stop.word, iv, deadline);
 	}
 	__atomic_store_n(&c->b->waiting, 0, __ATOMIC_RELAXED);
 }
@@ -528,7 +532,7 @@ static int next_locked(shmring_consumer *c, struct shmring_frame *f, uint64_t de
 		       unsigned flags)
 {
 	for (;;) {
-		uint32_t iv = __atomic_load_n(&c->intr, __ATOMIC_ACQUIRE);
+		uint32_t iv = __atomic_load_n(&c->stop.word, __ATOMIC_ACQUIRE);
 		/* Acquire: pairs with the producer's seq_cst add (W2). */
 		uint32_t v = __atomic_load_n(&c->m.h->commit_seq, __ATOMIC_ACQUIRE);
 		int rc = take(c, flags, f);
@@ -541,7 +545,7 @@ static int next_locked(shmring_consumer *c, struct shmring_frame *f, uint64_t de
 		rc = channel_end(c);
 		if (rc)
 			return rc == 1 ? 0 : rc;
-		if (__atomic_load_n(&c->interrupted, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&c->stop.fired, __ATOMIC_ACQUIRE))
 			return fail(EINTR, "channel '%s': interrupted", c->name);
 		if (_shmring_now() >= deadline)
 			return fail(ETIMEDOUT, "channel '%s': no frame in time", c->name);
@@ -618,9 +622,7 @@ void shmring_consumer_interrupt(shmring_consumer *c)
 {
 	if (!c)
 		return;
-	__atomic_store_n(&c->interrupted, 1, __ATOMIC_RELEASE);
-	__atomic_add_fetch(&c->intr, 1, __ATOMIC_SEQ_CST);
-	_shmring_wake(&c->intr, 1);
+	shmring_cancel_fire(&c->stop);
 	if (c->m.h)
 		_shmring_wake(&c->m.h->commit_seq, 0);
 }
@@ -628,7 +630,7 @@ void shmring_consumer_interrupt(shmring_consumer *c)
 void shmring_consumer_resume(shmring_consumer *c)
 {
 	if (c)
-		__atomic_store_n(&c->interrupted, 0, __ATOMIC_RELEASE);
+		shmring_cancel_reset(&c->stop);
 }
 
 int shmring_consumer_stats(shmring_consumer *c, struct shmring_stats *st)
@@ -666,12 +668,10 @@ int shmring_inspect(const char *name, struct shmring_stats *st, struct shmring_d
 	int rc = _shmring_check_name(name);
 	if (rc < 0)
 		return rc;
-	uint32_t intr = 0;
-	int interrupted = 0;
+	struct shmring_cancel never = {0, 0};
 	struct shmring_msg_welcome w;
 	int fd = -1;
-	int s = hello(name, SHMRING_ROLE_OBSERVER, NULL, _shmring_deadline(0), &intr, &interrupted,
-		      &w, &fd);
+	int s = hello(name, SHMRING_ROLE_OBSERVER, NULL, _shmring_deadline(0), &never, &w, &fd);
 	if (s < 0)
 		return s;
 	close(s);

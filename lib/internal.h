@@ -130,8 +130,7 @@ struct shmring_producer {
 	uint32_t desc_counter, cur_desc;
 	uint64_t next_seq, frames_written, frames_lost;
 
-	uint32_t intr;
-	int interrupted;
+	struct shmring_cancel stop; /* fired by interrupt(), reset by resume() */
 
 	int listen_fd, wake_fd;
 	int door_running, door_stop;

@@ -276,13 +276,13 @@ static int wait_room(shmring_producer *p, uint64_t deadline)
 	uint32_t *words[SHMRING_MAX_READERS + 1];
 	uint32_t vals[SHMRING_MAX_READERS + 1];
 	for (;;) {
-		uint32_t iv = __atomic_load_n(&p->intr, __ATOMIC_ACQUIRE);
+		uint32_t iv = __atomic_load_n(&p->stop.word, __ATOMIC_ACQUIRE);
 		uint32_t dv = __atomic_load_n(&p->door_seq, __ATOMIC_ACQUIRE);
 		__atomic_store_n(&p->m.h->producer_waiting, 1, __ATOMIC_SEQ_CST);
 		unsigned n = full_lossless(p, words, vals);
 		if (n == 0)
 			break;
-		if (__atomic_load_n(&p->interrupted, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&p->stop.fired, __ATOMIC_ACQUIRE)) {
 			__atomic_store_n(&p->m.h->producer_waiting, 0, __ATOMIC_RELAXED);
 			return fail(EINTR, "channel '%s': interrupted while waiting for a reader", p->name);
 		}
@@ -295,7 +295,7 @@ static int wait_room(shmring_producer *p, uint64_t deadline)
 		words[n] = &p->door_seq;
 		vals[n] = dv;
 		pthread_mutex_unlock(&p->lock);
-		_shmring_wait(words, vals, n + 1, &p->intr, iv, deadline);
+		_shmring_wait(words, vals, n + 1, &p->stop.word, iv, deadline);
 		pthread_mutex_lock(&p->lock);
 	}
 	__atomic_store_n(&p->m.h->producer_waiting, 0, __ATOMIC_RELAXED);
@@ -332,15 +332,15 @@ static int desc_ready(shmring_producer *p, uint64_t deadline)
 			return fail(ENOBUFS, "channel '%s': a frame readers still hold names description "
 				    "slot %u, which the new caps need; frame dropped", p->name,
 				    p->pending.id % SHMRING_DESC_SLOTS);
-		uint32_t iv = __atomic_load_n(&p->intr, __ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&p->interrupted, __ATOMIC_ACQUIRE))
+		uint32_t iv = __atomic_load_n(&p->stop.word, __ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&p->stop.fired, __ATOMIC_ACQUIRE))
 			return fail(EINTR, "channel '%s': interrupted", p->name);
 		if (_shmring_now() >= deadline)
 			return fail(ETIMEDOUT, "channel '%s': timed out waiting for readers to release "
 				    "frames of description slot %u, which the new caps need", p->name,
 				    p->pending.id % SHMRING_DESC_SLOTS);
 		pthread_mutex_unlock(&p->lock);
-		_shmring_wait(NULL, NULL, 0, &p->intr, iv, deadline);
+		_shmring_wait(NULL, NULL, 0, &p->stop.word, iv, deadline);
 		pthread_mutex_lock(&p->lock);
 	}
 }
@@ -594,7 +594,7 @@ int shmring_producer_wait_reader(shmring_producer *p, int64_t timeout_ns)
 		return fail(EINVAL, "NULL producer");
 	uint64_t deadline = _shmring_deadline(timeout_ns);
 	for (;;) {
-		uint32_t iv = __atomic_load_n(&p->intr, __ATOMIC_ACQUIRE);
+		uint32_t iv = __atomic_load_n(&p->stop.word, __ATOMIC_ACQUIRE);
 		/* acquire, before n_readers: pairs with the door's seq_cst add
 		 * after a reader joined (admit in door.c), so a reader that
 		 * joins after the look at n_readers changes dv and the wait
@@ -605,13 +605,13 @@ int shmring_producer_wait_reader(shmring_producer *p, int64_t timeout_ns)
 		pthread_mutex_unlock(&p->lock);
 		if (n > 0)
 			return 0;
-		if (__atomic_load_n(&p->interrupted, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&p->stop.fired, __ATOMIC_ACQUIRE))
 			return fail(EINTR, "channel '%s': interrupted while waiting for a reader to attach",
 				    p->name);
 		if (_shmring_now() >= deadline)
 			return fail(ETIMEDOUT, "channel '%s': no reader attached in time", p->name);
 		uint32_t *words[1] = {&p->door_seq};
-		_shmring_wait(words, &dv, 1, &p->intr, iv, deadline);
+		_shmring_wait(words, &dv, 1, &p->stop.word, iv, deadline);
 	}
 }
 
@@ -647,9 +647,7 @@ void shmring_producer_interrupt(shmring_producer *p)
 {
 	if (!p)
 		return;
-	__atomic_store_n(&p->interrupted, 1, __ATOMIC_RELEASE);
-	__atomic_add_fetch(&p->intr, 1, __ATOMIC_SEQ_CST);
-	_shmring_wake(&p->intr, 1);
+	shmring_cancel_fire(&p->stop);
 	/* Without futex_waitv a wait sleeps on its first shared word alone:
 	 * wake a wait for a reader too. */
 	__atomic_add_fetch(&p->door_seq, 1, __ATOMIC_SEQ_CST);
@@ -659,7 +657,7 @@ void shmring_producer_interrupt(shmring_producer *p)
 void shmring_producer_resume(shmring_producer *p)
 {
 	if (p)
-		__atomic_store_n(&p->interrupted, 0, __ATOMIC_RELEASE);
+		shmring_cancel_reset(&p->stop);
 }
 
 int shmring_producer_stats(shmring_producer *p, struct shmring_stats *st)
