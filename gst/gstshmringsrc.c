@@ -902,6 +902,7 @@ gst_shmring_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   guint64 skip_gen = 0;
   unsigned flags;
   gboolean reconnect, copy;
+  guint held;
   int r;
 
 again:
@@ -986,9 +987,11 @@ again:
    * last buffer, queues, an encoder's look-ahead) keeps them.  Downstream
    * that is still working through its frames gives one back soon: wait
    * for that, at most as long as copying this frame would take; then copy
-   * it and give it back. */
-  copy = shmring_consumer_held (cr->c) >= self->holds_granted;
-  if (copy && self->copy_us > 0) {
+   * it and give it back.  With no other frame lent (one hold), none can
+   * come back: copy at once. */
+  held = shmring_consumer_held (cr->c);
+  copy = held >= self->holds_granted;
+  if (copy && held > 1 && self->copy_us > 0) {
     gint back = consumer_wait_release (cr, self->holds_granted,
         g_get_monotonic_time () + self->copy_us);
 

@@ -78,6 +78,29 @@ static void on_client_connected(GstElement *sink, gint fd, gpointer data)
 	g_atomic_int_inc(&pr->connected);
 }
 
+/* The shared memory the transport took: shmringsink's pool (slots x slot
+ * size, asked of its producer as an observer), shmsink's shm-size; 0 for
+ * the others. */
+static guint64 channel_bytes(GstElement *sink)
+{
+	const char *factory = GST_OBJECT_NAME(gst_element_get_factory(sink));
+	guint64 bytes = 0;
+
+	if (strcmp(factory, "shmringsink") == 0) {
+		gchar *channel = NULL;
+		struct shmring_stats st;
+		g_object_get(sink, "channel", &channel, NULL);
+		if (shmring_inspect(channel ? channel : GST_OBJECT_NAME(sink), &st, NULL) == 0)
+			bytes = (guint64)st.n_slots * st.slot_size;
+		g_free(channel);
+	} else if (strcmp(factory, "shmsink") == 0) {
+		guint size = 0;
+		g_object_get(sink, "shm-size", &size, NULL);
+		bytes = size;
+	}
+	return bytes;
+}
+
 /* The number of consumers connected to sink (shmringsink: its readers). */
 static gint consumers_connected(GstElement *sink, struct producer *pr)
 {
@@ -271,6 +294,7 @@ int main(int argc, char **argv)
 	}
 	if (!caps_first && !start_stream(pad, caps, pipeline))
 		return 1;
+	const guint64 memory = channel_bytes(sink);
 
 	GstBuffer *frame = NULL;
 	guint8 *frame_data = NULL;
@@ -341,8 +365,8 @@ int main(int argc, char **argv)
 		copied = (guint64)frames; /* a socket: every byte goes through the kernel */
 
 	printf("result {\"frames\": %ld, \"push_seconds\": %.6f, \"cpu_seconds\": %.6f, \"copied\": %" G_GUINT64_FORMAT
-	       ", \"stamp_failures\": %" G_GUINT64_FORMAT ", \"eos\": %s}\n",
-	       frames, (double)(t_pushed - t0) / 1e9, cpu, copied, stamp_failures, eos ? "true" : "false");
+	       ", \"stamp_failures\": %" G_GUINT64_FORMAT ", \"channel_bytes\": %" G_GUINT64_FORMAT ", \"eos\": %s}\n",
+	       frames, (double)(t_pushed - t0) / 1e9, cpu, copied, stamp_failures, memory, eos ? "true" : "false");
 	fflush(stdout);
 
 	gst_element_set_state(pipeline, GST_STATE_NULL);
