@@ -18,7 +18,7 @@ enum mode { READ_ONLY, LATENCY, IDLE };
 struct result {
 	uint64_t frames;
 	uint64_t p50, p99; /* latency, ns */
-	uint64_t cpu_ns;   /* idle: CPU time used while waiting */
+	uint64_t cpu_ns;   /* idle: CPU time used while waiting; bare_futex: the waker's FUTEX_WAKE, mean */
 	uint64_t wait_ns;  /* idle: wall time waited */
 };
 
@@ -305,7 +305,7 @@ static struct result bare_futex(unsigned waiters, uint64_t count, uint64_t perio
 	}
 	close(fds[1]);
 	/* A first period for every waiter to reach its first FUTEX_WAIT. */
-	uint64_t t0 = shmring_now_ns() + period_ns;
+	uint64_t t0 = shmring_now_ns() + period_ns, wake_ns = 0;
 	for (uint64_t i = 0; i < count; i++) {
 		uint64_t due = t0 + i * period_ns;
 		struct timespec ts = {(time_t)(due / 1000000000u), (long)(due % 1000000000u)};
@@ -315,7 +315,9 @@ static struct result bare_futex(unsigned waiters, uint64_t count, uint64_t perio
 		__atomic_store_n(&sh->stamp, shmring_now_ns(), __ATOMIC_RELAXED);
 		/* Seq_cst: pairs with the children's acquire load of seq. */
 		__atomic_add_fetch(&sh->seq, 1, __ATOMIC_SEQ_CST);
+		uint64_t a = shmring_now_ns();
 		syscall(SYS_futex, &sh->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+		wake_ns += shmring_now_ns() - a;
 	}
 	for (unsigned k = 0; k < waiters; k++) {
 		struct result one;
@@ -323,6 +325,7 @@ static struct result bare_futex(unsigned waiters, uint64_t count, uint64_t perio
 		if (one.p50 >= res.p50)
 			res = one;
 	}
+	res.cpu_ns = wake_ns / count; /* here: the FUTEX_WAKE call's mean */
 	for (unsigned k = 0; k < waiters; k++)
 		CHECK_EQ(t_reap(pids[k]), 0);
 	close(fds[0]);
@@ -353,32 +356,36 @@ int main(void)
 
 	printf("## libshmring, cross-process (producer and readers in separate processes)\n\n");
 	printf("hand-off = one reserve + commit of a slot (payload not written) on a live channel, whose producer\n"
-	       "is never held back: the median of what a frame costs the producer, the median of %d runs taken in\n"
-	       "turns with one and four readers (target: under 1 us with one\n"
+	       "is never held back: what a frame costs the producer, the median frame (p50) and the mean of all\n"
+	       "frames, each the median of %d runs taken in turns with one and four readers (target: under 1 us\n"
+	       "with one\n"
 	       "reader, four readers <= 1.3x one). lossless = flat out, every reader gets every frame: ns per\n"
 	       "frame, in place or copied in (shmring_producer_write); memcpy: the same bytes into successive\n"
 	       "places of a 32 MiB buffer.\n\n",
 	       HANDOFF_RUNS);
-	printf("| frame | frames | hand-off p50 ns, 1 reader | hand-off p50 ns, 4 readers | 4 / 1 | lossless in place ns, "
-	       "1 reader | lossless in place ns, 4 readers | lossless copy ns, 1 reader | memcpy ns | copy / memcpy |\n");
-	printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+	printf("| frame | frames | hand-off p50 ns, 1 reader | hand-off p50 ns, 4 readers | 4 / 1 | hand-off mean ns, "
+	       "1 reader | hand-off mean ns, 4 readers | 4 / 1 | lossless in place ns, 1 reader | lossless in place "
+	       "ns, 4 readers | lossless copy ns, 1 reader | memcpy ns | copy / memcpy |\n");
+	printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	struct shmring_stats st1 = {0}, st4 = {0};
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		size_t n = sizes[i].size;
 		uint64_t count = sizes[i].count;
 		double mc = memcpy_ns(n, count, src, dst);
-		double h1r[HANDOFF_RUNS], h4r[HANDOFF_RUNS];
+		double h1r[HANDOFF_RUNS], h4r[HANDOFF_RUNS], m1r[HANDOFF_RUNS], m4r[HANDOFF_RUNS];
 		/* Taken in turns, so that a busy moment of the machine hits both. */
 		for (int k = 0; k < HANDOFF_RUNS; k++) {
-			ring_ns(n, count, 1, SHMRING_POLICY_LIVE, 1, src, NULL, &h1r[k]);
-			ring_ns(n, count, 4, SHMRING_POLICY_LIVE, 1, src, NULL, &h4r[k]);
+			m1r[k] = ring_ns(n, count, 1, SHMRING_POLICY_LIVE, 1, src, NULL, &h1r[k]);
+			m4r[k] = ring_ns(n, count, 4, SHMRING_POLICY_LIVE, 1, src, NULL, &h4r[k]);
 		}
 		double h1 = median(h1r, HANDOFF_RUNS), h4 = median(h4r, HANDOFF_RUNS);
+		double m1 = median(m1r, HANDOFF_RUNS), m4 = median(m4r, HANDOFF_RUNS);
 		double l1 = ring_ns(n, count, 1, SHMRING_POLICY_LOSSLESS, 1, src, &st1, NULL);
 		double l4 = ring_ns(n, count, 4, SHMRING_POLICY_LOSSLESS, 1, src, &st4, NULL);
 		double cp = ring_ns(n, count, 1, SHMRING_POLICY_LOSSLESS, 0, src, NULL, NULL);
-		printf("| %s | %llu | %.0f | %.0f | %.2f | %.0f | %.0f | %.0f | %.0f | %.2f |\n", sizes[i].label,
-		       (unsigned long long)count, h1, h4, h4 / h1, l1, l4, cp, mc, cp / mc);
+		printf("| %s | %llu | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %.0f | %.0f | %.0f | %.0f | %.2f |\n",
+		       sizes[i].label, (unsigned long long)count, h1, h4, h4 / h1, m1, m4, m4 / m1, l1, l4, cp, mc,
+		       cp / mc);
 		fflush(stdout);
 	}
 
@@ -398,8 +405,8 @@ int main(void)
 	       mib((uint64_t)st4.n_slots * FRAME_1080P));
 
 	printf("\n| wake-up latency at 30 fps (commit to reader holding the frame) | frames | p50 us | p99 us "
-	       "| p50, 4 / 1 |\n");
-	printf("|---|---:|---:|---:|---:|\n");
+	       "| p50, 4 / 1 | the waker's FUTEX_WAKE, mean us |\n");
+	printf("|---|---:|---:|---:|---:|---:|\n");
 	{
 		const uint64_t period = 1000000000ull / 30;
 		struct result one = latency(4096, 1, LAT_FRAMES, period, src);
@@ -407,18 +414,19 @@ int main(void)
 		struct result big = latency(FRAME_1080P, 1, LAT_FRAMES, period, src);
 		struct result f1 = bare_futex(1, LAT_FRAMES, period);
 		struct result f4 = bare_futex(4, LAT_FRAMES, period);
-		printf("| 4 KiB frames, 1 reader | %llu | %.1f | %.1f | |\n", (unsigned long long)one.frames,
+		printf("| 4 KiB frames, 1 reader | %llu | %.1f | %.1f | | |\n", (unsigned long long)one.frames,
 		       one.p50 / 1e3, one.p99 / 1e3);
-		printf("| 4 KiB frames, 4 readers (the slowest) | %llu | %.1f | %.1f | %.2fx |\n",
+		printf("| 4 KiB frames, 4 readers (the slowest) | %llu | %.1f | %.1f | %.2fx | |\n",
 		       (unsigned long long)four.frames, four.p50 / 1e3, four.p99 / 1e3,
 		       (double)four.p50 / (double)one.p50);
-		printf("| 1080p BGR frames, 1 reader | %llu | %.1f | %.1f | |\n", (unsigned long long)big.frames,
+		printf("| 1080p BGR frames, 1 reader | %llu | %.1f | %.1f | | |\n", (unsigned long long)big.frames,
 		       big.p50 / 1e3, big.p99 / 1e3);
-		printf("| floor, no shmring: one FUTEX_WAKE, 1 process in FUTEX_WAIT | %llu | %.1f | %.1f | |\n",
-		       (unsigned long long)f1.frames, f1.p50 / 1e3, f1.p99 / 1e3);
+		printf("| floor, no shmring: one FUTEX_WAKE, 1 process in FUTEX_WAIT | %llu | %.1f | %.1f | | %.1f |\n",
+		       (unsigned long long)f1.frames, f1.p50 / 1e3, f1.p99 / 1e3, f1.cpu_ns / 1e3);
 		printf("| floor, no shmring: one FUTEX_WAKE, 4 processes in FUTEX_WAIT (the slowest) | %llu | %.1f "
-		       "| %.1f | %.2fx |\n",
-		       (unsigned long long)f4.frames, f4.p50 / 1e3, f4.p99 / 1e3, (double)f4.p50 / (double)f1.p50);
+		       "| %.1f | %.2fx | %.1f |\n",
+		       (unsigned long long)f4.frames, f4.p50 / 1e3, f4.p99 / 1e3, (double)f4.p50 / (double)f1.p50,
+		       f4.cpu_ns / 1e3);
 		fflush(stdout);
 	}
 
