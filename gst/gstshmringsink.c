@@ -24,11 +24,13 @@
  * max-frame-size to set.
  *
  * Each reader has its own queue of #GstShmringSink:queue-length frames.
- * The pool holds max-readers x (queue-length + max-holds) + 3 slots, so
- * that the sink never waits for room whatever its readers hold.  A longer
- * queue costs that memory and lets several lossless readers run flat out
- * in longer turns: on two CPUs, four readers of 1080p move about twice as
- * many frames a second with queue-length=12 as with the default 2.
+ * The pool holds queue-length + max-readers x max-holds + 3 slots
+ * (drop-new: max-readers x (queue-length + max-holds) + 3), so that the
+ * sink never waits for room whatever its readers hold.  A longer queue
+ * costs a slot per frame (max-readers slots under drop-new) and lets
+ * several lossless readers run flat out in longer turns: on two CPUs, four
+ * readers of 1080p move about twice as many frames a second with
+ * queue-length=12 as with the default 2.
  * What happens when a reader's queue is full is set by
  * #GstShmringSink:policy: `lossless` waits for that reader, `drop-new`
  * drops the new frame for that reader, `live` reclaims the oldest frame it

@@ -25,6 +25,15 @@ struct pool_map {
 	struct shmring_pool_header id;
 };
 
+/* The slots a pool's limits need (see the header): the queues of lossless
+ * and live readers hold the last queue_len frames committed, together;
+ * a drop-new reader's queue may hold any queue_len older ones. */
+static inline uint32_t pool_slots_needed(const struct shmring_pool_header *h)
+{
+	uint32_t queued = h->policy == SHMRING_POLICY_DROP_NEW ? h->max_readers * h->queue_len : h->queue_len;
+	return queued + h->max_readers * h->max_holds + h->max_reserved + 1;
+}
+
 static inline struct shmring_slot *pool_slot(const struct pool_map *m, uint32_t i)
 {
 	return (struct shmring_slot *)(m->base + m->id.slot_table_offset +

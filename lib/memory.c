@@ -131,9 +131,8 @@ static int check_identity(const struct shmring_pool_header *h, uint64_t fsize, c
 		      h->max_holds <= SHMRING_HOLDS_MAX && h->max_reserved >= 1 &&
 		      h->max_reserved <= SHMRING_RESERVED_MAX && h->policy <= SHMRING_POLICY_LIVE,
 	      "channel '%s': pool limits out of range", name);
-	CHECK(h->n_slots == h->max_readers * (h->queue_len + h->max_holds) + h->max_reserved + 1,
-	      "channel '%s': pool has %u slots, its limits need %u", name, h->n_slots,
-	      h->max_readers * (h->queue_len + h->max_holds) + h->max_reserved + 1);
+	CHECK(h->n_slots == pool_slots_needed(h), "channel '%s': pool has %u slots, its limits need %u", name,
+	      h->n_slots, pool_slots_needed(h));
 	CHECK(h->slot_size >= SHMRING_SLOT_ALIGN && h->slot_size <= SHMRING_MAX_SLOT_SIZE &&
 		      h->slot_size % SHMRING_SLOT_ALIGN == 0,
 	      "channel '%s': slot size %llu out of range", name, (unsigned long long)h->slot_size);

@@ -46,7 +46,7 @@ static int make_identity(const char *name, const struct shmring_producer_options
 	id->version = SHMRING_VERSION;
 	id->header_size = SHMRING_HEADER_SIZE;
 	id->slot_size = slot;
-	id->n_slots = id->max_readers * (id->queue_len + id->max_holds) + id->max_reserved + 1;
+	id->n_slots = pool_slots_needed(id);
 	id->slot_table_offset = SHMRING_SLOT_TABLE_OFFSET;
 	id->payload_offset = SHMRING_SLOT_TABLE_OFFSET +
 			     round_up((uint64_t)id->n_slots * SHMRING_SLOT_HEADER_SIZE, SHMRING_SLOT_ALIGN);

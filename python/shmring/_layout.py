@@ -70,6 +70,13 @@ POLICY_DROP_NEW = 1
 POLICY_LIVE = 2
 POLICY_NAMES = {POLICY_LOSSLESS: "lossless", POLICY_DROP_NEW: "drop-new", POLICY_LIVE: "live"}
 
+
+def slots_needed(max_readers: int, queue_len: int, max_holds: int, max_reserved: int, policy: int) -> int:
+    """The slots a pool's limits need (shmring.h): the queues of lossless and live readers hold the last
+    queue_len frames committed, together; a drop-new reader's queue may hold any queue_len older ones."""
+    queued = max_readers * queue_len if policy == POLICY_DROP_NEW else queue_len
+    return queued + max_readers * max_holds + max_reserved + 1
+
 FLAG_DISCONT = 1 << 0
 FLAG_DELTA_UNIT = 1 << 1
 FLAG_HEADER = 1 << 2

@@ -128,7 +128,7 @@ class _Identity:
                 and 1 <= self.max_holds <= HOLDS_MAX and 1 <= self.max_reserved <= RESERVED_MAX
                 and self.policy <= L.POLICY_LIVE):
             raise bad("limits out of range")
-        need = self.max_readers * (self.queue_len + self.max_holds) + self.max_reserved + 1
+        need = L.slots_needed(self.max_readers, self.queue_len, self.max_holds, self.max_reserved, self.policy)
         if self.n_slots != need:
             raise bad(f"has {self.n_slots} slots, its limits need {need}")
         if not (SLOT_ALIGN <= self.slot_size <= MAX_SLOT_SIZE and self.slot_size % SLOT_ALIGN == 0):

@@ -183,7 +183,7 @@ class Writer:
         if self.slot_size > L.MAX_SLOT_SIZE:
             raise ValueError(f"max_frame_size {max_frame_size} is over the {L.MAX_SLOT_SIZE}-byte limit")
         self.max_readers, self.queue_len, self.max_holds = max_readers, queue_len, max_holds
-        self.n_slots = max_readers * (queue_len + max_holds) + 1 + 1  # one reservation, one spare
+        self.n_slots = L.slots_needed(max_readers, queue_len, max_holds, 1, self.policy)  # one reservation
         self.payload_offset = L.SLOT_TABLE_OFFSET + _round_up(self.n_slots * L.SLOT_HEADER_SIZE, L.SLOT_ALIGN)
         self.pool_size = self.payload_offset + self.n_slots * self.slot_size
         self.generation = time.monotonic_ns() ^ (os.getpid() << 32)

@@ -56,7 +56,7 @@ def c_consume(channel: str):
 def test_pool_is_sealed_and_sized(channel: str) -> None:
     """A reader maps the Writer's pool read-only: it checked the seals and the size before mapping."""
     with gray_writer(channel, max_readers=3, queue_len=4, max_holds=1) as w:
-        assert w.n_slots == 3 * (4 + 1) + 2
+        assert w.n_slots == 4 + 3 * 1 + 1 + 1  # lossless: 4 queued between the readers, 3 x 1 held
         assert w.pool_size == w.payload_offset + w.n_slots * w.slot_size and w.slot_size == 4096
         with shmring.Reader(channel, timeout=5.0) as r:
             wait_readers(w, 1)
@@ -65,6 +65,25 @@ def test_pool_is_sealed_and_sized(channel: str) -> None:
             assert f is not None and not f.array.flags.writeable and np.array_equal(f.array, expected(0))
             f.release()
         assert f"{w.n_slots} slots x 4096" in repr(w)
+
+
+@pytest.mark.parametrize("policy", ["lossless", "live", "drop-new"])
+def test_pool_sized_by_policy_and_accepted_by_both_readers(channel: str, policy: str) -> None:
+    """The Writer sizes its pool as its policy needs (lossless and live queues share the last queue_len frames,
+    drop-new ones do not); the C reader and the Python reader check that number and read the frames."""
+    with gray_writer(channel, max_readers=3, queue_len=4, max_holds=1, policy=policy) as w:
+        queued = 3 * 4 if policy == "drop-new" else 4
+        assert w.n_slots == queued + 3 * 1 + 1 + 1
+        c = c_consume(channel)
+        with shmring.Reader(channel, timeout=5.0) as r:
+            wait_readers(w, 2)
+            assert all(publish(w, range(3)))
+            f = r.next_frame(timeout=5.0)
+            assert f is not None and f.seq == 0 and np.array_equal(f.array, expected(0))
+            f.release()
+            w.eos()
+        out = finish(c).split()
+        assert out[0] == "read" and int(out[1]) >= 1 and out[4:] == ["bad", "0"], out
 
 
 def test_reader_limit_names_the_readers(channel: str) -> None:

@@ -51,9 +51,13 @@
  *   pool_size = payload_offset + n_slots * slot_size = the memfd's size
  *
  * The payload of slot i is at payload_offset + i * slot_size.
- * n_slots = max_readers * (queue_len + max_holds) + max_reserved + 1:
- * a reader can pin at most queue_len + max_holds slots whatever it
- * writes, so the producer always finds a free slot.
+ * n_slots = queue_len + max_readers * max_holds + max_reserved + 1 under
+ * the lossless and live policies, where every commit reaches every
+ * reader's queue, so the queues between them hold only the last
+ * queue_len frames committed; under drop-new, where a full queue skips
+ * frames, max_readers * (queue_len + max_holds) + max_reserved + 1.  A
+ * reader pins at most its queue and max_holds slots whatever it writes,
+ * so the producer always finds a free slot (PROTOCOL.md).
  *
  * Ordering pairs (every shared access is an explicit atomic)
  * ----------------------------------------------------------
@@ -318,7 +322,8 @@ enum shmring_role {
  *   32   8  payload_offset        slot_table_offset + n_slots * 64 rounded up to 4096
  *   40   8  slot_size             multiple of 4096, 4 KiB .. 1 GiB
  *   48   8  generation            differs for every producer start
- *   56   4  n_slots               max_readers * (queue_len + max_holds) + max_reserved + 1
+ *   56   4  n_slots               queue_len + max_readers * max_holds + max_reserved + 1
+ *                                  (drop-new: max_readers * (queue_len + max_holds) + max_reserved + 1)
  *   60   4  max_readers           1 .. 32
  *   64   4  queue_len             1 .. 64
  *   68   4  max_holds             1 .. 64
