@@ -23,14 +23,15 @@
  * a later caps change to larger frames is an error that names the
  * max-frame-size to set.
  *
- * Each reader has its own queue of #GstShmringSink:queue-length frames.
- * The pool holds queue-length + max-readers x max-holds + 3 slots
- * (drop-new: max-readers x (queue-length + max-holds) + 3), so that the
- * sink never waits for room whatever its readers hold.  A longer queue
- * costs a slot per frame (max-readers slots under drop-new) and lets
- * several lossless readers run flat out in longer turns: on two CPUs, four
- * readers of 1080p move about twice as many frames a second with
- * queue-length=12 as with the default 2.
+ * Each reader has its own queue of #GstShmringSink:queue-length frames:
+ * by default 8 under `lossless` (a recorder's hiccup of a quarter second
+ * at 30 fps does not hold the producer back, and several readers running
+ * flat out take turns of several frames instead of waking each other at
+ * every frame), 2 under `drop-new` and `live` (a reader that lags sees
+ * frames at most two old).  The pool holds queue-length + max-readers x
+ * max-holds + 3 slots (drop-new: max-readers x (queue-length + max-holds)
+ * + 3), so that the sink never waits for room whatever its readers hold:
+ * 19 slots of 1080p (113 MiB) with the defaults under lossless.
  * What happens when a reader's queue is full is set by
  * #GstShmringSink:policy: `lossless` waits for that reader, `drop-new`
  * drops the new frame for that reader, `live` reclaims the oldest frame it
@@ -108,7 +109,7 @@ typedef enum
 #define NONRAW_SLOT_SIZE (4 * 1024 * 1024)
 #define DEFAULT_POLICY SHMRING_POLICY_LOSSLESS
 #define DEFAULT_MAX_READERS 4
-#define DEFAULT_QUEUE_LENGTH 2
+#define DEFAULT_QUEUE_LENGTH 0  /* the library's: by policy */
 #define DEFAULT_MAX_HOLDS 2
 #define DEFAULT_WAIT_FOR_READER WAIT_FOR_READER_AUTO
 #define DEFAULT_SEQUENCE SEQUENCE_OWN
@@ -1273,7 +1274,9 @@ gst_shmring_sink_class_init (GstShmringSinkClass * klass)
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_QUEUE_LENGTH] = g_param_spec_uint ("queue-length",
       "Queue length", "Frames queued for each reader before the policy "
-      "applies", 1, SHMRING_QUEUE_MAX, DEFAULT_QUEUE_LENGTH,
+      "applies; 0 = 8 under lossless (room for a reader's hiccups), 2 under "
+      "drop-new and live (what a lagging reader sees first stays fresh)", 0,
+      SHMRING_QUEUE_MAX, DEFAULT_QUEUE_LENGTH,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_MAX_HOLDS] = g_param_spec_uint ("max-holds",
       "Maximum holds", "Frames each reader may hold at once (taken and not "

@@ -71,6 +71,12 @@ POLICY_LIVE = 2
 POLICY_NAMES = {POLICY_LOSSLESS: "lossless", POLICY_DROP_NEW: "drop-new", POLICY_LIVE: "live"}
 
 
+def default_queue_len(policy: int) -> int:
+    """queue_len when none is given (shmring.h): 8 under lossless, room for a reader's hiccups; 2 under drop-new and
+    live, so that what a lagging reader sees first stays fresh."""
+    return 8 if policy == POLICY_LOSSLESS else 2
+
+
 def slots_needed(max_readers: int, queue_len: int, max_holds: int, max_reserved: int, policy: int) -> int:
     """The slots a pool's limits need (shmring.h): the queues of lossless and live readers hold the last
     queue_len frames committed, together; a drop-new reader's queue may hold any queue_len older ones."""

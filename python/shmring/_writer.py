@@ -142,7 +142,8 @@ class Writer:
     (wait, up to ``timeout`` s, for every lossless reader), "drop-new" (a
     reader whose queue is full does not get the frame) or "live" (its
     oldest queued frame is pushed out).  ``max_readers`` (4), ``queue_len``
-    (2) and ``max_holds`` (2) size the pool: ``pool_size`` bytes,
+    (8 under lossless, 2 under drop-new and live, as the C producer) and
+    ``max_holds`` (2) size the pool: ``pool_size`` bytes,
     ``n_slots`` slots of ``slot_size`` bytes.  ``share_uid`` / ``share_gid``
     let readers of another uid / group in.  A name already served raises
     ChannelBusy naming the producer's pid.  Frames written while no reader
@@ -167,12 +168,14 @@ class Writer:
     def __init__(self, name: str, width: int = 0, height: int = 0, format: str = "", *,
                  caps: Optional[str] = None, fps: Any = 30, policy: Union[str, int] = "lossless",
                  max_frame_size: Optional[int] = None, frame_size: Optional[int] = None,
-                 max_readers: int = 4, queue_len: int = 2, max_holds: int = 2,
+                 max_readers: int = 4, queue_len: Optional[int] = None, max_holds: int = 2,
                  share_uid: Optional[int] = None, share_gid: Optional[int] = None,
                  timeout: Optional[float] = 5.0) -> None:
         self.name = _sys.check_name(name)
         self.policy = _policy(policy)
         self.timeout = timeout
+        if queue_len is None:
+            queue_len = L.default_queue_len(self.policy)
         if not (1 <= max_readers <= L.MAX_READERS and 1 <= queue_len <= L.QUEUE_MAX
                 and 1 <= max_holds <= L.HOLDS_MAX):
             raise ValueError(f"max_readers 1..{L.MAX_READERS}, queue_len 1..{L.QUEUE_MAX}, "

@@ -174,7 +174,7 @@ GST_START_TEST (test_properties)
   fail_unless (s == NULL);
   fail_unless_equals_uint64 (size, 0);
   fail_unless_equals_int (readers, 4);
-  fail_unless_equals_int (qlen, 2);
+  fail_unless_equals_int (qlen, 0);    /* the library's, by policy */
   fail_unless_equals_int (holds, 2);
   g_object_get (sink, "share-group", &s, "share-user", &s, "readers",
       &readers, NULL);
@@ -231,6 +231,14 @@ GST_START_TEST (test_channel_defaults_to_name_and_ready_only)
   fail_unless_equals_int (gst_element_get_state (p, NULL, NULL,
           GST_CLOCK_TIME_NONE), GST_STATE_CHANGE_SUCCESS);
   fail_unless (channel_exists (name), "channel not named after the element");
+  /* queue-length 0: the library's default for lossless, 8 frames; the
+   * pool: 8 queued between the readers, 4 x 2 holds, 2 reservations, 1 */
+  {
+    struct shmring_stats st;
+    fail_unless_equals_int (shmring_inspect (name, &st, NULL), 0);
+    fail_unless_equals_int (st.queue_len, 8);
+    fail_unless_equals_int (st.n_slots, 8 + 4 * 2 + 2 + 1);
+  }
   /* channel, sizes and policy are fixed once started */
   ASSERT_WARNING (g_object_set (sink, "channel", "other", NULL));
   ASSERT_WARNING (gst_util_set_object_arg (G_OBJECT (sink), "policy", "live"));

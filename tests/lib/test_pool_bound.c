@@ -92,8 +92,34 @@ static void run(uint32_t policy, const uint32_t modes[READERS], uint64_t seed)
 	CHECK_EQ(t_leftover(chan), 0);
 }
 
+/* With no queue_len: 8 frames under lossless, 2 under drop-new and live,
+ * and the pool each policy's bound gives (4 readers, 2 holds, 2
+ * reservations by default). */
+static void defaults(void)
+{
+	static const struct {
+		uint32_t policy, queue_len, n_slots;
+	} want[] = {
+		{SHMRING_POLICY_LOSSLESS, 8, 8 + 4 * 2 + 2 + 1},
+		{SHMRING_POLICY_LIVE, 2, 2 + 4 * 2 + 2 + 1},
+		{SHMRING_POLICY_DROP_NEW, 2, 4 * (2 + 2) + 2 + 1},
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char chan[64];
+		t_name(chan, sizeof(chan), "pool_defaults");
+		struct shmring_producer_options o = {.slot_size = 4096, .policy = want[i].policy};
+		shmring_producer *p = t_producer(chan, &o);
+		struct shmring_stats st;
+		CHECK_OK(shmring_producer_stats(p, &st));
+		CHECK_EQ(st.queue_len, want[i].queue_len);
+		CHECK_EQ(st.n_slots, want[i].n_slots);
+		shmring_producer_close(p);
+	}
+}
+
 int main(void)
 {
+	defaults();
 	const uint32_t two_and_live[READERS] = {SHMRING_MODE_CHANNEL, SHMRING_MODE_CHANNEL, SHMRING_MODE_LIVE};
 	const uint32_t channel[READERS] = {SHMRING_MODE_CHANNEL, SHMRING_MODE_CHANNEL, SHMRING_MODE_CHANNEL};
 	for (uint64_t seed = 1; seed <= 4; seed++) {

@@ -95,7 +95,7 @@ def test_info_and_view_suggest_similar_names(channel: str) -> None:
 
 
 def test_info_and_ls_say_what_the_producer_waits_for(channel: str) -> None:
-    wr = shmring.Writer(channel, caps="x", max_frame_size=4096, timeout=30)
+    wr = shmring.Writer(channel, caps="x", max_frame_size=4096, timeout=30, queue_len=2)
     rd = shmring.Reader(channel, timeout=1)
     t = threading.Thread(target=lambda: [wr.write(b"x" * 1000) for _ in range(3)])  # 2 queued, the 3rd waits
     t.start()

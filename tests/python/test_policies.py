@@ -115,7 +115,7 @@ def test_killed_reader_gives_its_slots_back(channel: str) -> None:
             "a, b = r.next_frame(5), r.next_frame(5)\n"
             "print(a.seq, b.seq, flush=True)\n"
             "sys.stdin.read()\n")
-    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096, max_readers=1) as wr:
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096, max_readers=1, queue_len=2) as wr:
         p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
             assert wr.wait_reader(10)
@@ -211,6 +211,19 @@ def test_reserve_commit_renders_in_place(channel: str) -> None:
         assert st.frames_written == 1 and st.eos and [r.pid for r in st.readers] == [os.getpid()]
 
 
+@pytest.mark.parametrize("policy, queue_len, n_slots", [("lossless", 8, 8 + 4 * 2 + 1 + 1),
+                                                       ("live", 2, 2 + 4 * 2 + 1 + 1),
+                                                       ("drop-new", 2, 4 * (2 + 2) + 1 + 1)])
+def test_default_queue_and_pool_by_policy(channel: str, policy: str, queue_len: int, n_slots: int) -> None:
+    """No queue_len: 8 frames under lossless, 2 under drop-new and live, as the C producer; the pool the policy's
+    bound gives (4 readers x 2 holds, 1 reservation, 1 spare), which a reader accepts."""
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096, policy=policy) as wr, \
+            shmring.Reader(channel, timeout=5) as rd:
+        assert (wr.queue_len, wr.n_slots) == (queue_len, n_slots)
+        st = shmring.inspect(channel)
+        assert (st.queue_len, st.n_slots) == (queue_len, n_slots) and rd.index == 0
+
+
 def test_no_shared_memory_for_the_pool_names_the_size_and_the_fix(channel: str) -> None:
     """The pool is allocated whole at start: too little room is a NoSpace then (here: a 1 MiB file size limit)."""
     code = ("import resource, signal, shmring\n"
@@ -220,8 +233,8 @@ def test_no_shared_memory_for_the_pool_names_the_size_and_the_fix(channel: str) 
             "except shmring.NoSpace as e:\n    print(e)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
     assert r.returncode == 0, r.stderr
-    # Lossless: 2 queued frames between the readers, 4 x 2 holds, 1 reservation, 1 spare.
-    assert "bytes of pool (12 slots of 16777216)" in r.stdout and "lower max_frame_size" in r.stdout, r.stdout
+    # Lossless: 8 queued frames between the readers (its default queue), 4 x 2 holds, 1 reservation, 1 spare.
+    assert "bytes of pool (18 slots of 16777216)" in r.stdout and "lower max_frame_size" in r.stdout, r.stdout
 
 
 def test_entries_taken_together_are_handed_out_in_order(channel: str) -> None:

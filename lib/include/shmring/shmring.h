@@ -689,7 +689,9 @@ struct shmring_producer_options {
 	uint64_t slot_size;     /* largest frame, bytes; rounded up to 4096; 0 = 4 MiB */
 	uint32_t policy;        /* enum shmring_policy */
 	uint32_t max_readers;   /* 0 = 4; at most SHMRING_MAX_READERS */
-	uint32_t queue_len;     /* 0 = 2; at most SHMRING_QUEUE_MAX */
+	uint32_t queue_len;     /* 0 = 8 under lossless (room for a reader's hiccups; the pool
+				 * grows by one slot per frame), 2 under drop-new and live (what a
+				 * lagging reader sees first stays fresh); at most SHMRING_QUEUE_MAX */
 	uint32_t max_holds;     /* 0 = 2; at most SHMRING_HOLDS_MAX */
 	uint32_t max_reserved;  /* 0 = 2; at most SHMRING_RESERVED_MAX */
 	uint32_t share;         /* SHMRING_SHARE_* */
