@@ -518,6 +518,8 @@ static void wait_commit(shmring_consumer *c, uint32_t v, uint32_t iv, uint64_t d
 	uint32_t g = __atomic_add_fetch(&c->sleeps, 1, __ATOMIC_RELAXED);
 	if (g == 0)
 		g = __atomic_add_fetch(&c->sleeps, 1, __ATOMIC_RELAXED);
+	/* Relaxed: published by the seq_cst (release) store of waiting. */
+	__atomic_store_n(&c->b->sleep_seq, v, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->b->waiting, g, __ATOMIC_SEQ_CST);
 	uint64_t t = __atomic_load_n(&c->b->tail, __ATOMIC_SEQ_CST);
 	uint64_t h = __atomic_load_n(&c->b->head, __ATOMIC_RELAXED);

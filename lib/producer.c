@@ -447,16 +447,23 @@ static void push(shmring_producer *p, struct reader *r, uint32_t s, int frame)
 /* W2: bump commit_seq, wake if a reader sleeps that no wake reached yet:
  * a reader stores a new waiting value each time it goes to sleep, so one
  * that still shows the value it had when last woken is awake already
- * (woken, and not yet run).  One wake reaches every sleeper. */
+ * (woken, and not yet run).  A reader that sleeps on the value this
+ * commit made (sleep_seq) saw this commit and waits for the next: a wake
+ * now could come before its FUTEX_WAIT and be lost, so it is not
+ * remembered as woken.  One wake reaches every sleeper. */
 static void wake_readers(shmring_producer *p)
 {
 	uint32_t w[SHMRING_MAX_READERS];
 	int wake = 0;
-	__atomic_add_fetch(&p->m.h->commit_seq, 1, __ATOMIC_SEQ_CST);
+	uint32_t now = __atomic_add_fetch(&p->m.h->commit_seq, 1, __ATOMIC_SEQ_CST);
 	for (uint32_t i = 0; i < p->max_readers; i++) {
 		struct reader *r = &p->r[i];
 		/* seq_cst: pairs with the reader's store of waiting then load of tail (W1). */
 		w[i] = r->active && !r->broken ? __atomic_load_n(&r->b->waiting, __ATOMIC_SEQ_CST) : 0;
+		/* Relaxed: the seq_cst load of waiting above read the store
+		 * that published it (or a later one). */
+		if (w[i] && __atomic_load_n(&r->b->sleep_seq, __ATOMIC_RELAXED) == now)
+			w[i] = 0;
 		wake |= w[i] != 0 && w[i] != r->woken;
 	}
 	if (!wake)

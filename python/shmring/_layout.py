@@ -136,6 +136,7 @@ BLOCK: dict[str, tuple[int, int]] = {
     "head": (0, 8),
     "waiting": (8, 4),
     "taken": (12, 4),
+    "sleep_seq": (16, 4),
     "tail": (64, 8),
     "queue": (128, 4 * QUEUE_MAX),
     "holds": (384, 4 * HOLDS_MAX),

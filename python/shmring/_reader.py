@@ -52,6 +52,7 @@ _PRODUCER_WAITING = L.POOL["producer_waiting"][0]
 _EOS = L.POOL["eos"][0]
 _HEAD = L.BLOCK["head"][0]
 _WAITING = L.BLOCK["waiting"][0]
+_SLEEP_SEQ = L.BLOCK["sleep_seq"][0]
 _TAKEN = L.BLOCK["taken"][0]
 _TAIL = L.BLOCK["tail"][0]
 _QUEUE = L.BLOCK["queue"][0]
@@ -817,8 +818,10 @@ class Reader:
         b = self._block
         # seq_cst store, then seq_cst load of tail: pairs with the producer's W2.
         # A new value for each sleep (never 0): the producer skips the wake for a reader that still shows the
-        # value it had when last woken.
+        # value it had when last woken.  sleep_seq = v first (published by the seq_cst store): a producer whose
+        # commit made v knows this sleep waits for its next commit.
         self._sleeps = self._sleeps % 0xFFFFFFFF + 1
+        A.store_release_32(b + _SLEEP_SEQ, v)
         A.store_seq_cst_32(b + _WAITING, self._sleeps)
         t = A.load_seq_cst_64(b + _TAIL)
         h = A.load_acquire_64(b + _HEAD)

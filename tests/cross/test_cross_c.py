@@ -120,7 +120,8 @@ def test_reader_orders_every_step(channel: str) -> None:
     Take (T1): acquire-load tail, acquire-load head, release-store
     holds[k], CAS head (acq_rel); W4: seq_cst add to taken, seq_cst load of
     producer_waiting; Release (R1): release-store holds[k] = NONE; W1 (each
-    wait): seq_cst store of waiting, seq_cst load of tail; D1 (each new
+    wait): store of sleep_seq, seq_cst store of waiting (which publishes it),
+    seq_cst load of tail; D1 (each new
     description): acquire-load of its id, acquire fence.  A step done as a
     plain access, or with another order, is missing from its counter.
     """
@@ -145,6 +146,7 @@ def test_reader_orders_every_step(channel: str) -> None:
     assert c.at("load_acquire", pool + _r._COMMIT_SEQ) >= n  # W1's value, loaded before each look
     waits = c.at("store_seq_cst", b + _r._WAITING)
     assert c.at("load_seq_cst", b + _r._TAIL) == waits  # W1: store waiting, then load tail, each wait
+    assert c.at("store_release", b + _r._SLEEP_SEQ) == waits  # W1: sleep_seq with each waiting value
     assert c.at("load_acquire", pool + 4096 + 4096) >= 1 and c.by_kind.get("fence", 0) >= 1  # D1, id 1
     # S1: a reader that finds its queue empty (before each wait) acquire-loads the state; one that never does
     # (a batching reader behind its producer, which takes the end of stream from its queue) needs not.

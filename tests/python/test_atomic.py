@@ -9,6 +9,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from shmring import _atomic as A
 
 
@@ -134,6 +136,29 @@ def test_reader_orders_every_step() -> None:
                 f.release()
         assert c.log == [("store_release", holds + 4 * k) for k in ks]  # R1
         assert {A.load_acquire_32(holds + 4 * k) for k in range(r.holds)} == {L.SLOT_NONE}
+
+
+def test_reader_publishes_what_it_sleeps_on_before_it_sleeps() -> None:
+    """W1: before each sleep the reader stores sleep_seq, the commit_seq value it will sleep on, then the seq_cst
+    store of waiting that publishes it, then the seq_cst load of tail: a producer that sees the waiting value sees
+    which commit the reader has seen."""
+    import shmring
+    from shmring import _layout as L
+    name = f"atomic-sleep-{os.getpid()}"
+    with shmring.Writer(name, caps="application/x-test", max_frame_size=4096) as w, \
+            shmring.Reader(name, timeout=2) as r:
+        rb, seq = r._block, r._pool + L.POOL["commit_seq"][0]
+        sleep_seq, waiting, tail = (rb + L.BLOCK[k][0] for k in ("sleep_seq", "waiting", "tail"))
+        w.write(b"x" * 64)
+        f = r.next_frame()
+        assert f is not None
+        f.release()
+        with A.counting() as c, pytest.raises(shmring.Timeout):
+            r.next_frame(timeout=0.05)  # nothing queued: one sleep at least
+        w1 = [("store_release", sleep_seq), ("store_seq_cst", waiting), ("load_seq_cst", tail)]
+        starts = [i for i in range(len(c.log)) if c.log[i:i + 3] == w1]
+        assert starts and len(starts) == c.at("store_seq_cst", waiting), c.log
+        assert A.load_acquire_32(sleep_seq) == A.load_acquire_32(seq) != 0  # the value it slept on
 
 
 def test_reader_loads_the_state_when_its_queue_is_empty() -> None:

@@ -78,16 +78,20 @@
  *    reader stores holds[k] before the CAS that moves head, so an entry
  *    being taken is seen either in [head, tail) or in holds[].
  * R1 release (reader): release-store holds[k] = NONE (pairs with P3).
- * W1 reader wait: v = acquire-load commit_seq; seq_cst store waiting = g
- *    (a new value for each sleep, never 0: a count); seq_cst load tail; if
- *    nothing new, FUTEX_WAIT(commit_seq, v) for at most 200 ms; store
- *    waiting = 0.
+ * W1 reader wait: v = acquire-load commit_seq; store sleep_seq = v
+ *    (relaxed); seq_cst store waiting = g (a new value for each sleep,
+ *    never 0: a count); seq_cst load tail; if nothing new,
+ *    FUTEX_WAIT(commit_seq, v) for at most 200 ms; store waiting = 0.
  * W2 producer wake: after P1 for every reader, seq_cst add 1 to
- *    commit_seq, then seq_cst load each reader's waiting; FUTEX_WAKE
- *    (commit_seq) if any is nonzero and not the value it had at the
- *    producer's last wake (that reader is woken already, not yet run).
- *    With W1 (store, then load on each side) either the reader sees the
- *    new tail or the producer sees waiting.
+ *    commit_seq (new value c), then seq_cst load each reader's waiting,
+ *    and for a nonzero one sleep_seq (ordered by that load); FUTEX_WAKE
+ *    (commit_seq) if a reader waits with sleep_seq != c and waiting not
+ *    the value it had at the producer's last wake (that reader is woken
+ *    already, not yet run).  A reader with sleep_seq == c saw this
+ *    commit and sleeps for the next one: no wake, none remembered (a
+ *    wake now could come before its FUTEX_WAIT and be lost).  With W1
+ *    (store, then load on each side) either the reader sees the new
+ *    tail or the producer sees waiting.
  * W3 lossless producer wait (a lossless reader's queue is full): seq_cst
  *    store producer_waiting = 1, seq_cst load each full reader's taken,
  *    re-check head, then FUTEX_WAITV on those taken words (200 ms at
@@ -451,7 +455,8 @@ struct shmring_slot {
  *    0   8  head         reader (T1); producer too (P2, CAS only)
  *    8   4  waiting      reader: nonzero while asleep on commit_seq, new each sleep (W1)
  *   12   4  taken        reader: futex word, +1 per entry taken (W4)
- *   16  48  reserved0    zero
+ *   16   4  sleep_seq    reader: the commit_seq value it sleeps on (W1)
+ *   20  44  reserved0    zero
  *   64   8  tail         producer: entries pushed so far (P1)
  *   72  56  reserved1    zero
  *  128 256  queue[64]    producer: slot index of entry i at queue[i % queue_len]
@@ -463,7 +468,8 @@ struct shmring_block {
 	uint64_t head;
 	uint32_t waiting;
 	uint32_t taken;
-	uint8_t reserved0[48];
+	uint32_t sleep_seq;
+	uint8_t reserved0[44];
 	uint64_t tail;
 	uint8_t reserved1[56];
 	uint32_t queue[SHMRING_QUEUE_MAX];
@@ -595,7 +601,8 @@ _Static_assert(sizeof(struct shmring_slot) == SHMRING_SLOT_HEADER_SIZE, "slot he
 SHMRING_CHECK_OFFSET(shmring_block, head, 0);
 SHMRING_CHECK_OFFSET(shmring_block, waiting, 8);
 SHMRING_CHECK_OFFSET(shmring_block, taken, 12);
-SHMRING_CHECK_OFFSET(shmring_block, reserved0, 16);
+SHMRING_CHECK_OFFSET(shmring_block, sleep_seq, 16);
+SHMRING_CHECK_OFFSET(shmring_block, reserved0, 20);
 SHMRING_CHECK_OFFSET(shmring_block, tail, 64);
 SHMRING_CHECK_OFFSET(shmring_block, reserved1, 72);
 SHMRING_CHECK_OFFSET(shmring_block, queue, 128);
