@@ -83,6 +83,7 @@ def slots_needed(max_readers: int, queue_len: int, max_holds: int, max_reserved:
     queued = max_readers * queue_len if policy == POLICY_DROP_NEW else queue_len
     return queued + max_readers * max_holds + max_reserved + 1
 
+
 FLAG_DISCONT = 1 << 0
 FLAG_DELTA_UNIT = 1 << 1
 FLAG_HEADER = 1 << 2
