@@ -7,7 +7,7 @@
  *   creates the channel, waits for a byte from each of READERS readers on
  *   READY_FD (they attached), writes COUNT frames (every third reserved
  *   and committed in place, the others copied), then EOS; reports
- *   P rc written.
+ *   P rc written and two (pid, drops) pairs taken before EOS.
  * stress_peer consume NAME COUNT REPORT_FD READY_FD PROGRESS_AT SLOW
  *   attaches, writes a byte on READY_FD, reads and checks every frame
  *   (size, pattern, pts = seq), holding up to two and giving them back in
@@ -65,18 +65,21 @@ static int produce(const char *name, uint32_t policy, uint64_t count, unsigned r
 		if (rc < 0)
 			break;
 	}
-	if (rc == 0)
-		rc = shmring_producer_eos(p, timeout);
-	if (rc < 0)
-		fprintf(stderr, "producer: %s\n", shmring_last_error());
+	/* Drops per reader once the last frame is committed, taken before the
+	 * end of stream (a reader may leave as soon as it reads it, and its
+	 * line with it): two (pid, count) pairs.  The end of stream itself
+	 * may still push one frame out of a full live queue. */
 	CHECK_OK(shmring_producer_stats(p, &st));
-	/* Drops per reader, final once EOS is published: two (pid, count) pairs. */
 	uint64_t d[4] = {0, 0, 0, 0};
 	for (unsigned i = 0, k = 0; i < SHMRING_MAX_READERS && k < 4; i++)
 		if (st.reader[i].pid) {
 			d[k++] = (uint64_t)st.reader[i].pid;
 			d[k++] = st.reader[i].frames_dropped;
 		}
+	if (rc == 0)
+		rc = shmring_producer_eos(p, timeout);
+	if (rc < 0)
+		fprintf(stderr, "producer: %s\n", shmring_last_error());
 	report(REP_PRODUCER, rc, st.frames_written, 0, d[0], d[1], d[2], d[3]);
 	/* Closing right after EOS: the readers still read what is queued. */
 	shmring_producer_close(p);
