@@ -114,8 +114,6 @@ typedef enum
 #define DEFAULT_WAIT_FOR_READER WAIT_FOR_READER_AUTO
 #define DEFAULT_SEQUENCE SEQUENCE_OWN
 
-/* How often render() looks whether a reader attached or left. */
-
 enum
 {
   PROP_0,

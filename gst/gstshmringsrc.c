@@ -103,7 +103,6 @@ typedef enum
 #define DEFAULT_LATEST FALSE
 #define DEFAULT_HOLDS 0
 
-/* Longest wait for a producer between two looks at the flushing flag. */
 #define DEFAULT_TIMESTAMP_MODE TIMESTAMP_MODE_RUNNING_TIME
 
 /* A source waiting for a producer says so on the bus after
