@@ -232,12 +232,13 @@ GST_START_TEST (test_channel_defaults_to_name_and_ready_only)
           GST_CLOCK_TIME_NONE), GST_STATE_CHANGE_SUCCESS);
   fail_unless (channel_exists (name), "channel not named after the element");
   /* queue-length 0: the library's default for lossless, 8 frames; the
-   * pool: 8 queued between the readers, 4 x 2 holds, 2 reservations, 1 */
+   * pool: 8 queued between the readers, 4 x 2 holds, 3 reservations (2
+   * lent to upstream, 1 for copies), 1 */
   {
     struct shmring_stats st;
     fail_unless_equals_int (shmring_inspect (name, &st, NULL), 0);
     fail_unless_equals_int (st.queue_len, 8);
-    fail_unless_equals_int (st.n_slots, 8 + 4 * 2 + 2 + 1);
+    fail_unless_equals_int (st.n_slots, 8 + 4 * 2 + 3 + 1);
   }
   /* channel, sizes and policy are fixed once started */
   ASSERT_WARNING (g_object_set (sink, "channel", "other", NULL));
@@ -1625,6 +1626,178 @@ GST_START_TEST (test_latest_never_blocks_lossless)
 
 GST_END_TEST;
 
+typedef struct
+{
+  GstBufferPool *pool;
+  GstBuffer *buf;
+  GstFlowReturn ret;
+} Acquire;
+
+static gpointer
+acquire_thread (gpointer data)
+{
+  Acquire *a = data;
+
+  a->ret = gst_buffer_pool_acquire_buffer (a->pool, &a->buf, NULL);
+  return NULL;
+}
+
+static guint8
+first_byte (GstBuffer * buf)
+{
+  guint8 b = 0;
+
+  gst_buffer_extract (buf, 0, &b, 1);
+  return b;
+}
+
+/* The sink's pool lends at most two slots: a third acquire waits for one
+ * to come back and ends on a flush; once both are published and still
+ * held, it gets system memory at once instead of waiting for ever; and a
+ * published slot still held is never rewritten while the sink copies
+ * other frames.  (A queue before the sink holds pool buffers this way.) */
+GST_START_TEST (test_pool_lends_two)
+{
+  gchar *name = channel_name ("lend");
+  gchar *desc = g_strdup_printf ("shmringsink channel=%s policy=live "
+      "wait-for-reader=false sync=false", name);
+  GstHarness *h = gst_harness_new_parse (desc);
+  GstCaps *caps = gst_caps_from_string ("video/x-raw,format=GRAY8,width=64,"
+      "height=64,framerate=30/1");
+  GstQuery *q;
+  GstBufferPool *pool = NULL;
+  GstStructure *config;
+  guint size, min, max, i;
+  GstBuffer *a, *b, *c;
+  Acquire t = { 0 };
+  GThread *th;
+  GstBufferPoolAcquireParams dontwait = {.flags =
+        GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT
+  };
+
+  gst_harness_set_src_caps (h, gst_caps_ref (caps));
+  q = gst_query_new_allocation (caps, TRUE);
+  fail_unless (gst_pad_peer_query (h->srcpad, q));
+  fail_unless (gst_query_get_n_allocation_pools (q) > 0);
+  gst_query_parse_nth_allocation_pool (q, 0, &pool, &size, &min, &max);
+  gst_query_unref (q);
+  fail_unless (pool != NULL);
+  fail_unless_equals_int (max, 2);
+
+  /* Asking for three at once is refused: the caller makes its own pool. */
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, caps, size, 3, 0);
+  fail_if (gst_buffer_pool_set_config (pool, config));
+  config = gst_buffer_pool_get_config (pool);
+  fail_unless (gst_buffer_pool_config_validate_params (config, caps, size, 2,
+          2));
+  fail_if (gst_buffer_pool_config_validate_params (config, caps, size, 3, 0));
+  fail_unless (gst_buffer_pool_set_config (pool, config));
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &a, NULL),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &b, NULL),
+      GST_FLOW_OK);
+  {
+    GstMapInfo ma, mb;
+
+    gst_buffer_map (a, &ma, GST_MAP_WRITE);
+    gst_buffer_map (b, &mb, GST_MAP_WRITE);
+    fail_unless (in_segment (name, ma.data), "a is not a slot");
+    fail_unless (in_segment (name, mb.data), "b is not a slot");
+    memset (ma.data, 0xa1, ma.size);
+    memset (mb.data, 0xb2, mb.size);
+    gst_buffer_unmap (a, &ma);
+    gst_buffer_unmap (b, &mb);
+  }
+
+  /* Both out, neither published: no third slot without waiting. */
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &c,
+          &dontwait), GST_FLOW_OK);
+  {
+    GstMapInfo mc;
+
+    gst_buffer_map (c, &mc, GST_MAP_READ);
+    fail_if (in_segment (name, mc.data), "a third slot was lent");
+    gst_buffer_unmap (c, &mc);
+  }
+  gst_buffer_unref (c);
+
+  /* A waiting acquire ends on a flush. */
+  t.pool = pool;
+  th = g_thread_new ("acquire", acquire_thread, &t);
+  gst_buffer_pool_set_flushing (pool, TRUE);
+  g_thread_join (th);
+  fail_unless_equals_int (t.ret, GST_FLOW_FLUSHING);
+  gst_buffer_pool_set_flushing (pool, FALSE);
+
+  /* A waiting acquire gets the slot that comes back. */
+  t.buf = NULL;
+  th = g_thread_new ("acquire", acquire_thread, &t);
+  gst_buffer_unref (a);
+  g_thread_join (th);
+  fail_unless_equals_int (t.ret, GST_FLOW_OK);
+  {
+    GstMapInfo ma;
+
+    gst_buffer_map (t.buf, &ma, GST_MAP_WRITE);
+    fail_unless (in_segment (name, ma.data), "the slot given back was not "
+        "lent again");
+    memset (ma.data, 0xa1, ma.size);
+    gst_buffer_unmap (t.buf, &ma);
+  }
+  a = t.buf;
+
+  /* Both published (rendered in place) and still held here, as videorate
+   * holds a frame it may push again: an acquire does not wait for them. */
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (a)),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (b)),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &c, NULL),
+      GST_FLOW_OK);
+  {
+    GstMapInfo mc;
+
+    gst_buffer_map (c, &mc, GST_MAP_READ);
+    fail_if (in_segment (name, mc.data), "a third slot was lent");
+    gst_buffer_unmap (c, &mc);
+  }
+  gst_buffer_unref (c);
+
+  /* Frames copied meanwhile (and a slot pushed a second time) never land
+   * in the slots still held. */
+  for (i = 0; i < 30; i++)
+    fail_unless_equals_int (gst_harness_push (h, make_buffer (64 * 64, i)),
+        GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (a)),
+      GST_FLOW_OK);
+  fail_unless_equals_int (first_byte (a), 0xa1);
+  fail_unless_equals_int (first_byte (b), 0xb2);
+  {
+    GstElement *sink = gst_harness_find_element (h, "shmringsink");
+    guint64 copied, written;
+
+    g_object_get (sink, "frames-copied", &copied, "frames-written", &written,
+        NULL);
+    fail_unless_equals_uint64 (written, 33);
+    fail_unless_equals_uint64 (copied, 31);
+    gst_object_unref (sink);
+  }
+  gst_buffer_unref (a);
+  gst_buffer_unref (b);
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  gst_caps_unref (caps);
+  gst_harness_teardown (h);
+  fail_unless (!channel_exists (name));
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 static Suite *
 shmring_elements_suite (void)
 {
@@ -1661,6 +1834,7 @@ shmring_elements_suite (void)
   tcase_add_test (tc, test_reader_messages_without_frames);
   tcase_add_test (tc, test_frame_too_large_once);
   tcase_add_test (tc, test_every_format_published);
+  tcase_add_test (tc, test_pool_lends_two);
   return s;
 }
 
