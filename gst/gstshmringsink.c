@@ -35,9 +35,22 @@
  * What happens when a reader's queue is full is set by
  * #GstShmringSink:policy: `lossless` waits for that reader, `drop-new`
  * drops the new frame for that reader, `live` reclaims the oldest frame it
- * has not taken.  A reader that attached in live mode (shmringsrc
- * latest=true) never holds the sink back, whatever the policy.  A reader
- * gets the frames committed after it attached.
+ * has not taken.  The default, `auto`, is `live` when upstream is live (a
+ * camera cannot wait for its slowest reader) and `lossless` otherwise (a
+ * file loses nothing), learnt from the latency query when the channel is
+ * created; the choice is logged, posted in the `shmring-wait-for-reader`
+ * message (fields `policy` and `policy-auto`) and shown by `shmring info`.
+ * A reader that attached in live mode (shmringsrc latest=true) never holds
+ * the sink back, whatever the policy.  A reader gets the frames committed
+ * after it attached.
+ *
+ * A recorder on a live channel loses nothing through a hiccup of its own
+ * when it puts a queue right after shmringsrc (`shmringsrc ! queue
+ * max-size-buffers=N max-size-bytes=0 max-size-time=0 ! ...`): shmringsrc
+ * takes each frame as soon as it is committed and, past its
+ * #GstShmringSrc:holds, hands out copies, so the queue absorbs up to N
+ * frames of the recorder's own delay in the recorder's memory, and the
+ * camera and the other readers never wait.
  *
  * Before the first reader attaches, #GstShmringSink:wait-for-reader says
  * what to do.  `true` waits for it before the first frame, so a file loses
@@ -117,7 +130,9 @@ typedef enum
 #define DEFAULT_CHANNEL NULL
 #define DEFAULT_MAX_FRAME_SIZE 0
 #define NONRAW_SLOT_SIZE (4 * 1024 * 1024)
-#define DEFAULT_POLICY SHMRING_POLICY_LOSSLESS
+/* policy=auto: not a library policy; chosen when the channel is created */
+#define POLICY_AUTO 3
+#define DEFAULT_POLICY POLICY_AUTO
 #define DEFAULT_MAX_READERS 4
 #define DEFAULT_QUEUE_LENGTH 0  /* the library's: by policy */
 #define DEFAULT_MAX_HOLDS 2
@@ -225,6 +240,9 @@ gst_shmring_policy_get_type (void)
     {SHMRING_POLICY_LIVE,
         "Reclaim the oldest unread frames: every reader gets the freshest",
         "live"},
+    {POLICY_AUTO, "live when upstream is live (a camera cannot wait for a "
+          "slow reader), lossless otherwise (a file loses nothing), learnt "
+          "from the latency query", "auto"},
     {0, NULL, NULL},
   };
 
@@ -487,22 +505,44 @@ gst_shmring_sink_upstream_live (GstShmringSink * self, gboolean * live)
   return ok;
 }
 
-/* Decide whether to wait for a reader (keep every frame) or to keep only
- * the newest frame until one attaches, and say which on the bus.  Returns
- * -1 if it cannot tell yet (auto, and upstream does not answer the latency
- * query before it knows its caps) and !final. */
-static gint
-gst_shmring_sink_keep_newest (GstShmringSink * self, const gchar * name,
-    GstShmringWaitForReader mode, gboolean final)
+static const gchar *
+policy_name (guint32 policy)
 {
-  gboolean live = FALSE, known = TRUE, keep;
+  switch (policy) {
+    case SHMRING_POLICY_LOSSLESS:
+      return "lossless";
+    case SHMRING_POLICY_DROP_NEW:
+      return "drop-new";
+    default:
+      return "live";
+  }
+}
+
+/* Settle what `auto` leaves open, from one latency query: the policy
+ * (live for a live upstream, else lossless) and whether the first frame
+ * waits for a first reader (not for a live upstream).  Says which in the
+ * log, and in *msg, the "shmring-wait-for-reader" element message to post
+ * once the channel exists.  Returns whether to go on without a reader. */
+static gboolean
+gst_shmring_sink_decide (GstShmringSink * self, const gchar * name,
+    GstShmringWaitForReader mode, struct shmring_producer_options *opts,
+    GstMessage ** msg)
+{
+  gboolean live = FALSE, known = TRUE, keep, auto_policy;
   const gchar *why;
   GstStructure *s;
 
-  if (mode == WAIT_FOR_READER_AUTO)
+  auto_policy = opts->policy == POLICY_AUTO;
+  if (mode == WAIT_FOR_READER_AUTO || auto_policy)
     known = gst_shmring_sink_upstream_live (self, &live);
-  if (!known && !final)
-    return -1;
+  if (auto_policy) {
+    opts->policy = live ? SHMRING_POLICY_LIVE : SHMRING_POLICY_LOSSLESS;
+    GST_INFO_OBJECT (self, "channel %s: policy %s (auto): %s", name,
+        policy_name (opts->policy), live ? "the source is live, a camera "
+        "cannot wait for a slow reader" : known ? "the source is not live, "
+        "nothing is lost" : "upstream did not say whether it is live, "
+        "nothing is lost");
+  }
   keep = mode == WAIT_FOR_READER_FALSE || (mode == WAIT_FOR_READER_AUTO &&
       live);
   if (keep)
@@ -522,9 +562,10 @@ gst_shmring_sink_keep_newest (GstShmringSink * self, const gchar * name,
   GST_INFO_OBJECT (self, "channel %s: %s", name, why);
   s = gst_structure_new ("shmring-wait-for-reader", "channel", G_TYPE_STRING,
       name, "wait", G_TYPE_BOOLEAN, !keep, "live", G_TYPE_BOOLEAN, live,
-      "reason", G_TYPE_STRING, why, NULL);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
+      "reason", G_TYPE_STRING, why, "policy", G_TYPE_STRING,
+      policy_name (opts->policy), "policy-auto", G_TYPE_BOOLEAN, auto_policy,
+      NULL);
+  *msg = gst_message_new_element (GST_OBJECT (self), s);
   return keep;
 }
 
@@ -537,11 +578,12 @@ gst_shmring_sink_create (GstShmringSink * self, guint64 slot_size)
   struct shmring_producer_options opts = self->opts;
   shmring_producer *p = NULL;
   gchar *name = self->pending_name;
-  gint keep_newest;
+  gboolean keep_newest;
+  GstMessage *decided;
   int r;
 
-  keep_newest = gst_shmring_sink_keep_newest (self, name, self->wait_mode,
-      TRUE);
+  keep_newest = gst_shmring_sink_decide (self, name, self->wait_mode, &opts,
+      &decided);
   opts.slot_size = slot_size;
   r = shmring_producer_create (name, &opts, &p);
   if (r < 0) {
@@ -569,6 +611,7 @@ gst_shmring_sink_create (GstShmringSink * self, guint64 slot_size)
     self->pending_name = NULL;
     GST_OBJECT_UNLOCK (self);
     g_free (name);
+    gst_message_unref (decided);
     return FALSE;
   }
 
@@ -586,6 +629,8 @@ gst_shmring_sink_create (GstShmringSink * self, guint64 slot_size)
   shmring_cancel_reset (&self->watch_cancel);
   self->watch = g_thread_new ("shmringsink-watch", gst_shmring_sink_watch,
       self);
+  /* Posted once the channel exists: its receiver may inspect it. */
+  gst_element_post_message (GST_ELEMENT (self), decided);
   return TRUE;
 }
 
@@ -1244,7 +1289,9 @@ gst_shmring_sink_class_init (GstShmringSinkClass * klass)
       DEFAULT_MAX_FRAME_SIZE,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_POLICY] = g_param_spec_enum ("policy", "Flow policy",
-      "What to do when a reader's queue is full", GST_TYPE_SHMRING_POLICY,
+      "What to do when a reader's queue is full; auto = live for a live "
+      "upstream, lossless otherwise (chosen when the channel is created)",
+      GST_TYPE_SHMRING_POLICY,
       DEFAULT_POLICY,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_MAX_READERS] = g_param_spec_uint ("max-readers",

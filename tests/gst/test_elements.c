@@ -180,7 +180,7 @@ GST_START_TEST (test_properties)
       &readers, NULL);
   fail_unless (s == NULL);
   fail_unless_equals_int (readers, 0);
-  fail_unless_equals_int (policy, SHMRING_POLICY_LOSSLESS);
+  fail_unless_equals_int (policy, 3);  /* auto */
   fail_unless_equals_uint64 (n, 0);
   g_object_get (sink, "wait-for-reader", &policy, NULL);
   fail_unless_equals_int (policy, 0);   /* auto */
@@ -1527,14 +1527,16 @@ GST_START_TEST (test_three_readers_lossless)
 
 GST_END_TEST;
 
-/* In live policy a reader stalled by a blocking probe stops neither the
- * sink nor another reader; when it goes on, it has missed frames. */
-GST_START_TEST (test_live_stalled_reader)
+/* In live policy, and with the default policy (auto) from a live source,
+ * a reader stalled by a blocking probe stops neither the sink nor another
+ * reader; when it goes on, it has missed frames. */
+static void
+live_stalled_reader (const gchar * policy)
 {
   gchar *name = channel_name ("stall");
   GstElement *p = parse ("videotestsrc is-live=true ! video/x-raw,"
       "format=GRAY8,width=64,height=48,framerate=100/1 ! shmringsink name=s "
-      "channel=%s policy=live", name);
+      "channel=%s %s", name, policy);
   GstElement *s = gst_bin_get_by_name (GST_BIN (p), "s");
   GstHarness *stalled, *h;
   GstElement *src;
@@ -1584,6 +1586,12 @@ GST_START_TEST (test_live_stalled_reader)
   g_mutex_clear (&c.lock);
   g_cond_clear (&c.cond);
   g_free (name);
+}
+
+GST_START_TEST (test_live_stalled_reader)
+{
+  live_stalled_reader ("policy=live");
+  live_stalled_reader ("");
 }
 
 GST_END_TEST;
@@ -1798,6 +1806,127 @@ GST_START_TEST (test_pool_lends_two)
 
 GST_END_TEST;
 
+/* policy=auto, the default: live from a live source, lossless from a
+ * file; the choice is in the "shmring-wait-for-reader" message and in the
+ * channel's header.  An explicit policy stays as set. */
+GST_START_TEST (test_policy_auto)
+{
+  const struct
+  {
+    const gchar *src, *policy;
+    guint32 want;
+    gboolean is_auto;
+  } cases[] = {
+    {"is-live=true", "", SHMRING_POLICY_LIVE, TRUE},
+    {"", "", SHMRING_POLICY_LOSSLESS, TRUE},
+    {"is-live=true", "policy=lossless", SHMRING_POLICY_LOSSLESS, FALSE},
+    {"", "policy=drop-new", SHMRING_POLICY_DROP_NEW, FALSE},
+  };
+  const gchar *names[] = { "lossless", "drop-new", "live" };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *name = channel_name ("auto");
+    GstElement *p = parse ("videotestsrc %s ! video/x-raw,format=GRAY8,"
+        "width=64,height=48,framerate=30/1 ! shmringsink channel=%s %s "
+        "wait-for-reader=false", cases[i].src, name, cases[i].policy);
+    GstStructure *st;
+    struct shmring_stats stats;
+    gboolean is_auto = !cases[i].is_auto;
+
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    st = wait_element_message (p, "shmring-wait-for-reader");
+    fail_unless_equals_string (gst_structure_get_string (st, "policy"),
+        names[cases[i].want]);
+    fail_unless (gst_structure_get_boolean (st, "policy-auto", &is_auto));
+    fail_unless_equals_int (is_auto, cases[i].is_auto);
+    gst_structure_free (st);
+    fail_unless_equals_int (shmring_inspect (name, &stats, NULL), 0);
+    fail_unless_equals_int (stats.policy, cases[i].want);
+    stop_and_check_gone (p, name);
+  }
+}
+
+GST_END_TEST;
+
+/* A recorder on a live channel (policy auto from a live source) loses
+ * nothing through a hiccup of its own when a queue follows shmringsrc:
+ * downstream of the queue stalls while the camera writes 50 frames, and
+ * then every frame comes, in order.  Without the queue the same stall
+ * loses frames (live reclaims them), which is what the queue is for. */
+static void
+recorder_hiccup (gboolean with_queue)
+{
+  gchar *name = channel_name ("rec");
+  GstElement *p = parse ("videotestsrc is-live=true ! video/x-raw,"
+      "format=GRAY8,width=64,height=48,framerate=100/1 ! identity name=i ! "
+      "shmringsink channel=%s", name);
+  GstElement *id = gst_bin_get_by_name (GST_BIN (p), "i");
+  GstPad *ipad = gst_element_get_static_pad (id, "src"), *pad;
+  GstHarness *h;
+  GstElement *blocked;
+  Counter produced = { 0 }, stalled = { 0 };
+  guint64 prev = 0, missed = 0;
+  guint i, start;
+  gulong probe;
+
+  g_mutex_init (&produced.lock);
+  g_cond_init (&produced.cond);
+  g_mutex_init (&stalled.lock);
+  g_cond_init (&stalled.cond);
+  gst_pad_add_probe (ipad, GST_PAD_PROBE_TYPE_BUFFER, count_probe, &produced,
+      NULL);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  wait_count (&produced, 1);
+  h = src_harness (name, with_queue ? "! queue name=q max-size-buffers=100 "
+      "max-size-bytes=0 max-size-time=0" : NULL);
+  gst_buffer_unref (gst_harness_pull (h));
+  blocked = gst_harness_find_element (h, with_queue ? "queue" : "shmringsrc");
+  pad = gst_element_get_static_pad (blocked, "src");
+  probe = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BLOCK |
+      GST_PAD_PROBE_TYPE_BUFFER, count_probe, &stalled, NULL);
+  wait_count (&stalled, 1);
+  /* The recorder's hiccup: 50 frames long. */
+  g_mutex_lock (&produced.lock);
+  start = produced.count;
+  g_mutex_unlock (&produced.lock);
+  wait_count (&produced, start + 50);
+  gst_pad_remove_probe (pad, probe);
+  for (i = 0; i < 60; i++) {
+    GstBuffer *b = gst_harness_pull (h);
+
+    fail_unless (b != NULL);
+    if (i > 0)
+      missed += GST_BUFFER_OFFSET (b) - prev - 1;
+    prev = GST_BUFFER_OFFSET (b);
+    gst_buffer_unref (b);
+  }
+  if (with_queue) {
+    fail_unless_equals_uint64 (missed, 0);
+  } else {
+    fail_unless (missed > 0, "a stalled reader without a queue missed "
+        "nothing: the test stalls nothing");
+  }
+  gst_object_unref (pad);
+  gst_object_unref (blocked);
+  gst_harness_teardown (h);
+  gst_object_unref (ipad);
+  gst_object_unref (id);
+  stop_and_check_gone (p, name);
+  g_mutex_clear (&produced.lock);
+  g_cond_clear (&produced.cond);
+  g_mutex_clear (&stalled.lock);
+  g_cond_clear (&stalled.cond);
+}
+
+GST_START_TEST (test_live_recorder_queue)
+{
+  recorder_hiccup (TRUE);
+  recorder_hiccup (FALSE);
+}
+
+GST_END_TEST;
+
 static Suite *
 shmring_elements_suite (void)
 {
@@ -1835,6 +1964,8 @@ shmring_elements_suite (void)
   tcase_add_test (tc, test_frame_too_large_once);
   tcase_add_test (tc, test_every_format_published);
   tcase_add_test (tc, test_pool_lends_two);
+  tcase_add_test (tc, test_policy_auto);
+  tcase_add_test (tc, test_live_recorder_queue);
   return s;
 }
 
