@@ -32,6 +32,10 @@
  * max-holds + 4 slots (drop-new: max-readers x (queue-length + max-holds)
  * + 4), so that the sink never waits for a free slot whatever its readers
  * hold: 20 slots of 1080p (119 MiB) with the defaults under lossless.
+ * That is the most it takes: slots are allocated as they are first
+ * written, lowest first, so a channel whose readers keep up keeps a few
+ * frames in memory (one 30 fps 1080p reader: 4 to 5 frames); `shmring
+ * info` shows both.
  * What happens when a reader's queue is full is set by
  * #GstShmringSink:policy: `lossless` waits for that reader, `drop-new`
  * drops the new frame for that reader, `live` reclaims the oldest frame it
