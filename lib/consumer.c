@@ -297,6 +297,11 @@ static int check_slot(shmring_consumer *c, uint32_t s, struct shmring_frame *f)
 	if (c->have_seq && sl.seq <= c->last_seq)
 		return fail(EBADMSG, "channel '%s': frame seq %llu after %llu", c->name,
 			    (unsigned long long)sl.seq, (unsigned long long)c->last_seq);
+	/* Description 0 is none: the private copy of an unused slot is
+	 * zeroed, never checked. */
+	if (sl.desc_id == 0)
+		return fail(EBADMSG, "channel '%s': frame seq %llu names description 0 (none)", c->name,
+			    (unsigned long long)sl.seq);
 	int rc = frame_desc(c, sl.desc_id, f);
 	if (rc < 0)
 		return rc;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_peer_messages.c: what a peer sends is data: a producer's REFUSED errno is never the reader's own
  * EINTR (no hang), an unexpected message after WELCOME is named, not taken for a death, and a message
- * with more descriptors than it may carry is refused whole, by the reader and by the producer. */
+ * with more descriptors than it may carry is refused whole, by the reader and by the producer; a frame
+ * naming description 0 is refused. */
 #include "common.h"
 #include "internal.h" /* _shmring_address, _shmring_send: this producer is built by hand */
 
@@ -15,6 +16,7 @@ enum act {
 	WELCOME_THREE_FDS,   /* WELCOME with a third descriptor */
 	LATER_REFUSE_EINTR,  /* WELCOME, then REFUSED carrying EINTR, then a hang-up */
 	LATER_UNSOLICITED,   /* WELCOME, then a HELLO-shaped message, then a hang-up */
+	FRAME_DESC_ZERO,     /* WELCOME, a frame queued that names description 0 */
 };
 
 struct forged {
@@ -30,8 +32,9 @@ static int memfd_of(const char *what, size_t size)
 	return fd;
 }
 
-/* A valid, empty, open pool for 1 reader, and its sealed block. */
-static void pool_and_block(int *pool, int *block, uint64_t *pool_size)
+/* A valid, empty, open pool for 1 reader, and its sealed block; with
+ * desc_zero, slot 0 holds a frame naming description 0, queued. */
+static void pool_and_block(int *pool, int *block, uint64_t *pool_size, int desc_zero)
 {
 	struct shmring_pool_header h;
 	memset(&h, 0, sizeof(h));
@@ -48,6 +51,16 @@ static void pool_and_block(int *pool, int *block, uint64_t *pool_size)
 	*pool = memfd_of("pool", h.pool_size);
 	*block = memfd_of("block", 4096);
 	CHECK(pwrite(*pool, &h, sizeof(h), 0) == (ssize_t)sizeof(h));
+	struct shmring_block b;
+	memset(&b, 0, sizeof(b));
+	memset(b.holds, 0xff, sizeof(b.holds));
+	if (desc_zero) {
+		struct shmring_slot sl = {.seq = 0, .size = 16, .desc_id = 0, .type = SHMRING_SLOT_FRAME};
+		CHECK(pwrite(*pool, &sl, sizeof(sl), SHMRING_SLOT_TABLE_OFFSET) == (ssize_t)sizeof(sl));
+		b.tail = 1;
+		b.queue[0] = 0;
+	}
+	CHECK(pwrite(*block, &b, sizeof(b), 0) == (ssize_t)sizeof(b));
 	CHECK(fcntl(*pool, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) == 0);
 	CHECK(fcntl(*block, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0);
 }
@@ -64,7 +77,7 @@ static void *serve(void *arg)
 	} else {
 		int pool, block;
 		uint64_t size;
-		pool_and_block(&pool, &block, &size);
+		pool_and_block(&pool, &block, &size, f->act == FRAME_DESC_ZERO);
 		struct shmring_msg_welcome w = {SHMRING_MSG_WELCOME, sizeof(w), SHMRING_VERSION, 0, size, 1, 2, 0};
 		int fds[3] = {pool, block, pool};
 		CHECK_OK(_shmring_send(s, &w, sizeof(w), fds, f->act == WELCOME_THREE_FDS ? 3 : 2));
@@ -89,8 +102,9 @@ static void *serve(void *arg)
 
 static void forge(struct forged *f, enum act act, pthread_t *t)
 {
-	t_name(f->chan, sizeof(f->chan), act == REFUSE_EINTR ? "peer-refuse" : act == WELCOME_THREE_FDS ?
-		"peer-3fds" : act == LATER_REFUSE_EINTR ? "peer-later" : "peer-unsolicited");
+	static const char *tags[] = {"peer-refuse", "peer-3fds", "peer-later", "peer-unsolicited",
+				     "peer-desc0"};
+	t_name(f->chan, sizeof(f->chan), tags[act]);
 	f->act = act;
 	struct sockaddr_un a;
 	int alen = _shmring_address(f->chan, &a);
@@ -149,6 +163,16 @@ int main(void)
 
 	later(LATER_REFUSE_EINTR, "stop it");
 	later(LATER_UNSOLICITED, "unexpected message (32 bytes, type 1)");
+
+	/* A frame naming description 0 (none) is refused, not read with a
+	 * zeroed, unchecked description. */
+	forge(&f, FRAME_DESC_ZERO, &t);
+	CHECK_OK(shmring_consumer_attach(f.chan, NULL, 5 * SEC, &c));
+	struct shmring_frame fr;
+	CHECK_ERR(shmring_consumer_next(c, &fr, SEC, 0), -EBADMSG);
+	CHECK_MSG("description 0");
+	shmring_consumer_close(c);
+	unforge(&f, t);
 
 	/* The producer refuses a HELLO that carries a descriptor. */
 	char chan[64];
