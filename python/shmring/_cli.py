@@ -46,7 +46,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     for name in names:
         try:
             st = inspect(name)
-        except Error as e:
+        except (Error, OSError) as e:
             print(f"{name:<24} error: {_safe(e)}")  # one broken channel does not hide the others
             continue
         pids = " ".join(str(r.pid) for r in st.readers)
@@ -144,7 +144,7 @@ def _sample() -> dict[str, Any]:
     for name in list_channels():
         try:
             out[name] = inspect(name)
-        except Error as e:
+        except (Error, OSError) as e:
             out[name] = e
     return out
 

@@ -66,6 +66,7 @@ F_GET_SEALS = getattr(fcntl, "F_GET_SEALS", 1034)
 
 _DESC = struct.Struct(L.DESC_FIXED_STRUCT)
 _CAPS_OFF = L.DESC["caps"][0]
+_R2_OFF, _R2_LEN = L.DESC["reserved2"]
 _SLICE = 0.2  # longest single futex wait: a dead producer is seen within it
 _HUP_CHECK_NS = 10_000_000  # how often a reader that finds its queue empty looks for a hang-up
 _ANSWER_S = 5.0  # a live producer answers HELLO at once
@@ -145,7 +146,7 @@ class _Identity:
 
 def _parse_desc(name: str, buf: bytes, d: int) -> StreamInfo:
     """Validate a private copy of description ``d`` (one 4096-byte slot): every plane inside the frame."""
-    (sid, caps_len, fmt, width, height, n_planes, fps_n, fps_d, _r0, frame_size, _r1,
+    (sid, caps_len, fmt, width, height, n_planes, fps_n, fps_d, r0, frame_size, r1,
      o0, o1, o2, o3, s0, s1, s2, s3) = _DESC.unpack_from(buf, 0)
 
     def bad(what: str) -> CorruptSegment:
@@ -156,8 +157,10 @@ def _parse_desc(name: str, buf: bytes, d: int) -> StreamInfo:
     if caps_len >= L.CAPS_MAX:
         raise bad(f"caps_len = {caps_len}, limit {L.CAPS_MAX - 1}")
     raw = buf[_CAPS_OFF:_CAPS_OFF + caps_len + 1]
-    if raw[-1] != 0:
-        raise bad(f"caps not NUL-terminated at {caps_len}")
+    if raw[-1] != 0 or 0 in raw[:-1]:
+        raise bad(f"caps not a string of {caps_len} bytes")
+    if r0 or r1 or any(buf[_R2_OFF:_R2_OFF + _R2_LEN]):
+        raise bad("reserved fields not zero")
     if b"\0" not in fmt:
         raise bad("format is not NUL-terminated")
     if n_planes > L.MAX_PLANES:
@@ -872,28 +875,40 @@ def inspect(name: str, timeout: Optional[float] = 1.0) -> Stats:
                                  f"type {w[0]}, version {w[2]}")
         fsize = _check_memfd(name, fds[0], POOL_SEALS, 0, "pool")
         ident = _Identity(name, os.pread(fds[0], HEADER_SIZE, 0), fsize)
+        if w[4] != ident.pool_size or w[5] != ident.generation:
+            raise CorruptSegment(f"channel {name!r}: WELCOME names a pool of {w[4]} bytes, generation {w[5]}; "
+                                 f"the pool sent is {ident.pool_size} bytes, generation {ident.generation}")
         with mmap.mmap(fds[0], ident.pool_size, mmap.MAP_SHARED, mmap.PROT_READ) as rom:
             addr, keep = A.addr_of(rom)
-            stream = None
-            for _ in range(3):
-                # Acquire: pairs with the producer's release store of desc_id (D1).
-                d = A.load_acquire_32(addr + _DESC_ID)
-                if d == 0:
-                    break
-                off = L.DESC_OFFSET + (d % L.DESC_SLOTS) * L.DESC_SLOT_SIZE
-                # Acquire: pairs with the producer's release store of the slot id (D1).
-                if A.load_acquire_32(addr + off) != d:
-                    continue
-                copy = rom[off:off + L.DESC_SLOT_SIZE]
-                # Acquire fence, then the id again: a copy torn by a rewrite is retried (D1).
-                A.fence_acquire()
-                if A.load_relaxed_32(addr + off) == d:
-                    stream = _parse_desc(name, copy, d)
-                    break
-            st = stats_of(name, rom, stream, os.fstat(fds[0]).st_blocks * 512)
-            del keep
+            try:
+                st = _observe(name, rom, addr, fds[0])
+            finally:
+                # Before the mapping closes, whatever was raised: an export
+                # still alive would turn the error into a BufferError.
+                del keep
         return st
     finally:
         for fd in fds:
             os.close(fd)
         s.close()
+
+
+def _observe(name: str, rom: mmap.mmap, addr: int, pool_fd: int) -> Stats:
+    """The stats of a mapped pool, its stream description copied as a seqlock (D1) and validated."""
+    stream = None
+    for _ in range(3):
+        # Acquire: pairs with the producer's release store of desc_id (D1).
+        d = A.load_acquire_32(addr + _DESC_ID)
+        if d == 0:
+            break
+        off = L.DESC_OFFSET + (d % L.DESC_SLOTS) * L.DESC_SLOT_SIZE
+        # Acquire: pairs with the producer's release store of the slot id (D1).
+        if A.load_acquire_32(addr + off) != d:
+            continue
+        copy = rom[off:off + L.DESC_SLOT_SIZE]
+        # Acquire fence, then the id again: a copy torn by a rewrite is retried (D1).
+        A.fence_acquire()
+        if A.load_relaxed_32(addr + off) == d:
+            stream = _parse_desc(name, copy, d)
+            break
+    return stats_of(name, rom, stream, os.fstat(pool_fd).st_blocks * 512)

@@ -67,8 +67,8 @@ def pool(slot0: bytes = b"") -> bytes:
     return bytes(p)
 
 
-def serve(name: str, answer: Callable[[socket.socket], None]) -> None:
-    """Child: bind the channel's name, answer one HELLO, stay until the reader hangs up."""
+def serve(name: str, answer: Callable[[socket.socket], None], role: int = L.ROLE_READER) -> None:
+    """Child: bind the channel's name, answer one HELLO of role, stay until the peer hangs up."""
     ls = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     ls.bind("\0shmring/" + name)
     ls.listen(4)
@@ -76,7 +76,7 @@ def serve(name: str, answer: Callable[[socket.socket], None]) -> None:
         s, _ = ls.accept()
         hello = s.recv(64)  # read HELLO: closing over unread data resets the peer
         # Only the test's reader: an observer (shmring ls/info/top of a test run in parallel) is turned away.
-        if len(hello) >= 16 and int.from_bytes(hello[12:16], "little") == L.ROLE_READER:
+        if len(hello) >= 16 and int.from_bytes(hello[12:16], "little") == role:
             break
         s.close()
     answer(s)
@@ -135,6 +135,30 @@ def no_description(s: socket.socket) -> None:
     send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, pool(slot0)), memfd(4096, SEALS_BLOCK, block(1, 0))])
 
 
+def described(reserved: int = 0, caps: bytes = b"application/x-test") -> bytes:
+    """A pool whose slot 0 holds a 100-byte frame of description 1, opaque caps (reserved: a value in
+    reserved0, else zero)."""
+    p = bytearray(pool(L.SLOT.pack(0, 100, 0, 0, 0, 0, 1, L.SLOT_FRAME, 0, 0)))
+    d = struct.pack(L.DESC_FIXED_STRUCT, 1, len(caps), b"", 0, 0, 0, 0, 1, reserved, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    off = L.DESC_OFFSET + 1 * L.DESC_SLOT_SIZE
+    p[off:off + len(d)] = d
+    p[off + L.DESC["caps"][0]:off + L.DESC["caps"][0] + len(caps) + 1] = caps + b"\0"
+    return bytes(p)
+
+
+def desc_reserved_set(s: socket.socket) -> None:
+    send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, described(reserved=5)), memfd(4096, SEALS_BLOCK, block(1, 0))])
+
+
+def desc_caps_holds_nul(s: socket.socket) -> None:
+    send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, described(caps=b"video/x-raw\0hidden")),
+                        memfd(4096, SEALS_BLOCK, block(1, 0))])
+
+
+def desc_valid(s: socket.socket) -> None:
+    send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, described()), memfd(4096, SEALS_BLOCK, block(1, 0))])
+
+
 @pytest.fixture
 def hostile(request: pytest.FixtureRequest):
     """Start a hostile producer (the test's parameter) on a private name; yield the name."""
@@ -183,6 +207,8 @@ def test_refused_carries_the_producers_message(hostile) -> None:
     (queue_names_bad_slot, "queue entry 0 names slot 99 of 6"),
     (slot_too_big, "slot 0 header is invalid"),
     (no_description, "frame names description 3, its slot holds 0"),
+    (desc_reserved_set, "description 1: reserved fields not zero"),
+    (desc_caps_holds_nul, "description 1: caps not a string"),
 ])
 def test_bad_frame_is_an_error_every_time(hostile, answer, message: str) -> None:
     """A bad queue entry or slot header: CorruptSegment, latched for every later call, no signal."""
@@ -192,3 +218,51 @@ def test_bad_frame_is_an_error_every_time(hostile, answer, message: str) -> None
             with pytest.raises(CorruptSegment, match=message):
                 r.next_frame(timeout=2.0)
         assert r.held == 0
+
+
+def test_a_valid_description_passes(hostile) -> None:
+    """The forged descriptions above differ from a valid one only in the field each breaks."""
+    name = hostile(desc_valid)
+    with shmring.Reader(name, timeout=10.0) as r:
+        f = r.next_frame(timeout=2.0)
+        assert f is not None and f.size == 100 and f.caps == "application/x-test"
+        f.release()
+
+
+def observer_pool_size_lies(s: socket.socket) -> None:
+    w = L.WELCOME.pack(L.MSG_WELCOME, L.WELCOME.size, 2, 0xFFFFFFFF, POOL_SIZE + 4096, 7, 0, 0)
+    send(s, w, [memfd(POOL_SIZE, SEALS_POOL, pool())])
+
+
+def observer_generation_lies(s: socket.socket) -> None:
+    w = L.WELCOME.pack(L.MSG_WELCOME, L.WELCOME.size, 2, 0xFFFFFFFF, POOL_SIZE, 8, 0, 0)
+    send(s, w, [memfd(POOL_SIZE, SEALS_POOL, pool())])
+
+
+def observer_bad_description(s: socket.socket) -> None:
+    p = bytearray(described(reserved=5))
+    struct.pack_into("<I", p, L.POOL["desc_id"][0], 1)
+    w = L.WELCOME.pack(L.MSG_WELCOME, L.WELCOME.size, 2, 0xFFFFFFFF, POOL_SIZE, 7, 0, 0)
+    send(s, w, [memfd(POOL_SIZE, SEALS_POOL, bytes(p))])
+
+
+@pytest.mark.parametrize("answer, message", [
+    (observer_pool_size_lies, "WELCOME names a pool of"),
+    (observer_generation_lies, "WELCOME names a pool of"),
+    (observer_bad_description, "description 1: reserved fields not zero"),
+])
+def test_inspect_checks_welcome_against_the_pool(answer, message: str) -> None:
+    """shmring.inspect (ls, info, top) checks WELCOME's pool size and generation as a reader does, and an
+    invalid description is CorruptSegment (it was a BufferError from the mapping closing under it)."""
+    name = f"hostile-{answer.__name__}-{os.getpid()}"
+    p = multiprocessing.get_context("fork").Process(target=serve, args=(name, answer, L.ROLE_OBSERVER),
+                                                    daemon=True)
+    p.start()
+    try:
+        with pytest.raises(CorruptSegment, match=message):
+            shmring.inspect(name, timeout=10.0)
+    finally:
+        p.join(10)
+        if p.is_alive():
+            p.kill()
+    assert p.exitcode == 0
