@@ -90,12 +90,27 @@ void _shmring_pool_close(struct pool_map *m)
 
 /* Seals and size of a received memfd: what it must have before mapping.
  * size: the exact size wanted, or 0 for at least a pool header. */
-static int check_memfd(int fd, int seals, uint64_t size, const char *what, const char *name)
+/* A received memfd: sealed as the protocol says, a memory file of the
+ * right size, opened for what this side does with it (a block read and
+ * written, never sealed against writes).  What a producer got wrong is
+ * EBADMSG naming it, never the mapping's EACCES (which reads as a
+ * permission to ask for). */
+static int check_memfd(int fd, int seals, uint64_t size, const char *what, const char *name,
+		       int writable)
 {
 	int have = fcntl(fd, F_GET_SEALS);
 	if (have < 0 || (have & seals) != seals)
 		return fail(EBADMSG, "channel '%s': the %s is not sealed (seals 0x%x, need 0x%x): "
 			    "it could shrink under this reader", name, what, have, seals);
+	int mode = fcntl(fd, F_GETFL);
+	if (mode < 0 || (mode & O_ACCMODE) == O_WRONLY ||
+	    (writable && (mode & O_ACCMODE) != O_RDWR))
+		return fail(EBADMSG, "channel '%s': the producer sent the %s opened %s; it must be "
+			    "opened %s", name, what, mode < 0 ? "wrongly" : (mode & O_ACCMODE) == O_WRONLY ?
+			    "write-only" : "read-only", writable ? "read-write" : "for reading");
+	if (writable && (have & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
+		return fail(EBADMSG, "channel '%s': the producer sealed the %s against writes (seals "
+			    "0x%x); this reader must write to it", name, what, have);
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return fail(EBADMSG, "channel '%s': the %s is not a memory file", name, what);
@@ -161,7 +176,7 @@ int _shmring_pool_open(struct pool_map *m, int fd, const char *name)
 {
 	memset(m, 0, sizeof(*m));
 	m->fd = fd;
-	int rc = check_memfd(fd, POOL_SEALS, 0, "pool", name);
+	int rc = check_memfd(fd, POOL_SEALS, 0, "pool", name, 0);
 	if (rc < 0)
 		return rc;
 	if (pread(fd, &m->id, sizeof(m->id), 0) != (ssize_t)sizeof(m->id))
@@ -201,7 +216,7 @@ int _shmring_block_create(const char *name, struct shmring_block **out)
 
 int _shmring_block_open(int fd, const char *name, struct shmring_block **out)
 {
-	int rc = check_memfd(fd, BLOCK_SEALS, SHMRING_BLOCK_SIZE, "reader block", name);
+	int rc = check_memfd(fd, BLOCK_SEALS, SHMRING_BLOCK_SIZE, "reader block", name, 1);
 	if (rc < 0)
 		return rc;
 	void *b = mmap(NULL, SHMRING_BLOCK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

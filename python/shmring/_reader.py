@@ -63,6 +63,7 @@ _WELCOME = L.WELCOME
 _REFUSED_HEAD = L.REFUSED_HEAD
 _REFUSED_SIZE = L.REFUSED_SIZE
 F_GET_SEALS = getattr(fcntl, "F_GET_SEALS", 1034)
+F_SEAL_WRITE = 0x8
 
 _DESC = struct.Struct(L.DESC_FIXED_STRUCT)
 _CAPS_OFF = L.DESC["caps"][0]
@@ -84,8 +85,9 @@ def _round_up(v: int, a: int) -> int:
     return (v + a - 1) // a * a
 
 
-def _check_memfd(name: str, fd: int, seals: int, size: int, what: str) -> int:
-    """Check a received memfd's seals and size before it is mapped; returns its size."""
+def _check_memfd(name: str, fd: int, seals: int, size: int, what: str, writable: bool = False) -> int:
+    """Check a received memfd's seals, size and access mode before it is mapped (what the producer got wrong is
+    CorruptSegment naming it, never the mapping's OSError); returns its size."""
     try:
         have = fcntl.fcntl(fd, F_GET_SEALS)
     except OSError as e:
@@ -96,6 +98,14 @@ def _check_memfd(name: str, fd: int, seals: int, size: int, what: str) -> int:
     if have < 0 or have & seals != seals:
         raise CorruptSegment(f"channel {name!r}: the {what} is not sealed (seals {have:#x}, need {seals:#x})"
                              f"{why}: it could shrink under this reader; the producer must seal its memfds")
+    acc = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
+    if acc == os.O_WRONLY or (writable and acc != os.O_RDWR):
+        raise CorruptSegment(f"channel {name!r}: the producer sent the {what} opened "
+                             f"{'write-only' if acc == os.O_WRONLY else 'read-only'}; it must be opened "
+                             f"{'read-write' if writable else 'for reading'}")
+    if writable and have & (F_SEAL_WRITE | L.F_SEAL_FUTURE_WRITE):
+        raise CorruptSegment(f"channel {name!r}: the producer sealed the {what} against writes (seals {have:#x}); "
+                             f"this reader must write to it")
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         raise CorruptSegment(f"channel {name!r}: the {what} is not a memory file")
@@ -369,7 +379,7 @@ class Reader:
         _t, _s, _v, index, pool_size, generation, holds, mode = w
         pool_fd, block_fd = fds
         fsize = _check_memfd(self.name, pool_fd, POOL_SEALS, 0, "pool")
-        _check_memfd(self.name, block_fd, BLOCK_SEALS, BLOCK_SIZE, "reader block")
+        _check_memfd(self.name, block_fd, BLOCK_SEALS, BLOCK_SIZE, "reader block", writable=True)
         ident = _Identity(self.name, os.pread(pool_fd, HEADER_SIZE, 0), fsize)
         if (pool_size != ident.pool_size or generation != ident.generation or index >= ident.max_readers
                 or not 1 <= holds <= ident.max_holds or mode > MODE_LIVE):

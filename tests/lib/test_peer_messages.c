@@ -2,7 +2,7 @@
 /* test_peer_messages.c: what a peer sends is data: a producer's REFUSED errno is never the reader's own
  * EINTR (no hang), an unexpected message after WELCOME is named, not taken for a death, and a message
  * with more descriptors than it may carry is refused whole, by the reader and by the producer; a frame
- * naming description 0 is refused. */
+ * naming description 0 is refused, and so is memory opened or sealed against what the reader does. */
 #include "common.h"
 #include "internal.h" /* _shmring_address, _shmring_send: this producer is built by hand */
 
@@ -17,6 +17,9 @@ enum act {
 	LATER_REFUSE_EINTR,  /* WELCOME, then REFUSED carrying EINTR, then a hang-up */
 	LATER_UNSOLICITED,   /* WELCOME, then a HELLO-shaped message, then a hang-up */
 	FRAME_DESC_ZERO,     /* WELCOME, a frame queued that names description 0 */
+	POOL_WRITE_ONLY,     /* WELCOME with the pool opened write-only */
+	BLOCK_READ_ONLY,     /* WELCOME with the block opened read-only */
+	BLOCK_SEALED_WRITE,  /* WELCOME with the block sealed against writes */
 };
 
 struct forged {
@@ -33,8 +36,9 @@ static int memfd_of(const char *what, size_t size)
 }
 
 /* A valid, empty, open pool for 1 reader, and its sealed block; with
- * desc_zero, slot 0 holds a frame naming description 0, queued. */
-static void pool_and_block(int *pool, int *block, uint64_t *pool_size, int desc_zero)
+ * desc_zero, slot 0 holds a frame naming description 0, queued; the
+ * block also gets block_seals. */
+static void pool_and_block(int *pool, int *block, uint64_t *pool_size, int desc_zero, int block_seals)
 {
 	struct shmring_pool_header h;
 	memset(&h, 0, sizeof(h));
@@ -62,7 +66,7 @@ static void pool_and_block(int *pool, int *block, uint64_t *pool_size, int desc_
 	}
 	CHECK(pwrite(*block, &b, sizeof(b), 0) == (ssize_t)sizeof(b));
 	CHECK(fcntl(*pool, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) == 0);
-	CHECK(fcntl(*block, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0);
+	CHECK(fcntl(*block, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL | block_seals) == 0);
 }
 
 static void *serve(void *arg)
@@ -77,7 +81,17 @@ static void *serve(void *arg)
 	} else {
 		int pool, block;
 		uint64_t size;
-		pool_and_block(&pool, &block, &size, f->act == FRAME_DESC_ZERO);
+		pool_and_block(&pool, &block, &size, f->act == FRAME_DESC_ZERO,
+			       f->act == BLOCK_SEALED_WRITE ? F_SEAL_FUTURE_WRITE : 0);
+		if (f->act == POOL_WRITE_ONLY || f->act == BLOCK_READ_ONLY) {
+			int *which = f->act == POOL_WRITE_ONLY ? &pool : &block;
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", *which);
+			int again = open(path, (f->act == POOL_WRITE_ONLY ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+			CHECK(again >= 0);
+			close(*which);
+			*which = again;
+		}
 		struct shmring_msg_welcome w = {SHMRING_MSG_WELCOME, sizeof(w), SHMRING_VERSION, 0, size, 1, 2, 0};
 		int fds[3] = {pool, block, pool};
 		CHECK_OK(_shmring_send(s, &w, sizeof(w), fds, f->act == WELCOME_THREE_FDS ? 3 : 2));
@@ -103,7 +117,7 @@ static void *serve(void *arg)
 static void forge(struct forged *f, enum act act, pthread_t *t)
 {
 	static const char *tags[] = {"peer-refuse", "peer-3fds", "peer-later", "peer-unsolicited",
-				     "peer-desc0"};
+				     "peer-desc0", "peer-pool-wo", "peer-block-ro", "peer-block-sealed"};
 	t_name(f->chan, sizeof(f->chan), tags[act]);
 	f->act = act;
 	struct sockaddr_un a;
@@ -173,6 +187,23 @@ int main(void)
 	CHECK_MSG("description 0");
 	shmring_consumer_close(c);
 	unforge(&f, t);
+
+	/* Memory the reader cannot use as the protocol says: EBADMSG naming
+	 * what the producer got wrong, not the mapping's EACCES. */
+	static const struct {
+		enum act act;
+		const char *says;
+	} bad_fds[] = {
+		{POOL_WRITE_ONLY, "sent the pool opened write-only"},
+		{BLOCK_READ_ONLY, "sent the reader block opened read-only"},
+		{BLOCK_SEALED_WRITE, "sealed the reader block against writes"},
+	};
+	for (unsigned i = 0; i < sizeof(bad_fds) / sizeof(bad_fds[0]); i++) {
+		forge(&f, bad_fds[i].act, &t);
+		CHECK_ERR(shmring_consumer_attach(f.chan, NULL, 5 * SEC, &c), -EBADMSG);
+		CHECK_MSG(bad_fds[i].says);
+		unforge(&f, t);
+	}
 
 	/* The producer refuses a HELLO that carries a descriptor. */
 	char chan[64];

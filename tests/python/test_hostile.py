@@ -116,6 +116,25 @@ def one_descriptor(s: socket.socket) -> None:
     send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, pool())])
 
 
+def reopened(fd: int, flags: int) -> int:
+    """The same memfd opened again with other access flags (as a hostile producer may send it)."""
+    new = os.open(f"/proc/self/fd/{fd}", flags)
+    os.close(fd)
+    return new
+
+
+def pool_write_only(s: socket.socket) -> None:
+    send(s, welcome(), [reopened(memfd(POOL_SIZE, SEALS_POOL, pool()), os.O_WRONLY), memfd(4096, SEALS_BLOCK)])
+
+
+def block_read_only(s: socket.socket) -> None:
+    send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, pool()), reopened(memfd(4096, SEALS_BLOCK), os.O_RDONLY)])
+
+
+def block_sealed_against_writes(s: socket.socket) -> None:
+    send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, pool()), memfd(4096, SEALS_BLOCK | L.F_SEAL_FUTURE_WRITE)])
+
+
 def refused(s: socket.socket) -> None:
     msg = b"channel 'x' has 4 readers, its limit (max_readers); stop one or raise max_readers"
     s.send(L.REFUSED_HEAD.pack(L.MSG_REFUSED, L.REFUSED_SIZE, errno.EBUSY, 0) + msg.ljust(L.MESSAGE_MAX, b"\0"))
@@ -185,6 +204,9 @@ def hostile(request: pytest.FixtureRequest):
     (identity_size_lies, "does not match its slots or its memfd"),
     (block_too_small, "reader block has 1024 bytes, not 4096"),
     (one_descriptor, "invalid message"),
+    (pool_write_only, "sent the pool opened write-only"),
+    (block_read_only, "sent the reader block opened read-only"),
+    (block_sealed_against_writes, "sealed the reader block against writes"),
 ])
 def test_bad_memory_refused_at_attach(hostile, answer, message: str) -> None:
     """Memory that fails the checks (seals, sizes, identity) is refused before it is mapped."""
