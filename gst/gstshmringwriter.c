@@ -22,6 +22,7 @@ struct _GstShmringWriter
    * so that a pool flushing never waits for a commit that waits for room */
   GMutex slock;
   GCond scond;                  /* a lent slot came back or was committed; flush; stop */
+  guint sleepers;               /* acquires waiting on scond: no wake costs a call without one */
   guint max_lent;
   guint lent;                   /* lent and not given back */
   guint uncommitted;            /* of those, not committed yet */
@@ -77,6 +78,15 @@ gst_shmring_writer_ref (GstShmringWriter * w)
   return w;
 }
 
+/* Wake the acquires waiting for a lent slot (slock held).  A broadcast is
+ * a system call even with nobody waiting: made only for a waiter. */
+static inline void
+wake_lenders (GstShmringWriter * w)
+{
+  if (w->sleepers > 0)
+    g_cond_broadcast (&w->scond);
+}
+
 /* Called with w->lock held: close once stopped and every lent slot is back. */
 static void
 writer_maybe_close (GstShmringWriter * w)
@@ -118,7 +128,7 @@ gst_shmring_writer_stop (GstShmringWriter * w)
 {
   g_mutex_lock (&w->slock);
   w->closing = TRUE;
-  g_cond_broadcast (&w->scond);
+  wake_lenders (w);
   g_mutex_unlock (&w->slock);
   g_mutex_lock (&w->lock);
   w->stopping = TRUE;
@@ -176,7 +186,7 @@ reservation_free (gpointer data)
   w->lent--;
   if (!committed)
     w->uncommitted--;
-  g_cond_broadcast (&w->scond);
+  wake_lenders (w);
   g_mutex_unlock (&w->slock);
   writer_maybe_close (w);
   g_mutex_unlock (&w->lock);
@@ -203,8 +213,11 @@ writer_lend (GstShmringWriter * w, gsize size, gboolean dontwait,
   *mem = NULL;
   g_mutex_lock (&w->slock);
   while (w->lent >= w->max_lent && w->uncommitted > 0 && !*flushing &&
-      !w->closing && !dontwait)
+      !w->closing && !dontwait) {
+    w->sleepers++;
     g_cond_wait (&w->scond, &w->slock);
+    w->sleepers--;
+  }
   if (*flushing || w->closing) {
     g_mutex_unlock (&w->slock);
     return -EINTR;
@@ -225,7 +238,7 @@ writer_lend (GstShmringWriter * w, gsize size, gboolean dontwait,
     g_mutex_lock (&w->slock);
     w->lent--;
     w->uncommitted--;
-    g_cond_broadcast (&w->scond);
+    wake_lenders (w);
     g_mutex_unlock (&w->slock);
     writer_maybe_close (w);
   }
@@ -334,7 +347,7 @@ gst_shmring_writer_publish (GstShmringWriter * w, GstBuffer * buf,
       w->zero_copy++;
       g_mutex_lock (&w->slock);
       w->uncommitted--;
-      g_cond_broadcast (&w->scond);
+      wake_lenders (w);
       g_mutex_unlock (&w->slock);
     }
   } else {
@@ -508,7 +521,7 @@ gst_shmring_pool_set_flushing (GstShmringPool * self, gboolean flushing)
 
   g_mutex_lock (&w->slock);
   self->flushing = flushing;
-  g_cond_broadcast (&w->scond);
+  wake_lenders (w);
   g_mutex_unlock (&w->slock);
 }
 
