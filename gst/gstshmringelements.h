@@ -6,6 +6,9 @@
 #include <gst/gst.h>
 #include <shmring/shmring.h>
 
+#include <grp.h>
+#include <pwd.h>
+
 G_BEGIN_DECLS
 
 GST_ELEMENT_REGISTER_DECLARE (shmringsink);
@@ -70,6 +73,36 @@ gst_shmring_set_channel (GstDebugCategory * cat, GstElement * element,
   if (*channel && shmring_name_check (*channel) < 0)
     GST_CAT_WARNING_OBJECT (cat, element, "invalid channel name: %s",
         shmring_last_error ());
+}
+
+/* A user or group setting (share-user, producer-group, ...): a name or
+ * a numeric id.  FALSE if neither. */
+static inline gboolean
+gst_shmring_parse_id (const gchar * s, gboolean group, guint32 * id)
+{
+  gchar *end = NULL;
+  guint64 v;
+
+  if (s == NULL || *s == '\0')
+    return FALSE;
+  v = g_ascii_strtoull (s, &end, 10);
+  if (end && *end == '\0' && v < G_MAXUINT32) {
+    *id = (guint32) v;
+    return TRUE;
+  }
+  if (group) {
+    struct group *gr = getgrnam (s);
+
+    if (gr)
+      *id = gr->gr_gid;
+    return gr != NULL;
+  } else {
+    struct passwd *pw = getpwnam (s);
+
+    if (pw)
+      *id = pw->pw_uid;
+    return pw != NULL;
+  }
 }
 
 /* GStreamer time <-> shmring time (both ns; "none" differs). */

@@ -640,36 +640,6 @@ gst_shmring_sink_create (GstShmringSink * self, guint64 slot_size)
   return TRUE;
 }
 
-/* A share-group / share-user value: a name or a numeric id.  FALSE if
- * neither. */
-static gboolean
-gst_shmring_sink_parse_id (const gchar * s, gboolean group, guint32 * id)
-{
-  gchar *end = NULL;
-  guint64 v;
-
-  if (s == NULL || *s == '\0')
-    return FALSE;
-  v = g_ascii_strtoull (s, &end, 10);
-  if (end && *end == '\0' && v < G_MAXUINT32) {
-    *id = (guint32) v;
-    return TRUE;
-  }
-  if (group) {
-    struct group *gr = getgrnam (s);
-
-    if (gr)
-      *id = gr->gr_gid;
-    return gr != NULL;
-  } else {
-    struct passwd *pw = getpwnam (s);
-
-    if (pw)
-      *id = pw->pw_uid;
-    return pw != NULL;
-  }
-}
-
 static gboolean
 gst_shmring_sink_start (GstBaseSink * bsink)
 {
@@ -696,13 +666,13 @@ gst_shmring_sink_start (GstBaseSink * bsink)
   opts.max_reserved = SINK_RESERVATIONS;
   if (self->share_group) {
     opts.share |= SHMRING_SHARE_GID;
-    if (!gst_shmring_sink_parse_id (self->share_group, TRUE, &opts.share_gid))
+    if (!gst_shmring_parse_id (self->share_group, TRUE, &opts.share_gid))
       bad_share = g_strdup_printf ("share-group=%s: no such group; give a "
           "group name or a numeric gid", self->share_group);
   }
   if (self->share_user) {
     opts.share |= SHMRING_SHARE_UID;
-    if (!gst_shmring_sink_parse_id (self->share_user, FALSE, &opts.share_uid))
+    if (!gst_shmring_parse_id (self->share_user, FALSE, &opts.share_uid))
       bad_share = g_strdup_printf ("share-user=%s: no such user; give a "
           "user name or a numeric uid", self->share_user);
   }

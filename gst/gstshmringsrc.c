@@ -125,6 +125,8 @@ enum
   PROP_LATEST,
   PROP_HOLDS,
   PROP_TIMESTAMP_MODE,
+  PROP_PRODUCER_USER,
+  PROP_PRODUCER_GROUP,
   PROP_FRAMES_RECEIVED,
   PROP_FRAMES_MISSED,
   PROP_GENERATION,
@@ -163,6 +165,8 @@ struct _GstShmringSrc
   gboolean latest;
   guint holds;
   GstShmringTimestampMode ts_mode;
+  gchar *producer_user;
+  gchar *producer_group;
 
   /* under the object lock: the handle, and the flushing state */
   ConsumerRef *cr;
@@ -174,6 +178,7 @@ struct _GstShmringSrc
 
   /* streaming thread */
   gchar *name;
+  guint32 trust, trust_uid, trust_gid;  /* from producer-user / -group */
   gboolean got_frame;           /* since the last attach */
   guint lost_runs;              /* producers in a row that hung up before a frame */
   GstCaps *caps;
@@ -311,6 +316,14 @@ gst_shmring_src_set_property (GObject * object, guint prop_id,
     case PROP_TIMESTAMP_MODE:
       self->ts_mode = g_value_get_enum (value);
       break;
+    case PROP_PRODUCER_USER:
+      g_free (self->producer_user);
+      self->producer_user = g_value_dup_string (value);
+      break;
+    case PROP_PRODUCER_GROUP:
+      g_free (self->producer_group);
+      self->producer_group = g_value_dup_string (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -344,6 +357,12 @@ gst_shmring_src_get_property (GObject * object, guint prop_id,
     case PROP_TIMESTAMP_MODE:
       g_value_set_enum (value, self->ts_mode);
       break;
+    case PROP_PRODUCER_USER:
+      g_value_set_string (value, self->producer_user);
+      break;
+    case PROP_PRODUCER_GROUP:
+      g_value_set_string (value, self->producer_group);
+      break;
     case PROP_FRAMES_RECEIVED:
       g_value_set_uint64 (value, self->frames_received);
       break;
@@ -367,6 +386,8 @@ gst_shmring_src_finalize (GObject * object)
 
   g_free (self->channel);
   g_free (self->name);
+  g_free (self->producer_user);
+  g_free (self->producer_group);
   gst_caps_unref (self->commit_caps);
   g_cond_clear (&self->backoff_cond);
   G_OBJECT_CLASS (gst_shmring_src_parent_class)->finalize (object);
@@ -376,14 +397,35 @@ static gboolean
 gst_shmring_src_start (GstBaseSrc * bsrc)
 {
   GstShmringSrc *self = GST_SHMRING_SRC (bsrc);
-  gchar *name;
+  gchar *name, *bad = NULL;
 
   GST_OBJECT_LOCK (self);
   name = g_strdup (self->channel ? self->channel : GST_OBJECT_NAME (self));
   self->frames_received = 0;
   self->frames_missed = 0;
   self->generation = 0;
+  self->trust = 0;
+  if (self->producer_user) {
+    self->trust |= SHMRING_TRUST_UID;
+    if (!gst_shmring_parse_id (self->producer_user, FALSE, &self->trust_uid))
+      bad = g_strdup_printf ("producer-user=%s: no such user; give a user "
+          "name or a numeric uid", self->producer_user);
+  }
+  if (self->producer_group) {
+    self->trust |= SHMRING_TRUST_GID;
+    if (!gst_shmring_parse_id (self->producer_group, TRUE, &self->trust_gid))
+      bad = g_strdup_printf ("producer-group=%s: no such group; give a group "
+          "name or a numeric gid", self->producer_group);
+  }
   GST_OBJECT_UNLOCK (self);
+
+  if (bad) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid producer trust for channel \"%s\": %s.", name, bad), (NULL));
+    g_free (bad);
+    g_free (name);
+    return FALSE;
+  }
 
   if (shmring_name_check (name) < 0) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
@@ -550,6 +592,10 @@ gst_shmring_src_post_error (GstShmringSrc * self, int r, gboolean opening)
         ("Permission denied on channel \"%s\": %s. Share it from the "
             "producer with shmringsink share-user=USER or share-group=GROUP.",
             self->name, shmring_last_error ()), ("%s", shmring_strerror (r)));
+  } else if (r == -EPERM) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Channel \"%s\" is not served by a trusted producer: %s.",
+            self->name, shmring_last_error ()), ("%s", shmring_strerror (r)));
   } else if (r == -EBUSY) {
     GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
         ("Channel \"%s\" has all the readers it accepts: %s. Raise "
@@ -568,8 +614,6 @@ gst_shmring_src_post_error (GstShmringSrc * self, int r, gboolean opening)
   }
 }
 
-/* Attach to the channel, waiting for a producer of a generation other
- * than skip_gen (0: any). */
 /* reconnect=true and the producer hung up before a frame (again): wait
  * before the next try, longer each time in a row (bounded), so that a
  * producer that hangs up on every reader is not asked again and again at
@@ -605,6 +649,8 @@ gst_shmring_src_backoff (GstShmringSrc * self)
   return flushing ? GST_FLOW_FLUSHING : GST_FLOW_OK;
 }
 
+/* Attach to the channel, waiting for a producer of a generation other
+ * than skip_gen (0: any). */
 static GstFlowReturn
 gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
 {
@@ -622,6 +668,9 @@ gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
   opts.holds = self->holds;
   opts.mode = self->latest ? SHMRING_MODE_LIVE : SHMRING_MODE_CHANNEL;
   GST_OBJECT_UNLOCK (self);
+  opts.trust = self->trust;
+  opts.producer_uid = self->trust_uid;
+  opts.producer_gid = self->trust_gid;
   next_report = g_get_monotonic_time () * 1000 + WAIT_WARN_AFTER;
   if (timeout >= 0)
     deadline = next_report - WAIT_WARN_AFTER + timeout;
@@ -1208,6 +1257,16 @@ gst_shmring_src_class_init (GstShmringSrcClass * klass)
   properties[PROP_TIMESTAMP_MODE] = g_param_spec_enum ("timestamp-mode",
       "Timestamp mode", "How producer timestamps map onto this pipeline",
       GST_TYPE_SHMRING_TIMESTAMP_MODE, DEFAULT_TIMESTAMP_MODE,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_PRODUCER_USER] = g_param_spec_string ("producer-user",
+      "Producer user", "Also trust a producer running as this user (a name "
+      "or a numeric uid); NULL = only this user and root.  Anyone can take a "
+      "channel's name first: frames from any other producer are refused",
+      NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_READY);
+  properties[PROP_PRODUCER_GROUP] = g_param_spec_string ("producer-group",
+      "Producer group", "Also trust a producer in this group (a name or a "
+      "numeric gid); NULL = only this user and root", NULL,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_FRAMES_RECEIVED] = g_param_spec_uint64 ("frames-received",
       "Frames received", "Frames read from the channel", 0, G_MAXUINT64, 0,

@@ -129,13 +129,54 @@ static int answer(const char *name, int s, struct shmring_msg_welcome *w, int *f
 		    name);
 }
 
-/* Connect, say HELLO, read the answer: the socket, or -errno. */
-static int hello_once(const char *name, const struct shmring_msg_hello *h, uint64_t deadline,
+/* Whether the process serving the name may be this reader's producer:
+ * this uid or root, or what o trusts.  Anyone can bind an abstract name
+ * before the real producer; its frames would be taken as the channel's.
+ * -EPERM naming the uid and the setting that would trust it. */
+static int trusted(const char *name, int s, const struct shmring_consumer_options *o)
+{
+	struct ucred cr = {0, 0, 0};
+	socklen_t cl = sizeof(cr);
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0)
+		return fail(errno, "channel '%s': who serves it: %s", name, strerror(errno));
+	uid_t me = geteuid();
+	if (cr.uid == 0 || cr.uid == me)
+		return 0;
+	if (o && (o->trust & SHMRING_TRUST_UID) && cr.uid == o->producer_uid)
+		return 0;
+	if (o && (o->trust & SHMRING_TRUST_GID)) {
+		if (cr.gid == o->producer_gid)
+			return 0;
+		gid_t groups[64];
+		socklen_t len = sizeof(groups);
+		if (getsockopt(s, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
+			for (size_t i = 0; i < len / sizeof(gid_t); i++)
+				if (groups[i] == o->producer_gid)
+					return 0;
+	}
+	return fail(EPERM, "channel '%s' is served by uid %u (pid %d), not by this user (uid %u) or "
+		    "root: not trusted as its producer (anyone can take a channel's name first); to "
+		    "trust it, set producer-user=%u (or producer-group=) on shmringsrc, producer_uid=%u "
+		    "in Python, SHMRING_TRUST_UID in C", name, (unsigned)cr.uid, (int)cr.pid,
+		    (unsigned)me, (unsigned)cr.uid, (unsigned)cr.uid);
+}
+
+/* Connect, check who serves the name (a reader), say HELLO, read the
+ * answer: the socket, or -errno. */
+static int hello_once(const char *name, const struct shmring_msg_hello *h,
+		      const struct shmring_consumer_options *o, uint64_t deadline,
 		      struct shmring_cancel *stop, struct shmring_msg_welcome *w, int *fds)
 {
 	int s = connect_channel(name, deadline, stop);
 	if (s < 0)
 		return s;
+	if (h->role == SHMRING_ROLE_READER) {
+		int rc = trusted(name, s, o);
+		if (rc < 0) {
+			close(s);
+			return rc;
+		}
+	}
 	int rc = _shmring_send(s, h, sizeof(*h), NULL, 0);
 	if (rc < 0 && rc != -EPIPE && rc != -ECONNRESET) {
 		close(s);
@@ -161,7 +202,7 @@ static int hello(const char *name, uint32_t role, const struct shmring_consumer_
 	uint64_t backoff = FIRST_RETRY_NS;
 	for (;;) {
 		uint32_t iv = __atomic_load_n(&stop->word, __ATOMIC_ACQUIRE);
-		int s = hello_once(name, &h, deadline, stop, w, fds);
+		int s = hello_once(name, &h, o, deadline, stop, w, fds);
 		uint64_t now = _shmring_now();
 		if (s != -ECONNRESET)
 			return s;

@@ -38,7 +38,7 @@ from __future__ import annotations
 from . import _layout as layout
 from ._errors import (ChannelBusy, ChannelNotFound, ChannelOSError, Closed, CorruptSegment, Error, FrameReleased,
                       FrameTooLarge, HoldsExhausted, InvalidName, NoSpace, PermissionDenied, ProducerClosed,
-                      ProducerDied, ProtocolVersion, Refused, Timeout)
+                      ProducerDied, ProtocolVersion, Refused, Timeout, UntrustedProducer)
 from ._frame import Frame
 from ._layout import (FLAG_CORRUPTED, FLAG_DELTA_UNIT, FLAG_DISCONT, FLAG_DROPPABLE, FLAG_GAP, FLAG_HEADER,
                       FLAG_LIVE, FLAG_MARKER)
@@ -55,7 +55,7 @@ __all__ = [
     "FORMATS", "layout",
     "Error", "InvalidName", "ChannelNotFound", "Refused", "ChannelBusy", "ProducerDied", "ProducerClosed",
     "CorruptSegment", "ProtocolVersion", "FrameTooLarge", "Timeout", "NoSpace", "FrameReleased",
-    "ChannelOSError", "PermissionDenied", "Closed", "HoldsExhausted",
+    "ChannelOSError", "PermissionDenied", "UntrustedProducer", "Closed", "HoldsExhausted",
     "FLAG_DISCONT", "FLAG_DELTA_UNIT", "FLAG_HEADER", "FLAG_GAP", "FLAG_DROPPABLE", "FLAG_MARKER",
     "FLAG_CORRUPTED", "FLAG_LIVE",
 ]

@@ -42,7 +42,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
     if not names:
         print("no channels")
         return 0
-    print(f"{'NAME':<24} {'STATE':<7} {'POLICY':<9} {'PRODUCER':>8} {'READERS':<24} {'WRITTEN':>9}  STREAM")
+    print(f"{'NAME':<24} {'STATE':<7} {'POLICY':<9} {'PRODUCER':>8} {'UID':>6} {'READERS':<24} {'WRITTEN':>9}  "
+          "STREAM")
     for name in names:
         try:
             st = inspect(name)
@@ -52,7 +53,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
         pids = " ".join(str(r.pid) for r in st.readers)
         readers = f"{len(st.readers)}/{st.max_readers}" + (f" ({pids})" if pids else "")
         note = "  (waiting for a lossless reader)" if st.producer_waiting else ""
-        print(f"{name:<24} {st.state:<7} {st.policy:<9} {st.producer_pid:>8} {readers:<24} {st.frames_written:>9}  "
+        print(f"{name:<24} {st.state:<7} {st.policy:<9} {st.producer_pid:>8} {st.producer_uid!s:>6} {readers:<24} "
+              f"{st.frames_written:>9}  "
               f"{_stream(st)}{note}")
     return 0
 
@@ -67,7 +69,8 @@ def _print_info(st: Stats, fps: Optional[float]) -> None:
     if st.resident is not None:
         print(f"resident:       {_mib(st.resident)} now (slots are allocated as they are first written)")
     print(f"generation:     {st.generation}")
-    print(f"producer:       pid {st.producer_pid}{', waiting for a lossless reader' if st.producer_waiting else ''}")
+    print(f"producer:       pid {st.producer_pid}, uid {st.producer_uid}"
+          f"{', waiting for a lossless reader' if st.producer_waiting else ''}")
     print(f"readers:        {len(st.readers)} of at most {st.max_readers}")
     for r in st.readers:
         print(f"  reader {r.index:<3}    pid {r.pid}, uid {r.uid}, mode {r.mode}, holds {r.holds}, "

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 __all__ = ["Error", "InvalidName", "ChannelNotFound", "Refused", "ChannelBusy", "ProducerDied",
            "ProducerClosed", "CorruptSegment", "ProtocolVersion", "FrameTooLarge", "Timeout",
-           "NoSpace", "FrameReleased", "ChannelOSError", "PermissionDenied", "Closed", "HoldsExhausted"]
+           "NoSpace", "FrameReleased", "ChannelOSError", "PermissionDenied", "UntrustedProducer", "Closed",
+           "HoldsExhausted"]
 
 
 class Error(Exception):
@@ -86,6 +87,11 @@ class NoSpace(ChannelOSError):
 
 class PermissionDenied(Refused, ChannelOSError, PermissionError):
     """The channel's producer does not share it with this user; the message names the uid and the setting."""
+
+
+class UntrustedProducer(Error, PermissionError):
+    """The channel's name is served by a process of another user, not trusted as its producer (anyone can take a
+    channel's name first); the message names its uid and the setting that trusts it."""
 
 
 class Closed(Error, ValueError):

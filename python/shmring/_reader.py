@@ -13,6 +13,7 @@ layout is shmring/shmring.h's, mirrored in ``shmring._layout``.
 from __future__ import annotations
 
 import difflib
+import dataclasses
 import errno
 import fcntl
 import mmap
@@ -30,7 +31,7 @@ from . import _atomic as A
 from . import _layout as L
 from . import _sys
 from ._errors import (ChannelBusy, ChannelNotFound, Closed, CorruptSegment, Error, HoldsExhausted, PermissionDenied,
-                      ProducerClosed, ProducerDied, ProtocolVersion, Refused, Timeout)
+                      ProducerClosed, ProducerDied, ProtocolVersion, Refused, Timeout, UntrustedProducer)
 from ._frame import Frame, _Layout, layout
 from ._stats import Stats, list_channels, stats_of
 from ._video import TILED, VSUB, StreamInfo, plane_rows
@@ -193,6 +194,30 @@ def _parse_desc(name: str, buf: bytes, d: int) -> StreamInfo:
     return StreamInfo(d, caps, fmt_s, width, height, fps_n, fps_d, frame_size, offs, strides)
 
 
+_SO_PEERGROUPS = getattr(socket, "SO_PEERGROUPS", 59)
+
+
+def _check_trust(name: str, s: socket.socket, uid: Optional[int], gid: Optional[int]) -> None:
+    """Raise UntrustedProducer unless the process serving the name runs as this user, root, uid or in gid:
+    anyone can bind a channel's abstract name before its real producer."""
+    pid, puid, pgid = struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    me = os.geteuid()
+    if puid in (0, me) or (uid is not None and puid == uid):
+        return
+    if gid is not None:
+        groups = [pgid]
+        try:
+            raw = s.getsockopt(socket.SOL_SOCKET, _SO_PEERGROUPS, 4 * 256)
+            groups += list(struct.unpack(f"{len(raw) // 4}I", raw[:len(raw) // 4 * 4]))
+        except OSError:
+            pass
+        if gid in groups:
+            return
+    raise UntrustedProducer(f"channel {name!r} is served by uid {puid} (pid {pid}), not by this user (uid {me}) "
+                            f"or root: not trusted as its producer (anyone can take a channel's name first); to "
+                            f"trust it, pass producer_uid={puid} (or producer_gid=) to Reader")
+
+
 def _connect(name: str, deadline: Optional[float]) -> socket.socket:
     """Connect to the channel's socket, retrying while nobody listens on the name."""
     addr = "\0" + SOCKET_PREFIX + name
@@ -275,12 +300,19 @@ class Reader:
         dropped: frames missing between the frames read (sequence gaps).
         reconnects: times a restarted producer was followed.
         frame_timeout: default seconds next_frame() waits; None = forever.
+
+    A reader takes frames only from a producer running as its own user or
+    root: anyone can take a channel's name first.  ``producer_uid`` /
+    ``producer_gid`` also trust a producer of that uid or group; any other
+    raises UntrustedProducer naming the producer's uid.
     """
 
     def __init__(self, name: str, timeout: Optional[float] = 5.0, *, holds: int = 0, latest: bool = False,
                  live: Optional[bool] = None, reconnect: bool = False,
-                 frame_timeout: Optional[float] = None) -> None:
+                 frame_timeout: Optional[float] = None, producer_uid: Optional[int] = None,
+                 producer_gid: Optional[int] = None) -> None:
         self.name = _sys.check_name(name)
+        self._trust = (producer_uid, producer_gid)
         if not 0 <= holds <= HOLDS_MAX:
             raise ValueError(f"holds must be 0 (the producer's most) .. {HOLDS_MAX}, got {holds}")
         self.timeout = timeout
@@ -341,6 +373,7 @@ class Reader:
         while True:
             s = _connect(self.name, deadline)
             self._sock = s
+            _check_trust(self.name, s, *self._trust)
             try:
                 s.send(hello)
             except (BrokenPipeError, ConnectionResetError):
@@ -867,6 +900,7 @@ def inspect(name: str, timeout: Optional[float] = 1.0) -> Stats:
     name = _sys.check_name(name)
     deadline = None if timeout is None else time.monotonic() + timeout
     s = _connect(name, deadline)
+    puid = struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
     fds: list[int] = []
     try:
         s.send(_HELLO.pack(MSG_HELLO, _HELLO.size, VERSION, ROLE_OBSERVER, 0, MODE_CHANNEL, 0))
@@ -891,7 +925,7 @@ def inspect(name: str, timeout: Optional[float] = 1.0) -> Stats:
         with mmap.mmap(fds[0], ident.pool_size, mmap.MAP_SHARED, mmap.PROT_READ) as rom:
             addr, keep = A.addr_of(rom)
             try:
-                st = _observe(name, rom, addr, fds[0])
+                st = dataclasses.replace(_observe(name, rom, addr, fds[0]), producer_uid=puid)
             finally:
                 # Before the mapping closes, whatever was raised: an export
                 # still alive would turn the error into a BufferError.

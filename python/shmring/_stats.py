@@ -56,6 +56,7 @@ class Stats:
         n_slots: slots in the pool.
         slot_size: bytes per slot (the largest frame).
         pool_size: bytes of the pool: the most memory the channel uses.
+        producer_uid: the uid of the process serving the channel's name (from the socket, not the pool).
         resident: bytes of the pool in memory now (slots are allocated as they are first written, lowest
             first, so this follows what the readers hold); None where it could not be measured.
         max_readers: readers the channel admits at once.
@@ -90,6 +91,7 @@ class Stats:
     readers: list[ReaderStats] = field(default_factory=list)
     stream: Optional[StreamInfo] = None
     resident: Optional[int] = None
+    producer_uid: Optional[int] = None
 
     @property
     def memory(self) -> int:

@@ -130,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	shmring_consumer *c = NULL;
-	struct shmring_consumer_options o = {0, ctl & FUZZ_CTL_LIVE ? SHMRING_MODE_LIVE : SHMRING_MODE_CHANNEL};
+	struct shmring_consumer_options o = {.mode = ctl & FUZZ_CTL_LIVE ? SHMRING_MODE_LIVE : SHMRING_MODE_CHANNEL};
 	int r = shmring_consumer_attach(name, &o, 200000000ll, &c), frames = 0;
 	if (r == 0) {
 		struct shmring_frame held[SHMRING_HOLDS_MAX], f;

@@ -114,7 +114,7 @@ int main(int argc, char **argv)
 
 	/* Live: the queue wrapped around several times. */
 	p = producer(name, SHMRING_POLICY_LIVE, "video/x-raw, format=BGR, width=5, height=3");
-	struct shmring_consumer_options lo = {0, SHMRING_MODE_LIVE};
+	struct shmring_consumer_options lo = {.mode = SHMRING_MODE_LIVE};
 	CHECK_OK(shmring_consumer_attach(name, &lo, 5 * SEC, &c));
 	write_frames(p, 9, 0);
 	snapshot(p, "live-wrapped", FUZZ_CTL_LIVE);

@@ -471,6 +471,46 @@ def test_permission_hint(tmp):
     no_leftover(name)
 
 
+def test_untrusted_producer(tmp):
+    """A producer of another user (here nobody) holds the channel's name: root's shmringsrc and Python Reader
+    refuse it, naming its uid and the setting; trusting that uid (producer-user=, producer_uid=) reads it."""
+    if os.geteuid() != 0:
+        raise Skip("needs root, to produce as another user")
+    name = channel("untrusted")
+    os.chmod(tmp, 0o777)
+    env = dict(os.environ, GST_REGISTRY_1_0=os.path.join(tmp, "registry.bin"))
+    p = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", GST_LAUNCH, "-q",
+                          "videotestsrc", "is-live=true", "!", "video/x-raw,width=64,height=48", "!",
+                          "shmringsink", "channel=" + name], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: channel_exists(name), "the channel")
+        r = subprocess.run([GST_LAUNCH, "shmringsrc", "channel=" + name, "!", "fakesink"],
+                           capture_output=True, text=True, timeout=60)
+        out = r.stdout + r.stderr
+        check(r.returncode != 0, "root's reader took frames from uid 65534: " + out)
+        check("not served by a trusted producer" in out and "uid 65534" in out and "producer-user=65534" in out,
+              out)
+        r = subprocess.run([GST_LAUNCH, "-q", "shmringsrc", "channel=" + name, "producer-user=65534",
+                            "num-buffers=5", "!", "fakesink"], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, "trusted with producer-user: " + r.stdout + r.stderr)
+        code = ("import shmring, sys\n"
+                "try:\n    shmring.Reader(sys.argv[1], timeout=5)\n"
+                "except shmring.UntrustedProducer as e:\n    print('refused', e)\n"
+                "with shmring.Reader(sys.argv[1], timeout=5, producer_uid=65534) as rd:\n"
+                "    f = rd.next_frame(timeout=10)\n    print('read', f.size)\n    f.release()\n")
+        r = subprocess.run([PY, "-c", code, name], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0 and "refused channel" in r.stdout and "uid 65534" in r.stdout and
+              "read " in r.stdout, r.stdout + r.stderr)
+        ls = subprocess.run([PY, "-m", "shmring", "info", name, "--measure", "0"], capture_output=True, text=True,
+                            timeout=60)
+        check(", uid 65534" in ls.stdout, ls.stdout + ls.stderr)
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.communicate(timeout=60)
+    no_leftover(name)
+
+
 def role_hangup_producer(name, until):
     """A producer (the Python Writer) that hangs up on every reader right after WELCOME; prints
     "ready", then, once `until` readers have come and gone, the seconds between the first and the last."""

@@ -21,7 +21,7 @@ int main(void)
 	shmring_producer *p = t_producer(chan, &o);
 	shmring_consumer *slow, *fast;
 	CHECK_OK(shmring_consumer_attach(chan, NULL, 5 * SEC, &slow));
-	struct shmring_consumer_options lo = {0, SHMRING_MODE_LIVE};
+	struct shmring_consumer_options lo = {.mode = SHMRING_MODE_LIVE};
 	CHECK_OK(shmring_consumer_attach(chan, &lo, 5 * SEC, &fast));
 
 	/* 10 frames, nobody reads: the queue of 3 keeps 0..2; 3..9 are

@@ -29,7 +29,7 @@ int main(void)
 	shmring_producer *p = t_producer(chan, &o);
 	shmring_consumer *a, *b;
 	CHECK_OK(shmring_consumer_attach(chan, NULL, 5 * SEC, &a));
-	struct shmring_consumer_options lo = {0, SHMRING_MODE_LIVE};
+	struct shmring_consumer_options lo = {.mode = SHMRING_MODE_LIVE};
 	CHECK_OK(shmring_consumer_attach(chan, &lo, 5 * SEC, &b));
 
 	write_seq(p, 1000); /* the first: where the numbering starts, nothing lost */

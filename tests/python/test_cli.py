@@ -35,7 +35,8 @@ def test_ls_and_info(channel: str) -> None:
         assert ls.returncode == 0, ls.stderr
         line = next(x for x in ls.stdout.splitlines() if x.startswith(channel))
         pid = os.getpid()
-        assert re.fullmatch(rf"{re.escape(channel)} +open +drop-new +{pid} +2/4 \({pid} {pid}\) +3  BGR 33x7", line)
+        assert re.fullmatch(rf"{re.escape(channel)} +open +drop-new +{pid} +{os.geteuid()} +2/4 \({pid} {pid}\) +3  "
+                            rf"BGR 33x7", line)
         info = run("info", channel, "--measure", "0")
         assert info.returncode == 0, info.stderr
         out = info.stdout
@@ -43,7 +44,7 @@ def test_ls_and_info(channel: str) -> None:
         assert "frame size:     700 bytes" in out  # 7 rows of 99 bytes, each padded to 100
         assert "stream fps:     25.000" in out
         assert f"memory:         {wr.n_slots} slots x 4096 bytes = " in out
-        assert f"producer:       pid {pid}\n" in out and "readers:        2 of at most 4" in out
+        assert f"producer:       pid {pid}, uid {os.geteuid()}\n" in out and "readers:        2 of at most 4" in out
         assert f"pid {pid}, uid {os.getuid()}, mode channel, holds 2, frames 2, dropped 1, lag 2" in out  # queue full
         assert f"pid {pid}, uid {os.getuid()}, mode live, holds 2, frames 3, dropped 1, lag 2" in out  # oldest pushed out
         assert "written 3" in out
@@ -106,7 +107,7 @@ def test_info_and_ls_say_what_the_producer_waits_for(channel: str) -> None:
             assert time.monotonic() < deadline
             time.sleep(0.01)
         info = run("info", channel, "--measure", "0")
-        assert f"producer:       pid {os.getpid()}, waiting for a lossless reader" in info.stdout
+        assert f"producer:       pid {os.getpid()}, uid {os.geteuid()}, waiting for a lossless reader" in info.stdout
         ls = run("ls")
         assert next(x for x in ls.stdout.splitlines() if x.startswith(channel)).endswith(
             "(waiting for a lossless reader)")

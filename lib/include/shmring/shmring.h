@@ -705,9 +705,17 @@ struct shmring_producer_options {
 	uint32_t share_uid, share_gid;
 };
 
+/* shmring_consumer_options.trust */
+#define SHMRING_TRUST_UID (1u << 0) /* also accept a producer of uid producer_uid */
+#define SHMRING_TRUST_GID (1u << 1) /* also accept a producer in group producer_gid */
+
+/* A reader takes frames only from a producer running as its own uid or
+ * root, unless trust widens it: anyone can bind an abstract name first. */
 struct shmring_consumer_options {
 	uint32_t holds; /* frames held at once; 0 = the producer's max_holds (it caps the value) */
 	uint32_t mode;  /* enum shmring_mode */
+	uint32_t trust; /* SHMRING_TRUST_* */
+	uint32_t producer_uid, producer_gid;
 };
 
 /* A frame handed to the consumer: data points into the read-only pool and
