@@ -29,15 +29,32 @@
  * flat out take turns of several frames instead of waking each other at
  * every frame), 2 under `drop-new` and `live` (a reader that lags sees
  * frames at most two old).  The pool holds queue-length + max-readers x
- * max-holds + 3 slots (drop-new: max-readers x (queue-length + max-holds)
- * + 3), so that the sink never waits for room whatever its readers hold:
- * 19 slots of 1080p (113 MiB) with the defaults under lossless.
+ * max-holds + 4 slots (drop-new: max-readers x (queue-length + max-holds)
+ * + 4), so that the sink never waits for a free slot whatever its readers
+ * hold: 20 slots of 1080p (119 MiB) with the defaults under lossless.
+ * That is the most it takes: slots are allocated as they are first
+ * written, lowest first, so a channel whose readers keep up keeps a few
+ * frames in memory (one 30 fps 1080p reader: 4 to 5 frames); `shmring
+ * info` shows both.
  * What happens when a reader's queue is full is set by
  * #GstShmringSink:policy: `lossless` waits for that reader, `drop-new`
  * drops the new frame for that reader, `live` reclaims the oldest frame it
- * has not taken.  A reader that attached in live mode (shmringsrc
- * latest=true) never holds the sink back, whatever the policy.  A reader
- * gets the frames committed after it attached.
+ * has not taken.  The default, `auto`, is `live` when upstream is live (a
+ * camera cannot wait for its slowest reader) and `lossless` otherwise (a
+ * file loses nothing), learnt from the latency query when the channel is
+ * created; the choice is logged, posted in the `shmring-wait-for-reader`
+ * message (fields `policy` and `policy-auto`) and shown by `shmring info`.
+ * A reader that attached in live mode (shmringsrc latest=true) never holds
+ * the sink back, whatever the policy.  A reader gets the frames committed
+ * after it attached.
+ *
+ * A recorder on a live channel loses nothing through a hiccup of its own
+ * when it puts a queue right after shmringsrc (`shmringsrc ! queue
+ * max-size-buffers=N max-size-bytes=0 max-size-time=0 ! ...`): shmringsrc
+ * takes each frame as soon as it is committed and, past its
+ * #GstShmringSrc:holds, hands out copies, so the queue absorbs up to N
+ * frames of the recorder's own delay in the recorder's memory, and the
+ * camera and the other readers never wait.
  *
  * Before the first reader attaches, #GstShmringSink:wait-for-reader says
  * what to do.  `true` waits for it before the first frame, so a file loses
@@ -52,11 +69,21 @@
  * `attached`, `pid`, `readers`) is posted at once, frames flowing or
  * not (from a thread of the sink's).
  *
- * The sink offers upstream a buffer pool whose buffers are slots of the
- * pool (at most two reserved at a time): elements that use it
- * (videotestsrc, videoconvert, ...) render straight into shared memory and
- * the frame is published without a copy.  Any other buffer is copied into
- * a slot exactly once.
+ * The sink offers upstream a buffer pool whose buffers are slots lent by
+ * the channel: elements that use it (videotestsrc, videoconvert, ...)
+ * render straight into shared memory and the frame is published without a
+ * copy.  At most two slots are lent at a time, whatever sits between the
+ * allocation and the sink (a `queue` of any size, `videorate`, an
+ * application thread feeding `appsrc`): a third acquire waits until one
+ * comes back, as with any bounded pool, and ends at once on a flush.  A
+ * lossless sink waits for its readers in render, where a flush or a state
+ * change ends the wait.  A published slot stays the element's until the
+ * buffer is freed, so a buffer that upstream still reads after pushing it
+ * (`videorate` pushes one twice) is never rewritten.  An element that asks
+ * for more than two buffers at once (a decoder keeping reference frames)
+ * is refused and uses a pool of its own.  Any other buffer is copied
+ * exactly once, into a slot the pool never lends, so a copy never waits
+ * for buffers upstream holds.
  *
  * ## Example launch lines
  * |[
@@ -107,10 +134,15 @@ typedef enum
 #define DEFAULT_CHANNEL NULL
 #define DEFAULT_MAX_FRAME_SIZE 0
 #define NONRAW_SLOT_SIZE (4 * 1024 * 1024)
-#define DEFAULT_POLICY SHMRING_POLICY_LOSSLESS
+/* policy=auto: not a library policy; chosen when the channel is created */
+#define POLICY_AUTO 3
+#define DEFAULT_POLICY POLICY_AUTO
 #define DEFAULT_MAX_READERS 4
 #define DEFAULT_QUEUE_LENGTH 0  /* the library's: by policy */
 #define DEFAULT_MAX_HOLDS 2
+/* Reservations of the sink's producer: the pool lends all but one to
+ * upstream, and render keeps the last for the frames it copies. */
+#define SINK_RESERVATIONS 3
 #define DEFAULT_WAIT_FOR_READER WAIT_FOR_READER_AUTO
 #define DEFAULT_SEQUENCE SEQUENCE_OWN
 
@@ -212,6 +244,9 @@ gst_shmring_policy_get_type (void)
     {SHMRING_POLICY_LIVE,
         "Reclaim the oldest unread frames: every reader gets the freshest",
         "live"},
+    {POLICY_AUTO, "live when upstream is live (a camera cannot wait for a "
+          "slow reader), lossless otherwise (a file loses nothing), learnt "
+          "from the latency query", "auto"},
     {0, NULL, NULL},
   };
 
@@ -474,22 +509,44 @@ gst_shmring_sink_upstream_live (GstShmringSink * self, gboolean * live)
   return ok;
 }
 
-/* Decide whether to wait for a reader (keep every frame) or to keep only
- * the newest frame until one attaches, and say which on the bus.  Returns
- * -1 if it cannot tell yet (auto, and upstream does not answer the latency
- * query before it knows its caps) and !final. */
-static gint
-gst_shmring_sink_keep_newest (GstShmringSink * self, const gchar * name,
-    GstShmringWaitForReader mode, gboolean final)
+static const gchar *
+policy_name (guint32 policy)
 {
-  gboolean live = FALSE, known = TRUE, keep;
+  switch (policy) {
+    case SHMRING_POLICY_LOSSLESS:
+      return "lossless";
+    case SHMRING_POLICY_DROP_NEW:
+      return "drop-new";
+    default:
+      return "live";
+  }
+}
+
+/* Settle what `auto` leaves open, from one latency query: the policy
+ * (live for a live upstream, else lossless) and whether the first frame
+ * waits for a first reader (not for a live upstream).  Says which in the
+ * log, and in *msg, the "shmring-wait-for-reader" element message to post
+ * once the channel exists.  Returns whether to go on without a reader. */
+static gboolean
+gst_shmring_sink_decide (GstShmringSink * self, const gchar * name,
+    GstShmringWaitForReader mode, struct shmring_producer_options *opts,
+    GstMessage ** msg)
+{
+  gboolean live = FALSE, known = TRUE, keep, auto_policy;
   const gchar *why;
   GstStructure *s;
 
-  if (mode == WAIT_FOR_READER_AUTO)
+  auto_policy = opts->policy == POLICY_AUTO;
+  if (mode == WAIT_FOR_READER_AUTO || auto_policy)
     known = gst_shmring_sink_upstream_live (self, &live);
-  if (!known && !final)
-    return -1;
+  if (auto_policy) {
+    opts->policy = live ? SHMRING_POLICY_LIVE : SHMRING_POLICY_LOSSLESS;
+    GST_INFO_OBJECT (self, "channel %s: policy %s (auto): %s", name,
+        policy_name (opts->policy), live ? "the source is live, a camera "
+        "cannot wait for a slow reader" : known ? "the source is not live, "
+        "nothing is lost" : "upstream did not say whether it is live, "
+        "nothing is lost");
+  }
   keep = mode == WAIT_FOR_READER_FALSE || (mode == WAIT_FOR_READER_AUTO &&
       live);
   if (keep)
@@ -509,9 +566,10 @@ gst_shmring_sink_keep_newest (GstShmringSink * self, const gchar * name,
   GST_INFO_OBJECT (self, "channel %s: %s", name, why);
   s = gst_structure_new ("shmring-wait-for-reader", "channel", G_TYPE_STRING,
       name, "wait", G_TYPE_BOOLEAN, !keep, "live", G_TYPE_BOOLEAN, live,
-      "reason", G_TYPE_STRING, why, NULL);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
+      "reason", G_TYPE_STRING, why, "policy", G_TYPE_STRING,
+      policy_name (opts->policy), "policy-auto", G_TYPE_BOOLEAN, auto_policy,
+      NULL);
+  *msg = gst_message_new_element (GST_OBJECT (self), s);
   return keep;
 }
 
@@ -524,11 +582,12 @@ gst_shmring_sink_create (GstShmringSink * self, guint64 slot_size)
   struct shmring_producer_options opts = self->opts;
   shmring_producer *p = NULL;
   gchar *name = self->pending_name;
-  gint keep_newest;
+  gboolean keep_newest;
+  GstMessage *decided;
   int r;
 
-  keep_newest = gst_shmring_sink_keep_newest (self, name, self->wait_mode,
-      TRUE);
+  keep_newest = gst_shmring_sink_decide (self, name, self->wait_mode, &opts,
+      &decided);
   opts.slot_size = slot_size;
   r = shmring_producer_create (name, &opts, &p);
   if (r < 0) {
@@ -556,6 +615,7 @@ gst_shmring_sink_create (GstShmringSink * self, guint64 slot_size)
     self->pending_name = NULL;
     GST_OBJECT_UNLOCK (self);
     g_free (name);
+    gst_message_unref (decided);
     return FALSE;
   }
 
@@ -564,7 +624,7 @@ gst_shmring_sink_create (GstShmringSink * self, guint64 slot_size)
   GST_OBJECT_LOCK (self);
   self->name = name;
   self->pending_name = NULL;
-  self->writer = gst_shmring_writer_new (p);
+  self->writer = gst_shmring_writer_new (p, opts.max_reserved - 1);
   self->max_frame = shmring_producer_max_frame (p);
   self->keep_newest = keep_newest;
   GST_OBJECT_UNLOCK (self);
@@ -573,6 +633,8 @@ gst_shmring_sink_create (GstShmringSink * self, guint64 slot_size)
   shmring_cancel_reset (&self->watch_cancel);
   self->watch = g_thread_new ("shmringsink-watch", gst_shmring_sink_watch,
       self);
+  /* Posted once the channel exists: its receiver may inspect it. */
+  gst_element_post_message (GST_ELEMENT (self), decided);
   return TRUE;
 }
 
@@ -629,6 +691,7 @@ gst_shmring_sink_start (GstBaseSink * bsink)
   opts.max_readers = self->max_readers;
   opts.queue_len = self->queue_length;
   opts.max_holds = self->max_holds;
+  opts.max_reserved = SINK_RESERVATIONS;
   if (self->share_group) {
     opts.share |= SHMRING_SHARE_GID;
     if (!gst_shmring_sink_parse_id (self->share_group, TRUE, &opts.share_gid))
@@ -872,7 +935,7 @@ gst_shmring_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   GstVideoInfo info;
   GstBufferPool *pool;
   GstStructure *config;
-  gint64 timeout;
+  guint lent;
   gboolean need_pool;
 
   gst_query_parse_allocation (query, &caps, &need_pool);
@@ -888,79 +951,24 @@ gst_shmring_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
     return TRUE;
   }
 
-  /* Only lossless waits for room in the readers' queues; the others never
-   * wait, and fall back to system memory if the library refuses. */
-  timeout = self->opts.policy == SHMRING_POLICY_LOSSLESS ?
-      SHMRING_FOREVER : 0;
-  pool = gst_shmring_pool_new (self->writer, timeout,
-      self->opts.max_reserved ? self->opts.max_reserved : 2);
+  lent = gst_shmring_writer_max_lent (self->writer);
+  if (lent == 0)
+    return TRUE;
+  pool = gst_shmring_pool_new (self->writer);
   config = gst_buffer_pool_get_config (pool);
   gst_buffer_pool_config_set_params (config, caps, GST_VIDEO_INFO_SIZE (&info),
-      0, 0);
+      0, lent);
   gst_buffer_pool_config_add_option (config, GST_BUFFER_POOL_OPTION_VIDEO_META);
   if (!gst_buffer_pool_set_config (pool, config)) {
     gst_object_unref (pool);
     return TRUE;
   }
+  /* At most `lent` buffers out at once: an element that must keep more
+   * makes a pool of its own. */
   gst_query_add_allocation_pool (query, pool, GST_VIDEO_INFO_SIZE (&info), 0,
-      0);
+      lent);
   gst_object_unref (pool);
   return TRUE;
-}
-
-typedef struct
-{
-  GstBuffer *buf;
-  const struct shmring_meta *meta;
-  const GstVideoInfo *info;     /* non-NULL: copy with this layout */
-  gint64 timeout;
-} CopyArgs;
-
-static int
-write_fn (shmring_producer * p, gpointer data)
-{
-  CopyArgs *a = data;
-  GstMapInfo map;
-  void *dst = NULL;
-  uint64_t id;
-  gsize size;
-  int r;
-
-  if (a->info == NULL && gst_buffer_n_memory (a->buf) == 1) {
-    if (!gst_buffer_map (a->buf, &map, GST_MAP_READ))
-      return -EFAULT;
-    r = shmring_producer_write (p, map.data, map.size, a->meta, a->timeout);
-    gst_buffer_unmap (a->buf, &map);
-    return r;
-  }
-
-  size = a->info ? GST_VIDEO_INFO_SIZE (a->info) : gst_buffer_get_size (a->buf);
-  r = shmring_producer_reserve (p, size, a->timeout, &dst, &id);
-  if (r < 0)
-    return r;
-  if (a->info) {
-    /* Upstream's layout differs from the published one: copy plane by plane. */
-    GstVideoFrame src, out;
-    GstBuffer *wrap = gst_buffer_new_wrapped_full (0, dst, size, 0, size,
-        NULL, NULL);
-    gboolean ok = FALSE;
-
-    if (gst_video_frame_map (&src, a->info, a->buf, GST_MAP_READ)) {
-      if (gst_video_frame_map (&out, a->info, wrap, GST_MAP_WRITE)) {
-        ok = gst_video_frame_copy (&out, &src);
-        gst_video_frame_unmap (&out);
-      }
-      gst_video_frame_unmap (&src);
-    }
-    gst_buffer_unref (wrap);
-    if (!ok) {
-      shmring_producer_abort (p, id);
-      return -EFAULT;
-    }
-  } else {
-    gst_buffer_extract (a->buf, 0, dst, size);
-  }
-  return shmring_producer_commit (p, id, size, a->meta);
 }
 
 /* TRUE if buf carries a video meta whose layout differs from info's. */
@@ -1102,88 +1110,66 @@ gst_shmring_sink_number (GstShmringSink * self, GstBuffer * buf,
   return gst_shmring_writer_call (self->writer, set_seq_fn, &want);
 }
 
+/* wait-for-reader: publish nothing before the first reader attached
+ * (then go on, as with a reader that leaves). */
 static GstFlowReturn
-gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
+gst_shmring_sink_wait_first_reader (GstShmringSink * self)
 {
-  GstShmringSink *self = GST_SHMRING_SINK (bsink);
-  struct shmring_meta meta;
-  CopyArgs args;
-  guint64 seq = 0;
   int r;
 
-  if (self->writer == NULL) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-        ("No caps before the first buffer: channel \"%s\" is created "
-            "with the first caps.", self->pending_name ? self->pending_name :
-            "(none)"), (NULL));
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
-  if (!self->keep_newest && !self->had_reader) {
-    /* wait-for-reader: publish nothing before the first reader attached
-     * (then go on, as with a reader that leaves). */
-    for (;;) {
-      GstFlowReturn ret;
+  for (;;) {
+    GstFlowReturn ret;
 
-      r = gst_shmring_writer_call (self->writer, wait_reader_fn, NULL);
-      if (r != -EINTR)
-        break;
-      ret = gst_base_sink_wait_preroll (bsink);
-      if (ret != GST_FLOW_OK)
-        return ret;
-    }
-    if (r < 0 && r != -ESHUTDOWN) {
-      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-          ("Could not wait for a reader on channel \"%s\": %s.", self->name,
-              shmring_strerror (r)), ("%s", shmring_last_error ()));
-      return GST_FLOW_ERROR;
-    }
-    self->had_reader = TRUE;
+    r = gst_shmring_writer_call (self->writer, wait_reader_fn, NULL);
+    if (r != -EINTR)
+      break;
+    /* unlock(): flushing, or a state change; wait_preroll tells which. */
+    ret = gst_base_sink_wait_preroll (GST_BASE_SINK (self));
+    if (ret != GST_FLOW_OK)
+      return ret;
   }
-  meta.pts = gst_shmring_time_to_ring (GST_BUFFER_PTS (buf));
-  meta.dts = gst_shmring_time_to_ring (GST_BUFFER_DTS (buf));
-  meta.duration = gst_shmring_time_to_ring (GST_BUFFER_DURATION (buf));
-  meta.flags = gst_shmring_flags_from_buffer (buf);
-
-  if (gst_shmring_writer_is_dropped (buf))
-    r = -ENOBUFS;               /* dropped and counted when it was reserved */
-  else if (self->seq_mode == SEQUENCE_OFFSET &&
-      (r = gst_shmring_sink_number (self, buf, &meta, &seq)) < 0) {
+  if (r < 0 && r != -ESHUTDOWN) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-        ("Could not number a frame of channel \"%s\": %s.", self->name,
+        ("Could not wait for a reader on channel \"%s\": %s.", self->name,
             shmring_strerror (r)), ("%s", shmring_last_error ()));
     return GST_FLOW_ERROR;
-  } else
-    r = gst_shmring_writer_try_commit (self->writer, buf, &meta);
-  if (r == 1) {
-    args.buf = buf;
-    args.meta = &meta;
-    args.info = self->raw && needs_relayout (buf, &self->info) ?
-        &self->info : NULL;
-    args.timeout = SHMRING_FOREVER;
-    for (;;) {
-      GstFlowReturn ret;
+  }
+  self->had_reader = TRUE;
+  return GST_FLOW_OK;
+}
 
-      r = gst_shmring_writer_call (self->writer, write_fn, &args);
-      if (r != -EINTR)
-        break;
-      /* unlock(): flushing, or a state change; wait_preroll tells which. */
-      ret = gst_base_sink_wait_preroll (bsink);
-      if (ret != GST_FLOW_OK)
-        return ret;
-    }
-    if (r == 0) {
+/* Publish buf through the writer, waiting (lossless) as long as it takes
+ * unless unlock() ends the wait: 0 rendered in place, 1 copied, or a
+ * negative code; *ret is set when a flush or state change ended it. */
+static int
+gst_shmring_sink_publish (GstShmringSink * self, GstBuffer * buf,
+    const struct shmring_meta *meta, GstFlowReturn * ret)
+{
+  const GstVideoInfo *relayout = self->raw &&
+      needs_relayout (buf, &self->info) ? &self->info : NULL;
+  int r;
+
+  *ret = GST_FLOW_OK;
+  while ((r = gst_shmring_writer_publish (self->writer, buf, meta,
+              relayout)) == -EINTR) {
+    *ret = gst_base_sink_wait_preroll (GST_BASE_SINK (self));
+    if (*ret != GST_FLOW_OK)
+      break;
+  }
+  return r;
+}
+
+/* What a publish's result means for the pipeline. */
+static GstFlowReturn
+gst_shmring_sink_published (GstShmringSink * self, GstBuffer * buf, int r)
+{
+  switch (r) {
+    case 0:
+      return GST_FLOW_OK;
+    case 1:
       GST_OBJECT_LOCK (self);
       self->frames_copied++;
       GST_OBJECT_UNLOCK (self);
-    }
-  }
-  if (r == 0 && self->seq_mode == SEQUENCE_OFFSET) {
-    self->last_seq = seq;
-    self->have_last_seq = TRUE;
-  }
-
-  switch (r) {
-    case 0:
       return GST_FLOW_OK;
     case -ENOBUFS:
       GST_LOG_OBJECT (self, "no slot for the frame, dropped");
@@ -1203,6 +1189,51 @@ gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
               shmring_strerror (r)), ("%s", shmring_last_error ()));
       return GST_FLOW_ERROR;
   }
+}
+
+static GstFlowReturn
+gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
+{
+  GstShmringSink *self = GST_SHMRING_SINK (bsink);
+  struct shmring_meta meta;
+  GstFlowReturn ret;
+  guint64 seq = 0;
+  int r;
+
+  if (self->writer == NULL) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("No caps before the first buffer: channel \"%s\" is created "
+            "with the first caps.", self->pending_name ? self->pending_name :
+            "(none)"), (NULL));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  if (!self->keep_newest && !self->had_reader &&
+      (ret = gst_shmring_sink_wait_first_reader (self)) != GST_FLOW_OK)
+    return ret;
+
+  meta.pts = gst_shmring_time_to_ring (GST_BUFFER_PTS (buf));
+  meta.dts = gst_shmring_time_to_ring (GST_BUFFER_DTS (buf));
+  meta.duration = gst_shmring_time_to_ring (GST_BUFFER_DURATION (buf));
+  meta.flags = gst_shmring_flags_from_buffer (buf);
+
+  if (gst_shmring_writer_is_dropped (buf))
+    /* dropped and counted when the pool found no slot for it */
+    return gst_shmring_sink_published (self, buf, -ENOBUFS);
+  if (self->seq_mode == SEQUENCE_OFFSET &&
+      (r = gst_shmring_sink_number (self, buf, &meta, &seq)) < 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ("Could not number a frame of channel \"%s\": %s.", self->name,
+            shmring_strerror (r)), ("%s", shmring_last_error ()));
+    return GST_FLOW_ERROR;
+  }
+  r = gst_shmring_sink_publish (self, buf, &meta, &ret);
+  if (ret != GST_FLOW_OK)
+    return ret;
+  if (r >= 0 && self->seq_mode == SEQUENCE_OFFSET) {
+    self->last_seq = seq;
+    self->have_last_seq = TRUE;
+  }
+  return gst_shmring_sink_published (self, buf, r);
 }
 
 static int
@@ -1262,7 +1293,9 @@ gst_shmring_sink_class_init (GstShmringSinkClass * klass)
       DEFAULT_MAX_FRAME_SIZE,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_POLICY] = g_param_spec_enum ("policy", "Flow policy",
-      "What to do when a reader's queue is full", GST_TYPE_SHMRING_POLICY,
+      "What to do when a reader's queue is full; auto = live for a live "
+      "upstream, lossless otherwise (chosen when the channel is created)",
+      GST_TYPE_SHMRING_POLICY,
       DEFAULT_POLICY,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_MAX_READERS] = g_param_spec_uint ("max-readers",

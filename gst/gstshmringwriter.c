@@ -10,25 +10,33 @@ GST_DEBUG_CATEGORY_STATIC (gst_shmring_pool_debug);
 struct _GstShmringWriter
 {
   gint refcount;
-  /* lock: every call into the library, and the fields below */
+  /* lock: every call into the library, and p and stopping; held through
+   * a lossless commit's wait for room */
   GMutex lock;
   shmring_producer *p;          /* NULL once closed */
   gboolean stopping;
-  guint outstanding;            /* reservations neither committed nor aborted */
-  guint64 zero_copy;
   /* ilock: interrupting must not wait for a blocked call to return */
   GMutex ilock;
   guint interrupts;
+  /* slock: the slots lent to upstream; never held across a library call,
+   * so that a pool flushing never waits for a commit that waits for room */
+  GMutex slock;
+  GCond scond;                  /* a lent slot came back or was committed; flush; stop */
+  guint max_lent;
+  guint lent;                   /* lent and not given back */
+  guint uncommitted;            /* of those, not committed yet */
+  gboolean closing;             /* stopping, as the pools see it */
+  guint64 zero_copy;
 };
 
-/* One reservation wrapped in a GstMemory; freed with the memory. */
+/* One lent slot wrapped in a GstMemory; given back when the memory is freed. */
 typedef struct
 {
   GstShmringWriter *w;
   guint64 id;
   gpointer data;
   gsize size;
-  gboolean done;                /* committed or aborted (under w->lock) */
+  gboolean committed;           /* under w->lock */
 } Reservation;
 
 static GQuark reservation_quark;
@@ -47,14 +55,17 @@ reservation_quark_init (void)
 }
 
 GstShmringWriter *
-gst_shmring_writer_new (shmring_producer * p)
+gst_shmring_writer_new (shmring_producer * p, guint max_lent)
 {
   GstShmringWriter *w = g_new0 (GstShmringWriter, 1);
 
   w->refcount = 1;
   g_mutex_init (&w->lock);
   g_mutex_init (&w->ilock);
+  g_mutex_init (&w->slock);
+  g_cond_init (&w->scond);
   w->p = p;
+  w->max_lent = max_lent;
   reservation_quark_init ();
   return w;
 }
@@ -66,13 +77,17 @@ gst_shmring_writer_ref (GstShmringWriter * w)
   return w;
 }
 
-/* Called with w->lock held. */
+/* Called with w->lock held: close once stopped and every lent slot is back. */
 static void
 writer_maybe_close (GstShmringWriter * w)
 {
   shmring_producer *p;
+  guint lent;
 
-  if (!w->stopping || w->outstanding > 0 || w->p == NULL)
+  g_mutex_lock (&w->slock);
+  lent = w->lent;
+  g_mutex_unlock (&w->slock);
+  if (!w->stopping || lent > 0 || w->p == NULL)
     return;
   g_mutex_lock (&w->ilock);
   p = w->p;
@@ -86,19 +101,25 @@ gst_shmring_writer_unref (GstShmringWriter * w)
 {
   if (!g_atomic_int_dec_and_test (&w->refcount))
     return;
+  /* Every lent slot holds a reference: none is out. */
   g_mutex_lock (&w->lock);
   w->stopping = TRUE;
-  w->outstanding = 0;
   writer_maybe_close (w);
   g_mutex_unlock (&w->lock);
   g_mutex_clear (&w->lock);
   g_mutex_clear (&w->ilock);
+  g_mutex_clear (&w->slock);
+  g_cond_clear (&w->scond);
   g_free (w);
 }
 
 void
 gst_shmring_writer_stop (GstShmringWriter * w)
 {
+  g_mutex_lock (&w->slock);
+  w->closing = TRUE;
+  g_cond_broadcast (&w->scond);
+  g_mutex_unlock (&w->slock);
   g_mutex_lock (&w->lock);
   w->stopping = TRUE;
   writer_maybe_close (w);
@@ -141,28 +162,38 @@ reservation_free (gpointer data)
 {
   Reservation *resv = data;
   GstShmringWriter *w = resv->w;
+  gboolean committed;
 
   g_mutex_lock (&w->lock);
-  if (!resv->done) {
-    /* Freed without being rendered: give the space back unpublished. */
-    if (w->p) {
-      int r = shmring_producer_abort (w->p, resv->id);
-      if (r < 0)
-        GST_WARNING ("abort of reservation %" G_GUINT64_FORMAT " failed: %s",
-            resv->id, shmring_last_error ());
-    }
-    resv->done = TRUE;
-    w->outstanding--;
-    writer_maybe_close (w);
+  committed = resv->committed;
+  if (w->p) {
+    int r = shmring_producer_abort (w->p, resv->id);
+    if (r < 0)
+      GST_WARNING ("giving back slot %" G_GUINT64_FORMAT " failed: %s",
+          resv->id, shmring_last_error ());
   }
+  g_mutex_lock (&w->slock);
+  w->lent--;
+  if (!committed)
+    w->uncommitted--;
+  g_cond_broadcast (&w->scond);
+  g_mutex_unlock (&w->slock);
+  writer_maybe_close (w);
   g_mutex_unlock (&w->lock);
   gst_shmring_writer_unref (w);
   g_free (resv);
 }
 
-int
-gst_shmring_writer_reserve_memory (GstShmringWriter * w, gsize size,
-    gint64 timeout_ns, guint max_outstanding, GstMemory ** mem)
+/* Lend a slot for size bytes, wrapped in a GstMemory.  While max_lent
+ * slots are out, waits for one to come back as long as one of them is on
+ * its way to render (uncommitted); once all of them are published and
+ * still held by someone else, waiting could last for ever: then -EAGAIN
+ * at once.  0 with *mem set; -EINTR once *flushing is set (read under
+ * the writer's slock) or the writer stops; -EAGAIN; or the library's
+ * code: -ENOBUFS means the library dropped the frame and counted it. */
+static int
+writer_lend (GstShmringWriter * w, gsize size, gboolean dontwait,
+    const gboolean * flushing, GstMemory ** mem)
 {
   Reservation *resv;
   void *data = NULL;
@@ -170,25 +201,37 @@ gst_shmring_writer_reserve_memory (GstShmringWriter * w, gsize size,
   int r;
 
   *mem = NULL;
-  g_mutex_lock (&w->lock);
-  if (w->p == NULL || w->stopping) {
-    g_mutex_unlock (&w->lock);
-    return -ESHUTDOWN;
+  g_mutex_lock (&w->slock);
+  while (w->lent >= w->max_lent && w->uncommitted > 0 && !*flushing &&
+      !w->closing && !dontwait)
+    g_cond_wait (&w->scond, &w->slock);
+  if (*flushing || w->closing) {
+    g_mutex_unlock (&w->slock);
+    return -EINTR;
   }
-  /* Blocking here with the lock held is safe only while the reservations
-   * already out leave room for this one once the reader has caught up:
-   * the caller's limit guarantees that. */
-  if (w->outstanding >= max_outstanding) {
-    g_mutex_unlock (&w->lock);
+  if (w->lent >= w->max_lent) {
+    g_mutex_unlock (&w->slock);
     return -EAGAIN;
   }
-  r = shmring_producer_reserve (w->p, size, timeout_ns, &data, &id);
+  /* Counted before the call, so that no other thread lends past the limit. */
+  w->lent++;
+  w->uncommitted++;
+  g_mutex_unlock (&w->slock);
+
+  g_mutex_lock (&w->lock);
+  r = w->p && !w->stopping ? shmring_producer_lend (w->p, size, &data, &id) :
+      -ESHUTDOWN;
   if (r < 0) {
-    g_mutex_unlock (&w->lock);
-    return r;
+    g_mutex_lock (&w->slock);
+    w->lent--;
+    w->uncommitted--;
+    g_cond_broadcast (&w->scond);
+    g_mutex_unlock (&w->slock);
+    writer_maybe_close (w);
   }
-  w->outstanding++;
   g_mutex_unlock (&w->lock);
+  if (r < 0)
+    return r;
 
   resv = g_new0 (Reservation, 1);
   resv->w = gst_shmring_writer_ref (w);
@@ -202,37 +245,105 @@ gst_shmring_writer_reserve_memory (GstShmringWriter * w, gsize size,
   return 0;
 }
 
-int
-gst_shmring_writer_try_commit (GstShmringWriter * w, GstBuffer * buf,
-    const struct shmring_meta *meta)
+/* The lent slot of this writer that buf is exactly, not yet committed;
+ * NULL if none. */
+static Reservation *
+lent_slot (GstShmringWriter * w, GstBuffer * buf)
 {
   GstMemory *mem;
   Reservation *resv;
-  gsize size;
-  int r;
 
   if (gst_buffer_n_memory (buf) != 1)
-    return 1;
+    return NULL;
   mem = gst_buffer_peek_memory (buf, 0);
   resv = gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (mem),
       reservation_quark);
-  if (resv == NULL || resv->w != w || mem->offset != 0)
-    return 1;
-  size = gst_buffer_get_size (buf);
-  if (size > resv->size)
-    return 1;
+  if (resv == NULL || resv->w != w || mem->offset != 0 ||
+      gst_buffer_get_size (buf) > resv->size)
+    return NULL;
+  return resv;
+}
+
+/* Copy buf into a slot of its own (with info's layout if non-NULL). */
+static int
+copy_into_slot (shmring_producer * p, GstBuffer * buf,
+    const struct shmring_meta *meta, const GstVideoInfo * info)
+{
+  GstMapInfo map;
+  void *dst = NULL;
+  uint64_t id;
+  gsize size;
+  int r;
+
+  if (info == NULL && gst_buffer_n_memory (buf) == 1) {
+    if (!gst_buffer_map (buf, &map, GST_MAP_READ))
+      return -EFAULT;
+    r = shmring_producer_write (p, map.data, map.size, meta, SHMRING_FOREVER);
+    gst_buffer_unmap (buf, &map);
+    return r;
+  }
+
+  size = info ? GST_VIDEO_INFO_SIZE (info) : gst_buffer_get_size (buf);
+  r = shmring_producer_reserve (p, size, SHMRING_FOREVER, &dst, &id);
+  if (r < 0)
+    return r;
+  if (info) {
+    /* Upstream's layout differs from the published one: copy plane by plane. */
+    GstVideoFrame src, out;
+    GstBuffer *wrap = gst_buffer_new_wrapped_full (0, dst, size, 0, size,
+        NULL, NULL);
+    gboolean ok = FALSE;
+
+    if (gst_video_frame_map (&src, info, buf, GST_MAP_READ)) {
+      if (gst_video_frame_map (&out, info, wrap, GST_MAP_WRITE)) {
+        ok = gst_video_frame_copy (&out, &src);
+        gst_video_frame_unmap (&out);
+      }
+      gst_video_frame_unmap (&src);
+    }
+    gst_buffer_unref (wrap);
+    if (!ok) {
+      shmring_producer_abort (p, id);
+      return -EFAULT;
+    }
+  } else {
+    gst_buffer_extract (buf, 0, dst, size);
+  }
+  return shmring_producer_commit (p, id, size, meta);
+}
+
+int
+gst_shmring_writer_publish (GstShmringWriter * w, GstBuffer * buf,
+    const struct shmring_meta *meta, const GstVideoInfo * relayout)
+{
+  Reservation *resv = relayout ? NULL : lent_slot (w, buf);
+  int r;
 
   g_mutex_lock (&w->lock);
-  if (resv->done || w->p == NULL) {
+  if (w->p == NULL) {
     g_mutex_unlock (&w->lock);
-    return 1;
+    return -ESHUTDOWN;
   }
-  r = shmring_producer_commit (w->p, resv->id, size, meta);
-  resv->done = TRUE;
-  w->outstanding--;
-  if (r == 0)
-    w->zero_copy++;
-  writer_maybe_close (w);
+  if (resv && !resv->committed) {
+    /* Rendered in place: publish the slot; it stays pinned until the
+     * memory is freed, whoever else still reads it. */
+    r = shmring_producer_commit_lent (w->p, resv->id, gst_buffer_get_size (buf),
+        meta, SHMRING_FOREVER);
+    if (r == 0) {
+      resv->committed = TRUE;
+      w->zero_copy++;
+      g_mutex_lock (&w->slock);
+      w->uncommitted--;
+      g_cond_broadcast (&w->scond);
+      g_mutex_unlock (&w->slock);
+    }
+  } else {
+    /* Any other buffer (or a slot pushed a second time) is copied once,
+     * into a slot of its own: the one reservation no lender can take. */
+    r = copy_into_slot (w->p, buf, meta, relayout);
+    if (r == 0)
+      r = 1;
+  }
   g_mutex_unlock (&w->lock);
   return r;
 }
@@ -257,6 +368,12 @@ gst_shmring_writer_zero_copy_frames (GstShmringWriter * w)
   return n;
 }
 
+guint
+gst_shmring_writer_max_lent (GstShmringWriter * w)
+{
+  return w->max_lent;
+}
+
 /* --- the pool --- */
 
 struct _GstShmringPool
@@ -264,8 +381,7 @@ struct _GstShmringPool
   GstBufferPool parent;
 
   GstShmringWriter *w;
-  gint64 timeout_ns;
-  guint max_outstanding;
+  gboolean flushing;            /* under w->slock */
 
   gsize size;
   GstVideoInfo info;
@@ -290,12 +406,25 @@ gst_shmring_pool_set_config (GstBufferPool * bpool, GstStructure * config)
 {
   GstShmringPool *self = GST_SHMRING_POOL (bpool);
   GstCaps *caps = NULL;
-  guint size, min, max;
+  guint size, min, max, lent = self->w->max_lent;
   GstAllocator *allocator = NULL;
 
   if (!gst_buffer_pool_config_get_params (config, &caps, &size, &min, &max)) {
     GST_WARNING_OBJECT (self, "invalid pool configuration");
     return FALSE;
+  }
+  if (min > lent || max == 0 || max > lent) {
+    /* At most `lent` slots are out at once.  An element that must keep
+     * more (a decoder's reference frames) is told so, and uses a pool of
+     * its own; its frames are copied once. */
+    GST_DEBUG_OBJECT (self, "%u to %u buffers asked, at most %u lent at "
+        "once", min, max, lent);
+    gst_buffer_pool_config_set_params (config, caps, size, MIN (min, lent),
+        lent);
+    if (min > lent)
+      return FALSE;
+    min = MIN (min, lent);
+    max = lent;
   }
   gst_buffer_pool_config_get_allocator (config, &allocator, &self->params);
   self->size = size;
@@ -315,7 +444,7 @@ gst_shmring_pool_set_config (GstBufferPool * bpool, GstStructure * config)
 static gboolean
 gst_shmring_pool_start (GstBufferPool * bpool)
 {
-  /* Buffers are reservations made at acquire time: nothing to preallocate. */
+  /* Buffers are slots lent at acquire time: nothing to preallocate. */
   (void) bpool;
   return TRUE;
 }
@@ -327,19 +456,18 @@ gst_shmring_pool_acquire_buffer (GstBufferPool * bpool, GstBuffer ** buffer,
   GstShmringPool *self = GST_SHMRING_POOL (bpool);
   GstMemory *mem = NULL;
   GstBuffer *buf;
-  gint64 timeout = self->timeout_ns;
+  gboolean dontwait = params &&
+      (params->flags & GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT);
   int r;
 
-  if (params && (params->flags & GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT))
-    timeout = 0;
-
-  r = gst_shmring_writer_reserve_memory (self->w, self->size, timeout,
-      self->max_outstanding, &mem);
-
+  r = writer_lend (self->w, self->size, dontwait, &self->flushing, &mem);
   if (r == -EINTR)
     return GST_FLOW_FLUSHING;
   if (r < 0) {
-    GST_LOG_OBJECT (self, "no slot (%s), using system memory",
+    /* No slot to lend now (all out and held, a new description waiting
+     * for an old frame's release, or the library dropped the frame):
+     * system memory, copied once at render. */
+    GST_LOG_OBJECT (self, "no slot to lend (%s), using system memory",
         shmring_strerror (r));
     mem = gst_allocator_alloc (NULL, self->size, &self->params);
     if (mem == NULL)
@@ -367,22 +495,33 @@ gst_shmring_pool_acquire_buffer (GstBufferPool * bpool, GstBuffer ** buffer,
 static void
 gst_shmring_pool_release_buffer (GstBufferPool * bpool, GstBuffer * buffer)
 {
-  /* Never reuse a buffer: its slot is committed or given back when
-   * the buffer is freed, and the next acquire reserves afresh. */
+  /* Never reuse a buffer: its slot is given back when the buffer is
+   * freed, and the next acquire lends one afresh. */
   GST_BUFFER_POOL_CLASS (gst_shmring_pool_parent_class)->free_buffer (bpool,
       buffer);
 }
 
 static void
+gst_shmring_pool_set_flushing (GstShmringPool * self, gboolean flushing)
+{
+  GstShmringWriter *w = self->w;
+
+  g_mutex_lock (&w->slock);
+  self->flushing = flushing;
+  g_cond_broadcast (&w->scond);
+  g_mutex_unlock (&w->slock);
+}
+
+static void
 gst_shmring_pool_flush_start (GstBufferPool * bpool)
 {
-  gst_shmring_writer_interrupt (GST_SHMRING_POOL (bpool)->w);
+  gst_shmring_pool_set_flushing (GST_SHMRING_POOL (bpool), TRUE);
 }
 
 static void
 gst_shmring_pool_flush_stop (GstBufferPool * bpool)
 {
-  gst_shmring_writer_resume (GST_SHMRING_POOL (bpool)->w);
+  gst_shmring_pool_set_flushing (GST_SHMRING_POOL (bpool), FALSE);
 }
 
 static void
@@ -420,14 +559,11 @@ gst_shmring_pool_init (GstShmringPool * self)
 }
 
 GstBufferPool *
-gst_shmring_pool_new (GstShmringWriter * w, gint64 timeout_ns,
-    guint max_outstanding)
+gst_shmring_pool_new (GstShmringWriter * w)
 {
   GstShmringPool *self = g_object_new (GST_TYPE_SHMRING_POOL, NULL);
 
   gst_object_ref_sink (self);
   self->w = gst_shmring_writer_ref (w);
-  self->timeout_ns = timeout_ns;
-  self->max_outstanding = MAX (max_outstanding, 1);
   return GST_BUFFER_POOL_CAST (self);
 }

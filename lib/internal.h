@@ -102,8 +102,11 @@ struct reader {
 	uint32_t woken; /* its waiting value when the producer last woke it (W2) */
 };
 
+/* A reservation: its slot is pinned while used.  A lent one waits for
+ * room at its commit, not at its reserve, and stays used after the commit
+ * (committed) until it is given back. */
 struct resv {
-	int used;
+	int used, lent, committed;
 	uint32_t slot, desc_id;
 	uint64_t id, max_size;
 };

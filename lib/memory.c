@@ -17,9 +17,12 @@
 #define POOL_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL)
 #define BLOCK_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
 
-/* A memfd of size bytes, allocated now so that a lack of memory shows at
- * creation, not as a SIGBUS later. */
-static int new_memfd(const char *what, const char *name, uint64_t size)
+/* A memfd of size bytes.  All of it is allocated once, so that a lack of
+ * memory shows at creation with a clear error; then everything past the
+ * first keep bytes is given back, to be allocated again page by page as
+ * it is first written.  A pool's slots are taken lowest first, so its
+ * resident memory follows what its readers hold, not its most. */
+static int new_memfd(const char *what, const char *name, uint64_t size, uint64_t keep)
 {
 	char label[64];
 	snprintf(label, sizeof(label), "shmring-%s:%.40s", what, name);
@@ -37,13 +40,17 @@ static int new_memfd(const char *what, const char *name, uint64_t size)
 				    "smaller slots", name, (unsigned long long)size, what);
 		return fail(rc, "channel '%s': allocating the %s: %s", name, what, strerror(rc));
 	}
+	/* A kernel without hole punching on memfds keeps all of it. */
+	if (keep < size)
+		(void)fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)keep,
+				(off_t)(size - keep));
 	return fd;
 }
 
 int _shmring_pool_create(struct pool_map *m, const char *name, const struct shmring_pool_header *id)
 {
 	memset(m, 0, sizeof(*m));
-	m->fd = new_memfd("pool", name, id->pool_size);
+	m->fd = new_memfd("pool", name, id->pool_size, id->payload_offset);
 	if (m->fd < 0)
 		return m->fd;
 	void *base = mmap(NULL, id->pool_size, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
@@ -174,7 +181,7 @@ int _shmring_pool_open(struct pool_map *m, int fd, const char *name)
 
 int _shmring_block_create(const char *name, struct shmring_block **out)
 {
-	int fd = new_memfd("reader", name, SHMRING_BLOCK_SIZE);
+	int fd = new_memfd("reader", name, SHMRING_BLOCK_SIZE, SHMRING_BLOCK_SIZE);
 	if (fd < 0)
 		return fd;
 	void *b = mmap(NULL, SHMRING_BLOCK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -239,6 +239,7 @@ static void publish_desc(shmring_producer *p)
 	p->have_pending = 0;
 }
 
+/* Reservations whose slot is pinned: the max_reserved limit. */
 static uint32_t outstanding(const shmring_producer *p)
 {
 	uint32_t n = 0;
@@ -247,12 +248,24 @@ static uint32_t outstanding(const shmring_producer *p)
 	return n;
 }
 
-/* Full lossless readers (no room for one more frame after those already
- * reserved): their taken words and the values loaded (W3). */
+/* Reservations that claimed room in the lossless queues at reserve time
+ * and are not committed yet: a frame published now must leave them that
+ * room.  Lent reservations claim theirs at their commit. */
+static uint32_t claimed(const shmring_producer *p)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < p->max_reserved; i++)
+		n += (uint32_t)(p->resv[i].used && !p->resv[i].lent && !p->resv[i].committed);
+	return n;
+}
+
+/* Full lossless readers (no room for one more frame after the room
+ * claimed by reservations): their taken words and the values loaded
+ * (W3). */
 static unsigned full_lossless(shmring_producer *p, uint32_t **words, uint32_t *vals)
 {
 	unsigned n = 0;
-	uint64_t extra = outstanding(p) + 1;
+	uint64_t extra = claimed(p) + 1;
 	for (uint32_t i = 0; i < p->max_readers; i++) {
 		struct reader *r = &p->r[i];
 		uint64_t h;
@@ -270,11 +283,16 @@ static unsigned full_lossless(shmring_producer *p, uint32_t **words, uint32_t *v
 }
 
 /* Lossless: wait (lock held, released while asleep) until every lossless
- * reader has room in its queue. */
+ * reader has room in its queue.  Room that an empty queue cannot give is
+ * an error, not a wait without end. */
 static int wait_room(shmring_producer *p, uint64_t deadline)
 {
 	uint32_t *words[SHMRING_MAX_READERS + 1];
 	uint32_t vals[SHMRING_MAX_READERS + 1];
+	if (claimed(p) + 1 > p->queue_len)
+		return fail(EINVAL, "channel '%s': %u reservations not yet committed claim all the room "
+			    "of a lossless queue of %u frames: commit one first, lend instead of "
+			    "reserving, or make the queue longer", p->name, claimed(p), p->queue_len);
 	for (;;) {
 		uint32_t iv = __atomic_load_n(&p->stop.word, __ATOMIC_ACQUIRE);
 		uint32_t dv = __atomic_load_n(&p->door_seq, __ATOMIC_ACQUIRE);
@@ -345,9 +363,11 @@ static int desc_ready(shmring_producer *p, uint64_t deadline)
 	}
 }
 
-static int reserve_slot(shmring_producer *p, uint64_t max_size, uint64_t deadline, uint64_t *id)
+/* Room is waited for here (lossless), unless lent: then at the commit. */
+static int reserve_slot(shmring_producer *p, uint64_t max_size, uint64_t deadline, int lent,
+			uint64_t *id)
 {
-	int rc = p->policy == SHMRING_POLICY_LOSSLESS ? wait_room(p, deadline) : 0;
+	int rc = p->policy == SHMRING_POLICY_LOSSLESS && !lent ? wait_room(p, deadline) : 0;
 	if (rc == 0)
 		rc = desc_ready(p, deadline);
 	if (rc < 0)
@@ -361,7 +381,7 @@ static int reserve_slot(shmring_producer *p, uint64_t max_size, uint64_t deadlin
 			rv = &p->resv[i];
 	if (s == UINT32_MAX || !rv)
 		return fail(EBADMSG, "channel '%s': no free slot: the pool is inconsistent", p->name);
-	*rv = (struct resv){1, s, p->cur_desc, ++p->next_resv_id, max_size};
+	*rv = (struct resv){1, lent, 0, s, p->cur_desc, ++p->next_resv_id, max_size};
 	*id = rv->id;
 	return (int)s;
 }
@@ -380,10 +400,37 @@ int shmring_producer_reserve(shmring_producer *p, size_t max_size, int64_t timeo
 			    p->name);
 	pthread_mutex_lock(&p->lock);
 	int rc = outstanding(p) < p->max_reserved
-			 ? reserve_slot(p, max_size, _shmring_deadline(timeout_ns), id)
+			 ? reserve_slot(p, max_size, _shmring_deadline(timeout_ns), 0, id)
 			 : fail(EINVAL, "channel '%s': %u reservations outstanding, the most "
 				"(max_reserved); commit or abort one first", p->name, p->max_reserved);
 	pthread_mutex_unlock(&p->lock);
+	if (rc < 0)
+		return rc;
+	*data = pool_payload(&p->m, (uint32_t)rc);
+	return 0;
+}
+
+int shmring_producer_lend(shmring_producer *p, size_t max_size, void **data, uint64_t *id)
+{
+	if (!p || !data || !id)
+		return fail(EINVAL, "NULL argument");
+	if (max_size > p->m.id.slot_size)
+		return fail(EMSGSIZE, "channel '%s': a %zu-byte frame does not fit its %llu-byte slots; "
+			    "create the producer with slot_size >= %zu", p->name, max_size,
+			    (unsigned long long)p->m.id.slot_size, max_size);
+	if (!p->cur_desc && !p->have_pending)
+		return fail(EINVAL, "channel '%s': set a stream description before the first frame",
+			    p->name);
+	pthread_mutex_lock(&p->lock);
+	int rc = outstanding(p) < p->max_reserved
+			 ? reserve_slot(p, max_size, 0, 1, id)
+			 : fail(EINVAL, "channel '%s': %u reservations outstanding, the most "
+				"(max_reserved); commit or abort one first", p->name, p->max_reserved);
+	pthread_mutex_unlock(&p->lock);
+	if (rc == -ETIMEDOUT)
+		rc = fail(EAGAIN, "channel '%s': readers still hold frames of the description slot "
+			  "the new stream description needs; lend again later, or reserve and wait",
+			  p->name);
 	if (rc < 0)
 		return rc;
 	*data = pool_payload(&p->m, (uint32_t)rc);
@@ -494,7 +541,11 @@ static void publish(shmring_producer *p, struct resv *rv, uint16_t type, uint64_
 			push(p, &p->r[i], rv->slot, type == SHMRING_SLOT_FRAME);
 	__atomic_store_n(&p->m.h->next_seq, p->next_seq, __ATOMIC_RELAXED);
 	__atomic_store_n(&p->m.h->frames_written, p->frames_written, __ATOMIC_RELAXED);
-	rv->used = 0;
+	/* A lent slot stays pinned until it is given back. */
+	if (rv->lent)
+		rv->committed = 1;
+	else
+		rv->used = 0;
 	wake_readers(p);
 }
 
@@ -506,13 +557,50 @@ int shmring_producer_commit(shmring_producer *p, uint64_t id, size_t size,
 	pthread_mutex_lock(&p->lock);
 	struct resv *rv = find_resv(p, id);
 	int rc = 0;
-	if (!rv)
-		rc = fail(EINVAL, "channel '%s': no reservation %llu", p->name, (unsigned long long)id);
+	if (!rv || rv->committed)
+		rc = fail(EINVAL, "channel '%s': no reservation %llu to commit", p->name,
+			  (unsigned long long)id);
+	else if (rv->lent)
+		rc = fail(EINVAL, "channel '%s': reservation %llu is lent: commit it with "
+			  "shmring_producer_commit_lent()", p->name, (unsigned long long)id);
 	else if (size > rv->max_size)
 		rc = fail(EMSGSIZE, "channel '%s': committing %zu bytes of a %llu-byte reservation",
 			  p->name, size, (unsigned long long)rv->max_size);
 	else
 		publish(p, rv, SHMRING_SLOT_FRAME, size, meta);
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+int shmring_producer_commit_lent(shmring_producer *p, uint64_t id, size_t size,
+				  const struct shmring_meta *meta, int64_t timeout_ns)
+{
+	if (!p)
+		return fail(EINVAL, "NULL producer");
+	pthread_mutex_lock(&p->lock);
+	struct resv *rv = find_resv(p, id);
+	int rc = 0;
+	if (!rv || rv->committed)
+		rc = fail(EINVAL, "channel '%s': no reservation %llu to commit", p->name,
+			  (unsigned long long)id);
+	else if (!rv->lent)
+		rc = fail(EINVAL, "channel '%s': reservation %llu is not lent: commit it with "
+			  "shmring_producer_commit()", p->name, (unsigned long long)id);
+	else if (size > rv->max_size)
+		rc = fail(EMSGSIZE, "channel '%s': committing %zu bytes of a %llu-byte reservation",
+			  p->name, size, (unsigned long long)rv->max_size);
+	else if (p->policy == SHMRING_POLICY_LOSSLESS)
+		rc = wait_room(p, _shmring_deadline(timeout_ns));
+	if (rc == 0) {
+		/* wait_room let go of the lock while asleep: the reservation
+		 * may have been given back meanwhile. */
+		rv = find_resv(p, id);
+		if (!rv || rv->committed)
+			rc = fail(EINVAL, "channel '%s': reservation %llu was given back while its "
+				  "commit waited", p->name, (unsigned long long)id);
+		else
+			publish(p, rv, SHMRING_SLOT_FRAME, size, meta);
+	}
 	pthread_mutex_unlock(&p->lock);
 	return rc;
 }
@@ -524,7 +612,7 @@ int shmring_producer_abort(shmring_producer *p, uint64_t id)
 	pthread_mutex_lock(&p->lock);
 	struct resv *rv = find_resv(p, id);
 	if (rv)
-		rv->used = 0;
+		rv->used = rv->lent = rv->committed = 0;
 	pthread_mutex_unlock(&p->lock);
 	return rv ? 0 : fail(EINVAL, "channel '%s': no reservation %llu", p->name, (unsigned long long)id);
 }
@@ -548,7 +636,7 @@ int shmring_producer_eos(shmring_producer *p, int64_t timeout_ns)
 	uint64_t id;
 	pthread_mutex_lock(&p->lock);
 	int rc = outstanding(p) < p->max_reserved
-			 ? reserve_slot(p, 0, _shmring_deadline(timeout_ns), &id)
+			 ? reserve_slot(p, 0, _shmring_deadline(timeout_ns), 0, &id)
 			 : fail(EINVAL, "channel '%s': %u reservations outstanding", p->name,
 				p->max_reserved);
 	if (rc >= 0) {

@@ -56,8 +56,10 @@ def _print_info(st: Stats, fps: Optional[float]) -> None:
     print(f"channel:        {st.name}")
     print(f"state:          {st.state}{' (end of stream)' if st.eos else ''}")
     print(f"policy:         {st.policy}")
-    print(f"memory:         {st.n_slots} slots x {st.slot_size} bytes = {_mib(st.pool_size)} "
+    print(f"memory:         {st.n_slots} slots x {st.slot_size} bytes = {_mib(st.pool_size)} at most "
           f"(queue {st.queue_len}, holds {st.max_holds} per reader)")
+    if st.resident is not None:
+        print(f"resident:       {_mib(st.resident)} now (slots are allocated as they are first written)")
     print(f"generation:     {st.generation}")
     print(f"producer:       pid {st.producer_pid}{', waiting for a lossless reader' if st.producer_waiting else ''}")
     print(f"readers:        {len(st.readers)} of at most {st.max_readers}")

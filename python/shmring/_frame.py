@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import mmap
 import time
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Protocol
 
 from . import _layout as L
 from ._errors import CorruptSegment, Error, FrameReleased
@@ -13,9 +14,22 @@ from ._video import StreamInfo, plane_geometry
 if TYPE_CHECKING:  # pragma: no cover
     import numpy
 
-    from ._reader import Reader
+__all__ = ["Frame", "FrameOwner", "check_geometry", "layout"]
 
-__all__ = ["Frame", "check_geometry", "layout"]
+
+class FrameOwner(Protocol):
+    """What a frame view needs of the reader that holds it (shmring.Reader is one): its mapping of the pool,
+    the layouts it caches, and the release of the frame's hold.  This module imports no reader."""
+
+    generation: int
+    _rom: Optional[mmap.mmap]
+    _pool_u8: Any
+
+    def _pool_array(self, np: Any) -> Any: ...
+
+    def _layout(self, info: StreamInfo, size: int) -> "_Layout": ...
+
+    def _release_frame(self, f: "Frame") -> None: ...
 
 _np: Any = None
 
@@ -129,10 +143,10 @@ class Frame:
         "__weakref__": "",
     }
 
-    def __init__(self, reader: Optional["Reader"], entry: list[Any], off: int, size: int, seq: int, pts: int,
+    def __init__(self, reader: Optional[FrameOwner], entry: list[Any], off: int, size: int, seq: int, pts: int,
                  dts: int, duration: int, flags: int, commit_ns: int, info: StreamInfo, dropped: int,
                  generation: int = 0, buf: Optional[bytearray] = None, lay: Optional[_Layout] = None) -> None:
-        self._reader: Optional[Reader] = reader
+        self._reader: Optional[FrameOwner] = reader
         self._entry = entry
         self._off = off
         self._buf = buf

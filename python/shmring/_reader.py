@@ -890,7 +890,7 @@ def inspect(name: str, timeout: Optional[float] = 1.0) -> Stats:
                 if A.load_relaxed_32(addr + off) == d:
                     stream = _parse_desc(name, copy, d)
                     break
-            st = stats_of(name, rom, stream)
+            st = stats_of(name, rom, stream, os.fstat(fds[0]).st_blocks * 512)
             del keep
         return st
     finally:

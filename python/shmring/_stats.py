@@ -53,7 +53,9 @@ class Stats:
         policy: "lossless", "drop-new" or "live".
         n_slots: slots in the pool.
         slot_size: bytes per slot (the largest frame).
-        pool_size: bytes of the pool (the memory the channel uses).
+        pool_size: bytes of the pool: the most memory the channel uses.
+        resident: bytes of the pool in memory now (slots are allocated as they are first written, lowest
+            first, so this follows what the readers hold); None where it could not be measured.
         max_readers: readers the channel admits at once.
         queue_len: frames queued per reader.
         max_holds: frames a reader may hold at once.
@@ -85,6 +87,7 @@ class Stats:
     frames_lost: int = 0
     readers: list[ReaderStats] = field(default_factory=list)
     stream: Optional[StreamInfo] = None
+    resident: Optional[int] = None
 
     @property
     def memory(self) -> int:
@@ -92,8 +95,8 @@ class Stats:
         return self.pool_size
 
 
-def stats_of(name: str, pool: Any, stream: Optional[StreamInfo]) -> Stats:
-    """The counters of a pool mapping whose identity was validated."""
+def stats_of(name: str, pool: Any, stream: Optional[StreamInfo], resident: Optional[int] = None) -> Stats:
+    """The counters of a pool mapping whose identity was validated (resident: its memfd's allocated bytes)."""
     ident = L.IDENTITY.unpack_from(pool, 0)
     (_magic, _v, _hs, pool_size, _sto, _po, slot_size, generation, n_slots, max_readers, queue_len, max_holds,
      _mr, policy) = ident[:14]
@@ -109,7 +112,7 @@ def stats_of(name: str, pool: Any, stream: Optional[StreamInfo]) -> Stats:
     return Stats(name, producer_pid, {L.STATE_OPEN: "open", L.STATE_CLOSED: "closed"}.get(state, f"state {state}"),
                  bool(eos), L.POLICY_NAMES.get(policy, f"policy {policy}"), n_slots, slot_size, pool_size,
                  max_readers, queue_len, max_holds, frames_written, next_seq, generation, bool(waiting), frames_lost,
-                 readers, stream)
+                 readers, stream, resident)
 
 
 def list_channels() -> list[str]:

@@ -90,11 +90,29 @@ def _fps(fps: Any) -> tuple[int, int]:
     return fr.numerator, fr.denominator
 
 
-def _memfd(label: str, size: int) -> tuple[int, mmap.mmap]:
+_FALLOC_FL_KEEP_SIZE = 0x01
+_FALLOC_FL_PUNCH_HOLE = 0x02
+
+
+def _give_back(fd: int, offset: int, size: int) -> None:
+    """Free the pages of [offset, offset + size): allocated again as they are first written."""
+    import ctypes
+    import ctypes.util
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    libc.fallocate(fd, _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE, offset, size)  # kept whole if refused
+
+
+def _memfd(label: str, size: int, keep: Optional[int] = None) -> tuple[int, mmap.mmap]:
+    """A memfd of size bytes, all allocated once (a lack of memory is a clear error at start, not a SIGBUS
+    later), then all but the first keep bytes given back: slots are taken lowest first, so the memory in use
+    follows what the readers hold."""
     fd = os.memfd_create(label[:240], os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
     try:
         os.ftruncate(fd, size)
-        os.posix_fallocate(fd, 0, size)  # all of it now: no SIGBUS later, a clear error at start
+        os.posix_fallocate(fd, 0, size)
+        if keep is not None and keep < size:
+            _give_back(fd, keep, size - keep)
         return fd, mmap.mmap(fd, size)
     except OSError:
         os.close(fd)
@@ -245,7 +263,7 @@ class Writer:
 
     def _make_pool(self) -> None:
         try:
-            self._fd, self._mm = _memfd(f"shmring-pool:{self.name}", self.pool_size)
+            self._fd, self._mm = _memfd(f"shmring-pool:{self.name}", self.pool_size, self.payload_offset)
         except OSError as e:
             what = (f"channel {self.name!r}: {self.pool_size} bytes of pool ({self.n_slots} slots of "
                     f"{self.slot_size}): {os.strerror(e.errno or 0)}")

@@ -251,3 +251,21 @@ def test_no_producer(channel: str) -> None:
     with pytest.raises(ChannelNotFound, match=f"no channel '{channel}': it has no producer"):
         shmring.Reader(channel, timeout=0.3)
     assert 0.3 <= time.monotonic() - t0 < 2
+
+
+def test_c_pool_memory_follows_what_is_written(channel: str) -> None:
+    """The C producer's slots are allocated as they are first written: before the first frame the pool's
+    resident memory is its headers; with one reader holding a frame, a few slots."""
+    p = producer(channel, 100, 1)
+    st = shmring.inspect(channel)
+    headers = st.pool_size - st.n_slots * st.slot_size
+    assert st.resident is not None and st.resident <= headers
+    with shmring.Reader(channel, timeout=10.0, frame_timeout=10.0) as r:
+        first = r.next_frame()
+        assert first is not None
+        st = shmring.inspect(channel)
+        assert st.resident is not None and headers + st.slot_size <= st.resident < st.pool_size
+        first.release()
+        n = 1 + sum(1 for _ in r)
+    assert n == 100
+    assert finish(p) == "done"

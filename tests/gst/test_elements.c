@@ -180,7 +180,7 @@ GST_START_TEST (test_properties)
       &readers, NULL);
   fail_unless (s == NULL);
   fail_unless_equals_int (readers, 0);
-  fail_unless_equals_int (policy, SHMRING_POLICY_LOSSLESS);
+  fail_unless_equals_int (policy, 3);  /* auto */
   fail_unless_equals_uint64 (n, 0);
   g_object_get (sink, "wait-for-reader", &policy, NULL);
   fail_unless_equals_int (policy, 0);   /* auto */
@@ -232,12 +232,13 @@ GST_START_TEST (test_channel_defaults_to_name_and_ready_only)
           GST_CLOCK_TIME_NONE), GST_STATE_CHANGE_SUCCESS);
   fail_unless (channel_exists (name), "channel not named after the element");
   /* queue-length 0: the library's default for lossless, 8 frames; the
-   * pool: 8 queued between the readers, 4 x 2 holds, 2 reservations, 1 */
+   * pool: 8 queued between the readers, 4 x 2 holds, 3 reservations (2
+   * lent to upstream, 1 for copies), 1 */
   {
     struct shmring_stats st;
     fail_unless_equals_int (shmring_inspect (name, &st, NULL), 0);
     fail_unless_equals_int (st.queue_len, 8);
-    fail_unless_equals_int (st.n_slots, 8 + 4 * 2 + 2 + 1);
+    fail_unless_equals_int (st.n_slots, 8 + 4 * 2 + 3 + 1);
   }
   /* channel, sizes and policy are fixed once started */
   ASSERT_WARNING (g_object_set (sink, "channel", "other", NULL));
@@ -1526,14 +1527,16 @@ GST_START_TEST (test_three_readers_lossless)
 
 GST_END_TEST;
 
-/* In live policy a reader stalled by a blocking probe stops neither the
- * sink nor another reader; when it goes on, it has missed frames. */
-GST_START_TEST (test_live_stalled_reader)
+/* In live policy, and with the default policy (auto) from a live source,
+ * a reader stalled by a blocking probe stops neither the sink nor another
+ * reader; when it goes on, it has missed frames. */
+static void
+live_stalled_reader (const gchar * policy)
 {
   gchar *name = channel_name ("stall");
   GstElement *p = parse ("videotestsrc is-live=true ! video/x-raw,"
       "format=GRAY8,width=64,height=48,framerate=100/1 ! shmringsink name=s "
-      "channel=%s policy=live", name);
+      "channel=%s %s", name, policy);
   GstElement *s = gst_bin_get_by_name (GST_BIN (p), "s");
   GstHarness *stalled, *h;
   GstElement *src;
@@ -1585,6 +1588,12 @@ GST_START_TEST (test_live_stalled_reader)
   g_free (name);
 }
 
+GST_START_TEST (test_live_stalled_reader)
+{
+  live_stalled_reader ("policy=live");
+  live_stalled_reader ("");
+}
+
 GST_END_TEST;
 
 /* A latest=true reader, stalled, never holds back a lossless sink. */
@@ -1625,6 +1634,299 @@ GST_START_TEST (test_latest_never_blocks_lossless)
 
 GST_END_TEST;
 
+typedef struct
+{
+  GstBufferPool *pool;
+  GstBuffer *buf;
+  GstFlowReturn ret;
+} Acquire;
+
+static gpointer
+acquire_thread (gpointer data)
+{
+  Acquire *a = data;
+
+  a->ret = gst_buffer_pool_acquire_buffer (a->pool, &a->buf, NULL);
+  return NULL;
+}
+
+static guint8
+first_byte (GstBuffer * buf)
+{
+  guint8 b = 0;
+
+  gst_buffer_extract (buf, 0, &b, 1);
+  return b;
+}
+
+/* The sink's pool lends at most two slots: a third acquire waits for one
+ * to come back and ends on a flush; once both are published and still
+ * held, it gets system memory at once instead of waiting for ever; and a
+ * published slot still held is never rewritten while the sink copies
+ * other frames.  (A queue before the sink holds pool buffers this way.) */
+GST_START_TEST (test_pool_lends_two)
+{
+  gchar *name = channel_name ("lend");
+  gchar *desc = g_strdup_printf ("shmringsink channel=%s policy=live "
+      "wait-for-reader=false sync=false", name);
+  GstHarness *h = gst_harness_new_parse (desc);
+  GstCaps *caps = gst_caps_from_string ("video/x-raw,format=GRAY8,width=64,"
+      "height=64,framerate=30/1");
+  GstQuery *q;
+  GstBufferPool *pool = NULL;
+  GstStructure *config;
+  guint size, min, max, i;
+  GstBuffer *a, *b, *c;
+  Acquire t = { 0 };
+  GThread *th;
+  GstBufferPoolAcquireParams dontwait = {.flags =
+        GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT
+  };
+
+  gst_harness_set_src_caps (h, gst_caps_ref (caps));
+  q = gst_query_new_allocation (caps, TRUE);
+  fail_unless (gst_pad_peer_query (h->srcpad, q));
+  fail_unless (gst_query_get_n_allocation_pools (q) > 0);
+  gst_query_parse_nth_allocation_pool (q, 0, &pool, &size, &min, &max);
+  gst_query_unref (q);
+  fail_unless (pool != NULL);
+  fail_unless_equals_int (max, 2);
+
+  /* Asking for three at once is refused: the caller makes its own pool. */
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, caps, size, 3, 0);
+  fail_if (gst_buffer_pool_set_config (pool, config));
+  config = gst_buffer_pool_get_config (pool);
+  fail_unless (gst_buffer_pool_config_validate_params (config, caps, size, 2,
+          2));
+  fail_if (gst_buffer_pool_config_validate_params (config, caps, size, 3, 0));
+  fail_unless (gst_buffer_pool_set_config (pool, config));
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &a, NULL),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &b, NULL),
+      GST_FLOW_OK);
+  {
+    GstMapInfo ma, mb;
+
+    gst_buffer_map (a, &ma, GST_MAP_WRITE);
+    gst_buffer_map (b, &mb, GST_MAP_WRITE);
+    fail_unless (in_segment (name, ma.data), "a is not a slot");
+    fail_unless (in_segment (name, mb.data), "b is not a slot");
+    memset (ma.data, 0xa1, ma.size);
+    memset (mb.data, 0xb2, mb.size);
+    gst_buffer_unmap (a, &ma);
+    gst_buffer_unmap (b, &mb);
+  }
+
+  /* Both out, neither published: no third slot without waiting. */
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &c,
+          &dontwait), GST_FLOW_OK);
+  {
+    GstMapInfo mc;
+
+    gst_buffer_map (c, &mc, GST_MAP_READ);
+    fail_if (in_segment (name, mc.data), "a third slot was lent");
+    gst_buffer_unmap (c, &mc);
+  }
+  gst_buffer_unref (c);
+
+  /* A waiting acquire ends on a flush. */
+  t.pool = pool;
+  th = g_thread_new ("acquire", acquire_thread, &t);
+  gst_buffer_pool_set_flushing (pool, TRUE);
+  g_thread_join (th);
+  fail_unless_equals_int (t.ret, GST_FLOW_FLUSHING);
+  gst_buffer_pool_set_flushing (pool, FALSE);
+
+  /* A waiting acquire gets the slot that comes back. */
+  t.buf = NULL;
+  th = g_thread_new ("acquire", acquire_thread, &t);
+  gst_buffer_unref (a);
+  g_thread_join (th);
+  fail_unless_equals_int (t.ret, GST_FLOW_OK);
+  {
+    GstMapInfo ma;
+
+    gst_buffer_map (t.buf, &ma, GST_MAP_WRITE);
+    fail_unless (in_segment (name, ma.data), "the slot given back was not "
+        "lent again");
+    memset (ma.data, 0xa1, ma.size);
+    gst_buffer_unmap (t.buf, &ma);
+  }
+  a = t.buf;
+
+  /* Both published (rendered in place) and still held here, as videorate
+   * holds a frame it may push again: an acquire does not wait for them. */
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (a)),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (b)),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &c, NULL),
+      GST_FLOW_OK);
+  {
+    GstMapInfo mc;
+
+    gst_buffer_map (c, &mc, GST_MAP_READ);
+    fail_if (in_segment (name, mc.data), "a third slot was lent");
+    gst_buffer_unmap (c, &mc);
+  }
+  gst_buffer_unref (c);
+
+  /* Frames copied meanwhile (and a slot pushed a second time) never land
+   * in the slots still held. */
+  for (i = 0; i < 30; i++)
+    fail_unless_equals_int (gst_harness_push (h, make_buffer (64 * 64, i)),
+        GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (a)),
+      GST_FLOW_OK);
+  fail_unless_equals_int (first_byte (a), 0xa1);
+  fail_unless_equals_int (first_byte (b), 0xb2);
+  {
+    GstElement *sink = gst_harness_find_element (h, "shmringsink");
+    guint64 copied, written;
+
+    g_object_get (sink, "frames-copied", &copied, "frames-written", &written,
+        NULL);
+    fail_unless_equals_uint64 (written, 33);
+    fail_unless_equals_uint64 (copied, 31);
+    gst_object_unref (sink);
+  }
+  gst_buffer_unref (a);
+  gst_buffer_unref (b);
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  gst_caps_unref (caps);
+  gst_harness_teardown (h);
+  fail_unless (!channel_exists (name));
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* policy=auto, the default: live from a live source, lossless from a
+ * file; the choice is in the "shmring-wait-for-reader" message and in the
+ * channel's header.  An explicit policy stays as set. */
+GST_START_TEST (test_policy_auto)
+{
+  const struct
+  {
+    const gchar *src, *policy;
+    guint32 want;
+    gboolean is_auto;
+  } cases[] = {
+    {"is-live=true", "", SHMRING_POLICY_LIVE, TRUE},
+    {"", "", SHMRING_POLICY_LOSSLESS, TRUE},
+    {"is-live=true", "policy=lossless", SHMRING_POLICY_LOSSLESS, FALSE},
+    {"", "policy=drop-new", SHMRING_POLICY_DROP_NEW, FALSE},
+  };
+  const gchar *names[] = { "lossless", "drop-new", "live" };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *name = channel_name ("auto");
+    GstElement *p = parse ("videotestsrc %s ! video/x-raw,format=GRAY8,"
+        "width=64,height=48,framerate=30/1 ! shmringsink channel=%s %s "
+        "wait-for-reader=false", cases[i].src, name, cases[i].policy);
+    GstStructure *st;
+    struct shmring_stats stats;
+    gboolean is_auto = !cases[i].is_auto;
+
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    st = wait_element_message (p, "shmring-wait-for-reader");
+    fail_unless_equals_string (gst_structure_get_string (st, "policy"),
+        names[cases[i].want]);
+    fail_unless (gst_structure_get_boolean (st, "policy-auto", &is_auto));
+    fail_unless_equals_int (is_auto, cases[i].is_auto);
+    gst_structure_free (st);
+    fail_unless_equals_int (shmring_inspect (name, &stats, NULL), 0);
+    fail_unless_equals_int (stats.policy, cases[i].want);
+    stop_and_check_gone (p, name);
+  }
+}
+
+GST_END_TEST;
+
+/* A recorder on a live channel (policy auto from a live source) loses
+ * nothing through a hiccup of its own when a queue follows shmringsrc:
+ * downstream of the queue stalls while the camera writes 50 frames, and
+ * then every frame comes, in order.  Without the queue the same stall
+ * loses frames (live reclaims them), which is what the queue is for. */
+static void
+recorder_hiccup (gboolean with_queue)
+{
+  gchar *name = channel_name ("rec");
+  GstElement *p = parse ("videotestsrc is-live=true ! video/x-raw,"
+      "format=GRAY8,width=64,height=48,framerate=100/1 ! identity name=i ! "
+      "shmringsink channel=%s", name);
+  GstElement *id = gst_bin_get_by_name (GST_BIN (p), "i");
+  GstPad *ipad = gst_element_get_static_pad (id, "src"), *pad;
+  GstHarness *h;
+  GstElement *blocked;
+  Counter produced = { 0 }, stalled = { 0 };
+  guint64 prev = 0, missed = 0;
+  guint i, start;
+  gulong probe;
+
+  g_mutex_init (&produced.lock);
+  g_cond_init (&produced.cond);
+  g_mutex_init (&stalled.lock);
+  g_cond_init (&stalled.cond);
+  gst_pad_add_probe (ipad, GST_PAD_PROBE_TYPE_BUFFER, count_probe, &produced,
+      NULL);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  wait_count (&produced, 1);
+  h = src_harness (name, with_queue ? "! queue name=q max-size-buffers=100 "
+      "max-size-bytes=0 max-size-time=0" : NULL);
+  gst_buffer_unref (gst_harness_pull (h));
+  blocked = gst_harness_find_element (h, with_queue ? "queue" : "shmringsrc");
+  pad = gst_element_get_static_pad (blocked, "src");
+  probe = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BLOCK |
+      GST_PAD_PROBE_TYPE_BUFFER, count_probe, &stalled, NULL);
+  wait_count (&stalled, 1);
+  /* The recorder's hiccup: 50 frames long. */
+  g_mutex_lock (&produced.lock);
+  start = produced.count;
+  g_mutex_unlock (&produced.lock);
+  wait_count (&produced, start + 50);
+  gst_pad_remove_probe (pad, probe);
+  for (i = 0; i < 60; i++) {
+    GstBuffer *b = gst_harness_pull (h);
+
+    fail_unless (b != NULL);
+    if (i > 0)
+      missed += GST_BUFFER_OFFSET (b) - prev - 1;
+    prev = GST_BUFFER_OFFSET (b);
+    gst_buffer_unref (b);
+  }
+  if (with_queue) {
+    fail_unless_equals_uint64 (missed, 0);
+  } else {
+    fail_unless (missed > 0, "a stalled reader without a queue missed "
+        "nothing: the test stalls nothing");
+  }
+  gst_object_unref (pad);
+  gst_object_unref (blocked);
+  gst_harness_teardown (h);
+  gst_object_unref (ipad);
+  gst_object_unref (id);
+  stop_and_check_gone (p, name);
+  g_mutex_clear (&produced.lock);
+  g_cond_clear (&produced.cond);
+  g_mutex_clear (&stalled.lock);
+  g_cond_clear (&stalled.cond);
+}
+
+GST_START_TEST (test_live_recorder_queue)
+{
+  recorder_hiccup (TRUE);
+  recorder_hiccup (FALSE);
+}
+
+GST_END_TEST;
+
 static Suite *
 shmring_elements_suite (void)
 {
@@ -1661,6 +1963,9 @@ shmring_elements_suite (void)
   tcase_add_test (tc, test_reader_messages_without_frames);
   tcase_add_test (tc, test_frame_too_large_once);
   tcase_add_test (tc, test_every_format_published);
+  tcase_add_test (tc, test_pool_lends_two);
+  tcase_add_test (tc, test_policy_auto);
+  tcase_add_test (tc, test_live_recorder_queue);
   return s;
 }
 

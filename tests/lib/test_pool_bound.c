@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_pool_bound.c: the pool is as small as its policy allows, and the producer still always finds a
- * free slot while readers take, hold and release at random and reservations stay outstanding. */
+ * free slot while readers take, hold and release at random and reservations, claimed or lent, stay
+ * outstanding; a lent slot kept after its commit is never rewritten, and lossless loses nothing. */
 #include "common.h"
 
 #define READERS 3
@@ -13,6 +14,9 @@ struct reader {
 	shmring_consumer *c;
 	struct shmring_frame held[H];
 	unsigned n_held;
+	int check_gaps; /* lossless, attached in channel mode: every frame, in order */
+	uint64_t next_seq;
+	int have_seq;
 };
 
 /* One reader's move: release a frame it holds (any of them), or take the
@@ -26,31 +30,112 @@ static void reader_step(struct reader *r, uint64_t x)
 		return;
 	}
 	int rc = shmring_consumer_next(r->c, &r->held[r->n_held], 0, 0);
-	if (rc == 1)
+	if (rc == 1) {
+		uint64_t seq = r->held[r->n_held].seq;
+		if (r->check_gaps && r->have_seq)
+			CHECK_EQ(seq, r->next_seq);
+		r->next_seq = seq + 1;
+		r->have_seq = 1;
 		r->n_held++;
-	else
+	} else {
 		CHECK_ERR(rc, -ETIMEDOUT);
+	}
 }
 
-/* The producer's move: reserve (up to K outstanding) or commit the oldest
- * reservation.  A reserve may time out only where a lossless reader has
- * no room; "no free slot" would be a pool too small for its limits. */
-static int producer_step(shmring_producer *p, uint32_t policy, uint64_t *resv, unsigned *n_resv, int reserve)
+/* A reservation of the producer's: claimed (reserve) or lent (lend);
+ * a lent one is kept after its commit until given back. */
+struct resv {
+	uint64_t id;
+	unsigned char *data;
+	unsigned char tag;
+	int lent, committed;
+};
+
+struct producer {
+	shmring_producer *p;
+	uint32_t policy;
+	struct resv r[K];
+	unsigned n;
+	unsigned char next_tag;
+};
+
+static void fill(struct resv *rv, unsigned char tag)
 {
-	if (reserve && *n_resv < K) {
-		void *d;
-		int rc = shmring_producer_reserve(p, 64, 0, &d, &resv[*n_resv]);
-		if (rc == -ETIMEDOUT && policy == SHMRING_POLICY_LOSSLESS)
-			return 0;
-		CHECK(rc >= 0);
-		memset(d, 0x5a, 64);
-		++*n_resv;
-	} else if (!reserve && *n_resv > 0) {
-		CHECK_OK(shmring_producer_commit(p, resv[0], 64, NULL));
-		memmove(resv, resv + 1, --*n_resv * sizeof(*resv));
-		return 1;
+	rv->tag = tag;
+	memset(rv->data, tag, 64);
+}
+
+/* No other reservation's memory is this one's, and a kept slot still
+ * holds what was written into it. */
+static void check_resv(const struct producer *pr)
+{
+	for (unsigned i = 0; i < pr->n; i++) {
+		for (unsigned j = 0; j < 64; j++)
+			CHECK_EQ(pr->r[i].data[j], pr->r[i].tag);
+		for (unsigned k = i + 1; k < pr->n; k++)
+			CHECK(pr->r[i].data != pr->r[k].data);
 	}
-	return 0;
+}
+
+static void drop_resv(struct producer *pr, unsigned i)
+{
+	memmove(&pr->r[i], &pr->r[i + 1], (pr->n - i - 1) * sizeof(pr->r[0]));
+	pr->n--;
+}
+
+/* The producer's move: reserve or lend (up to K outstanding, kept lent
+ * slots among them), commit the oldest uncommitted reservation, or give a
+ * lent slot back.  A reserve or a lent commit may time out only where a
+ * lossless reader has no room; "no free slot" would be a pool too small
+ * for its limits. */
+static int producer_step(struct producer *pr, uint64_t x)
+{
+	unsigned move = (unsigned)((x >> 24) % 8);
+	int lossless = pr->policy == SHMRING_POLICY_LOSSLESS;
+	int done = 0;
+
+	if (move < 3 && pr->n < K) {
+		struct resv *rv = &pr->r[pr->n];
+		void *d;
+		int rc;
+		rv->lent = move == 0;
+		rv->committed = 0;
+		rc = rv->lent ? shmring_producer_lend(pr->p, 64, &d, &rv->id)
+			      : shmring_producer_reserve(pr->p, 64, 0, &d, &rv->id);
+		if (rc == -ETIMEDOUT && lossless && !rv->lent)
+			return 0;
+		CHECK_OK(rc);
+		rv->data = d;
+		fill(rv, ++pr->next_tag);
+		pr->n++;
+	} else if (move < 6) {
+		unsigned i = 0;
+		while (i < pr->n && pr->r[i].committed)
+			i++;
+		if (i == pr->n)
+			return 0;
+		struct resv *rv = &pr->r[i];
+		if (rv->lent) {
+			int rc = shmring_producer_commit_lent(pr->p, rv->id, 64, NULL, 0);
+			if (rc == -ETIMEDOUT && lossless)
+				return 0;
+			CHECK_OK(rc);
+			rv->committed = 1;
+		} else {
+			CHECK_OK(shmring_producer_commit(pr->p, rv->id, 64, NULL));
+			drop_resv(pr, i);
+		}
+		done = 1;
+	} else if (pr->n > 0) {
+		/* Give back a lent slot, committed or not (a buffer freed). */
+		unsigned i = (unsigned)((x >> 32) % pr->n);
+		if (pr->r[i].lent) {
+			CHECK_OK(shmring_producer_abort(pr->p, pr->r[i].id));
+			drop_resv(pr, i);
+		}
+	}
+	check_resv(pr);
+	return done;
 }
 
 static void run(uint32_t policy, const uint32_t modes[READERS], uint64_t seed)
@@ -70,16 +155,17 @@ static void run(uint32_t policy, const uint32_t modes[READERS], uint64_t seed)
 	for (int i = 0; i < READERS; i++) {
 		struct shmring_consumer_options co = {.holds = H, .mode = modes[i]};
 		CHECK_OK(shmring_consumer_attach(chan, &co, 5 * SEC, &r[i].c));
+		r[i].check_gaps = policy == SHMRING_POLICY_LOSSLESS && modes[i] == SHMRING_MODE_CHANNEL;
 	}
-	uint64_t resv[K], x = seed, committed = 0;
-	unsigned n_resv = 0;
+	struct producer pr = {.p = p, .policy = policy};
+	uint64_t x = seed, committed = 0;
 	for (int step = 0; step < STEPS; step++) {
 		uint64_t v = t_next(&x);
-		unsigned who = (unsigned)(v % (READERS + 2));
+		unsigned who = (unsigned)(v % (READERS + 1));
 		if (who < READERS)
 			reader_step(&r[who], v);
 		else
-			committed += (uint64_t)producer_step(p, policy, resv, &n_resv, who == READERS);
+			committed += (uint64_t)producer_step(&pr, v);
 	}
 	/* The walk moved frames, not only stalled. */
 	CHECK(committed > STEPS / 20);
@@ -88,6 +174,8 @@ static void run(uint32_t policy, const uint32_t modes[READERS], uint64_t seed)
 			CHECK_OK(shmring_consumer_release(r[i].c, &r[i].held[k]));
 		shmring_consumer_close(r[i].c);
 	}
+	for (unsigned i = 0; i < pr.n; i++)
+		CHECK_OK(shmring_producer_abort(p, pr.r[i].id));
 	shmring_producer_close(p);
 	CHECK_EQ(t_leftover(chan), 0);
 }

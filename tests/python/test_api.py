@@ -236,3 +236,26 @@ def test_closed_writer_raises_value_error(channel: str) -> None:
     for call in (lambda: wr.write(b"x"), wr.eos, lambda: wr.set_stream(caps="x"), lambda: wr.readers):
         with pytest.raises(ValueError, match=f"writer of channel '{channel}' is closed"):
             call()
+
+
+def test_pool_memory_follows_what_is_written(channel: str) -> None:
+    """The pool is allocated once at start (a lack of memory is an error then), and its slots are given back
+    until first written: a channel's resident memory follows the frames in flight, not its most."""
+    with shmring.Writer(channel, width=256, height=256, format="BGR") as wr:
+        st = shmring.inspect(channel)
+        headers = st.pool_size - st.n_slots * st.slot_size
+        assert st.n_slots >= 10 and st.resident is not None
+        assert st.resident <= headers  # nothing written yet
+        with shmring.Reader(channel, timeout=1) as rd:
+            img = np.zeros((256, 256, 3), dtype=np.uint8)
+            for i in range(50):
+                img[:] = i
+                wr.write(img)
+                f = rd.next_frame(timeout=1)
+                assert f is not None and int(f.array[0, 0, 0]) == i
+                f.release()
+            st = shmring.inspect(channel)
+            assert st.resident is not None
+            # A reader that keeps up: the same few low slots, over and over.
+            assert headers + st.slot_size <= st.resident <= headers + 3 * st.slot_size
+            assert st.resident < st.pool_size / 3

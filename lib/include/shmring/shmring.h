@@ -768,7 +768,30 @@ SHMRING_API SHMRING_WUR int shmring_producer_reserve(
  * the order of commits.  Never waits. */
 SHMRING_API int shmring_producer_commit(shmring_producer *p, uint64_t id, size_t size,
 			     const struct shmring_meta *meta);
+/* Give reservation id back: a frame not committed is never published;
+ * a lent slot that was committed stays published, and is reused once the
+ * readers have released it too. */
 SHMRING_API int shmring_producer_abort(shmring_producer *p, uint64_t id);
+/* Reserve a slot to lend to code that may keep it a while before the
+ * commit (a buffer pool: a queue between the allocation and the commit).
+ * Never waits: room in the lossless queues is waited for at
+ * shmring_producer_commit_lent() instead, so a lent slot never claims
+ * room that a reservation made after it needs first.  The slot stays the
+ * caller's, committed or not, until shmring_producer_abort(): memory the
+ * caller still reads after the commit is never reused meanwhile.  Lent
+ * slots count against max_reserved like the others.  -EMSGSIZE, -EINVAL
+ * (as reserve), -ENOBUFS (drop-new/live: as reserve), -EAGAIN (lossless:
+ * a frame readers hold names the description slot a new description
+ * needs; lend later, or reserve and wait). */
+SHMRING_API SHMRING_WUR int shmring_producer_lend(shmring_producer *p, size_t max_size, void **data,
+						  uint64_t *id);
+/* Publish size <= max_size bytes of lent reservation id.  Lossless: waits
+ * (up to timeout_ns) for room in every lossless reader's queue first;
+ * -ETIMEDOUT, -EINTR (the slot stays lent, uncommitted), -EINVAL (not a
+ * lent reservation, already committed, or given back while waiting).  The
+ * slot stays pinned until shmring_producer_abort(id). */
+SHMRING_API int shmring_producer_commit_lent(shmring_producer *p, uint64_t id, size_t size,
+					     const struct shmring_meta *meta, int64_t timeout_ns);
 /* reserve + copy + commit. */
 SHMRING_API int shmring_producer_write(shmring_producer *p, const void *data, size_t size,
 			    const struct shmring_meta *meta, int64_t timeout_ns);
