@@ -46,6 +46,7 @@ SECOND = 1_000_000_000
 POLICIES = ("lossless", "live", "drop-new")
 W, H = 320, 240
 RAW = "video/x-raw,format=BGR,width=%d,height=%d" % (W, H)
+SRC = "videotestsrc pattern=colors "  # a static picture: every frame of one size the same but its stamp
 FAST = RAW + ",framerate=240/1"  # sink sync=true paces a non-live source: 240 frames a second
 # a slow reader: holds each frame this long (the producer outpaces it, so lossless waits for it and
 # live and drop-new drop frames); a fast one reads as the frames come
@@ -95,6 +96,8 @@ class Proc:
         self.p = subprocess.Popen([PY, PEERS] + [str(a) for a in args], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                   text=True, bufsize=1)
+        self.t0 = time.monotonic()
+        self.t1 = None
         self.lines = []
         self.q = queue.Queue()
         self.err = []
@@ -142,6 +145,7 @@ class Proc:
             self.p.kill()
             self.p.wait()
             raise Fail("%s did not end within %d s (killed: a hang)%s" % (self.what, timeout, self.tail()))
+        self.t1 = time.monotonic()
         for t in self.threads:  # every line read (the pipes close with the process)
             t.join(10)
         check(self.p.returncode == 0, "%s exited %d%s" % (self.what, self.p.returncode, self.tail()))
@@ -349,7 +353,7 @@ N = 200
 
 def queue_case(props):
     def fn(tmp, policy):
-        return sink_shape(tmp, policy, "videotestsrc pattern=colors name=src num-buffers=%d ! %s ! queue %s ! {sink}" % (
+        return sink_shape(tmp, policy, SRC + "name=src num-buffers=%d ! %s ! queue %s ! {sink}" % (
             N, FAST, props), expect=N)
     fn.__doc__ = ("queue %s before the sink, a slow reader: every frame (lossless) or a clean subsequence; "
                   "catches the pool's reservations running out with pool buffers held in the queue "
@@ -367,7 +371,7 @@ def _(tmp, policy):
     """A live source (is-live=true) into queue leaky=downstream, the sink's default wait-for-reader (auto:
     frames go on without a reader): the reader gets every frame that reached the sink after it attached
     (lossless); the leaky queue drops pool buffers under the sink, which must give their slots back."""
-    return sink_shape(tmp, policy, "videotestsrc pattern=colors name=src is-live=true num-buffers=360 ! %s ! "
+    return sink_shape(tmp, policy, SRC + "name=src is-live=true num-buffers=360 ! %s ! "
                       "queue leaky=downstream max-size-buffers=2 ! {sink}" % FAST, wait=False)
 
 
@@ -375,7 +379,7 @@ def _(tmp, policy):
 def _(tmp, policy):
     """tee into two queued branches, each a shmringsink of its own channel, both read (one reader slow, one
     fast): each channel gets every frame (lossless); a branch waiting for its reader never corrupts the other."""
-    return sink_shape(tmp, policy, "videotestsrc pattern=colors name=src num-buffers=%d ! %s ! tee name=t ! queue ! {sink} "
+    return sink_shape(tmp, policy, SRC + "name=src num-buffers=%d ! %s ! tee name=t ! queue ! {sink} "
                       "t. ! queue ! {sink2}" % (N, FAST), sinks=("sink", "sinkb"), expect=N)
 
 
@@ -383,7 +387,7 @@ def _(tmp, policy):
 def _(tmp, policy):
     """videoconvert ! videoscale (I420 640x480 -> BGR 320x240) then a queue: the scaler renders into the
     sink's pool; the picture of every frame is checked against the first."""
-    return sink_shape(tmp, policy, "videotestsrc pattern=colors num-buffers=%d ! video/x-raw,format=I420,width=640,height=480,"
+    return sink_shape(tmp, policy, SRC + "num-buffers=%d ! video/x-raw,format=I420,width=640,height=480,"
                       "framerate=240/1 ! videoconvert ! videoscale name=stamp ! %s ! queue max-size-buffers=2 ! "
                       "{sink}" % (N, RAW), stamp="stamp", expect=N)
 
@@ -417,7 +421,7 @@ def videorate_case(rate):
             if rate > 30:
                 st = [r["stamp"] for r in sink["sink"]]
                 check(len(st) > len(set(st)), "videorate to %d/1 made no duplicate" % rate)
-        return sink_shape(tmp, policy, "videotestsrc pattern=colors name=src num-buffers=90 ! %s,framerate=30/1 ! videorate ! "
+        return sink_shape(tmp, policy, SRC + "name=src num-buffers=90 ! %s,framerate=30/1 ! videorate ! "
                           "video/x-raw,framerate=%d/1 ! queue max-size-buffers=2 ! {sink} sync=false" % (RAW, rate),
                           retime=SECOND // 30 + 1, dups=rate > 30, extra_check=dup_check)
     fn.__doc__ = ("videorate 30/1 -> %d/1 then a queue (%s): each frame's stamp is the source frame nearest "
@@ -436,18 +440,33 @@ def _(tmp, policy):
     slots back; the reader gets exactly the frames that reached the sink (lossless)."""
     def dropped(stamps, sink, read):
         check(len(sink["sink"]) < len(stamps), "identity dropped nothing")
-    return sink_shape(tmp, policy, "videotestsrc pattern=colors name=src num-buffers=%d ! %s ! identity drop-probability=0.2 ! "
+    return sink_shape(tmp, policy, SRC + "name=src num-buffers=%d ! %s ! identity drop-probability=0.2 ! "
                       "queue max-size-buffers=2 ! {sink}" % (N, FAST), extra_check=dropped)
 
 
-@case("appsrc-pool")
-def _(tmp, policy):
+def appsrc_case(keep):
+    def fn(tmp, policy):
+        return sink_shape(tmp, policy, "appsrc name=app format=time max-buffers=2 block=true caps=%s ! {sink}" %
+                          FAST, stamp="", script="appsrc", pargs=("--frames", N, "--keep", keep), expect=N)
+    return fn
+
+
+case("appsrc-pool")(appsrc_case(1))
+case("appsrc-keep3", policies=("lossless", "live"))(appsrc_case(3))
+CASES["appsrc-keep3-lossless"][0].__doc__ = CASES["appsrc-keep3-live"][0].__doc__ = (
+    """appsrc fed from the sink's pool by an application that keeps the last three buffers it pushed (more
+    than the two slots the pool lends) and checks them after each push: published slots stay pinned under
+    it, the pool then gives system memory (copied), no wait without end, every frame.""")
+
+
+def _appsrc_pool_doc(tmp, policy):
     """The application's thread takes buffers from the sink's pool (allocation query on appsrc's src pad),
     fills and stamps them and pushes them through appsrc max-buffers=2 block=true: every frame.  The
     application keeps the frame it pushed last until it has pushed the next, and checks it then: a slot
     committed while the application still holds its buffer must not be reused under it."""
-    return sink_shape(tmp, policy, "appsrc name=app format=time max-buffers=2 block=true caps=%s ! {sink}" % FAST,
-                      stamp="", script="appsrc", pargs=("--frames", N, "--keep", 1), expect=N)
+
+
+CASES["appsrc-pool-lossless"][0].__doc__ = _appsrc_pool_doc.__doc__
 
 
 @case("audio")
@@ -468,7 +487,7 @@ def _(tmp, policy):
     """jpegenc then a queue: every frame one whole JPEG image, byte for byte what reached the sink."""
     if have("jpegenc"):
         raise Skip("no jpegenc here")
-    return sink_shape(tmp, policy, "videotestsrc pattern=colors num-buffers=120 ! video/x-raw,width=%d,height=%d,"
+    return sink_shape(tmp, policy, SRC + "num-buffers=120 ! video/x-raw,width=%d,height=%d,"
                       "framerate=240/1 ! jpegenc ! queue max-size-buffers=2 ! {sink}" % (W, H), stamp="",
                       expect=120)
 
@@ -480,7 +499,7 @@ def _(tmp, policy):
     missing = have("x264enc", "h264parse")
     if missing:
         raise Skip("no %s here" % missing)
-    return sink_shape(tmp, policy, "videotestsrc pattern=colors num-buffers=120 ! video/x-raw,width=%d,height=%d,"
+    return sink_shape(tmp, policy, SRC + "num-buffers=120 ! video/x-raw,width=%d,height=%d,"
                       "framerate=240/1 ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! "
                       "h264parse ! video/x-h264,stream-format=byte-stream,alignment=au ! queue max-size-buffers=2 ! "
                       "{sink}" % (W, H), stamp="", expect=120)
@@ -492,7 +511,7 @@ def _(tmp, policy):
 def _(tmp, policy):
     """PLAYING -> PAUSED -> PLAYING ten times, 20 frames apart, with a queue and a slow reader attached:
     no error, every frame (lossless), nothing stale."""
-    return sink_shape(tmp, policy, "videotestsrc pattern=colors name=src num-buffers=480 ! %s ! queue max-size-buffers=2 ! "
+    return sink_shape(tmp, policy, SRC + "name=src num-buffers=480 ! %s ! queue max-size-buffers=2 ! "
                       "{sink}" % FAST, script="pause", pargs=("--times", 10, "--every", 20), expect=480)
 
 
@@ -531,8 +550,10 @@ def _(tmp, policy):
     check(first["discont"] or (policy != "lossless" and first["dropped"] > 0),
           "the first frame read after the seek is not DISCONT: %s (flags %#x; at the sink %#x)" % (
               show(first), first["flags"], s[new[0]]["flags"]))
+    # lossless reads frames past 0.5 s before the seek, then 0.5 s again: PTS goes back once; a lossy reader
+    # may have read none of them (drop-new keeps the oldest), never more than the one jump
     back = sum(1 for a, b in zip(r, r[1:]) if b["pts"] < a["pts"])
-    check(back == 1, "PTS went back %d times in what was read, expected once" % back)
+    check(back == 1 if policy == "lossless" else back <= 1, "PTS went back %d times in what was read" % back)
     return "reached the sink %d (%d before the seek), read %d" % (len(s), new[0], len(r))
 
 
@@ -543,7 +564,7 @@ def _(tmp, policy):
     sink wrote), each run a new generation; no error, nothing left listening."""
     times = 20
     chans, prod, readers = run_sink_case(
-        tmp, policy, "videotestsrc pattern=colors name=src ! %s ! queue max-size-buffers=2 ! {sink}" % FAST, script="cycles",
+        tmp, policy, SRC + "name=src ! %s ! queue max-size-buffers=2 ! {sink}" % FAST, script="cycles",
         pargs=("--times", times, "--every", 6), reader_args=("--reconnect",), delays={"sink": 0.001})
     finish_all([prod] + readers)
     stamps, sink, read = gather(tmp, ["sink"])
@@ -583,7 +604,7 @@ def _(tmp, policy):
     reader ends cleanly at the first, a second reader reads the whole second run, a new generation."""
     n = 60
     chans, prod, readers = run_sink_case(
-        tmp, policy, "videotestsrc pattern=colors name=src num-buffers=%d ! %s ! queue max-size-buffers=2 ! {sink}" % (n, FAST),
+        tmp, policy, SRC + "name=src num-buffers=%d ! %s ! queue max-size-buffers=2 ! {sink}" % (n, FAST),
         script="restart")
     r0 = readers[0]
     line = prod.expect("run 0")
@@ -617,7 +638,7 @@ def _(tmp, policy):
     def both(stamps, sink, read):
         sizes = {x["fmt"] for x in read["sink"]}
         check(sizes == {"BGR 320x240", "BGR 160x120"}, "read frames of %s" % sorted(sizes))
-    return sink_shape(tmp, policy, "videotestsrc pattern=colors name=src num-buffers=150 ! capsfilter name=cf caps=%s ! "
+    return sink_shape(tmp, policy, SRC + "name=src num-buffers=150 ! capsfilter name=cf caps=%s ! "
                       "queue max-size-buffers=2 ! {sink}" % FAST, script="caps",
                       pargs=("--every", 50, "--caps", CAPS_SMALL), expect=150, extra_check=both)
 
@@ -627,7 +648,7 @@ def _(tmp, policy):
     """Caps renegotiated to a larger frame (640x480) than the slots (sized for 320x240): a clear error
     naming max-frame-size, never a hang; the reader reads the frames before it and sees the channel close."""
     chans, prod, readers = run_sink_case(
-        tmp, policy, "videotestsrc pattern=colors name=src num-buffers=150 ! capsfilter name=cf caps=%s ! "
+        tmp, policy, SRC + "name=src num-buffers=150 ! capsfilter name=cf caps=%s ! "
         "queue max-size-buffers=2 ! {sink}" % FAST, script="caps",
         pargs=("--every", 50, "--caps", CAPS_BIG, "--expect-error", "max-frame-size"), closed_ok=True)
     finish_all([prod] + readers)
@@ -651,7 +672,7 @@ def _(tmp, policy):
     def all3(stamps, sink, read):
         sizes = {x["fmt"] for x in read["sink"]}
         check(len(sizes) == 3, "read frames of %s" % sorted(sizes))
-    return sink_shape(tmp, policy, "videotestsrc pattern=colors name=src num-buffers=150 ! capsfilter name=cf caps=%s ! "
+    return sink_shape(tmp, policy, SRC + "name=src num-buffers=150 ! capsfilter name=cf caps=%s ! "
                       "queue max-size-buffers=2 ! {sink} max-frame-size=%d" % (FAST, 640 * 480 * 3),
                       script="caps", pargs=("--every", 50, "--caps", CAPS_BIG, "--caps", CAPS_SMALL),
                       expect=150, extra_check=all3)
@@ -660,7 +681,7 @@ def _(tmp, policy):
 def unlink_case(abrupt):
     def fn(tmp, policy):
         chans, prod, readers = run_sink_case(
-            tmp, policy, "videotestsrc pattern=colors name=src ! %s ! tee name=t ! queue ! fakesink sync=true t. ! "
+            tmp, policy, SRC + "name=src ! %s ! tee name=t ! queue ! fakesink sync=true t. ! "
             "queue name=q2 max-size-buffers=2 ! {sink}" % FAST, script="unlink",
             pargs=("--every", 40) + (("--abrupt",) if abrupt else ()), closed_ok=abrupt)
         line = prod.expect("removed")
@@ -704,7 +725,7 @@ def reader_side(tmp, policy, rdesc, *, n=RS_N, hold="", slow=0.0, unconvert="", 
                                   "--timeout", 40] + (["--hold", hold] if hold else []) +
              (["--slow", slow] if slow else []) + (["--unconvert", unconvert] if unconvert else []))
     prod = Proc("producer", ["producer", tmp, "--desc",
-                             "videotestsrc pattern=colors name=src num-buffers=%d ! %s,framerate=%d/1 ! %s sync=%s" % (
+                             SRC + "name=src num-buffers=%d ! %s,framerate=%d/1 ! %s sync=%s" % (
                                  n, RAW, fps, sink_el("sink", ch, policy, "wait-for-reader=true"),
                                  "true" if sync else "false"),
                              "--stamp", "src", "--timeout", 40])
@@ -768,7 +789,8 @@ def _(tmp, policy):
     def half(out, sink):
         k = len(out["out"])
         check(abs(k - RS_N // 2) <= 2, "videorate gave %d frames, expected about %d" % (k, RS_N // 2))
-    return reader_side(tmp, policy, "videorate skip-to-first=true ! video/x-raw,framerate=15/1 ! appsink name=out sync=false",
+    return reader_side(tmp, policy, "videorate skip-to-first=true ! video/x-raw,framerate=15/1 ! "
+                       "appsink name=out sync=false",
                        fps=30, rate=True, exact=False, check_fn=half)
 
 
@@ -792,8 +814,92 @@ def _(tmp, policy):
     def last(out, sink):
         check(out["out"][-1]["stamp"] == sink[-1]["stamp"], "the application did not get the last frame")
         check(len(out["out"]) < len(sink), "nothing was dropped: the application was not slow")
-    return reader_side(tmp, policy, "appsink name=out sync=false max-buffers=1 drop=true", slow=0.01,
+    return reader_side(tmp, policy, "appsink name=out sync=false max-buffers=1 drop=true", slow=0.02,
                        exact=False, check_fn=last)
+
+
+# ---------------------------------------------------------------- the checks themselves
+
+def selftest(tmp, policy):
+    """The checks of this suite fail on what they are meant to catch: a lost, duplicated, stale, reordered
+    or corrupted frame, a stamp that disagrees with its PTS, a sequence gap not counted, rows stamped
+    differently, a picture that changed, a broken JPEG; and pass on good lists."""
+    import numpy as np
+    from shapes_peers import Bad, FrameCheck, stamp_bytes
+
+    sink = [{"stamp": i, "pts": i * 1000, "size": 10, "crc": 100 + i, "flags": 0} for i in range(10)]
+    stamps = [{"stamp": i, "pts": i * 1000} for i in range(10)]
+
+    def rd(i, seq=None, dropped=0, **kw):
+        r = dict(sink[i], seq=i if seq is None else seq, dropped=dropped)
+        r.update(kw)
+        return r
+
+    def must_fail(what, fn):
+        try:
+            fn()
+        except (Fail, Bad):
+            return
+        raise Fail("the check passed on %s" % what)
+
+    good = [rd(i) for i in range(10)]
+    check_delivery("good", sink, good, "lossless")
+    check_stamps("good", good, stamps)
+    sub = [rd(i, dropped=(1 if i else 0)) for i in (0, 2, 4, 6, 8, 9)]
+    sub[-1]["dropped"] = 0
+    check_delivery("good", sink, sub, "live")
+    check_delivery("good", sink, sub, "drop-new")
+    cases = {
+        "a lost frame (lossless)": lambda: check_delivery("x", sink, good[:4] + good[5:], "lossless"),
+        "a frame short at the end (lossless)": lambda: check_delivery("x", sink, good[:9], "lossless"),
+        "a duplicated frame": lambda: check_delivery("x", sink, sub[:2] + [dict(sub[1], seq=3)] + sub[2:],
+                                                     "live"),
+        "a stale frame": lambda: check_delivery("x", sink, [rd(0), rd(5, dropped=4), rd(3, seq=6, dropped=0),
+                                                            rd(9, seq=9, dropped=2)], "live"),
+        "a corrupted frame": lambda: check_delivery("x", sink, [rd(0), dict(rd(1), crc=7)] + good[2:], "live"),
+        "a missing last frame (live)": lambda: check_delivery("x", sink, good[:8], "live"),
+        "a missing first frame (drop-new)": lambda: check_delivery("x", sink, [dict(r, seq=r["seq"] - 1)
+                                                                               for r in good[1:]], "drop-new"),
+        "a gap not counted": lambda: check_delivery("x", sink, [rd(0), rd(2)] + good[3:], "live"),
+        "a sequence going back": lambda: check_delivery("x", sink, [rd(0), rd(1, seq=5), rd(2, seq=4)], "live"),
+        "a stamp with another PTS": lambda: check_stamps("x", [rd(0), dict(rd(1), stamp=2)], stamps),
+        "a stamp going back": lambda: check_stamps("x", [rd(2), rd(1)], stamps),
+        "a repeated stamp": lambda: check_stamps("x", [rd(2), rd(2)], stamps),
+        "a stamp never given": lambda: check_stamps("x", [dict(rd(0), stamp=99)], stamps),
+        "a bad stamp at the sink": lambda: check_stamps("x", [dict(rd(0), stamp="bad: rows disagree")], stamps),
+    }
+    for what, fn in cases.items():
+        must_fail(what, fn)
+
+    w, h = 16, 4
+    stride = w * 3
+    rng = np.random.default_rng(1)
+    pic = rng.integers(0, 256, size=(h, stride), dtype=np.uint8)
+
+    def frame(n, pic=pic):
+        f = pic.copy()
+        f[:, :8] = np.frombuffer(stamp_bytes(n), np.uint8)
+        return f
+
+    caps = "video/x-raw,format=BGR"
+    chk = FrameCheck()
+    check(chk.check(frame(5).tobytes(), caps, "BGR", w, h, stride)[0] == 5, "stamp 5 not read")
+    check(chk.check(frame(6).tobytes(), caps, "BGR", w, h, stride)[0] == 6, "stamp 6 not read")
+    mixed = frame(7)
+    mixed[2] = frame(8)[2]
+    changed = frame(9)
+    changed[3, 20] ^= 1
+    plain = pic.copy()
+    must_fail("rows stamped with two frames", lambda: chk.check(mixed.tobytes(), caps, "BGR", w, h, stride))
+    must_fail("a changed picture", lambda: chk.check(changed.tobytes(), caps, "BGR", w, h, stride))
+    must_fail("a frame without a stamp", lambda: chk.check(plain.tobytes(), caps, "BGR", w, h, stride))
+    must_fail("a cut JPEG", lambda: chk.check(b"\xff\xd8" + bytes(10), "image/jpeg", "", 0, 0, 0))
+    must_fail("H.264 without a start code", lambda: chk.check(bytes(3) + b"\x02", "video/x-h264", "", 0, 0, 0))
+    chk.check(b"\xff\xd8" + bytes(10) + b"\xff\xd9", "image/jpeg", "", 0, 0, 0)
+    return "%d bad lists and 5 bad frames caught, the good ones passed" % len(cases)
+
+
+CASES["checks"] = (selftest, None, 30, False)
 
 
 # ---------------------------------------------------------------- main
@@ -820,11 +926,10 @@ def main():
     if len(sys.argv) != 2 or sys.argv[1] not in CASES:
         print("usage: shapes.py CASE | --list; cases: %s" % " ".join(CASES), file=sys.stderr)
         return 2
-    try:
-        import gi  # noqa: F401
-        import numpy  # noqa: F401
-    except ImportError as e:
-        print("skipped: %s (python3-gi, python3-numpy)" % e)
+    import importlib.util
+    missing = [m for m in ("gi", "numpy") if importlib.util.find_spec(m) is None]
+    if missing:
+        print("skipped: no %s here (python3-gi, python3-numpy)" % " ".join(missing))
         return 77
     name = sys.argv[1]
     fn, policy, _timeout, _heavy = CASES[name]
@@ -838,11 +943,16 @@ def main():
         return 77
     except Fail as e:
         print("FAIL %s (%.1f s): %s" % (name, time.monotonic() - t0, e))
+        print("run times: %s" % ", ".join("%s %.1f s%s" % (pr.what, (pr.t1 or time.monotonic()) - pr.t0,
+                                                            "" if pr.t1 else " (not ended)") for pr in Proc.procs))
         return 1
     finally:
         Proc.kill_all()
         shutil.rmtree(tmp, ignore_errors=True)
     print("ok %s (%.1f s): %s" % (name, time.monotonic() - t0, summary))
+    if Proc.procs:
+        print("run times: %s" % ", ".join("%s %.1f s" % (pr.what, (pr.t1 or time.monotonic()) - pr.t0)
+                                          for pr in Proc.procs))
     return 0
 
 
