@@ -54,7 +54,9 @@
  * takes each frame as soon as it is committed and, past its
  * #GstShmringSrc:holds, hands out copies, so the queue absorbs up to N
  * frames of the recorder's own delay in the recorder's memory, and the
- * camera and the other readers never wait.
+ * camera and the other readers never wait.  shmringsrc itself must still
+ * be scheduled within queue-length frames: on a loaded machine raise
+ * #GstShmringSink:queue-length (8 frames are 266 ms at 30 fps).
  *
  * Before the first reader attaches, #GstShmringSink:wait-for-reader says
  * what to do.  `true` waits for it before the first frame, so a file loses

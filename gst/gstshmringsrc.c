@@ -109,6 +109,12 @@ typedef enum
  * WAIT_WARN_AFTER, then at INFO level every WAIT_REPORT_INTERVAL. */
 #define WAIT_WARN_AFTER (1 * GST_SECOND)
 #define WAIT_REPORT_INTERVAL (5 * GST_SECOND)
+/* reconnect=true, a producer that hangs up before a frame: wait 10 ms
+ * before the next try, twice as long each time, at most 1 s; say so on
+ * the bus at the BACKOFF_WARN_AFTER-th time in a row. */
+#define BACKOFF_FIRST (10 * GST_MSECOND)
+#define BACKOFF_MAX GST_SECOND
+#define BACKOFF_WARN_AFTER 5
 
 enum
 {
@@ -161,12 +167,15 @@ struct _GstShmringSrc
   /* under the object lock: the handle, and the flushing state */
   ConsumerRef *cr;
   gboolean flushing;
+  GCond backoff_cond;           /* signalled when flushing starts */
   guint64 frames_received;
   guint64 frames_missed;
   guint64 generation;
 
   /* streaming thread */
   gchar *name;
+  gboolean got_frame;           /* since the last attach */
+  guint lost_runs;              /* producers in a row that hung up before a frame */
   GstCaps *caps;
   GstClockTime frame_duration;
   gboolean have_seq;
@@ -359,6 +368,7 @@ gst_shmring_src_finalize (GObject * object)
   g_free (self->channel);
   g_free (self->name);
   gst_caps_unref (self->commit_caps);
+  g_cond_clear (&self->backoff_cond);
   G_OBJECT_CLASS (gst_shmring_src_parent_class)->finalize (object);
 }
 
@@ -386,6 +396,7 @@ gst_shmring_src_start (GstBaseSrc * bsrc)
 
   self->name = name;
   self->have_seq = FALSE;
+  self->lost_runs = 0;
   self->discont = TRUE;
   self->have_offset = FALSE;
   self->frame_duration = GST_CLOCK_TIME_NONE;
@@ -422,6 +433,7 @@ gst_shmring_src_set_flushing (GstShmringSrc * self, gboolean flushing)
 {
   GST_OBJECT_LOCK (self);
   self->flushing = flushing;
+  g_cond_broadcast (&self->backoff_cond);
   if (flushing)
     shmring_cancel_fire (&self->attach_cancel);
   else
@@ -558,6 +570,41 @@ gst_shmring_src_post_error (GstShmringSrc * self, int r, gboolean opening)
 
 /* Attach to the channel, waiting for a producer of a generation other
  * than skip_gen (0: any). */
+/* reconnect=true and the producer hung up before a frame (again): wait
+ * before the next try, longer each time in a row (bounded), so that a
+ * producer that hangs up on every reader is not asked again and again at
+ * once.  GST_FLOW_FLUSHING if unlock() ended the wait. */
+static GstFlowReturn
+gst_shmring_src_backoff (GstShmringSrc * self)
+{
+  GstClockTime wait = BACKOFF_FIRST;
+  gint64 end;
+  gboolean flushing;
+  guint i;
+
+  self->lost_runs++;
+  for (i = 1; i < self->lost_runs && wait < BACKOFF_MAX; i++)
+    wait *= 2;
+  wait = MIN (wait, BACKOFF_MAX);
+  if (self->lost_runs == BACKOFF_WARN_AFTER)
+    GST_ELEMENT_WARNING (self, RESOURCE, READ,
+        ("The producer of channel \"%s\" hung up %u times in a row before "
+            "a frame; trying again at most once a second.", self->name,
+            self->lost_runs), ("%s", shmring_last_error ()));
+  else
+    GST_INFO_OBJECT (self, "channel %s: producer lost %u times in a row "
+        "before a frame; next try in %" GST_TIME_FORMAT, self->name,
+        self->lost_runs, GST_TIME_ARGS (wait));
+  end = g_get_monotonic_time () + (gint64) (wait / GST_USECOND);
+  GST_OBJECT_LOCK (self);
+  while (!self->flushing &&
+      g_cond_wait_until (&self->backoff_cond, GST_OBJECT_GET_LOCK (self),
+          end));
+  flushing = self->flushing;
+  GST_OBJECT_UNLOCK (self);
+  return flushing ? GST_FLOW_FLUSHING : GST_FLOW_OK;
+}
+
 static GstFlowReturn
 gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
 {
@@ -600,9 +647,12 @@ gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
       gen = shmring_consumer_stats (c, &st) == 0 ? st.generation : 0;
       if (skip_gen == 0 || gen != skip_gen)
         break;
-      /* The producer we lost, still closing: wait for the next one. */
+      /* The producer we lost, still there: wait for the next one, not
+       * at once (one that hangs up on every reader stays there). */
       shmring_consumer_close (c);
       c = NULL;
+      if (gst_shmring_src_backoff (self) != GST_FLOW_OK)
+        return GST_FLOW_FLUSHING;
       r = -ENOENT;
     } else if (r != -ENOENT && r != -ETIMEDOUT && r != -EINTR) {
       gst_shmring_src_post_error (self, r, TRUE);
@@ -636,6 +686,7 @@ gst_shmring_src_attach (GstShmringSrc * self, guint64 skip_gen)
     }
   }
 
+  self->got_frame = FALSE;
   /* The producer caps the holds asked for at its max_holds. */
   self->holds_granted = opts.holds && opts.holds < st.max_holds ?
       opts.holds : st.max_holds;
@@ -930,10 +981,18 @@ again:
   }
   if (r == -EOWNERDEAD || r == -ESHUTDOWN) {
     if (reconnect) {
-      GST_ELEMENT_WARNING (self, RESOURCE, READ,
-          ("The producer of channel \"%s\" %s; waiting for the next one.",
-              self->name, r == -EOWNERDEAD ? "died" :
-              "stopped without end of stream"), ("%s", shmring_last_error ()));
+      if (self->got_frame || self->lost_runs == 0)
+        GST_ELEMENT_WARNING (self, RESOURCE, READ,
+            ("The producer of channel \"%s\" %s; waiting for the next one.",
+                self->name, r == -EOWNERDEAD ? "died" :
+                "stopped without end of stream"), ("%s",
+                shmring_last_error ()));
+      if (self->got_frame)
+        self->lost_runs = 0;
+      else if (gst_shmring_src_backoff (self) != GST_FLOW_OK) {
+        consumer_unref (cr);
+        return GST_FLOW_FLUSHING;
+      }
       skip_gen = self->generation;
       GST_OBJECT_LOCK (self);
       if (self->cr == cr) {
@@ -1040,6 +1099,8 @@ again:
         self->info.stride);
   }
 
+  self->got_frame = TRUE;
+  self->lost_runs = 0;
   GST_OBJECT_LOCK (self);
   self->frames_received++;
   if (self->have_seq && frame.seq != self->next_seq) {
@@ -1176,6 +1237,7 @@ static void
 gst_shmring_src_init (GstShmringSrc * self)
 {
   self->channel = g_strdup (DEFAULT_CHANNEL);
+  g_cond_init (&self->backoff_cond);
   self->timeout = DEFAULT_TIMEOUT;
   self->reconnect = DEFAULT_RECONNECT;
   self->latest = DEFAULT_LATEST;

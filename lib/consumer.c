@@ -77,6 +77,26 @@ static int connect_channel(const char *name, uint64_t deadline, struct shmring_c
 	}
 }
 
+/* A REFUSED message's errno is data from the peer, never one of the
+ * caller's own control codes (EINTR, ETIMEDOUT, EAGAIN, ...): the codes
+ * the protocol defines pass, anything else is a protocol error that names
+ * it.  Returns the negative code, with the message set. */
+static int peer_refused(const char *name, struct shmring_msg_refused *r)
+{
+	r->message[sizeof(r->message) - 1] = '\0';
+	switch (r->error) {
+	case EBUSY:
+	case EACCES:
+	case EPROTO:
+	case ENOSPC:
+	case ENOMEM:
+		return fail((int)r->error, "%s", r->message);
+	default:
+		return fail(EPROTO, "channel '%s': the producer refused with error %u, not one the "
+			    "protocol defines: %s", name, r->error, r->message);
+	}
+}
+
 /* Wait for the producer's answer to HELLO: WELCOME with nfds_want
  * descriptors, or REFUSED (its error and message). */
 static int answer(const char *name, int s, struct shmring_msg_welcome *w, int *fds, int nfds_want)
@@ -94,10 +114,8 @@ static int answer(const char *name, int s, struct shmring_msg_welcome *w, int *f
 	int nfds;
 	int n = _shmring_recv(s, &u, sizeof(u), fds, 2, &nfds);
 	if (n == (int)sizeof(u.r) && u.r.type == SHMRING_MSG_REFUSED && u.r.size == sizeof(u.r) &&
-	    nfds == 0 && u.r.error > 0 && u.r.error < 4096) {
-		u.r.message[sizeof(u.r.message) - 1] = '\0';
-		return fail(u.r.error, "%s", u.r.message);
-	}
+	    nfds == 0)
+		return peer_refused(name, &u.r);
 	if (n == (int)sizeof(u.w) && u.w.type == SHMRING_MSG_WELCOME && u.w.size == sizeof(u.w) &&
 	    nfds == nfds_want && u.w.version == SHMRING_VERSION) {
 		*w = u.w;
@@ -279,6 +297,11 @@ static int check_slot(shmring_consumer *c, uint32_t s, struct shmring_frame *f)
 	if (c->have_seq && sl.seq <= c->last_seq)
 		return fail(EBADMSG, "channel '%s': frame seq %llu after %llu", c->name,
 			    (unsigned long long)sl.seq, (unsigned long long)c->last_seq);
+	/* Description 0 is none: the private copy of an unused slot is
+	 * zeroed, never checked. */
+	if (sl.desc_id == 0)
+		return fail(EBADMSG, "channel '%s': frame seq %llu names description 0 (none)", c->name,
+			    (unsigned long long)sl.seq);
 	int rc = frame_desc(c, sl.desc_id, f);
 	if (rc < 0)
 		return rc;
@@ -480,14 +503,22 @@ static int channel_end(shmring_consumer *c)
 		hup = poll(&pf, 1, 0) > 0;
 	}
 	if (hup && (pf.revents & POLLIN)) {
+		/* After WELCOME the producer may only say why it disconnects
+		 * this reader (REFUSED, then a hang-up): a protocol error
+		 * whatever errno it names.  Anything else is named too, not
+		 * taken for a death. */
 		struct shmring_msg_refused r;
 		int fds[1], nfds;
 		int n = _shmring_recv(c->sock, &r, sizeof(r), fds, 0, &nfds);
-		if (n == (int)sizeof(r) && r.type == SHMRING_MSG_REFUSED && r.error > 0 &&
-		    r.error < 4096) {
+		if (n == (int)sizeof(r) && r.type == SHMRING_MSG_REFUSED && r.size == sizeof(r)) {
 			r.message[sizeof(r.message) - 1] = '\0';
-			return latch(c, fail(r.error, "%s", r.message));
+			return latch(c, fail(EPROTO, "%s", r.message));
 		}
+		if (n > 0 || n == -EBADMSG)
+			return latch(c, fail(EPROTO, "channel '%s': the producer sent an unexpected "
+					     "message (%d bytes, type %u) after WELCOME",
+					     c->name, n > 0 ? n : 0,
+					     n >= (int)sizeof(uint32_t) ? r.type : 0u));
 	}
 	/* Acquire: pairs with the producer's release store of state (S1),
 	 * loaded after the hang-up so that a clean close is not taken for a death. */

@@ -71,7 +71,11 @@ int _shmring_recv(int sock, void *msg, size_t len, int *fds, int maxfds, int *nf
 		for (int i = 0; i < k; i++) {
 			int fd;
 			memcpy(&fd, CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof(int));
-			if (!bad && *nfds < maxfds)
+			/* More descriptors than the message may carry: the
+			 * whole message is invalid, not its first ones kept. */
+			if (*nfds >= maxfds)
+				bad = 1;
+			if (!bad)
 				fds[(*nfds)++] = fd;
 			else
 				close(fd);

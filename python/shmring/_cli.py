@@ -20,11 +20,17 @@ __all__ = ["main"]
 _NS = 1_000_000_000
 
 
+def _safe(text: object) -> str:
+    """``text`` for a terminal: what a producer or a peer wrote (caps, names, error messages) may hold control
+    characters, escape sequences among them; each one is shown as an escape, never sent to the terminal."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in str(text))
+
+
 def _stream(st: Stats) -> str:
     s = st.stream
     if s is None:
         return "-"
-    return f"{s.format} {s.width}x{s.height}" if s.format else s.caps.split(",", 1)[0]
+    return _safe(f"{s.format} {s.width}x{s.height}" if s.format else s.caps.split(",", 1)[0])
 
 
 def _mib(n: int) -> str:
@@ -41,7 +47,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         try:
             st = inspect(name)
         except Error as e:
-            print(f"{name:<24} error: {e}")  # one broken channel does not hide the others
+            print(f"{name:<24} error: {_safe(e)}")  # one broken channel does not hide the others
             continue
         pids = " ".join(str(r.pid) for r in st.readers)
         readers = f"{len(st.readers)}/{st.max_readers}" + (f" ({pids})" if pids else "")
@@ -53,7 +59,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 def _print_info(st: Stats, fps: Optional[float]) -> None:
     s = st.stream
-    print(f"channel:        {st.name}")
+    print(f"channel:        {_safe(st.name)}")
     print(f"state:          {st.state}{' (end of stream)' if st.eos else ''}")
     print(f"policy:         {st.policy}")
     print(f"memory:         {st.n_slots} slots x {st.slot_size} bytes = {_mib(st.pool_size)} at most "
@@ -69,9 +75,9 @@ def _print_info(st: Stats, fps: Optional[float]) -> None:
     if s is None:
         print("caps:           (no stream description yet)")
     else:
-        print(f"caps:           {s.caps}")
+        print(f"caps:           {_safe(s.caps)}")
         if s.format:
-            print(f"format:         {s.format} {s.width}x{s.height}, {s.n_planes} plane(s), "
+            print(f"format:         {_safe(s.format)} {s.width}x{s.height}, {s.n_planes} plane(s), "
                   f"strides {list(s.plane_strides)}, offsets {list(s.plane_offsets)}")
         print(f"frame size:     {s.frame_size if s.frame_size else 'variable'} bytes")
         print(f"stream fps:     {f'{s.fps:.3f}' if s.fps else 'unknown'}")
@@ -149,7 +155,7 @@ def top_screen(prev: dict[str, Any], cur: dict[str, Any], dt: float) -> list[str
              f"{'NAME':<24} {'STATE':<7} {'FPS':>7} {'READERS':>7} {'LAG':>6} {'DROPPED':>8}  STREAM"]
     for name, st in cur.items():
         if not isinstance(st, Stats):
-            lines.append(f"{name:<24} error: {st}")
+            lines.append(f"{name:<24} error: {_safe(st)}")
             continue
         p = prev.get(name)
         fps = "-"
@@ -279,7 +285,7 @@ def main(argv: Optional[Sequence[str]] = None, prog: str = "shmring") -> int:
     try:
         return int(args.func(args))
     except Error as e:
-        print(f"shmring: {e}", file=sys.stderr)
+        print(f"shmring: {_safe(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from . import _layout as L
+from . import _sys
+from ._errors import Error
 from ._video import StreamInfo
 
 __all__ = ["Stats", "ReaderStats", "stats_of", "list_channels"]
@@ -123,11 +125,29 @@ def list_channels() -> list[str]:
         with open("/proc/net/unix", encoding="utf-8", errors="replace") as f:
             next(f, None)
             for line in f:
-                parts = line.split()
                 # Num RefCount Protocol Flags Type St Inode Path; a listener has
                 # __SO_ACCEPTCON (0x10000) in Flags and state 01 (unconnected).
-                if len(parts) >= 8 and parts[7].startswith(prefix) and int(parts[3], 16) & 0x10000:
-                    names.add(parts[7][len(prefix):])
+                # Any user can bind any abstract name, newlines and fake lines
+                # included: a line that does not parse, or a name that is not a
+                # valid channel name, is nobody's channel.
+                parts = line.rstrip("\n").split(None, 7)
+                if len(parts) < 8 or not parts[7].startswith(prefix):
+                    continue
+                try:
+                    listening = int(parts[3], 16) & 0x10000
+                except ValueError:
+                    continue
+                name = parts[7][len(prefix):]
+                if listening and _valid_name(name):
+                    names.add(name)
     except OSError:
         return []
-    return sorted(n for n in names if n)
+    return sorted(names)
+
+
+def _valid_name(name: str) -> bool:
+    try:
+        _sys.check_name(name)
+    except Error:
+        return False
+    return True

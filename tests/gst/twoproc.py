@@ -471,6 +471,53 @@ def test_permission_hint(tmp):
     no_leftover(name)
 
 
+def role_hangup_producer(name, until):
+    """A producer (the Python Writer) that hangs up on every reader right after WELCOME; prints
+    "ready", then, once `until` readers have come and gone, the seconds between the first and the last."""
+    import threading
+    import time
+    from shmring import _writer
+
+    seen = []
+    enough = threading.Event()
+
+    class HangUp(_writer.Writer):
+        def _admit(self, sock, pid, uid, holds, mode):
+            super()._admit(sock, pid, uid, holds, mode)
+            seen.append(time.monotonic())
+            for r in list(self._readers):
+                if r is not None:
+                    self._drop(r)
+            if len(seen) >= int(until):
+                enough.set()
+
+    with HangUp(name, width=64, height=48, format="GRAY8"):
+        print("ready", flush=True)
+        check(enough.wait(60), "only %d readers came in 60 s" % len(seen))
+        print("span %.3f" % (seen[-1] - seen[0]), flush=True)
+        sys.stdin.read()  # until the test is done
+
+
+def test_reconnect_backoff(tmp):
+    """reconnect=true against a producer that hangs up on every reader: the reader comes back less and
+    less often (10 ms doubling to 1 s), not ~1,000 times a second, and says so on the bus once."""
+    name = channel("hangup")
+    prod = helper("role-hangup_producer", name, 8)
+    expect_line(prod, "ready")
+    # Not quiet: gst-launch-1.0 -q prints no warnings.
+    r = subprocess.Popen([GST_LAUNCH, "shmringsrc", "channel=" + name, "reconnect=true", "!", "fakesink"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        span = float(expect_line(prod, "span").split()[1])
+        # 7 waits of 10, 20, ..., 640 ms come to 1.27 s; without a backoff 8 readers take a few ms.
+        check(span > 0.6, "8 reconnections within %.3f s: no backoff" % span)
+    finally:
+        r.send_signal(signal.SIGINT)
+        out, err = r.communicate(timeout=60)
+        finish(prod, "the producer")
+    check("hung up 5 times in a row before a frame" in out + err, "no warning: " + out + err)
+
+
 def main():
     if len(sys.argv) >= 2 and sys.argv[1].startswith("role-"):
         globals()["role_" + sys.argv[1][5:]](*sys.argv[2:])

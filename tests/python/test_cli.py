@@ -8,6 +8,7 @@ import os
 import re
 import select
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -215,3 +216,42 @@ def test_man_page_renders_without_warnings() -> None:
                        env={**os.environ, "MANWIDTH": "80"})
     assert r.returncode == 0 and r.stderr == "", r.stderr
     assert "shmring top" in r.stdout
+
+
+def test_forged_names_in_the_socket_table(channel: str) -> None:
+    """Any user can bind an abstract name holding a newline and a fake line of /proc/net/unix, or spaces: the
+    listing goes on, lists no invalid name, and a typo is still ChannelNotFound."""
+    forged = []
+    tag = f"f{os.getpid()}"
+    for name in (f"shmring/{tag}-x\n0000: 00000002 00000000 zzzz 0005 01 1 @shmring/{tag}-fake",
+                 f"shmring/{tag} spaced", f"shmring/{tag}-\x1b[31mred"):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.bind("\0" + name)
+        s.listen(1)
+        forged.append(s)
+    try:
+        names = shmring.list_channels()
+        for n in names:
+            shmring.check_name(n)  # every name listed is a valid one
+        assert f"{tag}-fake" not in names and f"{tag} spaced" not in names
+        with pytest.raises(shmring.ChannelNotFound):
+            shmring.Reader(f"{tag}-typo", timeout=0.1)
+        ls = run("ls")
+        assert ls.returncode == 0 and "Traceback" not in ls.stderr, ls.stderr
+        assert "\x1b" not in ls.stdout
+    finally:
+        for s in forged:
+            s.close()
+
+
+def test_control_characters_never_reach_the_terminal(channel: str) -> None:
+    """Caps and errors come from the producer: ls, info and top show their control characters escaped."""
+    caps = "application/x-test, note=(string)\"\x1b]0;owned\x07\x1b[2J\""
+    with shmring.Writer(channel, caps=caps) as wr:
+        wr.write(b"frame")  # the description is published with the first frame
+        for args in (("ls",), ("info", channel, "--measure", "0"), ("top", "--once")):
+            out = run(*args)
+            assert out.returncode == 0, out.stderr
+            assert "\x1b" not in out.stdout and "\x07" not in out.stdout, args
+        info = run("info", channel, "--measure", "0").stdout
+        assert "\\x1b]0;owned\\x07" in info
