@@ -331,8 +331,14 @@ def sink_shape(tmp, policy, desc, *, sinks=("sink",), stamp="src", wait=True, re
     if extra_check:
         extra_check(stamps, sink, read)
     counters = json.loads(prod.line("counters")[len("counters "):])
-    return "; ".join("%s: reached the sink %d, read %d, %s" % (s, len(sink[s]), len(read[s]), counters.get(s))
-                     for s in sinks)
+    return "; ".join("%s: reached the sink %d, read %d, %s, longest wait between two frames read %.0f ms" % (
+        s, len(sink[s]), len(read[s]), counters.get(s), longest_gap(read[s]) / 1e6) for s in sinks)
+
+
+def longest_gap(recs):
+    """The longest time (ns) between two frames read: a stall shows up in the test's log."""
+    t = [r["t"] for r in recs if "t" in r]
+    return max((b - a for a, b in zip(t, t[1:])), default=0)
 
 
 # ---------------------------------------------------------------- the cases
@@ -948,7 +954,10 @@ def main():
         return 1
     finally:
         Proc.kill_all()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if os.environ.get("SHAPES_KEEP"):  # SHAPES_KEEP=1: keep the records for a look
+            print("records kept in", tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     print("ok %s (%.1f s): %s" % (name, time.monotonic() - t0, summary))
     if Proc.procs:
         print("run times: %s" % ", ".join("%s %.1f s" % (pr.what, (pr.t1 or time.monotonic()) - pr.t0)

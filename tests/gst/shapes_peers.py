@@ -650,7 +650,8 @@ def role_pyreader(argv):
                                       "dts": NONE if f.dts is None else f.dts, "size": f.size, "crc": crc,
                                       "flags": f.flags, "dropped": f.dropped,
                                       "discont": bool(f.flags & shmring.FLAG_DISCONT),
-                                      "fmt": "%s %dx%d" % (i.format, i.width, i.height)}) + "\n")
+                                      "fmt": "%s %dx%d" % (i.format, i.width, i.height),
+                                      "t": time.monotonic_ns(), "lat": time.monotonic_ns() - f.commit_ns}) + "\n")
                 n += 1
                 f.release()
         except shmring.Error as e:
