@@ -3,7 +3,8 @@
 
 Usage: gst_bench.py  (env GST_BENCH_PRODUCER, GST_BENCH_CONSUMER = the built helpers;
 GST_PLUGIN_PATH_1_0 with the shmring plugin; optional GST_BENCH_REPEAT, GST_BENCH_FRAMES_POOL,
-GST_BENCH_FRAMES_COPY, GST_BENCH_FRAMES_TCP, GST_BENCH_FRAMES_LATENCY)
+GST_BENCH_FRAMES_SHAPES, GST_BENCH_FRAMES_COPY, GST_BENCH_FRAMES_TCP, GST_BENCH_FRAMES_LATENCY,
+GST_BENCH_QUEUE)
 
 Every row runs two processes, gst_bench_producer (its own pad ! SINK) and
 gst_bench_consumer (SRC ! fakesink), with the same producer for every
@@ -13,12 +14,22 @@ transport and a private channel, socket or port per run:
   time, so every transport copies the frame (into shared memory, or through
   the socket);
 - pool: the producer takes each buffer from the pool or allocator the sink
-  proposes and writes only its first 16 bytes (signalling cost only).
+  proposes and writes only its first 16 bytes (signalling cost only);
+- appsrc: as pool, but the way an application does it: the producer's own
+  thread takes each buffer from the pool the sink answers to the allocation
+  query asked through an appsrc's source pad, writes its first 16 bytes and
+  pushes it into "appsrc max-buffers=2 block=true", whose streaming thread
+  pushes it into the sink;
+- queue: as pool, with "queue max-size-buffers=GST_BENCH_QUEUE" (4) between
+  the producer and the sink (the allocation query goes through the queue).
+
+The appsrc and queue shapes run for shmringsink and shmsink only.
 
 frames/s is measured at the consumer from its first frame to its last, and
 CPU time per frame by each process itself over the same stretch (start-up
 excluded); the median of GST_BENCH_REPEAT flat-out runs is reported. Latency
-is from the producer's buffer entering the sink to the consumer's fakesink,
+is from the producer's buffer entering the sink (or the queue, or appsrc:
+the producer stamps it right before its push) to the consumer's fakesink,
 at 30 fps, over GST_BENCH_FRAMES_LATENCY frames.
 """
 
@@ -46,8 +57,14 @@ CONSUMER = os.environ.get("GST_BENCH_CONSUMER", "")
 REPEAT = int(os.environ.get("GST_BENCH_REPEAT", "5"))
 # Flat-out frames per run: enough for a run to last well beyond its start-up;
 # TCP, some hundred times slower, gets fewer.
+# The appsrc and queue shapes hand every frame from one thread to another
+# and run at a small fraction of the plain pool's rate: fewer frames.
+SHAPE_FRAMES = int(os.environ.get("GST_BENCH_FRAMES_SHAPES", "20000"))
 FRAMES = {"pool": int(os.environ.get("GST_BENCH_FRAMES_POOL", "50000")),
+          "appsrc": SHAPE_FRAMES, "queue": SHAPE_FRAMES,
           "copy": int(os.environ.get("GST_BENCH_FRAMES_COPY", "2000"))}
+QUEUE_BUFFERS = int(os.environ.get("GST_BENCH_QUEUE", "4"))
+QUEUE = f"queue max-size-buffers={QUEUE_BUFFERS} max-size-bytes=0 max-size-time=0"
 TCP_FRAMES = int(os.environ.get("GST_BENCH_FRAMES_TCP", "300"))
 LAT_FRAMES = int(os.environ.get("GST_BENCH_FRAMES_LATENCY", "300"))
 W, H = 1920, 1080
@@ -62,7 +79,16 @@ TRANSPORTS = ["shmring", "shm", "tcp"]
 LABEL = {"shmring": "shmringsink → shmringsrc",
          "shm": "shmsink → shmsrc",
          "tcp": "tcpserversink → tcpclientsrc"}
-MODE_LABEL = {"copy": "copy (frame written)", "pool": "pool (frame not written)"}
+MODES = ["pool", "appsrc", "queue", "copy"]
+# Flat out, the modes of a group run interleaved (the transports of each in turn).
+MODE_GROUPS = [("pool", "appsrc", "queue"), ("copy",)]
+MODE_TRANSPORTS = {"pool": TRANSPORTS, "appsrc": ["shmring", "shm"], "queue": ["shmring", "shm"],
+                   "copy": TRANSPORTS}
+# What gst_bench_producer is told: the queue shape is the pool mode behind a queue.
+PRODUCER_MODE = {"pool": "pool", "appsrc": "appsrc", "queue": "pool", "copy": "copy"}
+MODE_LABEL = {"copy": "copy (frame written)", "pool": "pool (frame not written)",
+              "appsrc": "appsrc max-buffers=2 from the sink's pool (frame not written)",
+              "queue": f"pool ! queue max-size-buffers={QUEUE_BUFFERS} (frame not written)"}
 
 
 @dataclass
@@ -84,8 +110,12 @@ class Bench:
         self.tmp = tmp
         self.count = 0
 
-    def descriptions(self, transport: str) -> tuple[str, str]:
+    def descriptions(self, transport: str, mode: str) -> tuple[str, str]:
         """The producer's sink and the consumer's pipeline ("{port}" filled in later for tcp)."""
+        sink, src = self.transport(transport)
+        return (f"{QUEUE} ! {sink}" if mode == "queue" else sink), src
+
+    def transport(self, transport: str) -> tuple[str, str]:
         self.count += 1
         if transport.startswith("shmring"):
             ch = f"gstbench-{os.getpid()}-{self.count}"
@@ -101,10 +131,10 @@ class Bench:
                 f"tcpclientsrc host=127.0.0.1 port={{port}} ! gdpdepay ! {FAKESINK}")
 
     def run(self, transport: str, mode: str, frames: int, fps: int) -> Run:
-        sink, src = self.descriptions(transport)
+        sink, src = self.descriptions(transport, mode)
         r = Run()
         env = None
-        prod = subprocess.Popen([PRODUCER, mode, str(frames), str(fps), sink], stdin=subprocess.PIPE,
+        prod = subprocess.Popen([PRODUCER, PRODUCER_MODE[mode], str(frames), str(fps), sink], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         cons: Optional[subprocess.Popen] = None
         try:
@@ -144,7 +174,7 @@ class Bench:
             if stamps_valid and (c["disordered"] or c["first_seq"]) or c["bad_size"]:
                 r.notes.append(f"frames out of sequence {c['disordered']}, missed {c['missed']}, "
                                f"first {c['first_seq']}, of wrong size {c['bad_size']}")
-            if mode == "pool" and transport != "tcp" and p["copied"]:
+            if mode != "copy" and transport != "tcp" and p["copied"]:
                 r.notes.append(f"{p['copied']} frames copied by the sink")
             if p["stamp_failures"]:
                 r.notes.append(f"{p['stamp_failures']} frames not stamped")
@@ -225,48 +255,57 @@ def main() -> int:
     lat: dict[tuple[str, str], Run] = {}
     with tempfile.TemporaryDirectory(prefix="gstbench-") as tmp:
         b = Bench(tmp)
-        for mode in ("pool", "copy"):
-            runs: dict[str, list[Run]] = {t: [] for t in TRANSPORTS}
-            for _ in range(REPEAT):  # transports interleaved, so drift hits them all alike
-                for t in TRANSPORTS:
+        for group in MODE_GROUPS:
+            runs: dict[tuple[str, str], list[Run]] = {(t, m): [] for m in group for t in MODE_TRANSPORTS[m]}
+            for _ in range(REPEAT):  # modes and transports interleaved, so drift hits them all alike
+                for key in runs:
+                    t, mode = key
                     t1 = time.monotonic()
                     r = b.run(t, mode, TCP_FRAMES if t == "tcp" else FRAMES[mode], 0)
-                    runs[t].append(r)
+                    runs[key].append(r)
                     print(f"# {t} {mode}: {r.fps:.0f} frames/s {' '.join(r.notes)} "
                           f"({time.monotonic() - t1:.1f} s)", file=sys.stderr, flush=True)
-            for t in TRANSPORTS:
-                through[(t, mode)] = median_run(runs[t])
-        for mode in ("pool", "copy"):
-            for t in TRANSPORTS:
+            for key, rs in runs.items():
+                through[key] = median_run(rs)
+        for mode in MODES:
+            for t in MODE_TRANSPORTS[mode]:
                 lat[(t, mode)] = b.run(t, mode, LAT_FRAMES, 30)
     elapsed = time.monotonic() - t0
 
     print(f"\n### GStreamer transports, two processes, {W}x{H} BGR "
           f"({datetime.date.today().isoformat()}; {machine()})\n")
-    print(f"Flat out: median of {REPEAT} runs of {FRAMES['pool']} (pool) / {FRAMES['copy']} (copy) frames "
-          f"({TCP_FRAMES} over TCP). "
+    print(f"Flat out: median of {REPEAT} runs of {FRAMES['pool']} (pool) / {SHAPE_FRAMES} (appsrc, queue) / "
+          f"{FRAMES['copy']} (copy) frames ({TCP_FRAMES} over TCP); pool, appsrc and queue runs interleaved. "
           f"Latency: {LAT_FRAMES} frames at 30 fps, first 5 left out, producer's buffer entering the sink "
-          "to the consumer's fakesink.\n")
+          "(appsrc, queue: entering appsrc or the queue) to the consumer's fakesink.\n")
     print("| transport | mode | frames/s | producer CPU us/frame | consumer CPU us/frame "
           "| latency p50 us | latency p99 us | frames/s vs shmsink → shmsrc | notes |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---|")
     failed = False
-    for mode in ("pool", "copy"):
+    for mode in MODES:
         base = through[("shm", mode)]
-        for t in TRANSPORTS:
+        for t in MODE_TRANSPORTS[mode]:
             r, lr = through[(t, mode)], lat[(t, mode)]
             failed |= not r.ok or not lr.ok
-            ratio = f"{r.fps / base.fps:.2f}x" if r.ok and base.ok and base.fps else "-"
+            vs = f"{r.fps / base.fps:.2f}x" if r.ok and base.ok and base.fps else "-"
             notes = "; ".join(r.notes + [f"30 fps: {n}" for n in lr.notes])
             cells = [LABEL[t], MODE_LABEL[mode],
                      fmt(r.fps, 0) if r.ok else "failed", fmt(r.prod_us) if r.ok else "-",
                      fmt(r.cons_us) if r.ok else "-",
-                     fmt(lr.p50) if lr.ok else "failed", fmt(lr.p99) if lr.ok else "-", ratio, notes]
+                     fmt(lr.p50) if lr.ok else "failed", fmt(lr.p99) if lr.ok else "-", vs, notes]
             print("| " + " | ".join(cells) + " |")
 
     def ratio(a: Run, b: Run, attr: str) -> Optional[float]:
         x, y = getattr(a, attr), getattr(b, attr)
         return x / y if a.ok and b.ok and y > 0 else None
+
+    print("\nWhat the producer's shape costs: frames/s against the pool row of the same transport, same run:\n")
+    for t in ("shmring", "shm"):
+        shapes = []
+        for mode in ("appsrc", "queue"):
+            x = ratio(through[(t, mode)], through[(t, "pool")], "fps")
+            shapes.append(f"{MODE_LABEL[mode]} {'-' if x is None else f'{x:.2f}x'}")
+        print(f"- {LABEL[t]}: " + "; ".join(shapes))
 
     print("\n### Targets\n")
     pool_x = ratio(through[("shmring", "pool")], through[("shm", "pool")], "fps")
@@ -299,8 +338,10 @@ def plot(through: dict[tuple[str, str], Run], lat: dict[tuple[str, str], Run]) -
     groups = [LABEL[t] for t in TRANSPORTS]
 
     def series(runs: dict[tuple[str, str], Run], attr: str) -> dict[str, list[Optional[float]]]:
-        return {MODE_LABEL[m]: [getattr(runs[(t, m)], attr) if runs[(t, m)].ok else None for t in TRANSPORTS]
-                for m in ("pool", "copy")}
+        def value(t: str, m: str) -> Optional[float]:
+            r = runs.get((t, m))
+            return getattr(r, attr) if r is not None and r.ok else None
+        return {MODE_LABEL[m]: [value(t, m) for t in TRANSPORTS] for m in MODES}
     path = bars("gst_bench.png", f"GStreamer transports, {W}x{H} BGR, two processes "
                 f"({datetime.date.today().isoformat()})", [
                     (f"flat out (median of {REPEAT} runs)", "frames/s (log)", groups, series(through, "fps"), True),

@@ -10,25 +10,32 @@
 #include <sys/resource.h>
 
 #include <gst/gst.h>
+#include <gst/app/gstappsrc.h>
 #include <shmring/shmring.h>
 
 #include "gst_bench_common.h"
 
-/* usage: gst_bench_producer copy|pool FRAMES FPS SINK
+/* usage: gst_bench_producer copy|pool|appsrc FRAMES FPS SINK
  *
  * SINK is a pipeline description (shmringsink, shmsink, tcpserversink, with
- * whatever framing the transport needs before it) whose sink element is named
- * "sink".  The producer is the cheapest source there is: a pad of its own,
- * linked to SINK, on which this thread pushes stream-start, 1080p BGR caps, a
- * segment, FRAMES buffers paced at FPS (0 = as fast as the sink takes them)
- * and end of stream, as a source element's streaming thread would.
+ * whatever framing the transport needs before it, or a queue) whose sink
+ * element is named "sink".  In copy and pool mode the producer is the
+ * cheapest source there is: a pad of its own, linked to SINK, on which this
+ * thread pushes stream-start, 1080p BGR caps, a segment, FRAMES buffers paced
+ * at FPS (0 = as fast as the sink takes them) and end of stream, as a source
+ * element's streaming thread would.
  *
- *   copy: every frame is the same pre-filled heap buffer, so the transport
- *         copies it (once into shared memory, or through the socket).
- *   pool: every frame comes from the buffer pool, or the allocator, that the
- *         sink proposes in the ALLOCATION query (a plain pool of 4 buffers
- *         when it proposes neither), and only its first 16 bytes are
- *         written: what is left is the cost of signalling a frame.
+ *   copy:   every frame is the same pre-filled heap buffer, so the transport
+ *           copies it (once into shared memory, or through the socket).
+ *   pool:   every frame comes from the buffer pool, or the allocator, that
+ *           the sink proposes in the ALLOCATION query (a plain pool of 4
+ *           buffers when it proposes neither), and only its first 16 bytes
+ *           are written: what is left is the cost of signalling a frame.
+ *   appsrc: an application feeding "appsrc max-buffers=2 block=true ! SINK":
+ *           this thread takes each buffer from the pool (or allocator) that
+ *           the sink answers to the ALLOCATION query asked through appsrc's
+ *           source pad, writes its first 16 bytes and pushes it into appsrc,
+ *           whose own streaming thread pushes it on into SINK.
  *
  * Right before each push, the producer writes the CLOCK_MONOTONIC time in ns
  * and the frame number into the first 16 bytes of the frame (two
@@ -44,6 +51,8 @@
 #define HEIGHT 1080
 #define FRAME_SIZE ((gsize)WIDTH * HEIGHT * 3)
 #define FALLBACK_POOL_BUFFERS 4
+/* appsrc mode: the application's pushes block once appsrc holds this many */
+#define APPSRC_MAX_BUFFERS 2
 #define CONNECT_TIMEOUT_US (20 * G_USEC_PER_SEC)
 #define EOS_TIMEOUT (60 * GST_SECOND)
 
@@ -227,11 +236,13 @@ int main(int argc, char **argv)
 	GError *err = NULL;
 
 	gst_init(&argc, &argv);
-	if (argc != 5 || (strcmp(argv[1], "copy") != 0 && strcmp(argv[1], "pool") != 0)) {
-		fprintf(stderr, "usage: %s copy|pool FRAMES FPS SINK\n", argv[0]);
+	if (argc != 5 ||
+	    (strcmp(argv[1], "copy") != 0 && strcmp(argv[1], "pool") != 0 && strcmp(argv[1], "appsrc") != 0)) {
+		fprintf(stderr, "usage: %s copy|pool|appsrc FRAMES FPS SINK\n", argv[0]);
 		return 2;
 	}
 	const gboolean copy = strcmp(argv[1], "copy") == 0;
+	const gboolean use_appsrc = strcmp(argv[1], "appsrc") == 0;
 	const long frames = strtol(argv[2], NULL, 10);
 	const long fps = strtol(argv[3], NULL, 10);
 	const char *readers_env = g_getenv("GST_BENCH_READERS");
@@ -255,8 +266,26 @@ int main(int argc, char **argv)
 	if (g_signal_lookup("client-connected", G_OBJECT_TYPE(sink)) != 0)
 		g_signal_connect(sink, "client-connected", G_CALLBACK(on_client_connected), &pr);
 
-	GstPad *pad = gst_pad_new("src", GST_PAD_SRC);
-	gst_pad_set_active(pad, TRUE);
+	GstCaps *caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "BGR", "width", G_TYPE_INT, WIDTH,
+					    "height", G_TYPE_INT, HEIGHT, "framerate", GST_TYPE_FRACTION, 30, 1, NULL);
+	/* pad: where buffers go in copy and pool mode; in appsrc mode, appsrc's
+	 * source pad, asked only for the ALLOCATION query. */
+	GstPad *pad;
+	GstElement *appsrc = NULL;
+	if (use_appsrc) {
+		appsrc = gst_element_factory_make("appsrc", "appsrc");
+		if (appsrc == NULL) {
+			fprintf(stderr, "producer: no appsrc element\n");
+			return 1;
+		}
+		g_object_set(appsrc, "caps", caps, "format", GST_FORMAT_TIME, "max-buffers", (guint64)APPSRC_MAX_BUFFERS,
+			     "block", TRUE, "is-live", FALSE, NULL);
+		gst_bin_add(GST_BIN(pipeline), appsrc);
+		pad = gst_element_get_static_pad(appsrc, "src");
+	} else {
+		pad = gst_pad_new("src", GST_PAD_SRC);
+		gst_pad_set_active(pad, TRUE);
+	}
 	if (gst_pad_link(pad, sinkpad) != GST_PAD_LINK_OK) {
 		fprintf(stderr, "producer: could not link to SINK\n");
 		return 1;
@@ -275,13 +304,11 @@ int main(int argc, char **argv)
 	printf("ready %d\n", port);
 	fflush(stdout);
 
-	GstCaps *caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "BGR", "width", G_TYPE_INT, WIDTH,
-					    "height", G_TYPE_INT, HEIGHT, "framerate", GST_TYPE_FRACTION, 30, 1, NULL);
 	/* shmringsink creates its channel once it has caps, so a reader can
 	 * attach only after them; the other sinks get them once connected, as
-	 * before. */
+	 * before.  appsrc sends its caps itself once PLAYING, before any buffer. */
 	const gboolean caps_first = strcmp(GST_OBJECT_NAME(gst_element_get_factory(sink)), "shmringsink") == 0;
-	if (caps_first && !start_stream(pad, caps, pipeline))
+	if (!use_appsrc && caps_first && !start_stream(pad, caps, pipeline))
 		return 1;
 	const gint64 give_up = g_get_monotonic_time() + CONNECT_TIMEOUT_US;
 	while (consumers_connected(sink, &pr) < readers) {
@@ -292,7 +319,7 @@ int main(int argc, char **argv)
 		}
 		g_usleep(1000);
 	}
-	if (!caps_first && !start_stream(pad, caps, pipeline))
+	if (!use_appsrc && !caps_first && !start_stream(pad, caps, pipeline))
 		return 1;
 	const guint64 memory = channel_bytes(sink);
 
@@ -341,14 +368,18 @@ int main(int argc, char **argv)
 		GST_BUFFER_DURATION(buf) = duration;
 		if (!stamp(buf, frame_data, (guint64)i))
 			stamp_failures++;
-		ret = gst_pad_push(pad, buf);
+		/* appsrc takes the buffer, and blocks while it holds APPSRC_MAX_BUFFERS. */
+		ret = appsrc ? gst_app_src_push_buffer(GST_APP_SRC(appsrc), buf) : gst_pad_push(pad, buf);
 	}
 	if (ret != GST_FLOW_OK) {
 		fprintf(stderr, "producer: push failed: %s\n", gst_flow_get_name(ret));
 		bus_error(pipeline);
 		return 1;
 	}
-	gst_pad_push_event(pad, gst_event_new_eos());
+	if (appsrc)
+		gst_app_src_end_of_stream(GST_APP_SRC(appsrc));
+	else
+		gst_pad_push_event(pad, gst_event_new_eos());
 	const gboolean eos = wait_eos(pipeline);
 	const guint64 t_pushed = now_ns();
 
@@ -370,7 +401,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	gst_element_set_state(pipeline, GST_STATE_NULL);
-	gst_pad_set_active(pad, FALSE);
+	if (!appsrc)
+		gst_pad_set_active(pad, FALSE);
 	gst_object_unref(pad);
 	if (pool) {
 		gst_buffer_pool_set_active(pool, FALSE);
