@@ -87,6 +87,10 @@ class NoSpace(ChannelOSError):
 class PermissionDenied(Refused, ChannelOSError, PermissionError):
     """The channel's producer does not share it with this user; the message names the uid and the setting."""
 
+    # Refused's errno, always set; declared here, as OSError's is int in some
+    # typeshed versions and Optional[int] in others.
+    errno: int
+
 
 class Closed(Error, ValueError):
     """The Reader or Writer was closed; none of its methods can be used any more."""
