@@ -30,7 +30,6 @@
 # lines), for scripts/test.sh to count.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-top=$PWD
 die() { echo "test-trixie: $*" >&2; exit 1; }
 
 out=$(realpath -m "${1:-build-trixie}")
@@ -123,6 +122,7 @@ EOF
 
 # In a mount namespace of its own: every mount below goes when the run ends.
 set +e
+# shellcheck disable=SC2016  # expanded by the inner shell
 unshare --mount --propagation private -- bash -euc '
   run=$1 root=$2 out=$3
   mount -t overlay overlay -o "lowerdir=$root,upperdir=$run/upper,workdir=$run/work" "$run/root"
