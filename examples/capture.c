@@ -128,7 +128,7 @@ main (int argc, char **argv)
           "Replace each frame with the shmring test pattern for its sequence "
           "number, for examples/reader.py --verify (use with --policy lossless)",
         NULL},
-    {NULL}
+    {NULL, 0, 0, 0, NULL, NULL, NULL}
   };
   GOptionContext *ctx;
   GError *err = NULL;

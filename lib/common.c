@@ -161,6 +161,8 @@ static const struct video_format video_formats[] = {
 	{"NV12_10LE32", 2, YC(0, 1, 1, 0)}, {"NV12_10LE40", 2, YC(0, 1, 1, 0)},
 	{"NV12_4L4", 2, YC_TILED}, {"NV12_32L32", 2, YC_TILED}, {"NV12_16L32S", 2, YC_TILED},
 	{"NV12_64Z32", 2, YC_TILED}, {"NV12_8L128", 2, YC_TILED}, {"NV12_10BE_8L128", 2, YC_TILED},
+	/* GStreamer 1.24 */
+	{"NV12_10LE40_4L4", 2, YC_TILED}, {"MT2110T", 2, YC_TILED}, {"MT2110R", 2, YC_TILED},
 	{"A420", 4, {{0, 0, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 1}}},
 	{"GBRA", 4, {{0, 0, 1}, {0, 0, 1}, {0, 0, 1}, {0, 0, 1}}},
 };

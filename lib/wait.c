@@ -12,8 +12,13 @@
 #ifndef SYS_futex_waitv
 #define SYS_futex_waitv 449
 #endif
-#define FUTEX2_SIZE_U32 0x02u
-#define FUTEX2_PRIVATE 128u
+/* <linux/futex.h> defines these two since Linux 6.7. */
+#ifndef FUTEX2_SIZE_U32
+#define FUTEX2_SIZE_U32 0x02
+#endif
+#ifndef FUTEX2_PRIVATE
+#define FUTEX2_PRIVATE 128
+#endif
 #define WAITV_MAX (SHMRING_MAX_READERS + 2u)
 
 struct waitv {
@@ -71,8 +76,8 @@ int _shmring_wait(uint32_t *const *words, const uint32_t *vals, unsigned n, uint
 	if (waitv) {
 		struct waitv w[WAITV_MAX];
 		for (unsigned i = 0; i < n; i++)
-			w[i] = (struct waitv){vals[i], (uint64_t)(uintptr_t)words[i], FUTEX2_SIZE_U32, 0};
-		w[n] = (struct waitv){ival, (uint64_t)(uintptr_t)intr, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE, 0};
+			w[i] = (struct waitv){vals[i], (uint64_t)(uintptr_t)words[i], (uint32_t)FUTEX2_SIZE_U32, 0};
+		w[n] = (struct waitv){ival, (uint64_t)(uintptr_t)intr, (uint32_t)(FUTEX2_SIZE_U32 | FUTEX2_PRIVATE), 0};
 		long rc = syscall(SYS_futex_waitv, w, n + 1, 0, &ts, CLOCK_MONOTONIC);
 		if (rc >= 0 || errno != ENOSYS)
 			return 0;

@@ -43,7 +43,7 @@ export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu
 
 start=$SECONDS
 rm -rf "$dir"
-meson setup "$dir" --cross-file "$cross" \
+meson setup "$dir" --cross-file "$cross" -Dwerror=true \
   -Dgst=disabled -Dpython=disabled -Dexamples=disabled -Dfuzz=disabled
 meson compile -C "$dir"
 echo "(aarch64 build: $((SECONDS - start)) s)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# scripts/test.sh: install what is missing, build from scratch and run every test: plain, sanitizers, valgrind, fuzz, aarch64 under qemu, then install checks.
+# scripts/test.sh: install what is missing, build from scratch and run every test: plain, sanitizers, valgrind, fuzz, aarch64 under qemu, Debian 13, then install checks.
+# Every build here turns warnings into errors (-Dwerror=true); the default build does not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
@@ -31,13 +32,13 @@ run() { # run BUILD_DIR ARGS...: meson test, remembering failure
 }
 
 echo "== build and test (gcc, every suite)"
-rm -rf build build-asan build-fuzz build-aarch64
-meson setup build
+rm -rf build build-asan build-fuzz build-aarch64 build-trixie
+meson setup build -Dwerror=true
 meson compile -C build
 run build --no-suite fuzz
 
 echo "== library, stress and GStreamer element tests under AddressSanitizer + UndefinedBehaviorSanitizer"
-meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
   -Dpython=disabled -Dexamples=disabled -Dfuzz=disabled
 meson compile -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -57,8 +58,8 @@ echo "== GStreamer element tests under valgrind"
 CK_FORK=no run build gst-elements --timeout-multiplier 5 \
   --wrap="valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no --suppressions=$PWD/tests/gst/valgrind.supp"
 
-echo "== fuzzing (clang, libFuzzer)"
-CC=clang meson setup build-fuzz -Dgst=disabled -Dpython=disabled -Dexamples=disabled
+echo "== fuzzing (clang, libFuzzer); every C file compiled with clang, warnings as errors"
+CC=clang meson setup build-fuzz -Dwerror=true -Dpython=disabled
 meson compile -C build-fuzz
 run build-fuzz --suite fuzz
 
@@ -96,6 +97,22 @@ if [ "$aarch64_py_rc" -ne 0 ] && [ "$total_fail" -eq "$fail_before" ]; then
   total_fail=$((total_fail + 1))
 fi
 echo "(aarch64 Python stage: $((SECONDS - start)) s)"
+
+echo "== every suite but the fuzzer's, the Debian packages and the install from source in a Debian 13 root (cached in /var/cache/shmring)"
+start=$SECONDS
+trixie_rc=0
+scripts/test-trixie.sh build-trixie || { status=1; trixie_rc=1; }
+fail_before=$total_fail
+count build-trixie/meson-logs/trixie.json
+if [ -f build-trixie/install.txt ]; then
+  total_ok=$((total_ok + $(grep -c '^ok ' build-trixie/install.txt || true)))
+  total_fail=$((total_fail + $(grep -c '^not ok ' build-trixie/install.txt || true)))
+fi
+# No root, a failed build, or checks that stopped early: one failure.
+if [ "$trixie_rc" -ne 0 ] && [ "$total_fail" -eq "$fail_before" ]; then
+  total_fail=$((total_fail + 1))
+fi
+echo "(Debian 13 stage: $((SECONDS - start)) s)"
 
 echo "== install checks: Debian packages, then from source; each removed again, the machine left as it was"
 install_check() { # install_check SCRIPT ARGS...: run an install check, counting its "ok" / "not ok" lines

@@ -108,12 +108,12 @@ def cmd_view(args: argparse.Namespace) -> int:
         import numpy as np
     except ImportError:
         raise Error("view needs numpy (install python3-numpy)") from None
+    from .opencv import import_cv2, require_display, to_bgr
     try:
-        import cv2  # type: ignore[import]
+        cv2 = import_cv2()
     except ImportError:
         raise Error("view needs OpenCV (install python3-opencv)") from None
     from ._reader import Reader
-    from .opencv import require_display, to_bgr
 
     title = f"shmring: {args.name}"
     shown = 0

@@ -88,6 +88,10 @@ class NoSpace(ChannelOSError):
 class PermissionDenied(Refused, ChannelOSError, PermissionError):
     """The channel's producer does not share it with this user; the message names the uid and the setting."""
 
+    # Refused's errno, always set; declared here, as OSError's is int in some
+    # typeshed versions and Optional[int] in others.
+    errno: int
+
 
 class UntrustedProducer(Error, PermissionError):
     """The channel's name is served by a process of another user, not trusted as its producer (anyone can take a

@@ -52,7 +52,8 @@ _VSUB_GROUPS: tuple[tuple[tuple[int, ...], str], ...] = (
 VSUB: dict[str, tuple[int, ...]] = {f: divs for divs, names in _VSUB_GROUPS for f in names.split()}
 # Tiled two-plane layouts: the stride encodes tiles, so rows cannot be
 # counted from it; only the plane offsets are checked (0 rows).
-TILED = frozenset("NV12_4L4 NV12_32L32 NV12_16L32S NV12_64Z32 NV12_8L128 NV12_10BE_8L128".split())
+TILED = frozenset("NV12_4L4 NV12_32L32 NV12_16L32S NV12_64Z32 NV12_8L128 NV12_10BE_8L128 "
+                  "NV12_10LE40_4L4 MT2110T MT2110R".split())
 
 
 def plane_rows(fmt: str, height: int, n_planes: int) -> Optional[list[int]]:

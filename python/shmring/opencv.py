@@ -3,12 +3,22 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Any
 
 from ._errors import Error
 
 __all__ = ["to_bgr", "require_display"]
+
+
+def import_cv2() -> Any:
+    """OpenCV's cv2 module (ImportError without it), typed Any.
+
+    Imported by name: python3-opencv ships type stubs from 4.8 on and not
+    before, and the same code type-checks with and without them.
+    """
+    return importlib.import_module("cv2")
 
 
 def require_display() -> None:
@@ -34,7 +44,7 @@ def to_bgr(frame: Any) -> Any:
     """A BGR image of ``frame`` for cv2.imshow: the frame's own view for BGR, else a converted copy."""
     import numpy as np
     try:
-        import cv2  # type: ignore[import]
+        cv2 = import_cv2()
     except ImportError:
         raise Error("OpenCV is required (install python3-opencv)") from None
     fmt = frame.info.format

@@ -15,15 +15,15 @@
 
 #include "gst_bench_common.h"
 
-/* usage: gst_bench_producer copy|pool|appsrc FRAMES FPS SINK
+/* usage: gst_bench_producer copy|pool|fill|appsrc FRAMES FPS SINK
  *
- * SINK is a pipeline description (shmringsink, shmsink, tcpserversink, with
- * whatever framing the transport needs before it, or a queue) whose sink
- * element is named "sink".  In copy and pool mode the producer is the
- * cheapest source there is: a pad of its own, linked to SINK, on which this
- * thread pushes stream-start, 1080p BGR caps, a segment, FRAMES buffers paced
- * at FPS (0 = as fast as the sink takes them) and end of stream, as a source
- * element's streaming thread would.
+ * SINK is a pipeline description (shmringsink, shmsink, unixfdsink,
+ * tcpserversink, with whatever framing the transport needs before it, or a
+ * queue) whose sink element is named "sink".  In copy, pool and fill mode the
+ * producer is the cheapest source there is: a pad of its own, linked to SINK,
+ * on which this thread pushes stream-start, 1080p BGR caps, a segment, FRAMES
+ * buffers paced at FPS (0 = as fast as the sink takes them) and end of
+ * stream, as a source element's streaming thread would.
  *
  *   copy:   every frame is the same pre-filled heap buffer, so the transport
  *           copies it (once into shared memory, or through the socket).
@@ -31,6 +31,10 @@
  *           the sink proposes in the ALLOCATION query (a plain pool of 4
  *           buffers when it proposes neither), and only its first 16 bytes
  *           are written: what is left is the cost of signalling a frame.
+ *   fill:   frames from the same pool, each filled whole by the producer (a
+ *           copy of the pre-filled frame): the producer copies every frame
+ *           into the transport's memory itself, as one must for a sink that
+ *           takes only its own memory (unixfdsink 1.26 refuses heap memory).
  *   appsrc: an application feeding "appsrc max-buffers=2 block=true ! SINK":
  *           this thread takes each buffer from the pool (or allocator) that
  *           the sink answers to the ALLOCATION query asked through appsrc's
@@ -110,6 +114,30 @@ static guint64 channel_bytes(GstElement *sink)
 	return bytes;
 }
 
+/* The clients connected to a sink listening on the Unix socket path: the
+ * sockets it accepted carry the path in /proc/net/unix, state connected
+ * (03); its clients' own sockets are unnamed. */
+static gint path_clients(const char *path)
+{
+	FILE *f = fopen("/proc/net/unix", "r");
+	char line[1024];
+	gint n = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned state = 0;
+		char name[512] = "";
+
+		/* Num RefCount Protocol Flags Type St Inode Path */
+		if (sscanf(line, "%*s %*s %*s %*s %*s %x %*s %511s", &state, name) == 2 && state == 3 &&
+		    strcmp(name, path) == 0)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
 /* The number of consumers connected to sink (shmringsink: its readers). */
 static gint consumers_connected(GstElement *sink, struct producer *pr)
 {
@@ -130,6 +158,14 @@ static gint consumers_connected(GstElement *sink, struct producer *pr)
 		gint handles = 0;
 		g_object_get(sink, "num-handles", &handles, NULL);
 		return handles;
+	}
+	if (strcmp(factory, "unixfdsink") == 0) {
+		gchar *path = NULL;
+		gint n;
+		g_object_get(sink, "socket-path", &path, NULL);
+		n = path ? path_clients(path) : 0;
+		g_free(path);
+		return n;
 	}
 	return g_atomic_int_get(&pr->connected);
 }
@@ -236,12 +272,13 @@ int main(int argc, char **argv)
 	GError *err = NULL;
 
 	gst_init(&argc, &argv);
-	if (argc != 5 ||
-	    (strcmp(argv[1], "copy") != 0 && strcmp(argv[1], "pool") != 0 && strcmp(argv[1], "appsrc") != 0)) {
-		fprintf(stderr, "usage: %s copy|pool|appsrc FRAMES FPS SINK\n", argv[0]);
+	if (argc != 5 || (strcmp(argv[1], "copy") != 0 && strcmp(argv[1], "pool") != 0 &&
+			  strcmp(argv[1], "fill") != 0 && strcmp(argv[1], "appsrc") != 0)) {
+		fprintf(stderr, "usage: %s copy|pool|fill|appsrc FRAMES FPS SINK\n", argv[0]);
 		return 2;
 	}
 	const gboolean copy = strcmp(argv[1], "copy") == 0;
+	const gboolean fill = strcmp(argv[1], "fill") == 0;
 	const gboolean use_appsrc = strcmp(argv[1], "appsrc") == 0;
 	const long frames = strtol(argv[2], NULL, 10);
 	const long fps = strtol(argv[3], NULL, 10);
@@ -324,7 +361,7 @@ int main(int argc, char **argv)
 	const guint64 memory = channel_bytes(sink);
 
 	GstBuffer *frame = NULL;
-	guint8 *frame_data = NULL;
+	guint8 *frame_data = NULL, *fill_data = NULL;
 	GstBufferPool *pool = NULL;
 	GstAllocator *alloc = NULL;
 	if (copy) {
@@ -332,6 +369,10 @@ int main(int argc, char **argv)
 		memset(frame_data, 0x80, FRAME_SIZE);
 		frame = gst_buffer_new_wrapped(frame_data, FRAME_SIZE);
 	} else {
+		if (fill) {
+			fill_data = g_malloc(FRAME_SIZE);
+			memset(fill_data, 0x80, FRAME_SIZE);
+		}
 		pool = negotiate_pool(pad, caps, &alloc);
 		if (pool == NULL)
 			return 1;
@@ -363,6 +404,8 @@ int main(int argc, char **argv)
 				break;
 			if (alloc && gst_buffer_peek_memory(buf, 0)->allocator != alloc)
 				foreign++;
+			if (fill && gst_buffer_fill(buf, 0, fill_data, FRAME_SIZE) != FRAME_SIZE)
+				stamp_failures++;
 		}
 		GST_BUFFER_PTS(buf) = (GstClockTime)i * duration;
 		GST_BUFFER_DURATION(buf) = duration;
@@ -412,6 +455,7 @@ int main(int argc, char **argv)
 		gst_object_unref(alloc);
 	if (frame)
 		gst_buffer_unref(frame);
+	g_free(fill_data);
 	gst_caps_unref(caps);
 	gst_object_unref(sink);
 	gst_object_unref(pipeline);

@@ -152,8 +152,9 @@ def role_writer(name, policy, max_frame_size, count, *caps_list):
     for c in caps_list:
         caps = Gst.Caps.from_string(c)
         a.set_property("caps", caps)
-        st = caps.get_structure(0)
-        if st.get_name() == "video/x-raw":
+        # A Caps method, not the structure's name: gst-python 1.26 wraps
+        # get_structure()'s result in a StructureWrapper without get_name().
+        if caps.is_subset(Gst.Caps.from_string("video/x-raw")):
             vi = gi_vi.VideoInfo.new_from_caps(caps)
             size_b = vi.size
         else:

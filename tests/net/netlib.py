@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -11,12 +12,12 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PRODUCER = os.path.join(HERE, "producer.py")
 
-# Where Debian 12 keeps each element the recipes use.
+# Where Debian 12 and 13 keep each element the recipes use.
 _PACKAGES = {
     "gdppay": "gstreamer1.0-plugins-bad", "gdpdepay": "gstreamer1.0-plugins-bad",
     "tcpclientsink": "gstreamer1.0-plugins-base", "tcpserversrc": "gstreamer1.0-plugins-base",
@@ -88,6 +89,15 @@ def wait_for(cond: Callable[[], bool], timeout: float, what: str, procs: tuple["
             logs = "".join(p.describe() for p in procs)
             raise AssertionError(f"{what}: not within {timeout} s{logs}")
         time.sleep(0.01)
+
+
+@contextlib.contextmanager
+def logs_on_failure(procs: list["Proc"]) -> Iterator[None]:
+    """An error inside (a reader that found no channel, a frame out of order) fails with every process's log."""
+    try:
+        yield
+    except Exception as e:
+        raise AssertionError(f"{type(e).__name__}: {e}{''.join(p.describe() for p in procs)}") from e
 
 
 class Proc:

@@ -145,7 +145,7 @@ def test_drops_on_host_a_show_on_host_b(tmp_path, channels) -> None:
                                "--queue", "1")
         procs.append(prod)
         prev, jumps, lost = -1, 0, 0
-        with shmring.Reader(b, timeout=30, frame_timeout=30) as rd:
+        with netlib.logs_on_failure(procs), shmring.Reader(b, timeout=30, frame_timeout=30) as rd:
             for f in rd:
                 n = pattern_seq(f.array)
                 assert check_pattern(f.array, n) and n > prev

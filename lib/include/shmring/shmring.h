@@ -222,7 +222,7 @@ enum shmring_frame_flags {
  *   2 planes, tiled (the stride encodes tiles; only each plane_offset <=
  *     frame_size is checked, and a reader of the tiles must use GStreamer's
  *     own layout): NV12_4L4 NV12_32L32 NV12_16L32S NV12_64Z32 NV12_8L128
- *     NV12_10BE_8L128
+ *     NV12_10BE_8L128 NV12_10LE40_4L4 MT2110T MT2110R
  *   2 planes, all height rows: NV16 NV61 NV24
  *   4 planes: A420 (planes 1-2 ceil(height/2) rows), GBRA (all height)
  * A known format must have its number of planes.  Any other format (or
