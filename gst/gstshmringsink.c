@@ -883,8 +883,8 @@ gst_shmring_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
     }
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
         ("Could not publish the stream format on channel \"%s\": %s.",
-            self->name, shmring_strerror (r)),
-        ("%s; caps: %s", shmring_last_error (), str));
+            self->name, shmring_last_error ()),
+        ("%s; caps: %s", shmring_strerror (r), str));
     g_free (str);
     return FALSE;
   }
