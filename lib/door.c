@@ -25,12 +25,16 @@ int _shmring_address(const char *name, struct sockaddr_un *a)
 	return (int)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
 }
 
+/* Send one message with at most SEND_FDS_MAX descriptors. */
+#define SEND_FDS_MAX 4
 int _shmring_send(int sock, const void *msg, size_t len, const int *fds, int nfds)
 {
 	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
+		char buf[CMSG_SPACE(SEND_FDS_MAX * sizeof(int))];
 		struct cmsghdr align;
 	} u;
+	if (nfds > SEND_FDS_MAX)
+		return -EINVAL;
 	struct iovec iov = {(void *)msg, len};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	if (nfds > 0) {
@@ -48,7 +52,8 @@ int _shmring_send(int sock, const void *msg, size_t len, const int *fds, int nfd
 }
 
 /* Receive one message of at most len bytes and at most maxfds descriptors
- * (any more are closed, and so is everything on a truncated message).
+ * (more make the whole message invalid: everything is closed, as on a
+ * truncated message).
  * Returns the message length, or -errno (-ECONNRESET on hang-up). */
 int _shmring_recv(int sock, void *msg, size_t len, int *fds, int maxfds, int *nfds)
 {
