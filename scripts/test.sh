@@ -37,9 +37,9 @@ meson setup build -Dwerror=true
 meson compile -C build
 run build --no-suite fuzz
 
-echo "== library, stress and GStreamer element tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+echo "== library, stress, GStreamer element and pipeline-shape tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
-  -Dpython=disabled -Dexamples=disabled -Dfuzz=disabled
+  -Dexamples=disabled -Dfuzz=disabled
 meson compile -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   run build-asan --suite lib --suite stress --suite fuzz-replay
@@ -48,6 +48,12 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 # valgrind's job: GLib's own process-lifetime allocations would drown them.
 GST_REGISTRY_FORK=no ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run build-asan gst-elements
+# The pipelines users write (gst-shapes): producers and readers are Python
+# and gst-launch-1.0 processes, so the sanitizer runtimes are preloaded
+# into them to load the sanitized plugin and library.
+LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" \
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  run build-asan --suite gst-shapes
 
 echo "== library suite under valgrind"
 run build --suite lib --suite fuzz-replay \

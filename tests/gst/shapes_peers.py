@@ -110,9 +110,9 @@ def gst_init():
 
 def video_geometry(caps):
     """(format, width, height, stride of plane 0) of raw video caps, else None."""
-    from gi.repository import GstVideo
-    s = caps.get_structure(0)
-    if s.get_name() != "video/x-raw":
+    from gi.repository import Gst, GstVideo
+    # Caps.is_subset: gst-python 1.26's get_structure() gives a wrapper without get_name().
+    if not caps.is_subset(Gst.Caps.from_string("video/x-raw")):
         return None
     vi = GstVideo.VideoInfo.new_from_caps(caps)
     if vi is None:
