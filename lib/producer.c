@@ -386,8 +386,9 @@ static int reserve_slot(shmring_producer *p, uint64_t max_size, uint64_t deadlin
 	return (int)s;
 }
 
-int shmring_producer_reserve(shmring_producer *p, size_t max_size, int64_t timeout_ns, void **data,
-			      uint64_t *id)
+/* Reserve (claimed: waits up to deadline for room) or lend (never waits). */
+static int reserve_or_lend(shmring_producer *p, size_t max_size, uint64_t deadline, int lent, void **data,
+			   uint64_t *id)
 {
 	if (!p || !data || !id)
 		return fail(EINVAL, "NULL argument");
@@ -400,34 +401,11 @@ int shmring_producer_reserve(shmring_producer *p, size_t max_size, int64_t timeo
 			    p->name);
 	pthread_mutex_lock(&p->lock);
 	int rc = outstanding(p) < p->max_reserved
-			 ? reserve_slot(p, max_size, _shmring_deadline(timeout_ns), 0, id)
+			 ? reserve_slot(p, max_size, deadline, lent, id)
 			 : fail(EINVAL, "channel '%s': %u reservations outstanding, the most "
 				"(max_reserved); commit or abort one first", p->name, p->max_reserved);
 	pthread_mutex_unlock(&p->lock);
-	if (rc < 0)
-		return rc;
-	*data = pool_payload(&p->m, (uint32_t)rc);
-	return 0;
-}
-
-int shmring_producer_lend(shmring_producer *p, size_t max_size, void **data, uint64_t *id)
-{
-	if (!p || !data || !id)
-		return fail(EINVAL, "NULL argument");
-	if (max_size > p->m.id.slot_size)
-		return fail(EMSGSIZE, "channel '%s': a %zu-byte frame does not fit its %llu-byte slots; "
-			    "create the producer with slot_size >= %zu", p->name, max_size,
-			    (unsigned long long)p->m.id.slot_size, max_size);
-	if (!p->cur_desc && !p->have_pending)
-		return fail(EINVAL, "channel '%s': set a stream description before the first frame",
-			    p->name);
-	pthread_mutex_lock(&p->lock);
-	int rc = outstanding(p) < p->max_reserved
-			 ? reserve_slot(p, max_size, 0, 1, id)
-			 : fail(EINVAL, "channel '%s': %u reservations outstanding, the most "
-				"(max_reserved); commit or abort one first", p->name, p->max_reserved);
-	pthread_mutex_unlock(&p->lock);
-	if (rc == -ETIMEDOUT)
+	if (rc == -ETIMEDOUT && lent)
 		rc = fail(EAGAIN, "channel '%s': readers still hold frames of the description slot "
 			  "the new stream description needs; lend again later, or reserve and wait",
 			  p->name);
@@ -435,6 +413,17 @@ int shmring_producer_lend(shmring_producer *p, size_t max_size, void **data, uin
 		return rc;
 	*data = pool_payload(&p->m, (uint32_t)rc);
 	return 0;
+}
+
+int shmring_producer_reserve(shmring_producer *p, size_t max_size, int64_t timeout_ns, void **data,
+			      uint64_t *id)
+{
+	return reserve_or_lend(p, max_size, _shmring_deadline(timeout_ns), 0, data, id);
+}
+
+int shmring_producer_lend(shmring_producer *p, size_t max_size, void **data, uint64_t *id)
+{
+	return reserve_or_lend(p, max_size, 0, 1, data, id);
 }
 
 static struct resv *find_resv(shmring_producer *p, uint64_t id)
