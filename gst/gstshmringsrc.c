@@ -988,20 +988,18 @@ gst_shmring_src_copy (GstShmringSrc * self, const struct shmring_frame *frame)
   return buf;
 }
 
+/* Step 1: the next frame, attaching (and, with reconnect, attaching
+ * again) as needed.  GST_FLOW_OK with *frame held through *out_cr (a
+ * reference the caller owns); else EOS, FLUSHING or ERROR (posted). */
 static GstFlowReturn
-gst_shmring_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
+gst_shmring_src_take (GstShmringSrc * self, struct shmring_frame *frame,
+    ConsumerRef ** out_cr)
 {
-  GstShmringSrc *self = GST_SHMRING_SRC (psrc);
-  struct shmring_frame frame;
   ConsumerRef *cr;
-  HeldFrame *hf;
-  GstBuffer *buf;
-  GstMemory *mem;
   GstFlowReturn ret;
   guint64 skip_gen = 0;
   unsigned flags;
-  gboolean reconnect, copy;
-  guint held;
+  gboolean reconnect;
   int r;
 
 again:
@@ -1018,7 +1016,7 @@ again:
     goto again;
   }
 
-  r = shmring_consumer_next (cr->c, &frame, SHMRING_FOREVER, flags);
+  r = shmring_consumer_next (cr->c, frame, SHMRING_FOREVER, flags);
   if (r == 0) {
     GST_INFO_OBJECT (self, "end of stream on channel %s", self->name);
     consumer_unref (cr);
@@ -1067,6 +1065,25 @@ again:
     consumer_unref (cr);
     return GST_FLOW_ERROR;
   }
+
+  *out_cr = cr;
+  return GST_FLOW_OK;
+}
+
+/* Step 2: the caps the frame names, then the frame as a buffer: lent
+ * (its memory is the slot, given back when the buffer is freed) or, when
+ * this reader holds its most, copied.  Takes the frame and cr. */
+static GstFlowReturn
+gst_shmring_src_wrap (GstShmringSrc * self, ConsumerRef * cr,
+    const struct shmring_frame *f, GstBuffer ** out)
+{
+  struct shmring_frame frame = *f;
+  HeldFrame *hf;
+  GstBuffer *buf;
+  GstMemory *mem;
+  GstFlowReturn ret;
+  gboolean copy;
+  guint held;
 
   /* From here on the frame is held: any exit path releases it. */
   hf = g_new (HeldFrame, 1);
@@ -1129,6 +1146,17 @@ again:
     gst_buffer_append_memory (buf, mem);
   }
 
+  *out = buf;
+  return GST_FLOW_OK;
+}
+
+/* Step 3: the frame's times, flags, number, commit time and layout. */
+static void
+gst_shmring_src_stamp (GstShmringSrc * self, GstBuffer * buf,
+    const struct shmring_frame *f)
+{
+  const struct shmring_frame frame = *f;
+
   if (!self->have_offset && self->ts_mode == TIMESTAMP_MODE_RUNNING_TIME)
     gst_shmring_src_compute_offset (self, &frame);
   GST_BUFFER_PTS (buf) = gst_shmring_src_map_time (self, frame.meta.pts);
@@ -1147,6 +1175,15 @@ again:
         GST_VIDEO_INFO_N_PLANES (&self->info), self->info.offset,
         self->info.stride);
   }
+
+}
+
+/* Step 4: count the frame, and flag the first after a gap DISCONT. */
+static void
+gst_shmring_src_count (GstShmringSrc * self, GstBuffer * buf,
+    const struct shmring_frame *f)
+{
+  const struct shmring_frame frame = *f;
 
   self->got_frame = TRUE;
   self->lost_runs = 0;
@@ -1170,6 +1207,24 @@ again:
     self->discont = FALSE;
   }
 
+}
+
+static GstFlowReturn
+gst_shmring_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
+{
+  GstShmringSrc *self = GST_SHMRING_SRC (psrc);
+  struct shmring_frame frame;
+  ConsumerRef *cr = NULL;
+  GstBuffer *buf = NULL;
+  GstFlowReturn ret;
+
+  ret = gst_shmring_src_take (self, &frame, &cr);
+  if (ret == GST_FLOW_OK)
+    ret = gst_shmring_src_wrap (self, cr, &frame, &buf);
+  if (ret != GST_FLOW_OK)
+    return ret;
+  gst_shmring_src_stamp (self, buf, &frame);
+  gst_shmring_src_count (self, buf, &frame);
   *outbuf = buf;
   return GST_FLOW_OK;
 }

@@ -64,6 +64,15 @@ echo "== GStreamer element tests under valgrind"
 CK_FORK=no run build gst-elements --timeout-multiplier 5 \
   --wrap="valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no --suppressions=$PWD/tests/gst/valgrind.supp"
 
+echo "== the pipeline shapes under valgrind: each shape once (lossless), every producer and reader process under it"
+# Memory errors only: Python keeps what it allocates until exit, so leaks
+# are the leaks tracer's job (gst-elements-leaks).
+mapfile -t shapes < <(meson test -C build --list --suite gst-shapes 2>/dev/null |
+  sed -n 's|.* / \(gst-shapes-.*-lossless\)$|\1|p')
+PYTHONMALLOC=malloc \
+  SHAPES_PEER_WRAP="valgrind --quiet --error-exitcode=1 --leak-check=no --suppressions=$PWD/tests/gst/valgrind.supp" \
+  run build --timeout-multiplier 4 "${shapes[@]}"
+
 echo "== fuzzing (clang, libFuzzer); every C file compiled with clang, warnings as errors"
 CC=clang meson setup build-fuzz -Dwerror=true -Dpython=disabled
 meson compile -C build-fuzz

@@ -38,6 +38,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = os.path.join(HERE, "shapes_peers.py")
+# SHAPES_PEER_WRAP: a command line every helper process runs under (valgrind, in CI).
+WRAP = os.environ.get("SHAPES_PEER_WRAP", "").split()
 PY = sys.executable
 GST_LAUNCH = os.environ.get("GST_LAUNCH", "gst-launch-1.0")
 NONE = -1
@@ -93,7 +95,7 @@ class Proc:
 
     def __init__(self, what, args, stdin=False):
         self.what = what
-        self.p = subprocess.Popen([PY, PEERS] + [str(a) for a in args], stdout=subprocess.PIPE,
+        self.p = subprocess.Popen(WRAP + [PY, PEERS] + [str(a) for a in args], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                   text=True, bufsize=1)
         self.t0 = time.monotonic()
