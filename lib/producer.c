@@ -538,24 +538,36 @@ static void publish(shmring_producer *p, struct resv *rv, uint16_t type, uint64_
 	wake_readers(p);
 }
 
+/* Reservation id, not yet committed, of the kind the caller commits (lent
+ * or not), with room for size bytes; NULL (message set) otherwise.  Lock
+ * held. */
+static struct resv *committable(shmring_producer *p, uint64_t id, size_t size, int lent, int *rc)
+{
+	struct resv *rv = find_resv(p, id);
+	if (!rv || rv->committed)
+		*rc = fail(EINVAL, "channel '%s': no reservation %llu to commit", p->name,
+			   (unsigned long long)id);
+	else if (rv->lent != lent)
+		*rc = fail(EINVAL, "channel '%s': reservation %llu is %slent: commit it with %s", p->name,
+			   (unsigned long long)id, lent ? "not " : "",
+			   lent ? "shmring_producer_commit()" : "shmring_producer_commit_lent()");
+	else if (size > rv->max_size)
+		*rc = fail(EMSGSIZE, "channel '%s': committing %zu bytes of a %llu-byte reservation",
+			   p->name, size, (unsigned long long)rv->max_size);
+	else
+		return rv;
+	return NULL;
+}
+
 int shmring_producer_commit(shmring_producer *p, uint64_t id, size_t size,
 			     const struct shmring_meta *meta)
 {
 	if (!p)
 		return fail(EINVAL, "NULL producer");
 	pthread_mutex_lock(&p->lock);
-	struct resv *rv = find_resv(p, id);
 	int rc = 0;
-	if (!rv || rv->committed)
-		rc = fail(EINVAL, "channel '%s': no reservation %llu to commit", p->name,
-			  (unsigned long long)id);
-	else if (rv->lent)
-		rc = fail(EINVAL, "channel '%s': reservation %llu is lent: commit it with "
-			  "shmring_producer_commit_lent()", p->name, (unsigned long long)id);
-	else if (size > rv->max_size)
-		rc = fail(EMSGSIZE, "channel '%s': committing %zu bytes of a %llu-byte reservation",
-			  p->name, size, (unsigned long long)rv->max_size);
-	else
+	struct resv *rv = committable(p, id, size, 0, &rc);
+	if (rv)
 		publish(p, rv, SHMRING_SLOT_FRAME, size, meta);
 	pthread_mutex_unlock(&p->lock);
 	return rc;
@@ -567,29 +579,18 @@ int shmring_producer_commit_lent(shmring_producer *p, uint64_t id, size_t size,
 	if (!p)
 		return fail(EINVAL, "NULL producer");
 	pthread_mutex_lock(&p->lock);
-	struct resv *rv = find_resv(p, id);
 	int rc = 0;
-	if (!rv || rv->committed)
-		rc = fail(EINVAL, "channel '%s': no reservation %llu to commit", p->name,
-			  (unsigned long long)id);
-	else if (!rv->lent)
-		rc = fail(EINVAL, "channel '%s': reservation %llu is not lent: commit it with "
-			  "shmring_producer_commit()", p->name, (unsigned long long)id);
-	else if (size > rv->max_size)
-		rc = fail(EMSGSIZE, "channel '%s': committing %zu bytes of a %llu-byte reservation",
-			  p->name, size, (unsigned long long)rv->max_size);
-	else if (p->policy == SHMRING_POLICY_LOSSLESS)
+	struct resv *rv = committable(p, id, size, 1, &rc);
+	if (rv && p->policy == SHMRING_POLICY_LOSSLESS) {
 		rc = wait_room(p, _shmring_deadline(timeout_ns));
-	if (rc == 0) {
 		/* wait_room let go of the lock while asleep: the reservation
 		 * may have been given back meanwhile. */
-		rv = find_resv(p, id);
-		if (!rv || rv->committed)
+		if (rc == 0 && !(rv = committable(p, id, size, 1, &rc)))
 			rc = fail(EINVAL, "channel '%s': reservation %llu was given back while its "
 				  "commit waited", p->name, (unsigned long long)id);
-		else
-			publish(p, rv, SHMRING_SLOT_FRAME, size, meta);
 	}
+	if (rv && rc == 0)
+		publish(p, rv, SHMRING_SLOT_FRAME, size, meta);
 	pthread_mutex_unlock(&p->lock);
 	return rc;
 }
