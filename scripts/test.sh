@@ -67,11 +67,9 @@ CK_FORK=no run build gst-elements --timeout-multiplier 5 \
 echo "== the pipeline shapes under valgrind: each shape once (lossless), every producer and reader process under it"
 # Memory errors only: Python keeps what it allocates until exit, so leaks
 # are the leaks tracer's job (gst-elements-leaks).  rs-sync checks timing
-# against the clock, which valgrind's pace cannot keep; seek failed once at
-# that pace (a frame of before the seek reaching the sink after it), which
-# is still to be understood: it runs plain, under ASan and on Debian 13.
+# against the clock, which valgrind's pace cannot keep.
 mapfile -t shapes < <(meson test -C build --list --suite gst-shapes 2>/dev/null |
-  sed -n 's|.* / \(gst-shapes-.*-lossless\)$|\1|p' | grep -v -e '-rs-sync-' -e '-seek-')
+  sed -n 's|.* / \(gst-shapes-.*-lossless\)$|\1|p' | grep -v -e '-rs-sync-')
 PYTHONMALLOC=malloc \
   SHAPES_PEER_WRAP="valgrind --quiet --error-exitcode=1 --leak-check=no --suppressions=$PWD/tests/gst/valgrind.supp" \
   run build --timeout-multiplier 4 "${shapes[@]}"

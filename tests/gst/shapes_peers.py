@@ -23,6 +23,7 @@ import faulthandler
 import json
 import os
 import sys
+import threading
 import time
 import zlib
 
@@ -398,11 +399,27 @@ class Producer:
         self.set_state(Gst.State.PLAYING)
         self.wait_frames(self.a.every)
         self.wait_state(Gst.State.PLAYING)
-        before = self.next_stamp
+        # The first frame of the new position is the first one stamped after the flush ends at the
+        # stamping element: until the flush starts there, the streaming thread goes on stamping frames
+        # of the old position, however soon after the seek call.
+        flushed = threading.Event()
+        boundary = []
+
+        def on_flush(pad, info):
+            if info.get_event().type == Gst.EventType.FLUSH_STOP and not flushed.is_set():
+                boundary.append(self.next_stamp)
+                flushed.set()
+            return Gst.PadProbeReturn.OK
+
+        pad = self.p.get_by_name(self.a.stamp).get_static_pad("src")
+        probe = pad.add_probe(Gst.PadProbeType.EVENT_FLUSH, on_flush)
         if not self.p.seek_simple(Gst.Format.TIME, Gst.SeekFlags.FLUSH | Gst.SeekFlags.ACCURATE,
                                   self.a.position):
             self.fail("the seek was refused")
-        log("seeked after-stamp=%d" % before)
+        if not flushed.wait(60):
+            self.fail("the seek's flush never reached %s" % self.a.stamp)
+        pad.remove_probe(probe)
+        log("seeked after-stamp=%d" % boundary[0])
         self.to_eos()
 
     def script_cycles(self):
