@@ -839,13 +839,20 @@ class Reader:
         hup = bool(ev)
         if hup and ev[0][1] & select.POLLIN:
             try:
-                msg = sock.recv(_REFUSED_SIZE, socket.MSG_DONTWAIT)
+                msg, fds, flags, _addr = socket.recv_fds(sock, _REFUSED_SIZE, 4, socket.MSG_DONTWAIT)
             except OSError:
-                msg = b""
-            refused = _refused(msg)
+                msg, fds, flags = b"", [], 0
+            for fd in fds:
+                os.close(fd)
+            refused = _refused(msg) if not fds else None
             if refused is not None:
                 self._ended = refused
                 raise refused
+            if msg:  # the producer is alive and spoke out of turn: said as such, with what it sent, not a death
+                self._ended = CorruptSegment(f"channel {self.name!r}: the producer sent a message after WELCOME, "
+                                             f"where the protocol has none but REFUSED: "
+                                             f"{_received(msg, len(fds), flags)}")
+                raise self._ended
         # Acquire: pairs with the producer's release store of state (S1), loaded
         # after the hang-up so that a clean close is not taken for a death.
         st = A.load_acquire_32(self._pool + _STATE)

@@ -416,3 +416,16 @@ def test_top_marks_troubled_channels_and_shows_the_others(channel: str, forged) 
     for name, kind in names.items():
         line = next(x for x in lines if x.startswith(name + " "))
         assert re.fullmatch(rf"{re.escape(name)} +error: .*", line) and TROUBLES[kind] in line, (kind, line)
+
+
+def test_a_message_after_welcome_is_named_not_a_death(channel: str) -> None:
+    """A live producer that sends a reader anything but REFUSED after WELCOME broke the protocol; the reader
+    (shmring view's) says so and what it got, instead of reporting that the producer died."""
+    with shmring.Writer(channel, caps="x", max_frame_size=4096) as wr, shmring.Reader(channel, timeout=1) as rd:
+        conn = next(r for r in wr._readers if r is not None).sock  # private: the producer's end
+        conn.send(GARBAGE)
+        with pytest.raises(shmring.Error) as e:
+            rd.next_frame(timeout=10)
+        assert isinstance(e.value, shmring.CorruptSegment) and not isinstance(e.value, shmring.ProducerDied)
+        assert f"channel '{channel}': the producer sent a message after WELCOME" in str(e.value)
+        assert f"{len(GARBAGE)} bytes (type {int.from_bytes(GARBAGE[:4], 'little')}, " in str(e.value)
