@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import select
 import sys
 import time
-from typing import Any, Iterator, Optional, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterator, Optional, Sequence, Union
 
 from . import __version__
-from ._errors import Error
+from ._errors import Error, Refused
 from ._reader import inspect
 from ._stats import Stats, list_channels
 
@@ -37,18 +39,65 @@ def _mib(n: int) -> str:
     return f"{n / (1 << 20):.1f} MiB"
 
 
+def _trouble(name: str, e: BaseException) -> str:
+    """One line (escaped) naming channel ``name`` and what went wrong asking it: its producer was silent, hung
+    up, refused (its own words), answered garbage, or its memory failed the checks."""
+    if isinstance(e, Refused):
+        code = errno.errorcode.get(e.errno, str(e.errno))
+        text = f"channel {name!r}: the producer refused this observer ({code}): {e}"
+    elif isinstance(e, Error):
+        text = str(e) if repr(name) in str(e) else f"channel {name!r}: {e}"
+    elif isinstance(e, OSError):
+        text = f"channel {name!r}: {e.strerror or e}"
+    else:  # a bug here, or a check the reader lacks: said, not a traceback that hides the other channels
+        text = f"channel {name!r}: {type(e).__name__}: {e}"
+    return _safe(text)
+
+
+def _short(name: str, line: str) -> str:
+    """``_trouble``'s line without the channel's name, for a table whose first column is the name."""
+    prefix = _safe(f"channel {name!r}: ")
+    return line[len(prefix):] if line.startswith(prefix) else line
+
+
+_Sample = Union[Stats, BaseException]
+
+
+def _ask(name: str, timeout: float) -> _Sample:
+    try:
+        return inspect(name, timeout=timeout, answer_timeout=timeout)
+    except Exception as e:  # whatever it is, it goes on the channel's own line
+        return e
+
+
+def _ask_all(names: list[str], timeout: float) -> dict[str, _Sample]:
+    """name -> Stats, or the exception met asking it: every channel asked at once, each for at most ``timeout``
+    seconds to appear and as long to answer, so that silent producers cost one timeout, not one each."""
+    if not names:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(len(names), 64), thread_name_prefix="shmring ask") as pool:
+        results = list(pool.map(lambda n: _ask(n, timeout), names))
+    return dict(zip(names, results))
+
+
+def _check_timeout(args: argparse.Namespace) -> None:
+    if not args.timeout > 0:
+        raise Error(f"--timeout must be positive, got {args.timeout}")
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
+    _check_timeout(args)
     names = list_channels()
     if not names:
         print("no channels")
         return 0
+    sampled = _ask_all(names, args.timeout)
     print(f"{'NAME':<24} {'STATE':<7} {'POLICY':<9} {'PRODUCER':>8} {'UID':>6} {'READERS':<24} {'WRITTEN':>9}  "
           "STREAM")
-    for name in names:
-        try:
-            st = inspect(name)
-        except (Error, OSError) as e:
-            print(f"{name:<24} error: {_safe(e)}")  # one broken channel does not hide the others
+    for name, st in sampled.items():
+        if not isinstance(st, Stats):
+            # One channel in trouble does not hide the others, nor change the exit status: the listing worked.
+            print(f"{name:<24} error: {_short(name, _trouble(name, st))}")
             continue
         pids = " ".join(str(r.pid) for r in st.readers)
         readers = f"{len(st.readers)}/{st.max_readers}" + (f" ({pids})" if pids else "")
@@ -91,14 +140,19 @@ def _print_info(st: Stats, fps: Optional[float]) -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    st = inspect(args.name, timeout=args.timeout)
-    fps = None
-    if args.measure > 0:
-        time.sleep(args.measure)  # sampling interval for the measured rate
-        st2 = inspect(args.name, timeout=args.timeout)
-        if st2.generation == st.generation:
-            fps = (st2.frames_written - st.frames_written) / args.measure
-        st = st2
+    _check_timeout(args)
+    try:
+        st = inspect(args.name, timeout=args.timeout, answer_timeout=args.timeout)
+        fps = None
+        if args.measure > 0:
+            time.sleep(args.measure)  # sampling interval for the measured rate
+            st2 = inspect(args.name, timeout=args.timeout, answer_timeout=args.timeout)
+            if st2.generation == st.generation:
+                fps = (st2.frames_written - st.frames_written) / args.measure
+            st = st2
+    except (Error, OSError) as e:
+        print(f"shmring: {_trouble(args.name, e)}", file=sys.stderr)
+        return 1
     _print_info(st, fps)
     return 0
 
@@ -141,15 +195,9 @@ def cmd_view(args: argparse.Namespace) -> int:
 
 
 # --- top -----------------------------------------------------------------
-def _sample() -> dict[str, Any]:
-    """name -> Stats (or the Error met inspecting it) for every channel."""
-    out: dict[str, Any] = {}
-    for name in list_channels():
-        try:
-            out[name] = inspect(name)
-        except (Error, OSError) as e:
-            out[name] = e
-    return out
+def _sample(timeout: float) -> dict[str, Any]:
+    """name -> Stats (or the exception met asking it) for every channel, asked at once."""
+    return _ask_all(list_channels(), timeout)
 
 
 def top_screen(prev: dict[str, Any], cur: dict[str, Any], dt: float) -> list[str]:
@@ -158,7 +206,7 @@ def top_screen(prev: dict[str, Any], cur: dict[str, Any], dt: float) -> list[str
              f"{'NAME':<24} {'STATE':<7} {'FPS':>7} {'READERS':>7} {'LAG':>6} {'DROPPED':>8}  STREAM"]
     for name, st in cur.items():
         if not isinstance(st, Stats):
-            lines.append(f"{name:<24} error: {_safe(st)}")
+            lines.append(f"{name:<24} error: {_short(name, _trouble(name, st))}")
             continue
         p = prev.get(name)
         fps = "-"
@@ -223,25 +271,26 @@ class _Keys:
                     return True
 
 
-def _screens(interval: float, keys: _Keys) -> Iterator[list[str]]:
-    prev, t0 = _sample(), time.monotonic()
+def _screens(interval: float, timeout: float, keys: _Keys) -> Iterator[list[str]]:
+    prev, t0 = _sample(timeout), time.monotonic()
     while True:
         if keys.wait_quit(interval):
             return
-        cur, t1 = _sample(), time.monotonic()
+        cur, t1 = _sample(timeout), time.monotonic()
         yield top_screen(prev, cur, t1 - t0)
         prev, t0 = cur, t1
 
 
 def cmd_top(args: argparse.Namespace) -> int:
-    if args.interval <= 0:
+    if not args.interval > 0:
         raise Error(f"--interval must be positive, got {args.interval}")
+    _check_timeout(args)
     count = 1 if args.once else args.count
     clear = sys.stdout.isatty()
     shown = 0
     try:
         with _Keys() as keys:
-            for lines in _screens(args.interval, keys):
+            for lines in _screens(args.interval, args.timeout, keys):
                 text = "\n".join(lines) + "\n"
                 sys.stdout.write(("\x1b[H\x1b[2J" + text) if clear else (text + "\n" if count != 1 else text))
                 sys.stdout.flush()
@@ -259,11 +308,14 @@ def build_parser(prog: str = "shmring") -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
     sub.required = True
-    s = sub.add_parser("ls", help="list channels")
+    s = sub.add_parser("ls", help="list channels (each one in trouble on its own line, naming it)")
+    s.add_argument("--timeout", type=float, default=1.0, metavar="SECONDS",
+                   help="seconds to wait for each producer's answer, all asked at once (default 1)")
     s.set_defaults(func=cmd_ls)
     s = sub.add_parser("info", help="show a channel's stream, memory, counters and readers (as an observer)")
     s.add_argument("name")
-    s.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for the producer (default 1)")
+    s.add_argument("--timeout", type=float, default=1.0, metavar="SECONDS",
+                   help="seconds to wait for the producer, and as long for its answer (default 1)")
     s.add_argument("--measure", type=float, default=0.5, metavar="SECONDS",
                    help="sample the frame rate over this long (0 = do not; default 0.5)")
     s.set_defaults(func=cmd_info)
@@ -278,6 +330,8 @@ def build_parser(prog: str = "shmring") -> argparse.ArgumentParser:
     s.add_argument("--interval", type=float, default=1.0, metavar="SECONDS", help="refresh period (default 1)")
     s.add_argument("--once", action="store_true", help="print one screen and exit")
     s.add_argument("--count", type=int, default=0, metavar="N", help="exit after N screens (0 = never)")
+    s.add_argument("--timeout", type=float, default=1.0, metavar="SECONDS",
+                   help="seconds to wait for each producer's answer, all asked at once (default 1)")
     s.set_defaults(func=cmd_top)
     return p
 

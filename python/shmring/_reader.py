@@ -30,8 +30,9 @@ from typing import Any, Iterator, Optional, cast
 from . import _atomic as A
 from . import _layout as L
 from . import _sys
-from ._errors import (ChannelBusy, ChannelNotFound, Closed, CorruptSegment, Error, HoldsExhausted, PermissionDenied,
-                      ProducerClosed, ProducerDied, ProtocolVersion, Refused, Timeout, UntrustedProducer)
+from ._errors import (ChannelBusy, ChannelNotFound, ChannelOSError, Closed, CorruptSegment, Error, HoldsExhausted,
+                      PermissionDenied, ProducerClosed, ProducerDied, ProtocolVersion, Refused, Timeout,
+                      UntrustedProducer)
 from ._frame import Frame, _Layout, layout
 from ._stats import Stats, list_channels, stats_of
 from ._video import TILED, VSUB, StreamInfo, plane_rows
@@ -256,6 +257,18 @@ def _refused(msg: bytes) -> Optional[Refused]:
     if err == errno.EACCES:
         return PermissionDenied(text, err)
     return Refused(text, err)
+
+
+def _received(msg: bytes, nfds: int, flags: int = 0) -> str:
+    """What a peer sent, for an error message: its length, its type and size fields (or its bytes), its
+    descriptors."""
+    what = f"{'more than ' if flags & socket.MSG_TRUNC else ''}{len(msg)} bytes"
+    if len(msg) >= 8:
+        mtype, size = struct.unpack_from("<II", msg)
+        what += f" (type {mtype}, size {size})"
+    else:
+        what += f" ({msg.hex()})"
+    return f"{what}, {nfds} descriptor{'' if nfds == 1 else 's'}"
 
 
 class Reader:
@@ -826,13 +839,20 @@ class Reader:
         hup = bool(ev)
         if hup and ev[0][1] & select.POLLIN:
             try:
-                msg = sock.recv(_REFUSED_SIZE, socket.MSG_DONTWAIT)
+                msg, fds, flags, _addr = socket.recv_fds(sock, _REFUSED_SIZE, 4, socket.MSG_DONTWAIT)
             except OSError:
-                msg = b""
-            refused = _refused(msg)
+                msg, fds, flags = b"", [], 0
+            for fd in fds:
+                os.close(fd)
+            refused = _refused(msg) if not fds else None
             if refused is not None:
                 self._ended = refused
                 raise refused
+            if msg:  # the producer is alive and spoke out of turn: said as such, with what it sent, not a death
+                self._ended = CorruptSegment(f"channel {self.name!r}: the producer sent a message after WELCOME, "
+                                             f"where the protocol has none but REFUSED: "
+                                             f"{_received(msg, len(fds), flags)}")
+                raise self._ended
         # Acquire: pairs with the producer's release store of state (S1), loaded
         # after the hang-up so that a clean close is not taken for a death.
         st = A.load_acquire_32(self._pool + _STATE)
@@ -891,28 +911,41 @@ _EOS_MARK = cast(Frame, object())  # _take()'s "end of stream" (never handed out
 
 
 
-def inspect(name: str, timeout: Optional[float] = 1.0) -> Stats:
+def inspect(name: str, timeout: Optional[float] = 1.0, *, answer_timeout: Optional[float] = None) -> Stats:
     """Connect to channel ``name`` as an observer (not a reader) and return its counters and stream.
 
-    Waits up to ``timeout`` seconds for a producer; raises ChannelNotFound,
-    Refused / PermissionDenied, CorruptSegment, Timeout like Reader.
+    Waits up to ``timeout`` seconds for a producer, then up to
+    ``answer_timeout`` seconds (default 5: a live producer answers at once)
+    for its answer; raises ChannelNotFound, Refused / PermissionDenied,
+    CorruptSegment, Timeout like Reader, and ChannelOSError (ECONNRESET)
+    for a producer that hangs up without answering.
     """
     name = _sys.check_name(name)
     deadline = None if timeout is None else time.monotonic() + timeout
+    wait = _ANSWER_S if answer_timeout is None else answer_timeout
     s = _connect(name, deadline)
-    puid = struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
     fds: list[int] = []
     try:
-        s.send(_HELLO.pack(MSG_HELLO, _HELLO.size, VERSION, ROLE_OBSERVER, 0, MODE_CHANNEL, 0))
-        if not select.select([s], [], [], _ANSWER_S)[0]:
-            raise Timeout(f"channel {name!r}: the producer did not answer within {_ANSWER_S:.0f} s")
-        msg, fds, flags, _addr = socket.recv_fds(s, _REFUSED_SIZE, 2)
+        puid = struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
+        try:
+            s.send(_HELLO.pack(MSG_HELLO, _HELLO.size, VERSION, ROLE_OBSERVER, 0, MODE_CHANNEL, 0))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # it hung up already: what it sent before, if anything, is read below
+        if not select.select([s], [], [], wait)[0]:
+            raise Timeout(f"channel {name!r}: the producer did not answer within {wait:g} s")
+        try:
+            msg, fds, flags, _addr = socket.recv_fds(s, _REFUSED_SIZE, 2)
+        except ConnectionResetError:
+            msg, flags = b"", 0
+        if not msg:
+            raise ChannelOSError(f"channel {name!r}: the producer hung up without answering (it was closing, or "
+                                 f"it is not a shmring producer)", errno.ECONNRESET)
         refused = _refused(msg)
         if refused is not None and not fds:
             raise refused
-        if len(msg) != _WELCOME.size or flags & socket.MSG_CTRUNC or len(fds) != 1:
+        if len(msg) != _WELCOME.size or flags & (socket.MSG_CTRUNC | socket.MSG_TRUNC) or len(fds) != 1:
             raise CorruptSegment(f"channel {name!r}: the producer answered an observer's HELLO with an invalid "
-                                 f"message ({len(msg)} bytes, {len(fds)} descriptors)")
+                                 f"message of {_received(msg, len(fds), flags)}")
         w = _WELCOME.unpack(msg)
         if w[0] != MSG_WELCOME or w[2] != VERSION:
             raise CorruptSegment(f"channel {name!r}: the producer answered an observer's HELLO with message "

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import re
 import select
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -18,6 +20,7 @@ import numpy as np
 import pytest
 
 import shmring
+from shmring import _layout as L
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -256,3 +259,173 @@ def test_control_characters_never_reach_the_terminal(channel: str) -> None:
             assert "\x1b" not in out.stdout and "\x07" not in out.stdout, args
         info = run("info", channel, "--measure", "0").stdout
         assert "\\x1b]0;owned\\x07" in info
+
+
+# --- producers in trouble ------------------------------------------------------
+GARBAGE = b"\x1b[2Jnot a shmring answer"
+REFUSAL = b"go away \x1b]0;owned\x07 now"
+# What each forged producer does, and the words of the one line that names its trouble.
+TROUBLES = {
+    "silent": "the producer did not answer within",  # accepts, never answers
+    "hangs-up": "the producer hung up without answering",  # accepts and closes at once
+    "resets": "the producer hung up without answering",  # closes with SO_LINGER 0: a reset
+    "garbage": f"an invalid message of {len(GARBAGE)} bytes (type {int.from_bytes(GARBAGE[:4], 'little')}",
+    "refuses": "the producer refused this observer (EPROTO): go away \\x1b]0;owned\\x07 now",
+    "bad-pool": "pool is not sealed",  # a WELCOME with an unsealed memfd
+}
+
+
+class Forged:
+    """Producers that misbehave, each binding "\\0shmring/NAME" itself, all served by one thread until close()."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names  # name -> kind
+        self.listeners: dict[socket.socket, str] = {}
+        self.kept: list[socket.socket] = []  # the silent producers' connections, never answered
+        for name, kind in names.items():
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            s.bind("\0shmring/" + name)
+            s.listen(64)
+            self.listeners[s] = kind
+        self.wake_r, self.wake_w = os.pipe()
+        self.thread = threading.Thread(target=self._serve)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            ready, _, _ = select.select([self.wake_r, *self.listeners], [], [])
+            if self.wake_r in ready:
+                return
+            for ls in ready:
+                c, _ = ls.accept()
+                self._answer(c, self.listeners[ls])
+
+    def _answer(self, c: socket.socket, kind: str) -> None:
+        if kind == "silent":
+            self.kept.append(c)
+            return
+        if kind == "resets":
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        elif kind != "hangs-up":
+            c.settimeout(10)
+            c.recv(64)  # the HELLO: closing over unread data would reset the peer before the answer
+            if kind == "garbage":
+                c.send(GARBAGE)
+            elif kind == "refuses":
+                c.send(L.REFUSED_HEAD.pack(L.MSG_REFUSED, L.REFUSED_SIZE, errno.EPROTO, 0)
+                       + REFUSAL.ljust(L.MESSAGE_MAX, b"\0"))
+            elif kind == "bad-pool":
+                fd = os.memfd_create("forged", os.MFD_ALLOW_SEALING)
+                os.ftruncate(fd, 65536)
+                socket.send_fds(c, [L.WELCOME.pack(L.MSG_WELCOME, L.WELCOME.size, L.VERSION, 0xFFFFFFFF, 65536, 1,
+                                                   0, 0)], [fd])
+                os.close(fd)
+        c.close()
+
+    def close(self) -> None:
+        os.write(self.wake_w, b"x")
+        self.thread.join(30)
+        for s in [*self.listeners, *self.kept]:
+            s.close()
+        os.close(self.wake_r)
+        os.close(self.wake_w)
+
+
+@pytest.fixture
+def forged():
+    made: list[Forged] = []
+
+    def start(names: dict[str, str]) -> Forged:
+        f = Forged(names)
+        made.append(f)
+        return f
+
+    yield start
+    for f in made:
+        f.close()
+
+
+def _troubled(tag: str) -> dict[str, str]:
+    """A private name for each kind of trouble (pid in the name: suites running at once do not collide)."""
+    return {f"{tag}{os.getpid()}-{kind}": kind for kind in TROUBLES}
+
+
+def test_ls_lists_every_channel_and_each_trouble_on_its_line(channel: str, forged) -> None:
+    """A silent, hung-up, reset, garbage-speaking, refusing or bad-pool producer each gets one line naming its
+    trouble (escaped); the real channel among them is listed whole; the order is the names'; exit status 0."""
+    names = _troubled("ls")
+    forged(names)
+    with shmring.Writer(channel, width=33, height=7, format="BGR", fps=25) as wr:
+        wr.write(np.zeros((7, 33, 3), np.uint8))
+        ls = run("ls")
+    assert ls.returncode == 0 and ls.stderr == "", ls.stderr
+    assert "\x1b" not in ls.stdout and "\x07" not in ls.stdout
+    lines = ls.stdout.splitlines()[1:]
+    listed = [x.split()[0] for x in lines]
+    mine = [n for n in listed if n in names or n == channel]
+    assert mine == sorted([*names, channel])  # every one of them, in the names' order
+    line = next(x for x in lines if x.startswith(channel + " "))
+    assert re.fullmatch(rf"{re.escape(channel)} +open +lossless +{os.getpid()} +{os.geteuid()} +0/4 +1  BGR 33x7",
+                        line), line
+    for name, kind in names.items():
+        line = next(x for x in lines if x.startswith(name + " "))
+        assert re.fullmatch(rf"{re.escape(name)} +error: .*", line), line
+        assert TROUBLES[kind] in line, (kind, line)
+
+
+def test_ls_asks_silent_channels_at_once(forged) -> None:
+    """Ten producers that never answer are asked together, each for --timeout seconds: well under the ten
+    seconds of asking them one after another (it was 5 s each)."""
+    names = {f"ls{os.getpid()}-silent{i}": "silent" for i in range(10)}
+    forged(names)
+    t0 = time.monotonic()
+    ls = run("ls", "--timeout", "1")
+    elapsed = time.monotonic() - t0
+    assert ls.returncode == 0, ls.stderr
+    for name in names:
+        line = next(x for x in ls.stdout.splitlines() if x.startswith(name + " "))
+        assert line.endswith("error: the producer did not answer within 1 s"), line
+    assert elapsed < 6, elapsed  # one after another: 10 s at least
+
+
+@pytest.mark.parametrize("kind", list(TROUBLES))
+def test_info_names_the_channel_and_its_trouble(kind: str, forged) -> None:
+    """info of a producer in trouble: one line on standard error naming the channel and the trouble, exit status
+    1; never a traceback, never a silent exit 0."""
+    name = f"info{os.getpid()}-{kind}"
+    forged({name: kind})
+    r = run("info", name, "--measure", "0", "--timeout", "0.5")
+    assert r.returncode == 1 and r.stdout == "", (r.returncode, r.stdout, r.stderr)
+    assert r.stderr.startswith(f"shmring: channel '{name}': ") and r.stderr.count("\n") == 1, r.stderr
+    assert TROUBLES[kind] in r.stderr and "\x1b" not in r.stderr
+    if kind == "silent":
+        assert r.stderr.endswith("the producer did not answer within 0.5 s\n")  # --timeout bounds the answer too
+
+
+def test_top_marks_troubled_channels_and_shows_the_others(channel: str, forged) -> None:
+    names = _troubled("top")
+    forged(names)
+    with shmring.Writer(channel, width=16, height=16, format="GRAY8") as wr:
+        wr.write(np.zeros((16, 16), np.uint8))
+        r = run("top", "--once", "--interval", "0.1", "--timeout", "0.5")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert "\x1b" not in r.stdout and "\x07" not in r.stdout
+    lines = r.stdout.splitlines()
+    line = next(x for x in lines if x.startswith(channel + " "))
+    assert re.fullmatch(rf"{re.escape(channel)} +open +0\.0 +0 +0 +0  GRAY8 16x16", line), line
+    for name, kind in names.items():
+        line = next(x for x in lines if x.startswith(name + " "))
+        assert re.fullmatch(rf"{re.escape(name)} +error: .*", line) and TROUBLES[kind] in line, (kind, line)
+
+
+def test_a_message_after_welcome_is_named_not_a_death(channel: str) -> None:
+    """A live producer that sends a reader anything but REFUSED after WELCOME broke the protocol; the reader
+    (shmring view's) says so and what it got, instead of reporting that the producer died."""
+    with shmring.Writer(channel, caps="x", max_frame_size=4096) as wr, shmring.Reader(channel, timeout=1) as rd:
+        conn = next(r for r in wr._readers if r is not None).sock  # private: the producer's end
+        conn.send(GARBAGE)
+        with pytest.raises(shmring.Error) as e:
+            rd.next_frame(timeout=10)
+        assert isinstance(e.value, shmring.CorruptSegment) and not isinstance(e.value, shmring.ProducerDied)
+        assert f"channel '{channel}': the producer sent a message after WELCOME" in str(e.value)
+        assert f"{len(GARBAGE)} bytes (type {int.from_bytes(GARBAGE[:4], 'little')}, " in str(e.value)
