@@ -147,8 +147,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         if args.measure > 0:
             time.sleep(args.measure)  # sampling interval for the measured rate
             st2 = inspect(args.name, timeout=args.timeout, answer_timeout=args.timeout)
-            if st2.generation == st.generation:
-                fps = (st2.frames_written - st.frames_written) / args.measure
+            if st2.generation == st.generation and st2.sampled > st.sampled:
+                fps = (st2.frames_written - st.frames_written) / (st2.sampled - st.sampled)
             st = st2
     except (Error, OSError) as e:
         print(f"shmring: {_trouble(args.name, e)}", file=sys.stderr)
@@ -200,8 +200,9 @@ def _sample(timeout: float) -> dict[str, Any]:
     return _ask_all(list_channels(), timeout)
 
 
-def top_screen(prev: dict[str, Any], cur: dict[str, Any], dt: float) -> list[str]:
-    """The lines of one ``shmring top`` screen from two samples ``dt`` seconds apart."""
+def top_screen(prev: dict[str, Any], cur: dict[str, Any]) -> list[str]:
+    """The lines of one ``shmring top`` screen from two samples (each channel's rate between the times its
+    counters were read: asking may take longer than the interval on a busy machine)."""
     lines = [f"shmring top: {len(cur)} channel(s), {time.strftime('%H:%M:%S')}  (q or Ctrl-C quits)",
              f"{'NAME':<24} {'STATE':<7} {'FPS':>7} {'READERS':>7} {'LAG':>6} {'DROPPED':>8}  STREAM"]
     for name, st in cur.items():
@@ -210,8 +211,8 @@ def top_screen(prev: dict[str, Any], cur: dict[str, Any], dt: float) -> list[str
             continue
         p = prev.get(name)
         fps = "-"
-        if isinstance(p, Stats) and p.generation == st.generation and dt > 0:
-            fps = f"{(st.frames_written - p.frames_written) / dt:.1f}"
+        if isinstance(p, Stats) and p.generation == st.generation and st.sampled > p.sampled:
+            fps = f"{(st.frames_written - p.frames_written) / (st.sampled - p.sampled):.1f}"
         lag = max((r.lag for r in st.readers), default=0)
         dropped = sum(r.frames_dropped for r in st.readers)
         lines.append(f"{name:<24} {st.state:<7} {fps:>7} {len(st.readers):>7} {lag:>6} {dropped:>8}  "
@@ -272,13 +273,13 @@ class _Keys:
 
 
 def _screens(interval: float, timeout: float, keys: _Keys) -> Iterator[list[str]]:
-    prev, t0 = _sample(timeout), time.monotonic()
+    prev = _sample(timeout)
     while True:
         if keys.wait_quit(interval):
             return
-        cur, t1 = _sample(timeout), time.monotonic()
-        yield top_screen(prev, cur, t1 - t0)
-        prev, t0 = cur, t1
+        cur = _sample(timeout)
+        yield top_screen(prev, cur)
+        prev = cur
 
 
 def cmd_top(args: argparse.Namespace) -> int:

@@ -235,7 +235,11 @@ def _connect(name: str, deadline: Optional[float]) -> socket.socket:
                 raise Error(f"channel {name!r}: connect: {os.strerror(e.errno or 0)}") from None
         now = time.monotonic()
         if deadline is not None and now >= deadline:
-            near = difflib.get_close_matches(name, list_channels(), 3, 0.8)
+            try:
+                known = list_channels()
+            except Error:  # no listing to suggest from: the channel is still not there
+                known = []
+            near = difflib.get_close_matches(name, known, 3, 0.8)
             hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
             raise ChannelNotFound(f"no channel {name!r}: it has no producer (waited {now - start:.1f} s); start "
                                   f"the producer or check the name{hint}")
@@ -243,14 +247,22 @@ def _connect(name: str, deadline: Optional[float]) -> socket.socket:
         delay = min(delay * 2, 0.1)
 
 
-def _refused(msg: bytes) -> Optional[Refused]:
-    """The Refused error a REFUSED message carries, or None if ``msg`` is not one."""
+# The reasons a producer may give (PROTOCOL.md): its errno is data, never one of this reader's own control
+# codes (EINTR, EAGAIN, ETIMEDOUT...); any other is a protocol error.
+_REFUSED_REASONS = frozenset((errno.EBUSY, errno.EACCES, errno.EPROTO, errno.ENOSPC, errno.ENOMEM))
+
+
+def _refused(msg: bytes, after_welcome: bool = False) -> Optional[Refused]:
+    """The Refused error a REFUSED message carries, or None if ``msg`` is not one.  After WELCOME a
+    REFUSED can only mean this reader broke the protocol: EPROTO, whatever errno it carries."""
     if len(msg) != _REFUSED_SIZE:
         return None
     mtype, size, err, _r = _REFUSED_HEAD.unpack_from(msg, 0)
     if mtype != MSG_REFUSED or size != _REFUSED_SIZE or not 0 < err < 4096:
         return None
     text = msg[_REFUSED_HEAD.size:].split(b"\0", 1)[0].decode("utf-8", "replace")
+    if after_welcome or err not in _REFUSED_REASONS:
+        return Refused(text, errno.EPROTO)
     if err == errno.EBUSY:
         pids = re.search(r"pids?:?\s*((?:\d+[ ,]*)+)", text)
         return ChannelBusy(text, err, tuple(int(p) for p in re.findall(r"\d+", pids.group(1))) if pids else ())
@@ -844,7 +856,7 @@ class Reader:
                 msg, fds, flags = b"", [], 0
             for fd in fds:
                 os.close(fd)
-            refused = _refused(msg) if not fds else None
+            refused = _refused(msg, after_welcome=True) if not fds else None
             if refused is not None:
                 self._ended = refused
                 raise refused

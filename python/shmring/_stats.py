@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import errno
 import struct
+import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from . import _layout as L
 from . import _sys
-from ._errors import Error
+from ._errors import ChannelOSError, Error
 from ._video import StreamInfo
 
 __all__ = ["Stats", "ReaderStats", "stats_of", "list_channels"]
@@ -70,6 +72,7 @@ class Stats:
         producer_waiting: True while the producer waits for a lossless reader to take a frame.
         readers: a ReaderStats per attached reader.
         stream: the stream description in force, or None.
+        sampled: when the counters were read (time.monotonic()): rates are taken between two samples' times.
     """
 
     name: str
@@ -92,6 +95,7 @@ class Stats:
     stream: Optional[StreamInfo] = None
     resident: Optional[int] = None
     producer_uid: Optional[int] = None
+    sampled: float = field(default_factory=time.monotonic)
 
     @property
     def memory(self) -> int:
@@ -142,8 +146,9 @@ def list_channels() -> list[str]:
                 name = parts[7][len(prefix):]
                 if listening and _valid_name(name):
                     names.add(name)
-    except OSError:
-        return []
+    except OSError as e:
+        raise ChannelOSError("cannot list the channels: /proc/net/unix: %s" % (e.strerror or e),
+                             e.errno or errno.EIO) from e
     return sorted(names)
 
 

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import errno
 import inspect
 import os
 import pydoc
 import threading
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
@@ -259,3 +261,20 @@ def test_pool_memory_follows_what_is_written(channel: str) -> None:
             # A reader that keeps up: the same few low slots, over and over.
             assert headers + st.slot_size <= st.resident <= headers + 3 * st.slot_size
             assert st.resident < st.pool_size / 3
+
+
+def test_unreadable_socket_table_is_an_error_not_an_empty_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A listing that cannot read /proc/net/unix says so (ls would otherwise print "no channels"), and a
+    reader of a missing channel still gets ChannelNotFound, only without suggestions."""
+    real_open = open
+
+    def guarded(path: Any, *a: Any, **kw: Any) -> Any:
+        if path == "/proc/net/unix":
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return real_open(path, *a, **kw)
+
+    monkeypatch.setattr("builtins.open", guarded)
+    with pytest.raises(shmring.Error, match=r"cannot list the channels: /proc/net/unix: Permission denied"):
+        shmring.list_channels()
+    with pytest.raises(shmring.ChannelNotFound):
+        shmring.Reader(f"nothing-here-{os.getpid()}", timeout=0.05)
