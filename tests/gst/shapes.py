@@ -140,13 +140,29 @@ class Proc:
         self.p.stdin.write(line + "\n")
         self.p.stdin.flush()
 
+    def stacks(self):
+        """Every thread's stack of a hung process (gdb; through vgdb under valgrind), or why not."""
+        gdb = shutil.which("gdb")
+        if not gdb:
+            return "(no gdb here for the stacks)"
+        target = (["-ex", "target remote | vgdb --pid=%d" % self.p.pid] if WRAP and "valgrind" in WRAP[0]
+                  else ["-p", str(self.p.pid)])
+        try:
+            r = subprocess.run([gdb, "-batch", "-nx", "-ex", "set pagination off"] + target +
+                               ["-ex", "thread apply all bt"], capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            return "(gdb took over 120 s)"
+        return "\n".join(x for x in r.stdout.splitlines() if x.startswith(("#", "Thread")))
+
     def finish(self, timeout=60):
         try:
             self.p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            stacks = self.stacks()
             self.p.kill()
             self.p.wait()
-            raise Fail("%s did not end within %d s (killed: a hang)%s" % (self.what, timeout, self.tail()))
+            raise Fail("%s did not end within %d s (killed: a hang)%s\n  stacks:\n%s" % (
+                self.what, timeout, self.tail(), stacks))
         self.t1 = time.monotonic()
         for t in self.threads:  # every line read (the pipes close with the process)
             t.join(10)
