@@ -57,8 +57,7 @@
  * `channel`, `pid`, `stall-timeout`) name its pid.  The time counts only
  * while the sink waits for that reader and starts again whenever it has
  * room.  The default, auto, is 2 s when upstream is live (a camera with
- * policy=lossless, or a live reader on a lossless channel) and off
- * otherwise (a file waits for its slowest reader, as long as it takes).
+ * policy=lossless) and off otherwise (a file waits for its slowest reader, as long as it takes).
  *
  * A recorder on a live channel loses nothing through a hiccup of its own
  * when it puts a queue right after shmringsrc (`shmringsrc ! queue

@@ -70,8 +70,10 @@
  *    payload (ordered after the producer's P1 by the acquire of tail).
  *    On failure (the producer pushed entry h out, P2): store
  *    holds[k] = NONE and retry.
- * P2 push out (producer, live policy or live reader, queue full):
- *    CAS(head, h, h + 1) acq_rel.  Success: the producer removed entry h.
+ * P2 push out (producer, queue full: live policy, a live reader, a
+ *    lossless reader the stall timeout made live, or an end of stream,
+ *    which reaches every reader): CAS(head, h, h + 1) acq_rel.  Success:
+ *    the producer removed entry h.
  *    Failure: the reader took it first (T1); retry with the new head.
  * P3 pins (producer, before it picks a slot): per reader, acquire-load
  *    head FIRST (pairs with T1's CAS), then acquire-load holds[].  The
