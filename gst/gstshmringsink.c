@@ -48,6 +48,17 @@
  * the sink back, whatever the policy.  A reader gets the frames committed
  * after it attached.
  *
+ * #GstShmringSink:stall-timeout bounds how long one lossless reader that
+ * takes nothing (a stuck process, a reader stopped in a debugger) holds
+ * the sink back: past it, that reader is made live until it catches up
+ * (its oldest queued frames are pushed out, it sees them as dropped, and
+ * it is lossless again once its queue is empty), the sink goes on, and a
+ * warning and a `shmring-reader-stalled` element message (fields
+ * `channel`, `pid`, `stall-timeout`) name its pid.  The time counts only
+ * while the sink waits for that reader and starts again whenever it has
+ * room.  The default, auto, is 2 s when upstream is live (a camera with
+ * policy=lossless) and off otherwise (a file waits for its slowest reader, as long as it takes).
+ *
  * A recorder on a live channel loses nothing through a hiccup of its own
  * when it puts a queue right after shmringsrc (`shmringsrc ! queue
  * max-size-buffers=N max-size-bytes=0 max-size-time=0 ! ...`): shmringsrc
@@ -146,6 +157,10 @@ typedef enum
  * upstream, and render keeps the last for the frames it copies. */
 #define SINK_RESERVATIONS 3
 #define DEFAULT_WAIT_FOR_READER WAIT_FOR_READER_AUTO
+/* stall-timeout: auto = LIVE_STALL_TIMEOUT for a live upstream, off otherwise */
+#define STALL_TIMEOUT_AUTO G_MAXUINT64
+#define DEFAULT_STALL_TIMEOUT STALL_TIMEOUT_AUTO
+#define LIVE_STALL_TIMEOUT (2 * GST_SECOND)
 #define DEFAULT_SEQUENCE SEQUENCE_OWN
 
 enum
@@ -161,6 +176,7 @@ enum
   PROP_SHARE_USER,
   PROP_WAIT_FOR_READER,
   PROP_SEQUENCE,
+  PROP_STALL_TIMEOUT,
   PROP_FRAMES_WRITTEN,
   PROP_FRAMES_DROPPED,
   PROP_FRAMES_COPIED,
@@ -186,6 +202,7 @@ struct _GstShmringSink
   gchar *share_user;
   GstShmringWaitForReader wait_for_reader;
   GstShmringSequence sequence;
+  guint64 stall_timeout;
 
   /* set in start, cleared in stop */
   gchar *name;                  /* the channel in use */
@@ -200,6 +217,8 @@ struct _GstShmringSink
   gchar *pending_name;
   struct shmring_producer_options opts;
   GstShmringWaitForReader wait_mode;
+  guint64 stall_mode;           /* stall-timeout at start (maybe auto) */
+  guint64 stall_ns;             /* the one in force: 0 = off */
   /* sequence=offset (streaming thread): the number of the last frame
    * written, and what is added to a buffer offset to number its frame */
   GstShmringSequence seq_mode;
@@ -385,6 +404,9 @@ gst_shmring_sink_set_property (GObject * object, guint prop_id,
     case PROP_SEQUENCE:
       self->sequence = g_value_get_enum (value);
       break;
+    case PROP_STALL_TIMEOUT:
+      self->stall_timeout = g_value_get_uint64 (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -448,6 +470,11 @@ gst_shmring_sink_get_property (GObject * object, guint prop_id,
     case PROP_SEQUENCE:
       GST_OBJECT_LOCK (self);
       g_value_set_enum (value, self->sequence);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_STALL_TIMEOUT:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint64 (value, self->stall_timeout);
       GST_OBJECT_UNLOCK (self);
       break;
     case PROP_FRAMES_WRITTEN:
@@ -539,8 +566,16 @@ gst_shmring_sink_decide (GstShmringSink * self, const gchar * name,
   GstStructure *s;
 
   auto_policy = opts->policy == POLICY_AUTO;
-  if (mode == WAIT_FOR_READER_AUTO || auto_policy)
+  if (mode == WAIT_FOR_READER_AUTO || auto_policy ||
+      self->stall_mode == STALL_TIMEOUT_AUTO)
     known = gst_shmring_sink_upstream_live (self, &live);
+  self->stall_ns = self->stall_mode != STALL_TIMEOUT_AUTO ? self->stall_mode :
+      live ? LIVE_STALL_TIMEOUT : 0;
+  if (self->stall_ns)
+    GST_INFO_OBJECT (self, "channel %s: a lossless reader that holds the "
+        "sink back for %" GST_TIME_FORMAT " is made live (stall-timeout%s)",
+        name, GST_TIME_ARGS (self->stall_ns),
+        self->stall_mode == STALL_TIMEOUT_AUTO ? "=auto, live source" : "");
   if (auto_policy) {
     opts->policy = live ? SHMRING_POLICY_LIVE : SHMRING_POLICY_LOSSLESS;
     GST_INFO_OBJECT (self, "channel %s: policy %s (auto): %s", name,
@@ -570,7 +605,7 @@ gst_shmring_sink_decide (GstShmringSink * self, const gchar * name,
       name, "wait", G_TYPE_BOOLEAN, !keep, "live", G_TYPE_BOOLEAN, live,
       "reason", G_TYPE_STRING, why, "policy", G_TYPE_STRING,
       policy_name (opts->policy), "policy-auto", G_TYPE_BOOLEAN, auto_policy,
-      NULL);
+      "stall-timeout", G_TYPE_UINT64, self->stall_ns, NULL);
   *msg = gst_message_new_element (GST_OBJECT (self), s);
   return keep;
 }
@@ -592,6 +627,11 @@ gst_shmring_sink_create (GstShmringSink * self, guint64 slot_size)
       &decided);
   opts.slot_size = slot_size;
   r = shmring_producer_create (name, &opts, &p);
+  if (r == 0 && (r = shmring_producer_set_stall_timeout (p,
+              (int64_t) MIN (self->stall_ns, (guint64) G_MAXINT64))) < 0) {
+    shmring_producer_close (p);
+    p = NULL;
+  }
   if (r < 0) {
     if (r == -EBUSY)
       GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
@@ -679,6 +719,8 @@ gst_shmring_sink_start (GstBaseSink * bsink)
   max_frame_size = self->max_frame_size;
   self->opts = opts;
   self->wait_mode = self->wait_for_reader;
+  self->stall_mode = self->stall_timeout;
+  self->stall_ns = 0;
   self->seq_mode = self->sequence;
   self->have_last_seq = FALSE;
   self->last_seq = 0;
@@ -1131,6 +1173,36 @@ gst_shmring_sink_publish (GstShmringSink * self, GstBuffer * buf,
   return r;
 }
 
+static int
+take_stalled_fn (shmring_producer * p, gpointer data)
+{
+  return shmring_producer_take_stalled (p, data, SHMRING_MESSAGE_MAX);
+}
+
+/* Each reader the stall timeout made live since the last look: a warning
+ * naming its pid and the property, and a "shmring-reader-stalled" element
+ * message (fields channel, pid, stall-timeout). */
+static void
+gst_shmring_sink_report_stalls (GstShmringSink * self)
+{
+  gchar msg[SHMRING_MESSAGE_MAX];
+  int pid;
+
+  while ((pid = gst_shmring_writer_call (self->writer, take_stalled_fn,
+              msg)) > 0) {
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        ("Reader pid %d of channel \"%s\" took no frame while the sink "
+            "waited %" GST_TIME_FORMAT " for it (stall-timeout): it is live "
+            "until it catches up, and loses frames meanwhile.", pid,
+            self->name, GST_TIME_ARGS (self->stall_ns)), ("%s", msg));
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self),
+            gst_structure_new ("shmring-reader-stalled", "channel",
+                G_TYPE_STRING, self->name, "pid", G_TYPE_INT, pid,
+                "stall-timeout", G_TYPE_UINT64, self->stall_ns, NULL)));
+  }
+}
+
 /* What a publish's result means for the pipeline. */
 static GstFlowReturn
 gst_shmring_sink_published (GstShmringSink * self, GstBuffer * buf, int r)
@@ -1199,6 +1271,8 @@ gst_shmring_sink_render (GstBaseSink * bsink, GstBuffer * buf)
     return GST_FLOW_ERROR;
   }
   r = gst_shmring_sink_publish (self, buf, &meta, &ret);
+  if (self->stall_ns)
+    gst_shmring_sink_report_stalls (self);
   if (ret != GST_FLOW_OK)
     return ret;
   if (r >= 0 && self->seq_mode == SEQUENCE_OFFSET) {
@@ -1222,6 +1296,9 @@ gst_shmring_sink_event (GstBaseSink * bsink, GstEvent * event)
 
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->writer) {
     int r = gst_shmring_writer_call (self->writer, eos_fn, NULL);
+
+    if (self->stall_ns)
+      gst_shmring_sink_report_stalls (self);
 
     if (r < 0 && r != -EINTR)
       GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
@@ -1309,6 +1386,15 @@ gst_shmring_sink_class_init (GstShmringSinkClass * klass)
       "\"shmring-sequence\" element message",
       GST_TYPE_SHMRING_SEQUENCE, DEFAULT_SEQUENCE,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_STALL_TIMEOUT] = g_param_spec_uint64 ("stall-timeout",
+      "Stall timeout", "Nanoseconds a lossless reader may hold the sink "
+      "back (its queue full, nothing taken) before it is made live until it "
+      "catches up: the sink goes on, that reader loses its oldest queued "
+      "frames, and a warning and a \"shmring-reader-stalled\" element "
+      "message name its pid; 0 = wait for it as long as it takes; "
+      "18446744073709551615 (auto) = 2 s when upstream is live, 0 otherwise",
+      0, G_MAXUINT64, DEFAULT_STALL_TIMEOUT,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_FRAMES_WRITTEN] = g_param_spec_uint64 ("frames-written",
       "Frames written", "Frames published on the channel", 0, G_MAXUINT64, 0,
       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
@@ -1356,6 +1442,7 @@ gst_shmring_sink_init (GstShmringSink * self)
   self->queue_length = DEFAULT_QUEUE_LENGTH;
   self->max_holds = DEFAULT_MAX_HOLDS;
   self->wait_for_reader = DEFAULT_WAIT_FOR_READER;
+  self->stall_timeout = DEFAULT_STALL_TIMEOUT;
   /* The last sample would point at a slot the producer reuses. */
   gst_base_sink_set_last_sample_enabled (GST_BASE_SINK (self), FALSE);
 }

@@ -100,6 +100,17 @@ struct reader {
 	uint32_t q[SHMRING_QUEUE_MAX];
 	uint64_t queued, dropped;
 	uint32_t woken; /* its waiting value when the producer last woke it (W2) */
+	/* stall timeout: a lossless reader made live (stalled) for holding
+	 * the producer back; the time waited for it without room so far, and
+	 * since when (0: the producer is not waiting for it now) */
+	int stalled;
+	uint64_t stall_ns, stall_mark;
+};
+
+/* A reader the stall timeout made live, not yet reported. */
+struct stall_report {
+	pid_t pid;
+	uint64_t waited_ns;
 };
 
 /* A reservation: its slot is pinned while used.  A lent one waits for
@@ -143,6 +154,10 @@ struct shmring_producer {
 	uint64_t next_seq, frames_written, frames_lost;
 
 	struct shmring_cancel stop; /* fired by interrupt(), reset by resume() */
+
+	uint64_t stall_timeout_ns; /* 0 = lossless readers are waited for without bound (lock) */
+	struct stall_report stalls[SHMRING_MAX_READERS]; /* oldest first (lock) */
+	unsigned n_stalls;
 
 	int listen_fd, wake_fd;
 	int door_running, door_stop;

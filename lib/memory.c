@@ -272,6 +272,7 @@ void _shmring_fill_stats(const struct pool_map *m, struct shmring_stats *st)
 		r->mode = __atomic_load_n(&l->mode, __ATOMIC_RELAXED);
 		r->holds = __atomic_load_n(&l->holds, __ATOMIC_RELAXED);
 		r->lag = __atomic_load_n(&l->lag, __ATOMIC_RELAXED);
+		r->flags = __atomic_load_n(&l->flags, __ATOMIC_RELAXED);
 		r->frames_queued = __atomic_load_n(&l->frames_queued, __ATOMIC_RELAXED);
 		r->frames_dropped = __atomic_load_n(&l->frames_dropped, __ATOMIC_RELAXED);
 	}

@@ -261,8 +261,10 @@ static uint32_t claimed(const shmring_producer *p)
 
 /* Full lossless readers (no room for one more frame after the room
  * claimed by reservations): their taken words and the values loaded
- * (W3). */
-static unsigned full_lossless(shmring_producer *p, uint32_t **words, uint32_t *vals)
+ * (W3), and who they are.  A lossless reader with room has not held the
+ * producer back: its stall time starts again from zero. */
+static unsigned full_lossless(shmring_producer *p, uint32_t **words, uint32_t *vals,
+			      struct reader **who)
 {
 	unsigned n = 0;
 	uint64_t extra = claimed(p) + 1;
@@ -274,21 +276,87 @@ static unsigned full_lossless(shmring_producer *p, uint32_t **words, uint32_t *v
 		/* seq_cst: pairs with the reader's add to taken then load of
 		 * producer_waiting (W4). */
 		uint32_t v = __atomic_load_n(&r->b->taken, __ATOMIC_SEQ_CST);
-		if (load_head(p, r, &h) < 0 || r->tail - h + extra <= p->queue_len)
+		if (load_head(p, r, &h) < 0)
 			continue;
+		if (r->tail - h + extra <= p->queue_len) {
+			r->stall_ns = r->stall_mark = 0;
+			continue;
+		}
 		words[n] = &r->b->taken;
+		who[n] = r;
 		vals[n++] = v;
 	}
 	return n;
 }
 
+static void set_line_flags(shmring_producer *p, struct reader *r)
+{
+	struct shmring_reader_line *l = pool_line(&p->m, (uint32_t)(r - p->r));
+	__atomic_store_n(&l->flags, r->stalled ? SHMRING_READER_STALLED : 0u, __ATOMIC_RELAXED);
+}
+
+/* The stall timeout ran out for r: make it live (the producer pushes its
+ * oldest entries out from now on, P2) until its queue is empty again, and
+ * keep a report for shmring_producer_take_stalled(). */
+static void stall(shmring_producer *p, struct reader *r)
+{
+	r->stalled = 1;
+	r->lossless = 0;
+	r->live = 1;
+	set_line_flags(p, r);
+	if (p->n_stalls == SHMRING_MAX_READERS) {
+		memmove(p->stalls, p->stalls + 1, sizeof(p->stalls[0]) * (SHMRING_MAX_READERS - 1));
+		p->n_stalls--;
+	}
+	p->stalls[p->n_stalls++] = (struct stall_report){r->pid, r->stall_ns};
+	r->stall_ns = r->stall_mark = 0;
+}
+
+/* Stall timeout: add the time since the last look to each full reader's
+ * stall time; make those over the timeout live and leave them out of the
+ * wait.  Returns the readers still to wait for; *until is when the first
+ * of them runs out of time. */
+static unsigned stall_check(shmring_producer *p, uint32_t **words, uint32_t *vals,
+			    struct reader **who, unsigned n, uint64_t *until)
+{
+	uint64_t now = _shmring_now();
+	unsigned kept = 0;
+	*until = UINT64_MAX;
+	for (unsigned i = 0; i < n; i++) {
+		struct reader *r = who[i];
+		if (r->stall_mark)
+			r->stall_ns += now - r->stall_mark;
+		r->stall_mark = now;
+		if (r->stall_ns >= p->stall_timeout_ns) {
+			stall(p, r);
+			continue;
+		}
+		if (now + (p->stall_timeout_ns - r->stall_ns) < *until)
+			*until = now + (p->stall_timeout_ns - r->stall_ns);
+		words[kept] = words[i];
+		vals[kept] = vals[i];
+		who[kept++] = r;
+	}
+	return kept;
+}
+
+/* The producer stops waiting: time from now on is not a reader's stall. */
+static void stall_pause(shmring_producer *p)
+{
+	for (uint32_t i = 0; i < p->max_readers; i++)
+		p->r[i].stall_mark = 0;
+}
+
 /* Lossless: wait (lock held, released while asleep) until every lossless
- * reader has room in its queue.  Room that an empty queue cannot give is
- * an error, not a wait without end. */
+ * reader has room in its queue, or was made live by the stall timeout.
+ * Room that an empty queue cannot give is an error, not a wait without
+ * end. */
 static int wait_room(shmring_producer *p, uint64_t deadline)
 {
 	uint32_t *words[SHMRING_MAX_READERS + 1];
 	uint32_t vals[SHMRING_MAX_READERS + 1];
+	struct reader *who[SHMRING_MAX_READERS];
+	int rc = 0;
 	if (claimed(p) + 1 > p->queue_len)
 		return fail(EINVAL, "channel '%s': %u reservations not yet committed claim all the room "
 			    "of a lossless queue of %u frames: commit one first, lend instead of "
@@ -296,28 +364,32 @@ static int wait_room(shmring_producer *p, uint64_t deadline)
 	for (;;) {
 		uint32_t iv = __atomic_load_n(&p->stop.word, __ATOMIC_ACQUIRE);
 		uint32_t dv = __atomic_load_n(&p->door_seq, __ATOMIC_ACQUIRE);
+		uint64_t until = UINT64_MAX;
 		__atomic_store_n(&p->m.h->producer_waiting, 1, __ATOMIC_SEQ_CST);
-		unsigned n = full_lossless(p, words, vals);
+		unsigned n = full_lossless(p, words, vals, who);
+		if (n && p->stall_timeout_ns)
+			n = stall_check(p, words, vals, who, n, &until);
 		if (n == 0)
 			break;
 		if (__atomic_load_n(&p->stop.fired, __ATOMIC_ACQUIRE)) {
-			__atomic_store_n(&p->m.h->producer_waiting, 0, __ATOMIC_RELAXED);
-			return fail(EINTR, "channel '%s': interrupted while waiting for a reader", p->name);
+			rc = fail(EINTR, "channel '%s': interrupted while waiting for a reader", p->name);
+			break;
 		}
 		if (_shmring_now() >= deadline) {
-			__atomic_store_n(&p->m.h->producer_waiting, 0, __ATOMIC_RELAXED);
-			return fail(ETIMEDOUT, "channel '%s': timed out waiting for %u lossless reader(s) "
-				    "to take frames", p->name, n);
+			rc = fail(ETIMEDOUT, "channel '%s': timed out waiting for %u lossless reader(s) "
+				  "to take frames", p->name, n);
+			break;
 		}
 		/* door_seq: a reader that leaves ends the wait at once. */
 		words[n] = &p->door_seq;
 		vals[n] = dv;
 		pthread_mutex_unlock(&p->lock);
-		_shmring_wait(words, vals, n + 1, &p->stop.word, iv, deadline);
+		_shmring_wait(words, vals, n + 1, &p->stop.word, iv, until < deadline ? until : deadline);
 		pthread_mutex_lock(&p->lock);
 	}
 	__atomic_store_n(&p->m.h->producer_waiting, 0, __ATOMIC_RELAXED);
-	return 0;
+	stall_pause(p);
+	return rc;
 }
 
 /* A slot no reader pins and no reservation uses: the lowest-numbered
@@ -434,15 +506,23 @@ static struct resv *find_resv(shmring_producer *p, uint64_t id)
 	return NULL;
 }
 
-/* Make room in a full queue by policy: live pushes out the oldest (P2),
- * else the reader does not get this frame.  1 if there is room. */
-static int make_room(shmring_producer *p, struct reader *r)
+/* Make room in a full queue by policy: live (or a live reader) pushes
+ * out the oldest (P2), and so does an end of stream, which reaches every
+ * reader; else the reader does not get this frame.  1 if there is room. */
+static int make_room(shmring_producer *p, struct reader *r, int frame)
 {
 	uint64_t h;
 	if (load_head(p, r, &h) < 0)
 		return 0;
+	if (r->stalled && h == r->tail) {
+		/* Made live by the stall timeout, and caught up: lossless again. */
+		r->stalled = 0;
+		r->live = 0;
+		r->lossless = 1;
+		set_line_flags(p, r);
+	}
 	while (r->tail - h >= p->queue_len) {
-		if (!r->live)
+		if (!r->live && frame)
 			return 0;
 		/* acq_rel: pairs with the reader's CAS of head (T1); success
 		 * means the producer removed entry h. */
@@ -458,12 +538,11 @@ static int make_room(shmring_producer *p, struct reader *r)
 	return 1;
 }
 
-/* P1 for one reader.  An end of stream that finds no room is not a
- * dropped frame: the reader learns of it from the header's eos. */
+/* P1 for one reader. */
 static void push(shmring_producer *p, struct reader *r, uint32_t s, int frame)
 {
-	if (!make_room(p, r)) {
-		if (!r->broken && frame)
+	if (!make_room(p, r, frame)) {
+		if (!r->broken)
 			r->dropped++;
 	} else {
 		r->q[r->tail % p->queue_len] = s;
@@ -754,6 +833,38 @@ int shmring_producer_stats(shmring_producer *p, struct shmring_stats *st)
 	st->frames_dropped_gone = p->dropped_by_gone;
 	pthread_mutex_unlock(&p->lock);
 	return 0;
+}
+
+int shmring_producer_set_stall_timeout(shmring_producer *p, int64_t timeout_ns)
+{
+	if (!p)
+		return fail(EINVAL, "NULL producer");
+	if (timeout_ns < 0)
+		return fail(EINVAL, "channel '%s': stall timeout %lld ns: give 0 (off) or a time", p->name,
+			    (long long)timeout_ns);
+	pthread_mutex_lock(&p->lock);
+	p->stall_timeout_ns = (uint64_t)timeout_ns;
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+int shmring_producer_take_stalled(shmring_producer *p, char *msg, size_t len)
+{
+	if (!p)
+		return fail(EINVAL, "NULL producer");
+	pthread_mutex_lock(&p->lock);
+	struct stall_report s = {0, 0};
+	if (p->n_stalls) {
+		s = p->stalls[0];
+		memmove(p->stalls, p->stalls + 1, sizeof(p->stalls[0]) * --p->n_stalls);
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (s.pid && msg && len)
+		snprintf(msg, len, "channel '%s': lossless reader pid %d took no frame for %llu ms while "
+			 "the producer waited for room in its queue (stall timeout): it is live until it "
+			 "catches up, losing its oldest queued frames meanwhile", p->name, (int)s.pid,
+			 (unsigned long long)(s.waited_ns / 1000000u));
+	return (int)s.pid;
 }
 
 void shmring_producer_close(shmring_producer *p)

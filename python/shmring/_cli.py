@@ -122,7 +122,8 @@ def _print_info(st: Stats, fps: Optional[float]) -> None:
           f"{', waiting for a lossless reader' if st.producer_waiting else ''}")
     print(f"readers:        {len(st.readers)} of at most {st.max_readers}")
     for r in st.readers:
-        print(f"  reader {r.index:<3}    pid {r.pid}, uid {r.uid}, mode {r.mode}, holds {r.holds}, "
+        stalled = " (stalled: live until it catches up)" if r.stalled else ""
+        print(f"  reader {r.index:<3}    pid {r.pid}, uid {r.uid}, mode {r.mode}{stalled}, holds {r.holds}, "
               f"frames {r.frames_queued}, dropped {r.frames_dropped}, lag {r.lag}")
     if s is None:
         print("caps:           (no stream description yet)")
@@ -218,7 +219,7 @@ def top_screen(prev: dict[str, Any], cur: dict[str, Any]) -> list[str]:
         lines.append(f"{name:<24} {st.state:<7} {fps:>7} {len(st.readers):>7} {lag:>6} {dropped:>8}  "
                      f"{_stream(st)}")
         for r in st.readers:
-            lines.append(f"  pid {r.pid:<8} {r.mode:<8} holds {r.holds:<3} frames {r.frames_queued:<10} "
+            lines.append(f"  pid {r.pid:<8} {'stalled' if r.stalled else r.mode:<8} holds {r.holds:<3} frames {r.frames_queued:<10} "
                          f"dropped {r.frames_dropped:<8} lag {r.lag}")
     if not cur:
         lines.append("(no channels)")

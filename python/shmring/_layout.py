@@ -17,6 +17,7 @@ __all__ = [
     "MAX_READERS", "QUEUE_MAX", "HOLDS_MAX", "RESERVED_MAX", "BLOCK_SIZE", "SLOT_NONE", "SLOT_ALIGN",
     "MAX_SLOT_SIZE", "MAX_POOL_SIZE", "SOCKET_PREFIX", "MESSAGE_MAX",
     "STATE_OPEN", "STATE_CLOSED", "SLOT_FRAME", "SLOT_EOS", "MODE_CHANNEL", "MODE_LIVE", "MODE_NAMES",
+    "READER_STALLED",
     "ROLE_READER", "ROLE_OBSERVER", "MSG_HELLO", "MSG_WELCOME", "MSG_REFUSED",
     "POLICY_LOSSLESS", "POLICY_DROP_NEW", "POLICY_LIVE", "POLICY_NAMES",
     "FLAG_DISCONT", "FLAG_DELTA_UNIT", "FLAG_HEADER", "FLAG_GAP", "FLAG_DROPPABLE",
@@ -59,6 +60,8 @@ SLOT_EOS = 2
 MODE_CHANNEL = 0
 MODE_LIVE = 1
 MODE_NAMES = {MODE_CHANNEL: "channel", MODE_LIVE: "live"}
+# reader line flags: a lossless reader the stall timeout made live until it catches up
+READER_STALLED = 1 << 0
 ROLE_READER = 1
 ROLE_OBSERVER = 2
 MSG_HELLO = 1
@@ -151,7 +154,8 @@ READER_LINE: dict[str, tuple[int, int]] = {
     "frames_queued": (16, 8),
     "frames_dropped": (24, 8),
     "lag": (32, 4),
-    "reserved": (36, 28),
+    "flags": (36, 4),
+    "reserved": (40, 24),
 }
 
 DESC: dict[str, tuple[int, int]] = {
@@ -180,7 +184,7 @@ HELLO = struct.Struct("<IIIIIIQ")
 WELCOME = struct.Struct("<IIIIQQII")
 REFUSED_HEAD = struct.Struct("<IIiI")
 REFUSED_SIZE = REFUSED_HEAD.size + MESSAGE_MAX
-READER_LINE_STRUCT = struct.Struct("<IIIIQQI28x")
+READER_LINE_STRUCT = struct.Struct("<IIIIQQII24x")
 
 # memfd seals (linux/fcntl.h): what the producer sets on the pool and on each block.
 F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_FUTURE_WRITE = 0x1, 0x2, 0x4, 0x10

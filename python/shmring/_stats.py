@@ -33,6 +33,8 @@ class ReaderStats:
         frames_queued: frames pushed into its queue.
         frames_dropped: frames it did not get (queue full) or lost (pushed out by live).
         lag: entries in its queue at the last commit.
+        stalled: True while a lossless reader is live because it held the producer back longer than the
+            producer's stall timeout (until its queue is empty again).
     """
 
     index: int
@@ -43,6 +45,7 @@ class ReaderStats:
     frames_queued: int  # frames pushed into its queue
     frames_dropped: int  # frames it did not get (queue full) or lost (pushed out)
     lag: int  # entries in its queue at the last commit
+    stalled: bool = False  # made live by the stall timeout, until it catches up
 
 
 @dataclass(frozen=True)
@@ -112,11 +115,11 @@ def stats_of(name: str, pool: Any, stream: Optional[StreamInfo], resident: Optio
     frames_lost = _U64.unpack_from(pool, L.POOL["frames_lost"][0])[0]
     readers = []
     for i in range(max_readers):
-        pid, uid, mode, holds, queued, dropped, lag = L.READER_LINE_STRUCT.unpack_from(
+        pid, uid, mode, holds, queued, dropped, lag, flags = L.READER_LINE_STRUCT.unpack_from(
             pool, L.READER_LINES_OFFSET + i * L.READER_LINE_SIZE)
         if pid:
             readers.append(ReaderStats(i, pid, uid, L.MODE_NAMES.get(mode, f"mode {mode}"), holds, queued, dropped,
-                                       lag))
+                                       lag, bool(flags & L.READER_STALLED)))
     return Stats(name, producer_pid, {L.STATE_OPEN: "open", L.STATE_CLOSED: "closed"}.get(state, f"state {state}"),
                  bool(eos), L.POLICY_NAMES.get(policy, f"policy {policy}"), n_slots, slot_size, pool_size,
                  max_readers, queue_len, max_holds, frames_written, next_seq, generation, bool(waiting), frames_lost,

@@ -49,7 +49,7 @@ _NEXT_SEQ = 144
 _PRODUCER_PID = 156
 _READERS = 168
 # Reader line fields.
-_L_PID, _L_UID, _L_MODE, _L_HOLDS, _L_QUEUED, _L_DROPPED, _L_LAG = 0, 4, 8, 12, 16, 24, 32
+_L_PID, _L_UID, _L_MODE, _L_HOLDS, _L_QUEUED, _L_DROPPED, _L_LAG, _L_FLAGS = 0, 4, 8, 12, 16, 24, 32, 36
 
 
 # Pool header words (struct shmring_pool_header) and reader block words (struct shmring_block).
@@ -139,6 +139,11 @@ class _Reader:
         self.q: list[int] = []
         self.queued = self.dropped = 0
         self.broken = ""
+        # stall timeout: made live for holding the producer back; the seconds waited for it without room
+        # so far, and since when (None: the producer is not waiting for it now)
+        self.stalled = False
+        self.stall_s = 0.0
+        self.stall_mark: Optional[float] = None
 
     def close(self) -> None:
         self._keep = None
@@ -162,7 +167,12 @@ class Writer:
     oldest queued frame is pushed out).  ``max_readers`` (4), ``queue_len``
     (8 under lossless, 2 under drop-new and live, as the C producer) and
     ``max_holds`` (2) size the pool: ``pool_size`` bytes,
-    ``n_slots`` slots of ``slot_size`` bytes.  ``share_uid`` / ``share_gid``
+    ``n_slots`` slots of ``slot_size`` bytes.  ``stall_timeout`` (seconds,
+    None = off, the default) bounds how long a lossless reader may hold
+    the producer back: one whose queue stays full while the writer waits
+    for it that long in all is made live until its queue is empty again
+    (its oldest frames pushed out, which it sees as dropped), and
+    ``take_stalled()`` reports its pid.  ``share_uid`` / ``share_gid``
     let readers of another uid / group in.  A name already served raises
     ChannelBusy naming the producer's pid.  Frames written while no reader
     is attached reach nobody.  Any method of a closed writer raises Closed.
@@ -171,6 +181,7 @@ class Writer:
         name: the channel name.
         policy: the flow policy (shmring.layout.POLICY_*).
         timeout: seconds write() and eos() wait in lossless by default; None = forever.
+        stall_timeout: seconds a lossless reader may hold the writer back before it is made live; None = off.
         slot_size: the largest frame, in bytes (max_frame_size rounded up to 4096).
         max_readers: readers the channel admits at once.
         queue_len: frames queued per reader.
@@ -188,10 +199,14 @@ class Writer:
                  max_frame_size: Optional[int] = None, frame_size: Optional[int] = None,
                  max_readers: int = 4, queue_len: Optional[int] = None, max_holds: int = 2,
                  share_uid: Optional[int] = None, share_gid: Optional[int] = None,
-                 timeout: Optional[float] = 5.0) -> None:
+                 timeout: Optional[float] = 5.0, stall_timeout: Optional[float] = None) -> None:
         self.name = _sys.check_name(name)
         self.policy = _policy(policy)
         self.timeout = timeout
+        if stall_timeout is not None and stall_timeout < 0:
+            raise ValueError(f"stall_timeout {stall_timeout}: give None (off) or seconds")
+        self.stall_timeout = stall_timeout
+        self._stalls: list[tuple[int, float]] = []  # (pid, seconds waited) not yet taken, oldest first
         if queue_len is None:
             queue_len = L.default_queue_len(self.policy)
         if not (1 <= max_readers <= L.MAX_READERS and 1 <= queue_len <= L.QUEUE_MAX
@@ -382,8 +397,9 @@ class Writer:
                 pins[s] = True
         self._pins = pins
 
-    def _full_lossless(self) -> list[tuple[int, int]]:
-        """W3: (taken address, value) of each lossless reader with no room for one more frame."""
+    def _full_lossless(self) -> list[tuple[_Reader, int]]:
+        """W3: each lossless reader with no room for one more frame, and the value of its taken word.  One
+        with room has not held the writer back: its stall time starts again from zero."""
         full = []
         for r in self._readers:
             if r is None or r.broken or not r.lossless:
@@ -391,9 +407,46 @@ class Writer:
             # seq_cst: pairs with the reader's add to taken then load of producer_waiting (W4).
             v = A.load_seq_cst_32(r.addr + _B_TAKEN)
             h = self._load_head(r)
-            if h is not None and r.tail - h + 1 > self.queue_len:
-                full.append((r.addr + _B_TAKEN, v))
+            if h is None:
+                continue
+            if r.tail - h + 1 > self.queue_len:
+                full.append((r, v))
+            else:
+                r.stall_s, r.stall_mark = 0.0, None
         return full
+
+    def _set_line_flags(self, r: _Reader) -> None:
+        A.store_release_32(self._base + L.READER_LINES_OFFSET + 64 * r.index + _L_FLAGS,
+                           L.READER_STALLED if r.stalled else 0)
+
+    def _stall_check(self, full: list[tuple[_Reader, int]], limit: float) -> list[tuple[_Reader, int]]:
+        """Add the time since the last look to each full reader's stall time; make those over the stall timeout
+        live (until their queue is empty again) and leave them out of the wait."""
+        now = time.monotonic()
+        kept = []
+        for r, v in full:
+            if r.stall_mark is not None:
+                r.stall_s += now - r.stall_mark
+            r.stall_mark = now
+            if r.stall_s < limit:
+                kept.append((r, v))
+                continue
+            r.stalled, r.lossless, r.live = True, False, True
+            self._set_line_flags(r)
+            self._stalls = self._stalls[-(L.MAX_READERS - 1):] + [(r.pid, r.stall_s)]
+            r.stall_s, r.stall_mark = 0.0, None
+        return kept
+
+    def take_stalled(self) -> Optional[tuple[int, str]]:
+        """The oldest report not taken yet of a reader the stall timeout made live: (pid, a sentence naming the
+        channel, the pid and the setting), or None.  The last max-readers reports are kept."""
+        with self._lock:
+            if not self._stalls:
+                return None
+            pid, waited = self._stalls.pop(0)
+        return pid, (f"channel '{self.name}': lossless reader pid {pid} took no frame for {waited * 1000:.0f} ms "
+                     f"while the producer waited for room in its queue (stall timeout): it is live until it "
+                     f"catches up, losing its oldest queued frames meanwhile")
 
     # --- frames ---------------------------------------------------------------------
     def _reserve(self, size: int, deadline: Optional[float]) -> int:
@@ -401,6 +454,15 @@ class Writer:
         if size > self.slot_size:
             raise FrameTooLarge(f"channel {self.name!r}: a {size}-byte frame does not fit its {self.slot_size}-byte "
                                 f"slots; create the Writer with max_frame_size >= {size}")
+        try:
+            return self._reserve_wait(deadline)
+        finally:
+            with self._lock:  # time outside a wait is no reader's stall
+                for r in self._readers:
+                    if r is not None:
+                        r.stall_mark = None
+
+    def _reserve_wait(self, deadline: Optional[float]) -> int:
         while True:
             with self._lock:
                 full = []
@@ -408,6 +470,8 @@ class Writer:
                     # W3: producer_waiting first (seq_cst), then each reader's taken and head.
                     A.store_seq_cst_32(self._base + _PRODUCER_WAITING, 1)
                     full = self._full_lossless()
+                    if full and self.stall_timeout is not None:
+                        full = self._stall_check(full, self.stall_timeout)
                 if not full:
                     if self.policy == L.POLICY_LOSSLESS:
                         A.store_seq_cst_32(self._base + _PRODUCER_WAITING, 0)
@@ -431,17 +495,23 @@ class Writer:
                 A.store_seq_cst_32(self._base + _PRODUCER_WAITING, 0)
                 raise Timeout(f"channel {self.name!r}: a lossless reader took no frame for {self.timeout} s")
             if full:
-                addr, v = full[0]
-                _sys.futex_wait(addr, v, _FALLBACK_S if deadline is None else min(_FALLBACK_S, deadline - now))
+                r, v = full[0]
+                _sys.futex_wait(r.addr + _B_TAKEN, v,
+                                _FALLBACK_S if deadline is None else min(_FALLBACK_S, deadline - now))
             else:
                 time.sleep(_FALLBACK_S)  # a description slot still pinned: look again
 
-    def _push(self, r: _Reader, s: int) -> None:
-        """P1 for one reader (lock held), after making room by policy (P2)."""
+    def _push(self, r: _Reader, s: int, frame: bool) -> None:
+        """P1 for one reader (lock held), after making room by policy (P2): live (or a live reader) pushes out
+        the oldest, and so does an end of stream, which reaches every reader."""
         h = self._load_head(r)
         room = h is not None
+        if r.stalled and h == r.tail:
+            # Made live by the stall timeout, and caught up: lossless again.
+            r.stalled, r.live, r.lossless = False, False, True
+            self._set_line_flags(r)
         while h is not None and r.tail - h >= self.queue_len:
-            if not r.live:
+            if not r.live and frame:
                 room = False
                 break
             # acq_rel CAS: pairs with the reader's CAS of head (T1); success removed entry h.
@@ -483,7 +553,7 @@ class Writer:
             A.store_release_32(self._base + _EOS, int(stype == L.SLOT_EOS))
             for r in self._readers:
                 if r is not None and not r.broken:
-                    self._push(r, s)
+                    self._push(r, s, stype == L.SLOT_FRAME)
             A.store_release_64(self._base + _NEXT_SEQ, self._next_seq)
             A.store_release_64(self._base + _FRAMES_WRITTEN, self.frames_written)
             self._wake_readers()

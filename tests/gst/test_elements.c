@@ -1883,11 +1883,17 @@ GST_START_TEST (test_policy_auto)
     const gchar *src, *policy;
     guint32 want;
     gboolean is_auto;
+    guint64 stall;              /* stall-timeout in force */
   } cases[] = {
-    {"is-live=true", "", SHMRING_POLICY_LIVE, TRUE},
-    {"", "", SHMRING_POLICY_LOSSLESS, TRUE},
-    {"is-live=true", "policy=lossless", SHMRING_POLICY_LOSSLESS, FALSE},
-    {"", "policy=drop-new", SHMRING_POLICY_DROP_NEW, FALSE},
+    {"is-live=true", "", SHMRING_POLICY_LIVE, TRUE, 2 * GST_SECOND},
+    {"", "", SHMRING_POLICY_LOSSLESS, TRUE, 0},
+    {"is-live=true", "policy=lossless", SHMRING_POLICY_LOSSLESS, FALSE,
+        2 * GST_SECOND},
+    {"", "policy=drop-new", SHMRING_POLICY_DROP_NEW, FALSE, 0},
+    {"is-live=true", "policy=lossless stall-timeout=0",
+        SHMRING_POLICY_LOSSLESS, FALSE, 0},
+    {"", "policy=lossless stall-timeout=5000000", SHMRING_POLICY_LOSSLESS,
+        FALSE, 5000000},
   };
   const gchar *names[] = { "lossless", "drop-new", "live" };
   guint i;
@@ -1900,9 +1906,12 @@ GST_START_TEST (test_policy_auto)
     GstStructure *st;
     struct shmring_stats stats;
     gboolean is_auto = !cases[i].is_auto;
+    guint64 stall = G_MAXUINT64 - 1;
 
     gst_element_set_state (p, GST_STATE_PLAYING);
     st = wait_element_message (p, "shmring-wait-for-reader");
+    fail_unless (gst_structure_get_uint64 (st, "stall-timeout", &stall));
+    fail_unless_equals_uint64 (stall, cases[i].stall);
     fail_unless_equals_string (gst_structure_get_string (st, "policy"),
         names[cases[i].want]);
     fail_unless (gst_structure_get_boolean (st, "policy-auto", &is_auto));
@@ -1997,6 +2006,140 @@ GST_START_TEST (test_live_recorder_queue)
 
 GST_END_TEST;
 
+/* Wait (20 s at most) until channel name has n frames written. */
+static void
+wait_written (const gchar * name, guint64 n)
+{
+  struct shmring_stats st;
+  gint64 end = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+
+  for (;;) {
+    if (shmring_inspect (name, &st, NULL) == 0 && st.frames_written >= n)
+      return;
+    fail_unless (g_get_monotonic_time () < end, "channel %s never had %"
+        G_GUINT64_FORMAT " frames", name, n);
+    g_usleep (1000);
+  }
+}
+
+/* Read the next frame of c within timeout ns: its seq, released; -1 if
+ * none came. */
+static gint64
+next_seq (shmring_consumer * c, gint64 timeout)
+{
+  struct shmring_frame f;
+  int r = shmring_consumer_next (c, &f, timeout, 0);
+
+  if (r != 1) {
+    fail_unless_equals_int (r, -ETIMEDOUT);
+    return -1;
+  }
+  fail_unless_equals_int (shmring_consumer_release (c, &f), 0);
+  return (gint64) f.seq;
+}
+
+/* A lossless reader that holds a frame and takes no more: without
+ * stall-timeout (auto, upstream not live: off) the sink waits for it and
+ * the other reader gets nothing more; with stall-timeout the sink goes on
+ * after that long, the stuck reader is made live, a warning and a
+ * "shmring-reader-stalled" message name its pid, the other reader loses
+ * nothing and the stuck one finds the newest frames after a gap. */
+GST_START_TEST (test_stall_timeout)
+{
+  const gchar *settings[] = { "", "stall-timeout=300000000" };
+  guint m;
+
+  for (m = 0; m < G_N_ELEMENTS (settings); m++) {
+    gchar *name = channel_name ("stall");
+    GstElement *p = parse ("appsrc name=a format=time caps=application/x-test "
+        "! shmringsink name=s channel=%s policy=lossless queue-length=2 "
+        "wait-for-reader=false %s", name, settings[m]);
+    GstElement *a = gst_bin_get_by_name (GST_BIN (p), "a");
+    struct shmring_consumer_options one = {.holds = 1 };
+    shmring_consumer *stuck, *fast;
+    struct shmring_frame held;
+    struct shmring_stats st;
+    GstStructure *s;
+    GstMessage *msg;
+    gchar *text, *want;
+    guint64 stall = 1;
+    gint pid = 0, i;
+
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    /* the first buffer's caps create the channel: nobody reads it */
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (a),
+            make_buffer (64, 0)), GST_FLOW_OK);
+    s = wait_element_message (p, "shmring-wait-for-reader");
+    fail_unless (gst_structure_get_uint64 (s, "stall-timeout", &stall));
+    fail_unless_equals_uint64 (stall, m == 0 ? 0 : 300 * GST_MSECOND);
+    gst_structure_free (s);
+    wait_written (name, 1);
+    /* one hold: it takes frame 1 alone, not every queued one at once */
+    fail_unless_equals_int (shmring_consumer_attach (name, &one,
+            20 * GST_SECOND, &stuck), 0);
+    fail_unless_equals_int (shmring_consumer_attach (name, NULL,
+            20 * GST_SECOND, &fast), 0);
+    wait_readers (name, 2);
+    /* frame 1: the stuck reader takes it and holds it; then 2 and 3 fill
+     * its queue, and 4 needs room in it */
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (a),
+            make_buffer (64, 1)), GST_FLOW_OK);
+    fail_unless_equals_int (shmring_consumer_next (stuck, &held,
+            20 * GST_SECOND, 0), 1);
+    fail_unless_equals_uint64 (held.seq, 1);
+    for (i = 2; i <= 4; i++)
+      fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (a),
+              make_buffer (64, i)), GST_FLOW_OK);
+    for (i = 1; i <= 3; i++)
+      fail_unless_equals_int64 (next_seq (fast, 20 * GST_SECOND), i);
+    if (m == 0) {
+      /* the sink waits for the stuck reader as long as it takes */
+      fail_unless_equals_int64 (next_seq (fast, GST_SECOND), -1);
+      fail_unless_equals_int (shmring_consumer_release (stuck, &held), 0);
+      fail_unless_equals_int64 (next_seq (stuck, 20 * GST_SECOND), 2);
+      fail_unless_equals_int64 (next_seq (fast, 20 * GST_SECOND), 4);
+    } else {
+      fail_unless_equals_int64 (next_seq (fast, 20 * GST_SECOND), 4);
+      msg = wait_bus (p, GST_MESSAGE_WARNING);
+      text = error_text (msg);
+      want = g_strdup_printf ("pid %d ", (int) getpid ());
+      fail_unless (strstr (text, want) && strstr (text, "stall-timeout"),
+          "the warning names neither pid nor property: %s", text);
+      g_free (want);
+      g_free (text);
+      gst_message_unref (msg);
+      s = wait_element_message (p, "shmring-reader-stalled");
+      fail_unless (gst_structure_get_int (s, "pid", &pid));
+      fail_unless_equals_int (pid, (int) getpid ());
+      gst_structure_free (s);
+      /* live now: the sink goes on, pushing its oldest entries out */
+      for (i = 5; i <= 8; i++) {
+        fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (a),
+                make_buffer (64, i)), GST_FLOW_OK);
+        fail_unless_equals_int64 (next_seq (fast, 20 * GST_SECOND), i);
+      }
+      fail_unless_equals_int (shmring_inspect (name, &st, NULL), 0);
+      for (i = 0; i < (gint) SHMRING_MAX_READERS; i++)
+        if (st.reader[i].flags & SHMRING_READER_STALLED)
+          fail_unless_equals_uint64 (st.reader[i].frames_dropped, 5);
+      fail_unless_equals_int (shmring_consumer_release (stuck, &held), 0);
+      /* 2..6 pushed out: the newest two after a gap */
+      fail_unless_equals_int64 (next_seq (stuck, 20 * GST_SECOND), 7);
+      fail_unless_equals_int64 (next_seq (stuck, 20 * GST_SECOND), 8);
+      fail_unless_equals_int (shmring_consumer_stats (stuck, &st), 0);
+      fail_unless_equals_uint64 (st.frames_dropped, 5);
+      fail_unless_equals_int (shmring_consumer_stats (fast, &st), 0);
+      fail_unless_equals_uint64 (st.frames_dropped, 0);
+    }
+    shmring_consumer_close (stuck);
+    shmring_consumer_close (fast);
+    gst_object_unref (a);
+    stop_and_check_gone (p, name);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 shmring_elements_suite (void)
 {
@@ -2036,6 +2179,7 @@ shmring_elements_suite (void)
   tcase_add_test (tc, test_pool_lends_two);
   tcase_add_test (tc, test_policy_auto);
   tcase_add_test (tc, test_live_recorder_queue);
+  tcase_add_test (tc, test_stall_timeout);
   return s;
 }
 

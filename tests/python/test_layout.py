@@ -52,6 +52,7 @@ def test_constants_match() -> None:
              "MSG_WELCOME", "MSG_REFUSED", "POLICY_LOSSLESS", "POLICY_DROP_NEW", "POLICY_LIVE"]
     mine = {n: getattr(L, n) for n in names}
     assert {k: d.get(k) for k in mine} == mine
+    assert 1 << _enums(_text())["READER_STALLED"] == L.READER_STALLED  # a flag: 1u << n
     assert re.search(r'#define SHMRING_SOCKET_PREFIX "' + re.escape(L.SOCKET_PREFIX) + '"', _text())
 
 
@@ -93,6 +94,6 @@ def test_struct_formats_match() -> None:
                   "type size version index pool_size generation holds mode".split(), 40)
     _check_format(L.REFUSED_HEAD, o["shmring_msg_refused"], "type size error reserved".split(), 16)
     _check_format(L.READER_LINE_STRUCT, o["shmring_reader_line"],
-                  "pid uid mode holds frames_queued frames_dropped lag reserved".split(), 64)
+                  "pid uid mode holds frames_queued frames_dropped lag flags reserved".split(), 64)
     assert o["shmring_msg_refused"]["message"] == L.REFUSED_HEAD.size
     assert struct.calcsize(L.DESC_FIXED_STRUCT) == o["shmring_desc"]["caps"]

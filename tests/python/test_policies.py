@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -283,3 +284,82 @@ def test_a_live_reader_takes_one_entry_at_a_time(channel: str) -> None:
         for i in range(3, 8):
             assert wr.write(_payload(i), timeout=0)  # pushes out 1..3
         assert [f.seq for f in (rd.next_frame(), rd.next_frame()) if f is not None] == [4, 5]
+
+
+def test_stall_timeout_makes_a_stuck_lossless_reader_live_until_it_catches_up(channel: str) -> None:
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096, queue_len=2, max_readers=2) as wr, \
+            shmring.Reader(channel, timeout=2, frame_timeout=5) as stuck, \
+            shmring.Reader(channel, timeout=2, frame_timeout=5) as fast:
+        def put(i: int, timeout: float) -> None:
+            assert wr.write(_payload(i), timeout=timeout)
+            f = fast.next_frame()
+            assert f is not None and f.seq == i and f.tobytes() == _payload(i)
+            f.release()
+
+        def line() -> shmring.ReaderStats:
+            return next(r for r in wr.stats().readers if r.index == stuck.index)
+
+        put(0, 2)
+        f0 = stuck.next_frame()  # held: it takes nothing more
+        assert f0 is not None and f0.seq == 0
+        put(1, 2)
+        put(2, 2)
+        # No stall timeout (the default): its full queue holds the writer back for the write's whole timeout.
+        with pytest.raises(shmring.Timeout, match="lossless reader"):
+            wr.write(_payload(3), timeout=0.3)
+        assert wr.take_stalled() is None and not line().stalled
+        # With one, the write goes on once the writer waited that long for it: made live, reported by pid.
+        wr.stall_timeout = 0.3
+        t0 = time.monotonic()
+        put(3, 30)
+        assert 0.3 <= time.monotonic() - t0 < 20
+        report = wr.take_stalled()
+        assert report is not None and report[0] == os.getpid()
+        assert f"pid {os.getpid()} " in report[1] and "stall timeout" in report[1]
+        assert wr.take_stalled() is None  # reported once
+        assert line().stalled
+        for i in range(4, 10):  # live now: its oldest entries are pushed out, the writer never waits
+            put(i, 0)
+        assert line().frames_dropped == 7 and line().stalled
+        # It reads again: the two newest, after a gap of 7 (1..7) it counts as dropped.
+        for i in (8, 9):
+            f = stuck.next_frame()
+            assert f is not None and f.seq == i and f.tobytes() == _payload(i)
+            f.release()
+        assert stuck.dropped == 7
+        f0.release()
+        # Caught up: lossless again at the next frame, so a full queue holds the writer back once more.
+        put(10, 0)
+        assert not line().stalled
+        put(11, 0)
+        with pytest.raises(shmring.Timeout, match="lossless reader"):
+            wr.write(_payload(12), timeout=0)
+        assert wr.take_stalled() is None
+        for i in (10, 11):
+            f = stuck.next_frame()
+            assert f is not None and f.seq == i
+            f.release()
+        assert stuck.dropped == 7 and fast.dropped == 0 and fast.frames == 12
+
+
+def test_end_of_stream_reaches_a_full_drop_new_queue(channel: str) -> None:
+    with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096, policy="drop-new", queue_len=2) as wr, \
+            shmring.Reader(channel, timeout=2, frame_timeout=2) as rd:
+        def dropped() -> int:
+            return next(r.frames_dropped for r in wr.stats().readers if r.index == rd.index)
+
+        assert wr.write(_payload(0), timeout=0)
+        f = rd.next_frame()
+        assert f is not None and f.seq == 0
+        f.release()
+        for i in range(1, 5):  # it stops reading: 1 and 2 queued, 3 and 4 dropped
+            wr.write(_payload(i), timeout=0)
+        assert dropped() == 2
+        assert wr.eos(timeout=0)  # the queue is full: the end of stream pushes 1 out
+        assert dropped() == 3
+        wr.write(_payload(5), timeout=0)  # the writer goes on, the channel open: dropped (2, EOS queued)
+        f = rd.next_frame()
+        assert f is not None and f.seq == 2
+        f.release()
+        assert rd.next_frame() is None and rd.eos  # the end of the first stream
+        assert rd.dropped == 1 and dropped() == 4

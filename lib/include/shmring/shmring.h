@@ -70,8 +70,10 @@
  *    payload (ordered after the producer's P1 by the acquire of tail).
  *    On failure (the producer pushed entry h out, P2): store
  *    holds[k] = NONE and retry.
- * P2 push out (producer, live policy or live reader, queue full):
- *    CAS(head, h, h + 1) acq_rel.  Success: the producer removed entry h.
+ * P2 push out (producer, queue full: live policy, a live reader, a
+ *    lossless reader the stall timeout made live, or an end of stream,
+ *    which reaches every reader): CAS(head, h, h + 1) acq_rel.  Success:
+ *    the producer removed entry h.
  *    Failure: the reader took it first (T1); retry with the new head.
  * P3 pins (producer, before it picks a slot): per reader, acquire-load
  *    head FIRST (pairs with T1's CAS), then acquire-load holds[].  The
@@ -405,7 +407,8 @@ struct shmring_pool_header {
  *   16   8  frames_queued  frames pushed into its queue
  *   24   8  frames_dropped frames it did not get (queue full) or lost (pushed out)
  *   32   4  lag            entries in its queue at the last commit
- *   36  28  reserved       zero
+ *   36   4  flags          SHMRING_READER_* (0 = none)
+ *   40  24  reserved       zero
  */
 struct shmring_reader_line {
 	uint32_t pid;
@@ -415,7 +418,16 @@ struct shmring_reader_line {
 	uint64_t frames_queued;
 	uint64_t frames_dropped;
 	uint32_t lag;
-	uint8_t reserved[28];
+	uint32_t flags;
+	uint8_t reserved[24];
+};
+
+/* reader line flags */
+enum shmring_reader_flags {
+	/* A lossless reader that held the producer back longer than its
+	 * stall timeout (shmring_producer_set_stall_timeout()): live until
+	 * its queue is empty again, its oldest entries pushed out meanwhile. */
+	SHMRING_READER_STALLED = 1u << 0,
 };
 
 /*
@@ -585,7 +597,8 @@ SHMRING_CHECK_OFFSET(shmring_reader_line, holds, 12);
 SHMRING_CHECK_OFFSET(shmring_reader_line, frames_queued, 16);
 SHMRING_CHECK_OFFSET(shmring_reader_line, frames_dropped, 24);
 SHMRING_CHECK_OFFSET(shmring_reader_line, lag, 32);
-SHMRING_CHECK_OFFSET(shmring_reader_line, reserved, 36);
+SHMRING_CHECK_OFFSET(shmring_reader_line, flags, 36);
+SHMRING_CHECK_OFFSET(shmring_reader_line, reserved, 40);
 _Static_assert(sizeof(struct shmring_reader_line) == SHMRING_READER_LINE_SIZE, "reader line size");
 SHMRING_CHECK_OFFSET(shmring_slot, seq, 0);
 SHMRING_CHECK_OFFSET(shmring_slot, size, 8);
@@ -734,6 +747,7 @@ struct shmring_frame {
 struct shmring_reader_stats {
 	int32_t pid;
 	uint32_t uid, mode, holds, lag;
+	uint32_t flags; /* SHMRING_READER_* (in what was padding: the layout is unchanged) */
 	uint64_t frames_queued, frames_dropped;
 };
 
@@ -803,7 +817,9 @@ SHMRING_API int shmring_producer_commit_lent(shmring_producer *p, uint64_t id, s
 /* reserve + copy + commit. */
 SHMRING_API int shmring_producer_write(shmring_producer *p, const void *data, size_t size,
 			    const struct shmring_meta *meta, int64_t timeout_ns);
-/* Push an end of stream to every reader (waits like reserve). */
+/* Push an end of stream to every reader (waits like reserve).  It
+ * reaches every reader, a drop-new reader's full queue too: there it
+ * pushes the oldest entry out (counted as dropped). */
 SHMRING_API int shmring_producer_eos(shmring_producer *p, int64_t timeout_ns);
 /* Number the next frame seq, for a producer that republishes frames
  * numbered elsewhere (a network receiver): seq >= the number the next
@@ -828,6 +844,25 @@ SHMRING_API int shmring_producer_watch_readers(shmring_producer *p, uint32_t *ch
 SHMRING_API void shmring_producer_interrupt(shmring_producer *p);
 SHMRING_API void shmring_producer_resume(shmring_producer *p);
 SHMRING_API int shmring_producer_stats(shmring_producer *p, struct shmring_stats *st);
+/* Bound how long a lossless reader may hold the producer back: a reader
+ * whose queue stays full while the producer waits for it (reserve,
+ * commit_lent, eos) for timeout_ns in all, without making room, is made
+ * live: the producer stops waiting for it and pushes its oldest entries
+ * out (P2), which it sees as dropped frames (a gap in seq, its drop
+ * count), until its queue is empty again; then it is lossless again.
+ * The time counts only while the producer waits, and starts again from
+ * zero whenever the reader has room.  0 (the default) = no bound: the
+ * producer waits for its slowest lossless reader as long as its own
+ * timeout says.  Each reader made live is reported once by
+ * shmring_producer_take_stalled(), and its reader line (stats, `shmring
+ * info`) carries SHMRING_READER_STALLED while it is live.  -EINVAL for a
+ * negative timeout. */
+SHMRING_API int shmring_producer_set_stall_timeout(shmring_producer *p, int64_t timeout_ns);
+/* The oldest report not taken yet of a reader the stall timeout made
+ * live: its pid (> 0), with a sentence naming the channel, the pid and
+ * the setting in msg (len bytes, may be 0); 0 if there is none.  The
+ * producer keeps the last SHMRING_MAX_READERS reports. */
+SHMRING_API int shmring_producer_take_stalled(shmring_producer *p, char *msg, size_t len);
 /* Store state CLOSED, wake the readers, hang up, free the name.  NULL ok. */
 SHMRING_API void shmring_producer_close(shmring_producer *p);
 
