@@ -40,6 +40,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = os.path.join(HERE, "shapes_peers.py")
 # SHAPES_PEER_WRAP: a command line every helper process runs under (valgrind, in CI).
 WRAP = os.environ.get("SHAPES_PEER_WRAP", "").split()
+# Under a wrapper (valgrind: ~30x slower) every time limit of the helpers and of the waits for them is
+# PACE times longer: a busy machine must not turn a slow run into a reported hang.
+PACE = 3 if WRAP else 1
 PY = sys.executable
 GST_LAUNCH = os.environ.get("GST_LAUNCH", "gst-launch-1.0")
 NONE = -1
@@ -124,7 +127,7 @@ class Proc:
 
     def expect(self, prefix, timeout=60):
         """The first line (not seen by an earlier expect) starting with prefix."""
-        end = time.monotonic() + timeout
+        end = time.monotonic() + timeout * PACE
         while True:
             try:
                 line = self.q.get(timeout=max(0.0, end - time.monotonic()))
@@ -156,13 +159,13 @@ class Proc:
 
     def finish(self, timeout=60):
         try:
-            self.p.wait(timeout=timeout)
+            self.p.wait(timeout=timeout * PACE)
         except subprocess.TimeoutExpired:
             stacks = self.stacks()
             self.p.kill()
             self.p.wait()
             raise Fail("%s did not end within %d s (killed: a hang)%s\n  stacks:\n%s" % (
-                self.what, timeout, self.tail(), stacks))
+                self.what, timeout * PACE, self.tail(), stacks))
         self.t1 = time.monotonic()
         for t in self.threads:  # every line read (the pipes close with the process)
             t.join(10)
@@ -185,9 +188,9 @@ class Proc:
 
 def finish_all(procs, timeout=60):
     """Wait for every process; a failure names the first one that failed."""
-    end = time.monotonic() + timeout
+    end = time.monotonic() + timeout * PACE
     for pr in procs:
-        pr.finish(max(1.0, end - time.monotonic()))
+        pr.finish(max(1.0, end - time.monotonic()) / PACE)
 
 
 def load(path):
@@ -313,14 +316,14 @@ def run_sink_case(tmp, policy, desc, *, sinks=("sink",), stamp="src", script="eo
     for i, s in enumerate(sinks):
         d = (delays or {}).get(s, SLOW if i == 0 else QUICK)
         args = ["pyreader", chans[s], os.path.join(tmp, "read-%s.jsonl" % s), "--delay", d,
-                "--timeout", timeout] + list(reader_args)
+                "--timeout", timeout * PACE] + list(reader_args)
         if not body:
             args.append("--no-body")
         if closed_ok:
             args.append("--closed-ok")
         readers.append(Proc("reader of %s" % s, args))
     prod = Proc("producer", ["producer", tmp, "--desc", desc, "--stamp", stamp, "--sinks", ",".join(sinks),
-                             "--script", script, "--timeout", timeout] + list(pargs), stdin=True)
+                             "--script", script, "--timeout", timeout * PACE] + list(pargs), stdin=True)
     return chans, prod, readers
 
 
@@ -746,13 +749,13 @@ def reader_side(tmp, policy, rdesc, *, n=RS_N, hold="", slow=0.0, unconvert="", 
     (shapes_peers gstreader); every buffer at its appsinks is checked against the frame of its stamp."""
     ch = channel("rs")
     r = Proc("reading pipeline", ["gstreader", tmp, "--desc", "shmringsrc name=src channel=%s ! %s" % (ch, rdesc),
-                                  "--timeout", 40] + (["--hold", hold] if hold else []) +
+                                  "--timeout", 40 * PACE] + (["--hold", hold] if hold else []) +
              (["--slow", slow] if slow else []) + (["--unconvert", unconvert] if unconvert else []))
     prod = Proc("producer", ["producer", tmp, "--desc",
                              SRC + "name=src num-buffers=%d ! %s,framerate=%d/1 ! %s sync=%s" % (
                                  n, RAW, fps, sink_el("sink", ch, policy, "wait-for-reader=true"),
                                  "true" if sync else "false"),
-                             "--stamp", "src", "--timeout", 40])
+                             "--stamp", "src", "--timeout", 40 * PACE])
     finish_all([prod, r], timeout=70)
     stamps = load(os.path.join(tmp, "stamps.jsonl"))
     sink = load(os.path.join(tmp, "sink-sink.jsonl"))
