@@ -89,6 +89,7 @@ class Forge:
         self.fds: Optional[Callable[[int, int], list[int]]] = None  # (pool, block) -> what is sent
         self.later: list[tuple[bytes, int]] = []  # messages after WELCOME: (bytes, descriptors)
         self.hangup = False  # hang up after the answer (else: stay until the reader does)
+        self.observers = False  # answer observers (shmring ls, info) too, as a producer does
         self.connections = 0
         # One 100-byte frame of description 1, then an end of stream; the producer closed.
         self.set_slot(0, seq=0, size=FRAME_SIZE, desc_id=1, type=L.SLOT_FRAME)
@@ -140,6 +141,15 @@ class Forge:
         self.identity[IDENTITY_FIELDS.index(field)] = v
 
     # --- what is sent ---
+    def observer_answer(self) -> tuple[bytes, list[int]]:
+        """WELCOME for an observer: index UINT32_MAX and the pool only."""
+        msg, fds = self.answer()
+        if self.welcome_bytes is not None:  # a case's own answer
+            return msg, fds
+        os.close(fds.pop())
+        return L.WELCOME.pack(L.MSG_WELCOME, L.WELCOME.size, L.VERSION, 0xFFFFFFFF, POOL_SIZE, GENERATION, 0,
+                              0), fds
+
     def answer(self) -> tuple[bytes, list[int]]:
         pool = bytearray(self.pool)
         pool[:L.IDENTITY.size] = L.IDENTITY.pack(*self.identity)
@@ -192,6 +202,11 @@ def answer_one(forge: Forge, s: socket.socket, stop: int) -> None:
     with s:
         hello = s.recv(64)
         if len(hello) >= 16 and int.from_bytes(hello[12:16], "little") == L.ROLE_OBSERVER:
+            if forge.observers:
+                try:
+                    send(s, *forge.observer_answer())
+                except OSError:
+                    pass
             return
         forge.connections += 1
         msg, fds = forge.answer()

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The Python Reader as the victim of a forged producer.
 
-victim_reader.py NAME [TRUST_UID]: attach, read frames until the end of
+victim_reader.py NAME [TRUST_UID]: attach (5 s, or HOSTILE_ATTACH_MS, to find the producer), read frames until the end of
 stream or an error.  Prints "frame SIZE" per frame, then "eos" (exit 0) or
 "error CLASS: MESSAGE" (exit 1).
 """
@@ -19,7 +19,8 @@ import shmring  # noqa: E402
 def main() -> int:
     uid = int(sys.argv[2]) if len(sys.argv) > 2 else None
     try:
-        with shmring.Reader(sys.argv[1], timeout=5.0, producer_uid=uid) as r:
+        attach = int(os.environ.get("HOSTILE_ATTACH_MS", "5000")) / 1000
+        with shmring.Reader(sys.argv[1], timeout=attach, producer_uid=uid) as r:
             while True:
                 f = r.next_frame(timeout=5.0)
                 if f is None:
