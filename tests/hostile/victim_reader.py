@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The Python Reader as the victim of a forged producer.
 
-victim_reader.py NAME [TRUST_UID]: attach (5 s, or HOSTILE_ATTACH_MS, to find the producer), read frames until the end of
-stream or an error.  Prints "frame SIZE" per frame, then "eos" (exit 0) or
-"error CLASS: MESSAGE" (exit 1).
+victim_reader.py NAME [TRUST_UID]: attach (5 s, or HOSTILE_ATTACH_MS, to find the producer), read frames
+until the end of stream or an error.  Prints "frame SIZE" per frame, then "eos" (exit 0) or
+"error CLASS(errno=N): MESSAGE" (exit 1).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def main() -> int:
                 print(f"frame {f.size}", flush=True)
                 f.release()
     except shmring.Error as e:
-        print(f"error {type(e).__name__}: {e}", flush=True)
+        print(f"error {type(e).__name__}(errno={getattr(e, 'errno', None)}): {e}", flush=True)
         return 1
 
 

@@ -42,7 +42,8 @@ def reader_argv(kind: str, name: str, trust_uid: Optional[int] = None, extra: tu
         return [sys.executable, os.path.join(HERE, "victim_reader.py"), name] + (
             [str(trust_uid)] if trust_uid is not None else [])
     if kind == "gst":
-        props = [f"timeout={int(os.environ.get('HOSTILE_ATTACH_MS', '5000')) * 1000000}"] + ([f"producer-user={trust_uid}"] if trust_uid is not None else [])
+        props = [f"timeout={int(os.environ.get('HOSTILE_ATTACH_MS', '5000')) * 1000000}"]
+        props += [f"producer-user={trust_uid}"] if trust_uid is not None else []
         return ["gst-launch-1.0", "shmringsrc", f"channel={name}", *props, *extra, "!", "fakesink"]
     raise ValueError(kind)
 
