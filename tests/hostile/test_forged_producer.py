@@ -430,14 +430,22 @@ def test_impersonation(kind: str, trusted: bool) -> None:
 # ---------------------------------------------------------------------------------------------------------
 # Item 3: shmringsrc reconnect=true against a producer that hangs up on every reader: bounded back-off.
 
-def test_reconnect_backoff_is_bounded() -> None:
+@pytest.mark.parametrize("how", ["before-answering", "after-welcome"])
+def test_reconnect_backoff_is_bounded(how: str) -> None:
+    """Hung up before any answer, or right after WELCOME (a death before the first frame): either way
+    the reader waits for the next producer with a back-off, not a loop of connections."""
     if not V.have_gst():
         pytest.skip("GStreamer plugin not built")
     if "gst" not in KINDS:
         pytest.skip("shmringsrc is not among this run's readers")
-    name = V.channel("reconnect")
+    name = V.channel("reconnect-" + how)
     f = F.Forge()
-    srv = F.Server(name, f, per_connection=F.hang_up_at_once)
+    if how == "after-welcome":
+        no_entries(f)
+        f.hangup = True
+        srv = F.Server(name, f)
+    else:
+        srv = F.Server(name, f, per_connection=F.hang_up_at_once)
     p = subprocess.Popen(["gst-launch-1.0", "shmringsrc", f"channel={name}", "reconnect=true", "timeout=-1", "!",
                           "fakesink"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
