@@ -74,7 +74,7 @@ PYTHONMALLOC=malloc \
   SHAPES_PEER_WRAP="valgrind --quiet --error-exitcode=1 --leak-check=no --suppressions=$PWD/tests/gst/valgrind.supp" \
   run build --timeout-multiplier 4 "${shapes[@]}"
 
-echo "== fuzzing (clang, libFuzzer); every C file compiled with clang, warnings as errors"
+echo "== fuzzing (clang, libFuzzer): fuzz-pool (a reader of a hostile pool) and fuzz-conn (the connection's messages both ways, reader blocks), -Dfuzz_seconds each (60); every C file compiled with clang, warnings as errors"
 CC=clang meson setup build-fuzz -Dwerror=true -Dpython=disabled
 meson compile -C build-fuzz
 run build-fuzz --suite fuzz
