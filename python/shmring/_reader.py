@@ -261,8 +261,10 @@ def _refused(msg: bytes, after_welcome: bool = False) -> Optional[Refused]:
     if mtype != MSG_REFUSED or size != _REFUSED_SIZE or not 0 < err < 4096:
         return None
     text = msg[_REFUSED_HEAD.size:].split(b"\0", 1)[0].decode("utf-8", "replace")
-    if after_welcome or err not in _REFUSED_REASONS:
+    if after_welcome:
         return Refused(text, errno.EPROTO)
+    if err not in _REFUSED_REASONS:
+        return Refused(f"the producer refused with error {err}, not one the protocol defines: {text}", errno.EPROTO)
     if err == errno.EBUSY:
         pids = re.search(r"pids?:?\s*((?:\d+[ ,]*)+)", text)
         return ChannelBusy(text, err, tuple(int(p) for p in re.findall(r"\d+", pids.group(1))) if pids else ())
@@ -395,6 +397,7 @@ class Reader:
         """
         hello = _HELLO.pack(MSG_HELLO, _HELLO.size, VERSION, ROLE_READER, holds,
                             MODE_LIVE if live else MODE_CHANNEL, 0)
+        backoff = 0.01  # after each hang-up twice as long, to 1 s: a producer that hangs up on every reader
         while True:
             s = _connect(self.name, deadline)
             self._sock = s
@@ -417,7 +420,9 @@ class Reader:
             if deadline is not None and time.monotonic() >= deadline:
                 raise ChannelNotFound(f"channel {self.name!r} has no producer: it went away while this "
                                       f"reader attached; start the producer")
-            time.sleep(0.01)
+            # is not asked again hundreds of times a second
+            time.sleep(backoff if deadline is None else max(0.0, min(backoff, deadline - time.monotonic())))
+            backoff = min(backoff * 2, 1.0)
         refused = _refused(msg)
         if refused is not None and not fds:
             raise refused

@@ -225,35 +225,6 @@ def test_refused_carries_the_producers_message(hostile) -> None:
     assert e.value.errno == errno.EBUSY
 
 
-def refused_eintr(s: socket.socket) -> None:
-    s.send(L.REFUSED_HEAD.pack(L.MSG_REFUSED, L.REFUSED_SIZE, errno.EINTR, 0) + b"try again".ljust(L.MESSAGE_MAX, b"\0"))
-
-
-def refused_after_welcome(s: socket.socket) -> None:
-    send(s, welcome(), [memfd(POOL_SIZE, SEALS_POOL, pool()), memfd(4096, SEALS_BLOCK, block(0, 0))])
-    s.send(L.REFUSED_HEAD.pack(L.MSG_REFUSED, L.REFUSED_SIZE, errno.EBUSY, 0) + b"too many".ljust(L.MESSAGE_MAX, b"\0"))
-
-
-def test_refused_errno_is_data(hostile) -> None:
-    """A REFUSED whose errno is not one of the protocol's reasons (here EINTR, a code the reader's own
-    waits act on) is a protocol error: Refused with EPROTO and the producer's sentence."""
-    name = hostile(refused_eintr)
-    with pytest.raises(shmring.Refused, match="try again") as e:
-        shmring.Reader(name, timeout=10.0)
-    assert e.value.errno == errno.EPROTO
-
-
-def test_refused_after_welcome_is_a_protocol_error(hostile) -> None:
-    """After WELCOME a REFUSED can only mean the reader broke the protocol: EPROTO whatever errno it
-    carries, the same error at every later call, no hang."""
-    name = hostile(refused_after_welcome)
-    with shmring.Reader(name, timeout=10.0) as r:
-        for _ in range(2):
-            with pytest.raises(shmring.Refused, match="too many") as e:
-                r.next_frame(timeout=5.0)
-            assert e.value.errno == errno.EPROTO
-
-
 @pytest.mark.parametrize("answer, message", [
     (queue_names_bad_slot, "queue entry 0 names slot 99 of 6"),
     (slot_too_big, "slot 0 header is invalid"),
