@@ -555,10 +555,13 @@ static int channel_end(shmring_consumer *c)
 			r.message[sizeof(r.message) - 1] = '\0';
 			return latch(c, fail(EPROTO, "%s", r.message));
 		}
-		if (n > 0 || n == -EBADMSG)
+		if (n == -EBADMSG)
+			return latch(c, fail(EPROTO, "channel '%s': the producer sent an invalid message "
+					     "after WELCOME (carrying descriptors, or longer than any "
+					     "message)", c->name));
+		if (n > 0)
 			return latch(c, fail(EPROTO, "channel '%s': the producer sent an unexpected "
-					     "message (%d bytes, type %u) after WELCOME",
-					     c->name, n > 0 ? n : 0,
+					     "message (%d bytes, type %u) after WELCOME", c->name, n,
 					     n >= (int)sizeof(uint32_t) ? r.type : 0u));
 	}
 	/* Acquire: pairs with the producer's release store of state (S1),

@@ -265,6 +265,11 @@ static void greet(shmring_producer *p, unsigned k)
 		refuse(c.fd, EPROTO, "channel '%s' speaks protocol %u and got no valid HELLO of it",
 		       p->name, SHMRING_VERSION);
 		close(c.fd);
+	} else if (h.reserved) {
+		refuse(c.fd, EPROTO, "channel '%s': HELLO asks for something this producer does not "
+		       "know (reserved field %#llx); a newer reader needs a newer producer",
+		       p->name, (unsigned long long)h.reserved);
+		close(c.fd);
 	} else if (!allowed(p, &c)) {
 		refuse(c.fd, EACCES, "channel '%s' (producer uid %u) does not accept readers of uid %u: "
 		       "the producer can share it with a user (share_uid) or a group (share_gid)",

@@ -778,13 +778,18 @@ class Writer:
                     os.close(fd)
         pid, uid, gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
         ok = len(msg) == L.HELLO.size and not anc
+        reserved = 0
         if ok:
-            mtype, size, version, role, holds, mode, _r = L.HELLO.unpack(msg)
+            mtype, size, version, role, holds, mode, reserved = L.HELLO.unpack(msg)
             ok = (mtype, size, version) == (L.MSG_HELLO, L.HELLO.size, L.VERSION) and mode <= L.MODE_LIVE \
                 and role in (L.ROLE_READER, L.ROLE_OBSERVER)
         if not ok:
             self._send_close(sock, _refused(errno.EPROTO, f"channel '{self.name}' speaks protocol {L.VERSION} and "
                                                           f"got no valid HELLO of it"))
+        elif reserved:
+            self._send_close(sock, _refused(errno.EPROTO, f"channel '{self.name}': HELLO asks for something this "
+                                                          f"producer does not know (reserved field {reserved:#x}); "
+                                                          f"a newer reader needs a newer producer"))
         elif not self._allowed(sock, uid, gid):
             self._send_close(sock, _refused(errno.EACCES, f"channel '{self.name}' (producer uid {self._uid}) does "
                                                           f"not accept readers of uid {uid}: the producer can share "
