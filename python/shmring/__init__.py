@@ -42,7 +42,8 @@ from ._errors import (ChannelBusy, ChannelNotFound, ChannelOSError, Closed, Corr
 from ._frame import Frame
 from ._layout import (FLAG_CORRUPTED, FLAG_DELTA_UNIT, FLAG_DISCONT, FLAG_DROPPABLE, FLAG_GAP, FLAG_HEADER,
                       FLAG_LIVE, FLAG_MARKER)
-from ._reader import Reader, inspect
+from ._aio import AsyncReader
+from ._reader import Reader, inspect, wait
 from ._stats import ReaderStats, Stats, list_channels
 from ._sys import check_name
 from ._video import FORMATS, StreamInfo
@@ -51,7 +52,7 @@ from ._writer import Writer
 __version__ = "0.1.0"
 
 __all__ = [
-    "Reader", "Writer", "Frame", "StreamInfo", "Stats", "ReaderStats", "inspect", "list_channels", "check_name",
+    "Reader", "AsyncReader", "wait", "Writer", "Frame", "StreamInfo", "Stats", "ReaderStats", "inspect", "list_channels", "check_name",
     "FORMATS", "layout",
     "Error", "InvalidName", "ChannelNotFound", "Refused", "ChannelBusy", "ProducerDied", "ProducerClosed",
     "CorruptSegment", "ProtocolVersion", "FrameTooLarge", "Timeout", "NoSpace", "FrameReleased",

@@ -218,7 +218,7 @@ def refused_then_hangup(h: Hostile, what: str, timeout: float = 5.0) -> None:
 
 def hello_bytes(**kw: int) -> bytes:
     f = {"type": L.MSG_HELLO, "size": L.HELLO.size, "version": L.VERSION, "role": L.ROLE_READER, "holds": 0,
-         "mode": 0, "reserved": 0}
+         "mode": 0, "flags": 0}
     f.update(kw)
     return L.HELLO.pack(*f.values())
 
@@ -237,8 +237,12 @@ BAD_HELLO = [
     ("message-short", hello_bytes()[:16], 0),
     ("message-long", hello_bytes() + bytes(8), 0),
     ("message-empty-of-fields", bytes(L.HELLO.size), 0),
-    ("reserved-low-bit", hello_bytes(reserved=1), 0),  # a feature this producer does not know: said so
-    ("reserved-all", hello_bytes(reserved=0xFFFFFFFFFFFFFFFF), 0),
+    ("flags-unknown-bit", hello_bytes(flags=2), 0),  # a feature this producer does not know: said so
+    ("flags-all", hello_bytes(flags=0xFFFFFFFFFFFFFFFF), 0),
+    # W5: a wake descriptor is the producer's to make: HELLO carries none, with the flag or without
+    ("wake-fd-with-a-pipe", hello_bytes(flags=L.HELLO_WAKE_FD), 1),
+    ("wake-fd-with-two-fds", hello_bytes(flags=L.HELLO_WAKE_FD), 2),
+    ("wake-fd-observer", hello_bytes(flags=L.HELLO_WAKE_FD, role=L.ROLE_OBSERVER), 0),
     ("with-one-fd", hello_bytes(), 1),  # item 4: HELLO carries no descriptor
     ("with-three-fds", hello_bytes(), 3),
 ]
