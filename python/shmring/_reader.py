@@ -1016,13 +1016,13 @@ def wait(readers: "list[Reader]", timeout: Optional[float] = None) -> "list[Read
         due = [r for r in readers if r._due()]
         if due:
             return due
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return []
         p = select.poll()
         for r in readers:
             p.register(r.fileno(), select.POLLIN)
-        left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if not p.poll(None if left is None else left * 1000 + 0.5) and left is not None and \
-                time.monotonic() >= deadline:
-            return [r for r in readers if r._due()]
+        p.poll(None if left is None else left * 1000 + 0.5)  # then look again: a wake may be for nothing
 
 
 
