@@ -22,10 +22,9 @@ from ._reader import Reader
 __all__ = ["AsyncReader"]
 
 
-def _wake(loop: asyncio.AbstractEventLoop, fd: int, fut: "asyncio.Future[bool]", value: bool) -> None:
-    loop.remove_reader(fd)
+def _expire(fut: "asyncio.Future[bool]") -> None:
     if not fut.done():
-        fut.set_result(value)
+        fut.set_result(False)
 
 
 class AsyncReader:
@@ -58,6 +57,10 @@ class AsyncReader:
             reader = Reader(name, timeout, pollable=True, **options)
         self.reader = reader
         self._held: Optional[Frame] = None
+        # The loop and descriptor watched (add_reader), and the future of the wait in progress.  The watch stays
+        # while frames flow (no epoll_ctl per frame) and ends when the descriptor is readable with nobody waiting.
+        self._watch: Optional[tuple[asyncio.AbstractEventLoop, int]] = None
+        self._waiter: Optional[asyncio.Future[bool]] = None
         self._hooked: "weakref.WeakSet[asyncio.Task[Any]]" = weakref.WeakSet()
 
     @classmethod
@@ -90,16 +93,35 @@ class AsyncReader:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise Timeout(f"channel {r.name!r}: no frame within {timeout} s")
-            fd = r.fileno()
+            watch = (loop, r.fileno())  # another descriptor after a reconnect
+            if self._watch != watch:
+                self._unwatch()
+                loop.add_reader(watch[1], self._readable)
+                self._watch = watch
             fut: asyncio.Future[bool] = loop.create_future()
-            loop.add_reader(fd, _wake, loop, fd, fut, True)
-            later = None if left is None else loop.call_later(left, _wake, loop, fd, fut, False)
+            self._waiter = fut
+            later = None if left is None else loop.call_later(left, _expire, fut)
             try:
                 await fut
             finally:
-                loop.remove_reader(fd)
+                self._waiter = None
                 if later is not None:
                     later.cancel()
+
+    def _readable(self) -> None:
+        """The wake descriptor is readable: wake the wait in progress if something is due (else it was a wake for
+        nothing, and _due() armed the descriptor again); with no wait in progress, stop watching rather than be
+        called at every turn of the loop."""
+        fut = self._waiter
+        if fut is None or fut.done():
+            self._unwatch()
+        elif self.reader._due():
+            fut.set_result(True)
+
+    def _unwatch(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch[0].remove_reader(watch[1])
 
     def _give_back(self, _task: Any = None) -> None:
         """Release the frame handed out by the iteration and the frames taken ahead of it."""
@@ -131,6 +153,7 @@ class AsyncReader:
     def close(self) -> None:
         """Hang up (every frame held comes back to the producer).  Safe to call twice."""
         self._held = None
+        self._unwatch()
         self.reader.close()
 
     async def aclose(self) -> None:
