@@ -835,7 +835,7 @@ class Writer:
             pass
         sock.close()
 
-    def _admit(self, sock: socket.socket, pid: int, uid: int, holds: int, mode: int, wake_fd: bool) -> None:
+    def _admit(self, sock: socket.socket, pid: int, uid: int, holds: int, mode: int, wake_fd: bool = False) -> None:
         pair: Optional[tuple[socket.socket, socket.socket]] = None
         if wake_fd:  # W5: this end stays, shut for reading; the other goes with WELCOME
             try:
