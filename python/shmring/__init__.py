@@ -24,7 +24,11 @@ moving on, ``frame.release()`` or ``reader.close()``); ``frame.copy()``
 gives an owned frame (writable arrays and the same metadata) to keep.
 ``Reader(name, latest=True)`` is a live reader: it never holds the
 producer back and gets the newest frame.  ``reader.poll()`` returns a
-frame or None without waiting.  Errors derive from :class:`Error`; the
+frame or None without waiting.  ``Reader(name, pollable=True)`` has a
+``fileno()`` that ``select``, asyncio or a GLib main loop can wait on,
+``shmring.wait(readers, timeout)`` waits for several at once, and
+``async for frame in shmring.AsyncReader(name)`` reads in an asyncio loop
+(no thread, no polling).  Errors derive from :class:`Error`; the
 ``shmring`` command (``python3 -m shmring``) lists, inspects, views and
 watches (``top``) channels.
 
@@ -52,8 +56,8 @@ from ._writer import Writer
 __version__ = "0.1.0"
 
 __all__ = [
-    "Reader", "AsyncReader", "wait", "Writer", "Frame", "StreamInfo", "Stats", "ReaderStats", "inspect", "list_channels", "check_name",
-    "FORMATS", "layout",
+    "Reader", "AsyncReader", "wait", "Writer", "Frame", "StreamInfo", "Stats", "ReaderStats", "inspect",
+    "list_channels", "check_name", "FORMATS", "layout",
     "Error", "InvalidName", "ChannelNotFound", "Refused", "ChannelBusy", "ProducerDied", "ProducerClosed",
     "CorruptSegment", "ProtocolVersion", "FrameTooLarge", "Timeout", "NoSpace", "FrameReleased",
     "ChannelOSError", "PermissionDenied", "UntrustedProducer", "Closed", "HoldsExhausted",
