@@ -73,9 +73,11 @@ class AsyncReader:
 
     @property
     def name(self) -> str:
+        """The channel name."""
         return self.reader.name
 
     def fileno(self) -> int:
+        """The reader's wake descriptor (see Reader.fileno)."""
         return self.reader.fileno()
 
     async def next_frame(self, timeout: Optional[float] = -1.0) -> Optional[Frame]:
@@ -157,6 +159,7 @@ class AsyncReader:
         self.reader.close()
 
     async def aclose(self) -> None:
+        """close(), for ``contextlib.aclosing`` and the like."""
         self.close()
 
     async def __aenter__(self) -> "AsyncReader":

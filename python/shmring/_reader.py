@@ -328,6 +328,7 @@ class Reader:
         dropped: frames missing between the frames read (sequence gaps).
         reconnects: times a restarted producer was followed.
         frame_timeout: default seconds next_frame() waits; None = forever.
+        pollable: True if the reader has a wake descriptor (``fileno()``).
 
     A reader takes frames only from a producer running as its own user or
     root: anyone can take a channel's name first.  ``producer_uid`` /
