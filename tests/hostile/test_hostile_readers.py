@@ -426,3 +426,50 @@ def test_head_taken_without_holds_is_allowed(producer: Producer) -> None:
     finally:
         h.close()
     producer.progress()
+
+
+def test_wake_descriptor_readers_cannot_hurt_the_producer(producer: Producer) -> None:
+    """W5: readers that ask for a wake descriptor and then close it, or never read it, and one that claims to
+    sleep on a descriptor it never asked for, each with a new waiting value all the time (so every commit
+    writes to them): the producer neither blocks, nor dies of SIGPIPE, nor holds the good reader back."""
+    hs = [Hostile(producer.name) for _ in range(3)]
+    stop = threading.Event()
+    try:
+        for h, flags in zip(hs, (L.HELLO_WAKE_FD, L.HELLO_WAKE_FD, 0)):
+            msg = h.hello(mode=L.MODE_LIVE, reserved=flags)
+            assert len(msg) == L.WELCOME.size and len(h.fds) == (3 if flags else 2), (msg, h.fds)
+            h.pool = mmap.mmap(h.fds[0], L.WELCOME.unpack(msg)[4], mmap.MAP_SHARED, mmap.PROT_READ)
+            h.block = mmap.mmap(h.fds[1], L.BLOCK_SIZE)
+        closed, full, liar = hs
+        os.close(closed.fds.pop())  # its end of the pair: the producer's writes fail with EPIPE
+
+        def sleepers() -> None:
+            g = 0
+            while not stop.is_set():
+                g = g % 0x7FFFFFFF + 1
+                for h in hs:
+                    h.put("waiting", g | L.WAITING_FD)
+                time.sleep(0.001)  # a new value before every commit (100 a second)
+
+        t = threading.Thread(target=sleepers)
+        t.start()
+        cpu0 = producer.cpu()
+        producer.progress(320)  # more commits than the buffer of a pair holds (about 280 one-byte writes)
+        stop.set()
+        t.join()
+        pending = 0
+        while True:
+            try:
+                got = os.read(full.fds[2], 4096) if select.select([full.fds[2]], [], [], 0)[0] else b""
+            except BlockingIOError:
+                got = b""
+            if not got:
+                break
+            pending += len(got)
+        assert pending >= 250, f"only {pending} wake bytes for 320 commits"
+        assert producer.cpu() - cpu0 < 5.0
+    finally:
+        stop.set()
+        for h in hs:
+            h.close()
+    producer.progress()
