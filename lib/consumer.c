@@ -43,6 +43,8 @@ struct shmring_consumer {
 	struct shmring_cancel stop; /* fired by interrupt(), reset by resume() */
 	uint64_t hup_checked; /* when channel_end() last polled the socket */
 	uint32_t sleeps;      /* W1: the waiting value of this sleep, never 0 */
+	int wake_fd;          /* W5: the reader's end of its wake pair, or -1 */
+	int wake_eof;         /* W5: the producer's end closed (the hang-up) */
 };
 
 /* How often a reader that finds its queue empty looks for a hang-up. */
@@ -112,7 +114,7 @@ static int answer(const char *name, int s, struct shmring_msg_welcome *w, int *f
 		return fail(ETIMEDOUT, "channel '%s': the producer did not answer within %d ms", name,
 			    ANSWER_MS);
 	int nfds;
-	int n = _shmring_recv(s, &u, sizeof(u), fds, 2, &nfds);
+	int n = _shmring_recv(s, &u, sizeof(u), fds, 3, &nfds);
 	if (n == (int)sizeof(u.r) && u.r.type == SHMRING_MSG_REFUSED && u.r.size == sizeof(u.r) &&
 	    nfds == 0)
 		return peer_refused(name, &u.r);
@@ -182,7 +184,8 @@ static int hello_once(const char *name, const struct shmring_msg_hello *h,
 		close(s);
 		return fail(-rc, "channel '%s': sending HELLO: %s", name, strerror(-rc));
 	}
-	rc = answer(name, s, w, fds, h->role == SHMRING_ROLE_READER ? 2 : 1);
+	int want = h->role != SHMRING_ROLE_READER ? 1 : (h->flags & SHMRING_HELLO_WAKE_FD) ? 3 : 2;
+	rc = answer(name, s, w, fds, want);
 	if (rc < 0) {
 		close(s);
 		return rc;
@@ -197,8 +200,10 @@ static int hello(const char *name, uint32_t role, const struct shmring_consumer_
 		 uint64_t deadline, struct shmring_cancel *stop, struct shmring_msg_welcome *w,
 		 int *fds)
 {
+	uint32_t mode = o ? o->mode : 0;
 	struct shmring_msg_hello h = {SHMRING_MSG_HELLO, sizeof(h), SHMRING_VERSION, role,
-				       o ? o->holds : 0, o ? o->mode : 0, 0};
+				       o ? o->holds : 0, mode & ~SHMRING_CONSUMER_POLLABLE,
+				       (mode & SHMRING_CONSUMER_POLLABLE) ? SHMRING_HELLO_WAKE_FD : 0};
 	uint64_t backoff = FIRST_RETRY_NS;
 	for (;;) {
 		uint32_t iv = __atomic_load_n(&stop->word, __ATOMIC_ACQUIRE);
@@ -223,6 +228,8 @@ static int map_welcome(shmring_consumer *c, const struct shmring_msg_welcome *w,
 		return rc;
 	c->block_fd = fds[1];
 	fds[1] = -1;
+	c->wake_fd = fds[2];
+	fds[2] = -1;
 	rc = _shmring_block_open(c->block_fd, c->name, &c->b);
 	if (rc < 0)
 		return rc;
@@ -272,7 +279,7 @@ int shmring_consumer_attach_cancel(const char *name, const struct shmring_consum
 	int rc = _shmring_check_name(name);
 	if (rc < 0)
 		return rc;
-	if (opts && opts->mode > SHMRING_MODE_LIVE)
+	if (opts && (opts->mode & ~SHMRING_CONSUMER_POLLABLE) > SHMRING_MODE_LIVE)
 		return fail(EINVAL, "unknown reader mode %u", opts->mode);
 	if (cancel && __atomic_load_n(&cancel->fired, __ATOMIC_ACQUIRE))
 		return fail(EINTR, "attaching to channel '%s': cancelled", name);
@@ -280,17 +287,17 @@ int shmring_consumer_attach_cancel(const char *name, const struct shmring_consum
 	if (!c)
 		return fail(ENOMEM, "out of memory");
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	c->m.fd = c->block_fd = -1;
+	c->m.fd = c->block_fd = c->wake_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	struct shmring_msg_welcome w;
-	int fds[2] = {-1, -1};
+	int fds[3] = {-1, -1, -1};
 	c->sock = hello(name, SHMRING_ROLE_READER, opts, _shmring_deadline(timeout_ns),
 			cancel ? cancel : &c->stop, &w, fds);
 	rc = c->sock < 0 ? c->sock : map_welcome(c, &w, fds);
 	if (rc < 0) {
 		char why[SHMRING_ERROR_MAX];
 		snprintf(why, sizeof(why), "%s", _shmring_error());
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < 3; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
 		shmring_consumer_close(c);
@@ -539,10 +546,13 @@ static int channel_end(shmring_consumer *c)
 	struct pollfd pf = {c->sock, POLLIN, 0};
 	uint64_t now = _shmring_now();
 	int hup = 0;
-	if (now - c->hup_checked >= HUP_CHECK_NS) {
+	if (c->wake_eof || now - c->hup_checked >= HUP_CHECK_NS) {
 		c->hup_checked = now;
 		hup = poll(&pf, 1, 0) > 0;
 	}
+	/* W5: end of file on the wake descriptor is the hang-up, whichever
+	 * of the producer's descriptors the kernel closed first. */
+	hup |= c->wake_eof;
 	if (hup && (pf.revents & POLLIN)) {
 		/* After WELCOME the producer may only say why it disconnects
 		 * this reader (REFUSED, then a hang-up): a protocol error
@@ -585,14 +595,48 @@ static int channel_end(shmring_consumer *c)
 	return 0;
 }
 
+/* A new waiting value for each sleep, never 0 and below 2^31 (two
+ * threads may wait at once); bit 31 says where the reader sleeps (W5). */
+static uint32_t sleep_value(shmring_consumer *c)
+{
+	uint32_t g;
+	do
+		g = __atomic_add_fetch(&c->sleeps, 1, __ATOMIC_RELAXED) & ~SHMRING_WAITING_FD;
+	while (g == 0);
+	return g;
+}
+
+/* W5: arm the wake descriptor (nothing was taken after commit_seq was v):
+ * read its bytes, then publish waiting as W1 does and look at tail once
+ * more.  1 if the caller must look again (an entry arrived, or end of
+ * file: the hang-up), 0 if a commit from now on makes it readable. */
+static int arm(shmring_consumer *c, uint32_t v)
+{
+	char buf[64];
+	ssize_t n;
+	while ((n = recv(c->wake_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+	}
+	if (n == 0 && !c->wake_eof) {
+		c->wake_eof = 1;
+		return 1;
+	}
+	/* Relaxed: published by the seq_cst (release) store of waiting. */
+	__atomic_store_n(&c->b->sleep_seq, v, __ATOMIC_RELAXED);
+	/* seq_cst store, then seq_cst load of tail: pairs with W2. */
+	__atomic_store_n(&c->b->waiting, sleep_value(c) | SHMRING_WAITING_FD, __ATOMIC_SEQ_CST);
+	uint64_t t = __atomic_load_n(&c->b->tail, __ATOMIC_SEQ_CST);
+	uint64_t h = __atomic_load_n(&c->b->head, __ATOMIC_RELAXED);
+	if (t == h)
+		return 0;
+	__atomic_store_n(&c->b->waiting, 0, __ATOMIC_RELAXED);
+	return 1;
+}
+
 /* W1: sleep on commit_seq (value v, loaded before the last look). */
 static void wait_commit(shmring_consumer *c, uint32_t v, uint32_t iv, uint64_t deadline)
 {
 	/* seq_cst store, then seq_cst load of tail: pairs with W2. */
-	/* A new value for each sleep, never 0 (two threads may wait at once). */
-	uint32_t g = __atomic_add_fetch(&c->sleeps, 1, __ATOMIC_RELAXED);
-	if (g == 0)
-		g = __atomic_add_fetch(&c->sleeps, 1, __ATOMIC_RELAXED);
+	uint32_t g = sleep_value(c);
 	/* Relaxed: published by the seq_cst (release) store of waiting. */
 	__atomic_store_n(&c->b->sleep_seq, v, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->b->waiting, g, __ATOMIC_SEQ_CST);
@@ -624,8 +668,13 @@ static int next_locked(shmring_consumer *c, struct shmring_frame *f, uint64_t de
 			return rc == 1 ? 0 : rc;
 		if (__atomic_load_n(&c->stop.fired, __ATOMIC_ACQUIRE))
 			return fail(EINTR, "channel '%s': interrupted", c->name);
-		if (_shmring_now() >= deadline)
+		if (_shmring_now() >= deadline) {
+			/* A pollable reader arms its descriptor whenever it
+			 * says "no frame" (W5). */
+			if (c->wake_fd >= 0 && arm(c, v))
+				continue;
 			return fail(ETIMEDOUT, "channel '%s': no frame in time", c->name);
+		}
 		pthread_mutex_unlock(&c->lock);
 		wait_commit(c, v, iv, deadline);
 		pthread_mutex_lock(&c->lock);
@@ -661,6 +710,16 @@ int shmring_consumer_release(shmring_consumer *c, const struct shmring_frame *f)
 	}
 	pthread_mutex_unlock(&c->lock);
 	return ok ? 0 : fail(EINVAL, "channel '%s': that frame is not held", c->name);
+}
+
+int shmring_consumer_fd(shmring_consumer *c)
+{
+	if (!c)
+		return fail(EINVAL, "NULL argument");
+	if (c->wake_fd < 0)
+		return fail(EINVAL, "channel '%s': this reader has no wake descriptor: attach it with "
+			    "SHMRING_CONSUMER_POLLABLE in the options' mode", c->name);
+	return c->wake_fd;
 }
 
 unsigned shmring_consumer_held(shmring_consumer *c)
@@ -731,6 +790,8 @@ void shmring_consumer_close(shmring_consumer *c)
 		munmap(c->b, SHMRING_BLOCK_SIZE);
 	if (c->block_fd >= 0)
 		close(c->block_fd);
+	if (c->wake_fd >= 0)
+		close(c->wake_fd);
 	_shmring_pool_close(&c->m);
 	if (c->sock >= 0)
 		close(c->sock);

@@ -170,7 +170,7 @@ static void limit_message(shmring_producer *p, char *buf, size_t n)
 }
 
 /* Install a new reader at a free index (lock held); -1 if none. */
-static int add_reader(shmring_producer *p, const struct pending_conn *c, int bfd,
+static int add_reader(shmring_producer *p, const struct pending_conn *c, int bfd, int wake_fd,
 		      struct shmring_block *b, const struct shmring_msg_hello *h)
 {
 	uint32_t i = 0;
@@ -182,6 +182,7 @@ static int add_reader(shmring_producer *p, const struct pending_conn *c, int bfd
 	memset(r, 0, sizeof(*r));
 	r->sock = c->fd;
 	r->block_fd = bfd;
+	r->wake_fd = wake_fd;
 	r->b = b;
 	r->pid = c->pid;
 	r->uid = c->uid;
@@ -205,14 +206,34 @@ static int add_reader(shmring_producer *p, const struct pending_conn *c, int bfd
 static void admit(shmring_producer *p, struct pending_conn *c, const struct shmring_msg_hello *h)
 {
 	struct shmring_block *b;
+	/* W5: the producer keeps wake[0], shut for reading (the reader cannot
+	 * make it hold data); wake[1] goes with WELCOME. */
+	int wake[2] = {-1, -1};
+	if ((h->flags & SHMRING_HELLO_WAKE_FD) &&
+	    (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wake) < 0 ||
+	     shutdown(wake[0], SHUT_RD) < 0)) {
+		int e = errno;
+		refuse(c->fd, ENOMEM, "channel '%s': no wake descriptor for this reader: %s", p->name,
+		       strerror(e));
+		if (wake[0] >= 0) {
+			close(wake[0]);
+			close(wake[1]);
+		}
+		close(c->fd);
+		return;
+	}
 	int bfd = _shmring_block_create(p->name, &b);
 	if (bfd < 0) {
 		refuse(c->fd, -bfd, "%s", _shmring_error());
+		if (wake[0] >= 0) {
+			close(wake[0]);
+			close(wake[1]);
+		}
 		close(c->fd);
 		return;
 	}
 	pthread_mutex_lock(&p->lock);
-	int i = add_reader(p, c, bfd, b, h);
+	int i = add_reader(p, c, bfd, wake[0], b, h);
 	char msg[SHMRING_MESSAGE_MAX];
 	if (i < 0)
 		limit_message(p, msg, sizeof(msg));
@@ -227,14 +248,21 @@ static void admit(shmring_producer *p, struct pending_conn *c, const struct shmr
 		refuse(c->fd, EBUSY, "%s", msg);
 		munmap(b, SHMRING_BLOCK_SIZE);
 		close(bfd);
+		if (wake[0] >= 0) {
+			close(wake[0]);
+			close(wake[1]);
+		}
 		close(c->fd);
 		return;
 	}
 	struct shmring_msg_welcome w = {SHMRING_MSG_WELCOME, sizeof(w), SHMRING_VERSION, (uint32_t)i,
 					 p->m.id.pool_size, p->m.id.generation, p->r[i].holds,
 					 p->r[i].mode};
-	int fds[2] = {p->m.fd, bfd};
-	if (_shmring_send(c->fd, &w, sizeof(w), fds, 2) < 0) {
+	int fds[3] = {p->m.fd, bfd, wake[1]};
+	int rc = _shmring_send(c->fd, &w, sizeof(w), fds, wake[1] >= 0 ? 3 : 2);
+	if (wake[1] >= 0)
+		close(wake[1]); /* the reader has it (or the send failed) */
+	if (rc < 0) {
 		pthread_mutex_lock(&p->lock);
 		_shmring_door_drop(p, &p->r[i]);
 		pthread_mutex_unlock(&p->lock);
@@ -265,10 +293,15 @@ static void greet(shmring_producer *p, unsigned k)
 		refuse(c.fd, EPROTO, "channel '%s' speaks protocol %u and got no valid HELLO of it",
 		       p->name, SHMRING_VERSION);
 		close(c.fd);
-	} else if (h.reserved) {
+	} else if (h.flags & ~SHMRING_HELLO_FLAGS_ALL) {
 		refuse(c.fd, EPROTO, "channel '%s': HELLO asks for something this producer does not "
-		       "know (reserved field %#llx); a newer reader needs a newer producer",
-		       p->name, (unsigned long long)h.reserved);
+		       "know (flags %#llx, unknown bits %#llx); a newer reader needs a newer producer",
+		       p->name, (unsigned long long)h.flags,
+		       (unsigned long long)(h.flags & ~SHMRING_HELLO_FLAGS_ALL));
+		close(c.fd);
+	} else if (h.flags && h.role != SHMRING_ROLE_READER) {
+		refuse(c.fd, EPROTO, "channel '%s': an observer's HELLO asks for a wake descriptor "
+		       "(flags %#llx): only a reader gets one", p->name, (unsigned long long)h.flags);
 		close(c.fd);
 	} else if (!allowed(p, &c)) {
 		refuse(c.fd, EACCES, "channel '%s' (producer uid %u) does not accept readers of uid %u: "
@@ -314,6 +347,11 @@ void _shmring_door_drop(shmring_producer *p, struct reader *r)
 	munmap(r->b, SHMRING_BLOCK_SIZE);
 	close(r->block_fd);
 	close(r->sock);
+	/* After the connection: a reader that reads end of file here finds
+	 * the hang-up (and a REFUSED sent before it) there (W5). */
+	if (r->wake_fd >= 0)
+		close(r->wake_fd);
+	r->wake_fd = -1;
 	r->b = NULL;
 	__atomic_add_fetch(&p->door_seq, 1, __ATOMIC_SEQ_CST);
 	_shmring_wake(&p->door_seq, 0); /* shared, as the producer waits on it among shared words */

@@ -91,6 +91,7 @@ struct reader {
 	char why[192];
 	int sock;
 	int block_fd;
+	int wake_fd; /* W5: the producer's end of the reader's wake pair, or -1 */
 	struct shmring_block *b;
 	pid_t pid;
 	uid_t uid;

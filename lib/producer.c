@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define DEFAULT_SLOT_SIZE (4ull << 20)
@@ -579,7 +580,20 @@ static void wake_readers(shmring_producer *p)
 		 * that published it (or a later one). */
 		if (w[i] && __atomic_load_n(&r->b->sleep_seq, __ATOMIC_RELAXED) == now)
 			w[i] = 0;
-		wake |= w[i] != 0 && w[i] != r->woken;
+		if (w[i] == 0 || w[i] == r->woken)
+			continue;
+		if ((w[i] & SHMRING_WAITING_FD) && r->wake_fd >= 0) {
+			/* W5: never blocks (its own end), never SIGPIPE; a full
+			 * buffer means readable already.  Failures are the reader's. */
+			static const char byte = 1;
+			if (send(r->wake_fd, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+				/* EAGAIN: woken already; EPIPE: it closed its end */
+			}
+			r->woken = w[i];
+			w[i] = 0;
+		} else {
+			wake = 1;
+		}
 	}
 	if (!wake)
 		return;

@@ -19,6 +19,7 @@ import shmring
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 READER = os.path.join(HERE, "..", "reader.py")
+ASYNC_PREVIEW = os.path.join(HERE, "..", "async_preview.py")
 _counter = itertools.count()
 
 
@@ -91,6 +92,26 @@ def test_reader_latency_summary_leaves_out_the_first_second(channel: str) -> Non
     m = re.search(r"latency commit -> read, after the first second, (\d+) frames: p50 [\d.]+ us, p99", out)
     assert m, out
     assert 0 < int(m.group(1)) < 90
+
+
+def test_async_preview_reads_two_channels_in_one_loop(channel: str) -> None:
+    """examples/async_preview.py: two C producers at 30 fps, both read whole in one asyncio loop, with a rate
+    line per channel."""
+    n = 60
+    names = [channel + "-a", channel + "-b"]
+    preview = subprocess.Popen([sys.executable, ASYNC_PREVIEW, *names, "--timeout", "10"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    prods = [subprocess.Popen([program("DEMO_PRODUCER"), x, str(n), "30", "lossless"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for x in names]
+    for p in prods:
+        _out, err = p.communicate(timeout=30)
+        assert p.returncode == 0, err
+    out, err = preview.communicate(timeout=30)
+    assert preview.returncode == 0, err
+    for x in names:
+        assert f"{x}: frames {n}, missing 0 (end of stream)" in out, out
+        rates = [float(m) for m in re.findall(rf"^ *{re.escape(x)} +([\d.]+) fps", out, re.M)]
+        assert rates and max(rates) > 10, out  # 30 fps, a busy machine or the first second aside
 
 
 def test_capture_wait_for_reader_keeps_every_frame_of_a_live_source(channel: str) -> None:

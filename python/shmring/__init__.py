@@ -24,7 +24,11 @@ moving on, ``frame.release()`` or ``reader.close()``); ``frame.copy()``
 gives an owned frame (writable arrays and the same metadata) to keep.
 ``Reader(name, latest=True)`` is a live reader: it never holds the
 producer back and gets the newest frame.  ``reader.poll()`` returns a
-frame or None without waiting.  Errors derive from :class:`Error`; the
+frame or None without waiting.  ``Reader(name, pollable=True)`` has a
+``fileno()`` that ``select``, asyncio or a GLib main loop can wait on,
+``shmring.wait(readers, timeout)`` waits for several at once, and
+``async for frame in shmring.AsyncReader(name)`` reads in an asyncio loop
+(no thread, no polling).  Errors derive from :class:`Error`; the
 ``shmring`` command (``python3 -m shmring``) lists, inspects, views and
 watches (``top``) channels.
 
@@ -42,7 +46,8 @@ from ._errors import (ChannelBusy, ChannelNotFound, ChannelOSError, Closed, Corr
 from ._frame import Frame
 from ._layout import (FLAG_CORRUPTED, FLAG_DELTA_UNIT, FLAG_DISCONT, FLAG_DROPPABLE, FLAG_GAP, FLAG_HEADER,
                       FLAG_LIVE, FLAG_MARKER)
-from ._reader import Reader, inspect
+from ._aio import AsyncReader
+from ._reader import Reader, inspect, wait
 from ._stats import ReaderStats, Stats, list_channels
 from ._sys import check_name
 from ._video import FORMATS, StreamInfo
@@ -51,8 +56,8 @@ from ._writer import Writer
 __version__ = "0.1.0"
 
 __all__ = [
-    "Reader", "Writer", "Frame", "StreamInfo", "Stats", "ReaderStats", "inspect", "list_channels", "check_name",
-    "FORMATS", "layout",
+    "Reader", "AsyncReader", "wait", "Writer", "Frame", "StreamInfo", "Stats", "ReaderStats", "inspect",
+    "list_channels", "check_name", "FORMATS", "layout",
     "Error", "InvalidName", "ChannelNotFound", "Refused", "ChannelBusy", "ProducerDied", "ProducerClosed",
     "CorruptSegment", "ProtocolVersion", "FrameTooLarge", "Timeout", "NoSpace", "FrameReleased",
     "ChannelOSError", "PermissionDenied", "UntrustedProducer", "Closed", "HoldsExhausted",

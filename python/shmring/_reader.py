@@ -37,11 +37,12 @@ from ._frame import Frame, _Layout, layout
 from ._stats import Stats, list_channels, stats_of
 from ._video import TILED, VSUB, StreamInfo, plane_rows
 
-__all__ = ["Reader", "inspect"]
+__all__ = ["Reader", "inspect", "wait"]
 
 # --- layout (shmring/shmring.h, mirrored in _layout) -------------------------
 from ._layout import (BLOCK_SEALS, BLOCK_SIZE, HEADER_SIZE, HOLDS_MAX, MAGIC, MAX_READERS,
-                      MAX_SLOT_SIZE, MODE_CHANNEL, MODE_LIVE, MSG_HELLO, MSG_REFUSED, MSG_WELCOME,
+                      MAX_SLOT_SIZE, MODE_CHANNEL, MODE_LIVE, MSG_HELLO, MSG_REFUSED, MSG_WELCOME, HELLO_WAKE_FD,
+                      WAITING_FD,
                       POOL_SEALS, QUEUE_MAX, READER_LINES_OFFSET, RESERVED_MAX, ROLE_OBSERVER, ROLE_READER,
                       SLOT_ALIGN, SLOT_EOS, SLOT_FRAME, SLOT_HEADER_SIZE, SLOT_NONE, SLOT_TABLE_OFFSET,
                       SOCKET_PREFIX, STATE_CLOSED, STATE_OPEN, VERSION)
@@ -327,18 +328,31 @@ class Reader:
         dropped: frames missing between the frames read (sequence gaps).
         reconnects: times a restarted producer was followed.
         frame_timeout: default seconds next_frame() waits; None = forever.
+        pollable: True if the reader has a wake descriptor (``fileno()``).
 
     A reader takes frames only from a producer running as its own user or
     root: anyone can take a channel's name first.  ``producer_uid`` /
     ``producer_gid`` also trust a producer of that uid or group; any other
     raises UntrustedProducer naming the producer's uid.
+
+    ``pollable=True`` asks the producer for a wake descriptor (PROTOCOL.md
+    W5): ``fileno()`` then becomes readable when a frame, the end of stream
+    or a state change (the producer closed or died) is due, so ``select``,
+    ``selectors``, asyncio's ``add_reader`` (see AsyncReader) or a GLib main
+    loop can wait on it, and ``shmring.wait()`` waits for several readers.
+    ``poll()`` returning None arms it: wait on the descriptor only after
+    that (a wake may also be for nothing: ``poll()`` again).  Off by
+    default: it needs a producer that knows it (one that does not refuses
+    the reader with Refused naming the flag), and costs one descriptor.
     """
 
     def __init__(self, name: str, timeout: Optional[float] = 5.0, *, holds: int = 0, latest: bool = False,
                  live: Optional[bool] = None, reconnect: bool = False,
                  frame_timeout: Optional[float] = None, producer_uid: Optional[int] = None,
-                 producer_gid: Optional[int] = None) -> None:
+                 producer_gid: Optional[int] = None, pollable: bool = False) -> None:
         self.name = _sys.check_name(name)
+        self.pollable = pollable
+        self._wake: Optional[socket.socket] = None
         self._trust = (producer_uid, producer_gid)
         if not 0 <= holds <= HOLDS_MAX:
             raise ValueError(f"holds must be 0 (the producer's most) .. {HOLDS_MAX}, got {holds}")
@@ -370,6 +384,7 @@ class Reader:
         self._eos = False
         self._hup_checked = 0
         self._sleeps = 0  # W1: the waiting value of the last sleep
+        self._wake_eof = False  # W5: end of file on the wake descriptor (the hang-up)
         self._ended: Optional[Error] = None
         self._descs: dict[int, StreamInfo] = {}
         self._geo: dict[tuple[int, int], _Layout] = {}
@@ -396,7 +411,8 @@ class Reader:
         waited out like an absent one, until the deadline.
         """
         hello = _HELLO.pack(MSG_HELLO, _HELLO.size, VERSION, ROLE_READER, holds,
-                            MODE_LIVE if live else MODE_CHANNEL, 0)
+                            MODE_LIVE if live else MODE_CHANNEL, HELLO_WAKE_FD if self.pollable else 0)
+        nfds = 3 if self.pollable else 2
         backoff = 0.01  # after each hang-up twice as long, to 1 s: a producer that hangs up on every reader
         while True:
             s = _connect(self.name, deadline)
@@ -409,7 +425,7 @@ class Reader:
             if not select.select([s], [], [], _ANSWER_S)[0]:
                 raise Timeout(f"channel {self.name!r}: the producer did not answer within {_ANSWER_S:.0f} s")
             try:
-                msg, got, flags, _addr = socket.recv_fds(s, _REFUSED_SIZE, 2)
+                msg, got, flags, _addr = socket.recv_fds(s, _REFUSED_SIZE, nfds)
             except ConnectionResetError:
                 msg, got, flags = b"", [], 0
             fds.extend(got)
@@ -426,7 +442,7 @@ class Reader:
         refused = _refused(msg)
         if refused is not None and not fds:
             raise refused
-        if (len(msg) != _WELCOME.size or flags & socket.MSG_CTRUNC or len(fds) != 2):
+        if (len(msg) != _WELCOME.size or flags & socket.MSG_CTRUNC or len(fds) != nfds):
             raise CorruptSegment(f"channel {self.name!r}: the producer answered HELLO with an invalid message "
                                  f"({len(msg)} bytes, {len(fds)} descriptors)")
         w = _WELCOME.unpack(msg)
@@ -440,7 +456,12 @@ class Reader:
     def _map(self, w: tuple[int, ...], fds: list[int]) -> None:
         """Check the memfds (seals, sizes, identity), map the pool read-only and the block read-write."""
         _t, _s, _v, index, pool_size, generation, holds, mode = w
-        pool_fd, block_fd = fds
+        pool_fd, block_fd = fds[:2]
+        if self.pollable:
+            if not stat.S_ISSOCK(os.fstat(fds[2]).st_mode):
+                raise CorruptSegment(f"channel {self.name!r}: the producer sent a wake descriptor that is not a "
+                                     f"socket")
+            self._wake = socket.socket(fileno=fds.pop())
         fsize = _check_memfd(self.name, pool_fd, POOL_SEALS, 0, "pool")
         _check_memfd(self.name, block_fd, BLOCK_SEALS, BLOCK_SIZE, "reader block", writable=True)
         ident = _Identity(self.name, os.pread(pool_fd, HEADER_SIZE, 0), fsize)
@@ -498,6 +519,9 @@ class Reader:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+        if self._wake is not None:
+            self._wake.close()
+            self._wake = None
 
     @property
     def closed(self) -> bool:
@@ -594,6 +618,56 @@ class Reader:
         if self._closed:
             raise Closed(f"reader of channel {self.name!r} is closed")
 
+    def fileno(self) -> int:
+        """The wake descriptor of a pollable reader (PROTOCOL.md W5): readable when a frame, the end of stream or
+        a state change is due, once ``poll()`` returned None.  Another descriptor after a reconnect.  Raises
+        Error if the reader was opened without ``pollable=True``."""
+        self._require()
+        if self._wake is None:
+            raise Error(f"reader of channel {self.name!r} has no wake descriptor: open it with "
+                        f"Reader(..., pollable=True)")
+        return self._wake.fileno()
+
+    def _due(self) -> bool:
+        """True if ``poll()`` would return a frame, None at end of stream, or raise; else arm the wake
+        descriptor (W5) and return False."""
+        if self._closed or self._ready or self._eos or self._ended is not None:
+            return True
+        # Acquire: pairs with the producer's seq_cst add to commit_seq (W2); before the look at the queue.
+        v = A.load_acquire_32(self._pool + _COMMIT_SEQ)
+        if A.load_acquire_64(self._block + _TAIL) != A.load_acquire_64(self._block + _HEAD):
+            return True
+        return self._arm(v) or self._wake_eof
+
+    def _arm(self, v: int) -> bool:
+        """W5: arm the wake descriptor (nothing was taken after commit_seq was ``v``): read its bytes, publish
+        waiting as W1 does, look at tail once more.  True if the caller must look again (an entry arrived, or end
+        of file: the hang-up)."""
+        wake = self._wake
+        assert wake is not None
+        while True:
+            try:
+                got = wake.recv(4096, socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                got = b""
+            if not got:
+                if not self._wake_eof:
+                    self._wake_eof = True
+                    self._hup_checked = 0
+                    return True
+                break
+        b = self._block
+        self._sleeps = self._sleeps % 0x7FFFFFFF + 1
+        A.store_release_32(b + _SLEEP_SEQ, v)
+        # seq_cst store, then seq_cst load of tail: pairs with the producer's W2.
+        A.store_seq_cst_32(b + _WAITING, self._sleeps | WAITING_FD)
+        if A.load_seq_cst_64(b + _TAIL) == A.load_acquire_64(b + _HEAD):
+            return False
+        A.store_release_32(b + _WAITING, 0)
+        return True
+
     # --- reading -------------------------------------------------------------
     def next_frame(self, timeout: Optional[float] = -1.0, latest: Optional[bool] = None) -> Optional[Frame]:
         """Wait for the next frame and return it (held until its release()), or None at end of stream.
@@ -651,6 +725,8 @@ class Reader:
                 if deadline is None:
                     deadline = now + timeout
                 if now >= deadline:
+                    if self._wake is not None and self._arm(v):
+                        continue  # W5: armed whenever it says "no frame"
                     raise Timeout(f"channel {self.name!r}: no frame within {timeout} s")
             self._wait(v, _SLICE if deadline is None else min(_SLICE, deadline - now))
 
@@ -848,12 +924,14 @@ class Reader:
         # call per frame.  A clean close is seen in the state at once.
         ev: list[tuple[int, int]] = []
         now = time.monotonic_ns()
-        if now - self._hup_checked >= _HUP_CHECK_NS:
+        if self._wake_eof or now - self._hup_checked >= _HUP_CHECK_NS:
             self._hup_checked = now
             p = select.poll()
             p.register(sock, select.POLLIN)
             ev = p.poll(0)
-        hup = bool(ev)
+        # W5: end of file on the wake descriptor is the hang-up, whichever of the producer's descriptors the
+        # kernel closed first.
+        hup = bool(ev) or self._wake_eof
         if hup and ev[0][1] & select.POLLIN:
             try:
                 msg, fds, flags, _addr = socket.recv_fds(sock, _REFUSED_SIZE, 4, socket.MSG_DONTWAIT)
@@ -903,7 +981,7 @@ class Reader:
         # A new value for each sleep (never 0): the producer skips the wake for a reader that still shows the
         # value it had when last woken.  sleep_seq = v first (published by the seq_cst store): a producer whose
         # commit made v knows this sleep waits for its next commit.
-        self._sleeps = self._sleeps % 0xFFFFFFFF + 1
+        self._sleeps = self._sleeps % 0x7FFFFFFF + 1  # below 2^31: bit 31 is W5's
         A.store_release_32(b + _SLEEP_SEQ, v)
         A.store_seq_cst_32(b + _WAITING, self._sleeps)
         t = A.load_seq_cst_64(b + _TAIL)
@@ -924,6 +1002,28 @@ class Reader:
 
 
 _EOS_MARK = cast(Frame, object())  # _take()'s "end of stream" (never handed out)
+
+
+def wait(readers: "list[Reader]", timeout: Optional[float] = None) -> "list[Reader]":
+    """Wait until at least one of the pollable ``readers`` has a frame due (or its end of stream, or a state
+    change: ``poll()`` on it then returns the frame, returns None at end of stream, or raises); return those
+    readers, in the order given, or [] after ``timeout`` seconds (None = forever).  No thread, no busy polling:
+    one ``poll()`` system call over their wake descriptors (PROTOCOL.md W5)."""
+    readers = list(readers)
+    for r in readers:
+        r.fileno()  # raises for a reader that is not pollable
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        due = [r for r in readers if r._due()]
+        if due:
+            return due
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return []
+        p = select.poll()
+        for r in readers:
+            p.register(r.fileno(), select.POLLIN)
+        p.poll(None if left is None else left * 1000 + 0.5)  # then look again: a wake may be for nothing
 
 
 

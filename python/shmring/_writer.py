@@ -60,6 +60,7 @@ _DESC_ID = L.POOL["desc_id"][0]
 _PRODUCER_WAITING = L.POOL["producer_waiting"][0]
 _B_HEAD = L.BLOCK["head"][0]
 _B_WAITING = L.BLOCK["waiting"][0]
+_B_SLEEP_SEQ = L.BLOCK["sleep_seq"][0]
 _B_TAKEN = L.BLOCK["taken"][0]
 _B_TAIL = L.BLOCK["tail"][0]
 _B_QUEUE = L.BLOCK["queue"][0]
@@ -139,6 +140,10 @@ class _Reader:
         self.q: list[int] = []
         self.queued = self.dropped = 0
         self.broken = ""
+        # W5: the producer's end of the reader's wake pair (None: the reader did not ask), and the waiting value
+        # it saw at its last wake of it
+        self.wake: Optional[socket.socket] = None
+        self.woken = 0
         # stall timeout: made live for holding the producer back; the seconds waited for it without room
         # so far, and since when (None: the producer is not waiting for it now)
         self.stalled = False
@@ -153,6 +158,8 @@ class _Reader:
             pass
         os.close(self.fd)
         self.sock.close()
+        if self.wake is not None:  # after the connection (W5): a reader that reads end of file finds the hang-up
+            self.wake.close()
 
 
 class Writer:
@@ -559,12 +566,27 @@ class Writer:
             self._wake_readers()
 
     def _wake_readers(self) -> None:
-        """W2: bump commit_seq (seq_cst), then wake if any reader sleeps (seq_cst loads)."""
-        A.fetch_add_seq_cst_32(self._base + _COMMIT_SEQ, 1)
+        """W2: bump commit_seq (seq_cst), then wake if any reader sleeps (seq_cst loads): a reader asleep on its
+        wake descriptor by a byte written to it (W5, with W2's skip rules), any other by the futex."""
+        c = A.fetch_add_seq_cst_32(self._base + _COMMIT_SEQ, 1) + 1 & 0xFFFFFFFF
+        futex = False
         for r in self._readers:
-            if r is not None and not r.broken and A.load_seq_cst_32(r.addr + _B_WAITING):
-                _sys.futex_wake(self._base + _COMMIT_SEQ)
-                return
+            if r is None or r.broken:
+                continue
+            w = A.load_seq_cst_32(r.addr + _B_WAITING)
+            if not w:
+                continue
+            if not (w & L.WAITING_FD and r.wake is not None):
+                futex = True
+            elif w != r.woken and A.load_relaxed_32(r.addr + _B_SLEEP_SEQ) != c:
+                # a sleep_seq of c saw this commit: not written to, not remembered (W2)
+                try:
+                    r.wake.send(b"\1", socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+                except OSError:
+                    pass  # EAGAIN: readable already; EPIPE: the reader closed its end
+                r.woken = w
+        if futex:
+            _sys.futex_wake(self._base + _COMMIT_SEQ)
 
     def write(self, frame: Any, pts: Optional[int] = None, dts: Optional[int] = None,
               duration: Optional[int] = None, flags: int = 0, timeout: Optional[float] = -1.0) -> bool:
@@ -778,18 +800,23 @@ class Writer:
                     os.close(fd)
         pid, uid, gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
         ok = len(msg) == L.HELLO.size and not anc
-        reserved = 0
+        hflags = 0
         if ok:
-            mtype, size, version, role, holds, mode, reserved = L.HELLO.unpack(msg)
+            mtype, size, version, role, holds, mode, hflags = L.HELLO.unpack(msg)
             ok = (mtype, size, version) == (L.MSG_HELLO, L.HELLO.size, L.VERSION) and mode <= L.MODE_LIVE \
                 and role in (L.ROLE_READER, L.ROLE_OBSERVER)
         if not ok:
             self._send_close(sock, _refused(errno.EPROTO, f"channel '{self.name}' speaks protocol {L.VERSION} and "
                                                           f"got no valid HELLO of it"))
-        elif reserved:
+        elif hflags & ~L.HELLO_FLAGS_ALL:
             self._send_close(sock, _refused(errno.EPROTO, f"channel '{self.name}': HELLO asks for something this "
-                                                          f"producer does not know (reserved field {reserved:#x}); "
-                                                          f"a newer reader needs a newer producer"))
+                                                          f"producer does not know (flags {hflags:#x}, unknown bits "
+                                                          f"{hflags & ~L.HELLO_FLAGS_ALL:#x}); a newer reader needs "
+                                                          f"a newer producer"))
+        elif hflags and role != L.ROLE_READER:
+            self._send_close(sock, _refused(errno.EPROTO, f"channel '{self.name}': an observer's HELLO asks for a "
+                                                          f"wake descriptor (flags {hflags:#x}): only a reader gets "
+                                                          f"one"))
         elif not self._allowed(sock, uid, gid):
             self._send_close(sock, _refused(errno.EACCES, f"channel '{self.name}' (producer uid {self._uid}) does "
                                                           f"not accept readers of uid {uid}: the producer can share "
@@ -799,7 +826,7 @@ class Writer:
                                 self.generation, 0, 0)
             self._send_close(sock, w, [self._fd])
         else:
-            self._admit(sock, pid, uid, holds, mode)
+            self._admit(sock, pid, uid, holds, mode, bool(hflags & L.HELLO_WAKE_FD))
 
     def _send_close(self, sock: socket.socket, msg: bytes, fds: Optional[list[int]] = None) -> None:
         try:
@@ -808,7 +835,19 @@ class Writer:
             pass
         sock.close()
 
-    def _admit(self, sock: socket.socket, pid: int, uid: int, holds: int, mode: int) -> None:
+    def _admit(self, sock: socket.socket, pid: int, uid: int, holds: int, mode: int, wake_fd: bool = False) -> None:
+        pair: Optional[tuple[socket.socket, socket.socket]] = None
+        if wake_fd:  # W5: this end stays, shut for reading; the other goes with WELCOME
+            try:
+                pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+                pair[0].shutdown(socket.SHUT_RD)
+            except OSError as e:
+                if pair is not None:
+                    pair[0].close()
+                    pair[1].close()
+                self._send_close(sock, _refused(errno.ENOMEM, f"channel '{self.name}': no wake descriptor for this "
+                                                              f"reader: {os.strerror(e.errno or 0)}"))
+                return
         fd, mm = _memfd(f"shmring-reader:{self.name}", L.BLOCK_SIZE)
         mm[_B_HOLDS:_B_HOLDS + 4 * L.HOLDS_MAX] = b"\xff" * (4 * L.HOLDS_MAX)
         fcntl.fcntl(fd, F_ADD_SEALS, L.BLOCK_SEALS)
@@ -822,6 +861,7 @@ class Writer:
             else:
                 i = free[0]
                 r = _Reader(i, sock, pid, uid, holds, mode, self.policy, fd, mm)
+                r.wake = pair[0] if pair is not None else None
                 line = self._base + L.READER_LINES_OFFSET + 64 * i
                 self._mm[line - self._base:line - self._base + 64] = bytes(64)
                 struct.pack_into("<III", self._mm, line - self._base + 4, uid, mode, holds)
@@ -831,14 +871,20 @@ class Writer:
         if not free:
             mm.close()
             os.close(fd)
+            if pair is not None:
+                pair[0].close()
+                pair[1].close()
             self._send_close(sock, _refused(errno.EBUSY, text))
             return
         w = L.WELCOME.pack(L.MSG_WELCOME, L.WELCOME.size, L.VERSION, i, self.pool_size, self.generation, holds, mode)
         try:
-            socket.send_fds(sock, [w], [self._fd, fd])
+            socket.send_fds(sock, [w], [self._fd, fd] + ([pair[1].fileno()] if pair is not None else []))
         except OSError:
             self._drop(r)
             return
+        finally:
+            if pair is not None:
+                pair[1].close()  # the reader has it (or the send failed)
         with self._attached:
             self._attached.notify_all()
 

@@ -7,15 +7,18 @@
  *     pattern below and seq-derived metadata, then EOS, close, print "done".
  *     A write that waits more than 100 ms prints "blocked" once; one that
  *     waits 5 s fails the program.
- * cross_peer consume NAME
+ * cross_peer consume NAME [poll]
  *     Attach, read to end of stream checking every frame, print
- *     "read N lost M bad B".
+ *     "read N lost M bad B".  With poll: attach pollable, wait for frames
+ *     only in poll() on shmring_consumer_fd() (5 s at most each), and
+ *     print "polls P" first.
  * Frame seq s, byte i: (s * 7 + i * 13) & 0xff.  pts = s * 1000 + 1,
  * dts = s * 1000 (odd s: none), duration 33, flags = s & 0xff.
  */
 #include <shmring/shmring.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,15 +98,30 @@ static int produce(const char *name, unsigned frames, int readers, int live)
 	return 0;
 }
 
-static int consume(const char *name)
+/* The next frame, waiting in poll() alone (W5): a wake that does not come is -ETIMEDOUT. */
+static int next_polled(shmring_consumer *c, struct shmring_frame *f, uint64_t *polls)
+{
+	int rc;
+	while ((rc = shmring_consumer_next(c, f, 0, 0)) == -ETIMEDOUT) {
+		struct pollfd pf = {shmring_consumer_fd(c), POLLIN, 0};
+		if (poll(&pf, 1, 5000) != 1)
+			return -ETIMEDOUT;
+		++*polls;
+	}
+	return rc;
+}
+
+static int consume(const char *name, int polled)
 {
 	shmring_consumer *c;
-	int rc = shmring_consumer_attach(name, NULL, 10 * SEC, &c);
+	struct shmring_consumer_options o = {0};
+	o.mode = polled ? SHMRING_CONSUMER_POLLABLE : 0;
+	int rc = shmring_consumer_attach(name, &o, 10 * SEC, &c);
 	if (rc < 0)
 		return die("attach", rc);
-	uint64_t n = 0, lost = 0, bad = 0, expect = 0;
+	uint64_t n = 0, lost = 0, bad = 0, expect = 0, polls = 0;
 	struct shmring_frame f;
-	while ((rc = shmring_consumer_next(c, &f, 10 * SEC, 0)) == 1) {
+	while ((rc = polled ? next_polled(c, &f, &polls) : shmring_consumer_next(c, &f, 10 * SEC, 0)) == 1) {
 		const uint8_t *d = f.data;
 		lost += f.seq - expect;
 		expect = f.seq + 1;
@@ -117,6 +135,8 @@ static int consume(const char *name)
 	if (rc < 0)
 		return die("next", rc);
 	shmring_consumer_close(c);
+	if (polled)
+		printf("polls %llu\n", (unsigned long long)polls);
 	printf("read %llu lost %llu bad %llu\n", (unsigned long long)n, (unsigned long long)lost,
 	       (unsigned long long)bad);
 	return 0;
@@ -127,8 +147,8 @@ int main(int argc, char **argv)
 	if (argc >= 5 && !strcmp(argv[1], "produce"))
 		return produce(argv[2], (unsigned)atoi(argv[3]), atoi(argv[4]),
 			       argc > 5 && !strcmp(argv[5], "live"));
-	if (argc == 3 && !strcmp(argv[1], "consume"))
-		return consume(argv[2]);
-	fprintf(stderr, "usage: cross_peer produce NAME FRAMES READERS [live] | cross_peer consume NAME\n");
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "consume"))
+		return consume(argv[2], argc == 4 && !strcmp(argv[3], "poll"));
+	fprintf(stderr, "usage: cross_peer produce NAME FRAMES READERS [live] | cross_peer consume NAME [poll]\n");
 	return 2;
 }

@@ -269,3 +269,30 @@ def test_c_pool_memory_follows_what_is_written(channel: str) -> None:
         n = 1 + sum(1 for _ in r)
     assert n == 100
     assert finish(p) == "done"
+
+
+def test_c_producer_python_pollable_readers(channel: str) -> None:
+    """W5 from C to Python: two pollable readers of one C producer, waited for by shmring.wait() alone, get
+    every frame and the end of stream (a wake the producer does not give fails the wait's 5 s)."""
+    n = 300
+    p = producer(channel, n, 2)
+    readers = [shmring.Reader(channel, timeout=10.0, pollable=True) for _ in range(2)]
+    seqs: list[list[int]] = [[], []]
+    waits = 0
+    try:
+        while not all(r.eos for r in readers):
+            due = shmring.wait([r for r in readers if not r.eos], 5.0)
+            assert due, "no reader was woken within 5 s"
+            waits += 1
+            for r in due:
+                f = r.poll()
+                if f is not None:
+                    seqs[readers.index(r)].append(f.seq)
+                    assert np.array_equal(f.array, expected(f.seq))
+                    f.release()
+    finally:
+        for r in readers:
+            r.close()
+    assert seqs == [list(range(n))] * 2
+    assert waits >= n
+    assert finish(p) == "done"

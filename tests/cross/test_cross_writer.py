@@ -206,3 +206,20 @@ def test_second_writer_of_a_name_is_refused(channel: str) -> None:
     gray_writer(channel).close()
     with pytest.raises(Closed):
         w.write(expected(0))
+
+
+def test_python_writer_to_c_pollable_reader(channel: str) -> None:
+    """W5 from Python to C: a C reader that waits only in poll() on shmring_consumer_fd() gets every frame of a
+    paced Python writer and the end of stream (cross_peer gives up after 5 s without a wake)."""
+    import subprocess
+    n = 200
+    with gray_writer(channel) as w:
+        c = subprocess.Popen([tool("CROSS_PEER"), "consume", channel, "poll"], stdout=subprocess.PIPE, text=True)
+        wait_readers(w, 1)
+        for s in range(n):
+            time.sleep(0.002)  # the pace of a camera: the reader sleeps between frames
+            assert w.write(expected(s), pts=s * 1000 + 1)
+        w.eos()
+    out = finish(c).splitlines()
+    assert out[1] == f"read {n} lost 0 bad 0"
+    assert int(out[0].split()[1]) >= n // 2, out

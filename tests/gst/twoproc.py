@@ -523,8 +523,8 @@ def role_hangup_producer(name, until):
     enough = threading.Event()
 
     class HangUp(_writer.Writer):
-        def _admit(self, sock, pid, uid, holds, mode):
-            super()._admit(sock, pid, uid, holds, mode)
+        def _admit(self, *args):
+            super()._admit(*args)
             seen.append(time.monotonic())
             for r in list(self._readers):
                 if r is not None:

@@ -218,7 +218,7 @@ def refused_then_hangup(h: Hostile, what: str, timeout: float = 5.0) -> None:
 
 def hello_bytes(**kw: int) -> bytes:
     f = {"type": L.MSG_HELLO, "size": L.HELLO.size, "version": L.VERSION, "role": L.ROLE_READER, "holds": 0,
-         "mode": 0, "reserved": 0}
+         "mode": 0, "flags": 0}
     f.update(kw)
     return L.HELLO.pack(*f.values())
 
@@ -237,8 +237,12 @@ BAD_HELLO = [
     ("message-short", hello_bytes()[:16], 0),
     ("message-long", hello_bytes() + bytes(8), 0),
     ("message-empty-of-fields", bytes(L.HELLO.size), 0),
-    ("reserved-low-bit", hello_bytes(reserved=1), 0),  # a feature this producer does not know: said so
-    ("reserved-all", hello_bytes(reserved=0xFFFFFFFFFFFFFFFF), 0),
+    ("flags-unknown-bit", hello_bytes(flags=2), 0),  # a feature this producer does not know: said so
+    ("flags-all", hello_bytes(flags=0xFFFFFFFFFFFFFFFF), 0),
+    # W5: a wake descriptor is the producer's to make: HELLO carries none, with the flag or without
+    ("wake-fd-with-a-pipe", hello_bytes(flags=L.HELLO_WAKE_FD), 1),
+    ("wake-fd-with-two-fds", hello_bytes(flags=L.HELLO_WAKE_FD), 2),
+    ("wake-fd-observer", hello_bytes(flags=L.HELLO_WAKE_FD, role=L.ROLE_OBSERVER), 0),
     ("with-one-fd", hello_bytes(), 1),  # item 4: HELLO carries no descriptor
     ("with-three-fds", hello_bytes(), 3),
 ]
@@ -421,4 +425,51 @@ def test_head_taken_without_holds_is_allowed(producer: Producer) -> None:
         no_message(h)
     finally:
         h.close()
+    producer.progress()
+
+
+def test_wake_descriptor_readers_cannot_hurt_the_producer(producer: Producer) -> None:
+    """W5: readers that ask for a wake descriptor and then close it, or never read it, and one that claims to
+    sleep on a descriptor it never asked for, each with a new waiting value all the time (so every commit
+    writes to them): the producer neither blocks, nor dies of SIGPIPE, nor holds the good reader back."""
+    hs = [Hostile(producer.name) for _ in range(3)]
+    stop = threading.Event()
+    try:
+        for h, flags in zip(hs, (L.HELLO_WAKE_FD, L.HELLO_WAKE_FD, 0)):
+            msg = h.hello(mode=L.MODE_LIVE, reserved=flags)
+            assert len(msg) == L.WELCOME.size and len(h.fds) == (3 if flags else 2), (msg, h.fds)
+            h.pool = mmap.mmap(h.fds[0], L.WELCOME.unpack(msg)[4], mmap.MAP_SHARED, mmap.PROT_READ)
+            h.block = mmap.mmap(h.fds[1], L.BLOCK_SIZE)
+        closed, full, liar = hs
+        os.close(closed.fds.pop())  # its end of the pair: the producer's writes fail with EPIPE
+
+        def sleepers() -> None:
+            g = 0
+            while not stop.is_set():
+                g = g % 0x7FFFFFFF + 1
+                for h in hs:
+                    h.put("waiting", g | L.WAITING_FD)
+                time.sleep(0.001)  # a new value before every commit (100 a second)
+
+        t = threading.Thread(target=sleepers)
+        t.start()
+        cpu0 = producer.cpu()
+        producer.progress(320)  # more commits than the buffer of a pair holds (about 280 one-byte writes)
+        stop.set()
+        t.join()
+        pending = 0
+        while True:
+            try:
+                got = os.read(full.fds[2], 4096) if select.select([full.fds[2]], [], [], 0)[0] else b""
+            except BlockingIOError:
+                got = b""
+            if not got:
+                break
+            pending += len(got)
+        assert pending >= 250, f"only {pending} wake bytes for 320 commits"
+        assert producer.cpu() - cpu0 < 5.0
+    finally:
+        stop.set()
+        for h in hs:
+            h.close()
     producer.progress()

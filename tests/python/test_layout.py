@@ -49,7 +49,8 @@ def test_constants_match() -> None:
              "READER_LINE_SIZE", "MAX_READERS", "QUEUE_MAX", "HOLDS_MAX", "RESERVED_MAX", "BLOCK_SIZE", "SLOT_NONE",
              "SLOT_ALIGN", "MAX_SLOT_SIZE", "MAX_POOL_SIZE", "MESSAGE_MAX", "STATE_OPEN", "STATE_CLOSED",
              "SLOT_FRAME", "SLOT_EOS", "MODE_CHANNEL", "MODE_LIVE", "ROLE_READER", "ROLE_OBSERVER", "MSG_HELLO",
-             "MSG_WELCOME", "MSG_REFUSED", "POLICY_LOSSLESS", "POLICY_DROP_NEW", "POLICY_LIVE"]
+             "MSG_WELCOME", "MSG_REFUSED", "POLICY_LOSSLESS", "POLICY_DROP_NEW", "POLICY_LIVE", "HELLO_WAKE_FD",
+             "HELLO_FLAGS_ALL", "WAITING_FD"]
     mine = {n: getattr(L, n) for n in names}
     assert {k: d.get(k) for k in mine} == mine
     assert 1 << _enums(_text())["READER_STALLED"] == L.READER_STALLED  # a flag: 1u << n
@@ -89,7 +90,7 @@ def test_struct_formats_match() -> None:
                   "desc_slots reader_lines_offset".split(), 100)
     _check_format(L.SLOT, o["shmring_slot"],
                   "seq size pts dts duration commit_ns desc_id type flags reserved".split(), 64)
-    _check_format(L.HELLO, o["shmring_msg_hello"], "type size version role holds mode reserved".split(), 32)
+    _check_format(L.HELLO, o["shmring_msg_hello"], "type size version role holds mode flags".split(), 32)
     _check_format(L.WELCOME, o["shmring_msg_welcome"],
                   "type size version index pool_size generation holds mode".split(), 40)
     _check_format(L.REFUSED_HEAD, o["shmring_msg_refused"], "type size error reserved".split(), 16)

@@ -94,6 +94,14 @@
  *    wake now could come before its FUTEX_WAIT and be lost).  With W1
  *    (store, then load on each side) either the reader sees the new
  *    tail or the producer sees waiting.
+ * W5 wake descriptor (HELLO flag SHMRING_HELLO_WAKE_FD): the reader's end
+ *    of a socket pair comes as WELCOME's third descriptor.  The reader
+ *    arms it when its queue is empty: read its bytes, store sleep_seq,
+ *    seq_cst store waiting = g | SHMRING_WAITING_FD, seq_cst load tail.
+ *    W2 then writes one byte (send, MSG_DONTWAIT | MSG_NOSIGNAL) to that
+ *    reader's pair instead of waking the futex for it, with the same
+ *    skip rules.  The producer's end closes when it closes, dies or drops
+ *    the reader: end of file, the hang-up.
  * W3 lossless producer wait (a lossless reader's queue is full): seq_cst
  *    store producer_waiting = 1, seq_cst load each full reader's taken,
  *    re-check head, then FUTEX_WAITV on those taken words (200 ms at
@@ -308,6 +316,13 @@ enum shmring_mode {
 	SHMRING_MODE_LIVE = 1,    /* live whatever the policy: never holds the producer back */
 };
 
+/* HELLO.flags (the reserved field of protocol 2's first readers: a
+ * producer that does not know a bit refuses it with EPROTO). */
+#define SHMRING_HELLO_WAKE_FD 1ull /* a reader that wants a wake descriptor (W5) */
+#define SHMRING_HELLO_FLAGS_ALL SHMRING_HELLO_WAKE_FD
+/* block.waiting bit 31: the reader sleeps on its wake descriptor (W5). */
+#define SHMRING_WAITING_FD 0x80000000u
+
 /* HELLO.role */
 enum shmring_role {
 	SHMRING_ROLE_READER = 1,   /* gets the pool and a block, frames in its queue */
@@ -465,7 +480,8 @@ struct shmring_slot {
  *
  *  off size field        writer
  *    0   8  head         reader (T1); producer too (P2, CAS only)
- *    8   4  waiting      reader: nonzero while asleep on commit_seq, new each sleep (W1)
+ *    8   4  waiting      reader: nonzero while asleep, new each sleep; bit 31 set on its
+ *                        wake descriptor (W5), clear on commit_seq (W1)
  *   12   4  taken        reader: futex word, +1 per entry taken (W4)
  *   16   4  sleep_seq    reader: the commit_seq value it sleeps on (W1)
  *   20  44  reserved0    zero
@@ -495,7 +511,8 @@ struct shmring_block {
  * type or an unexpected descriptor count closes the connection.
  *
  *   HELLO    reader -> producer, first message, no descriptors
- *   WELCOME  producer -> reader: the pool (+ the block for a reader)
+ *   WELCOME  producer -> reader: the pool (+ the block for a reader, + the
+ *            wake descriptor for a reader that set SHMRING_HELLO_WAKE_FD)
  *   REFUSED  producer -> reader, then the producer hangs up: error is the
  *            errno the reader returns (EBUSY: reader limit, with the pids;
  *            EACCES: uid not allowed; EPROTO: bad HELLO or block), message
@@ -514,7 +531,7 @@ enum shmring_msg_type {
  *    0   4  type = HELLO      4   4  size = 32
  *    8   4  version           12  4  role (enum shmring_role)
  *   16   4  holds wanted (0 = the producer's max_holds)
- *   20   4  mode (enum shmring_mode)       24  8  reserved (zero) */
+ *   20   4  mode (enum shmring_mode)       24  8  flags (SHMRING_HELLO_*) */
 struct shmring_msg_hello {
 	uint32_t type;
 	uint32_t size;
@@ -522,7 +539,7 @@ struct shmring_msg_hello {
 	uint32_t role;
 	uint32_t holds;
 	uint32_t mode;
-	uint64_t reserved;
+	uint64_t flags;
 };
 
 /*  off size field
@@ -530,7 +547,8 @@ struct shmring_msg_hello {
  *    8   4  version           12  4  reader index (UINT32_MAX: observer)
  *   16   8  pool_size         24  8  generation
  *   32   4  holds granted     36  4  mode granted
- * Descriptors: the pool, then the block (readers only). */
+ * Descriptors: the pool, then the block (readers only), then the wake
+ * descriptor (readers that set SHMRING_HELLO_WAKE_FD only). */
 struct shmring_msg_welcome {
 	uint32_t type;
 	uint32_t size;
@@ -628,7 +646,7 @@ SHMRING_CHECK_OFFSET(shmring_msg_hello, version, 8);
 SHMRING_CHECK_OFFSET(shmring_msg_hello, role, 12);
 SHMRING_CHECK_OFFSET(shmring_msg_hello, holds, 16);
 SHMRING_CHECK_OFFSET(shmring_msg_hello, mode, 20);
-SHMRING_CHECK_OFFSET(shmring_msg_hello, reserved, 24);
+SHMRING_CHECK_OFFSET(shmring_msg_hello, flags, 24);
 _Static_assert(sizeof(struct shmring_msg_hello) == 32, "HELLO size");
 SHMRING_CHECK_OFFSET(shmring_msg_welcome, type, 0);
 SHMRING_CHECK_OFFSET(shmring_msg_welcome, size, 4);
@@ -722,11 +740,17 @@ struct shmring_producer_options {
 #define SHMRING_TRUST_UID (1u << 0) /* also accept a producer of uid producer_uid */
 #define SHMRING_TRUST_GID (1u << 1) /* also accept a producer in group producer_gid */
 
+/* shmring_consumer_options.mode: attach with a wake descriptor
+ * (shmring_consumer_fd()).  A flag in mode rather than a new field: a
+ * program built against the first headers passes a struct without one.
+ * A library without it refuses the mode with -EINVAL. */
+#define SHMRING_CONSUMER_POLLABLE (1u << 16)
+
 /* A reader takes frames only from a producer running as its own uid or
  * root, unless trust widens it: anyone can bind an abstract name first. */
 struct shmring_consumer_options {
 	uint32_t holds; /* frames held at once; 0 = the producer's max_holds (it caps the value) */
-	uint32_t mode;  /* enum shmring_mode */
+	uint32_t mode;  /* enum shmring_mode, OR-ed with SHMRING_CONSUMER_POLLABLE */
 	uint32_t trust; /* SHMRING_TRUST_* */
 	uint32_t producer_uid, producer_gid;
 };
@@ -889,6 +913,15 @@ SHMRING_API SHMRING_WUR int shmring_consumer_attach_cancel(
  * why).  SHMRING_NEXT_LATEST skips to the newest queued frame. */
 SHMRING_API int shmring_consumer_next(shmring_consumer *c, struct shmring_frame *frame, int64_t timeout_ns,
 			   unsigned flags);
+/* The reader's wake descriptor (attached with SHMRING_CONSUMER_POLLABLE),
+ * for poll(), epoll or a main loop: readable when a frame, the end of
+ * stream or a state change (the producer closed or died) is due.  It is
+ * armed by shmring_consumer_next() with timeout 0 returning -ETIMEDOUT:
+ * call it until then, and wait on the descriptor only after that (a
+ * readable descriptor may also be a wake for nothing: call next() and it
+ * arms again).  The reader owns it: do not read or close it.  -EINVAL if
+ * the reader was attached without SHMRING_CONSUMER_POLLABLE. */
+SHMRING_API int shmring_consumer_fd(shmring_consumer *c);
 /* Give a frame back; any order, any thread. */
 SHMRING_API int shmring_consumer_release(shmring_consumer *c, const struct shmring_frame *frame);
 SHMRING_API unsigned shmring_consumer_held(shmring_consumer *c);
