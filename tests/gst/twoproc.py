@@ -319,10 +319,12 @@ def test_policies(tmp):
     # it holds what its source took and its queue of 2
     firsts, written, dropped, out = run_policy("drop-new")
     # the reader got the first frames, in order, then (stalled) no new one
-    # while its queue was full: every frame it lacks was dropped once
+    # while its queue was full: every frame it lacks was dropped once (one
+    # more, maybe, pushed out by the end of stream, which reaches every
+    # reader, after the counters were read)
     k = len(firsts)
     check(2 <= k < 40 and firsts[0] == 0 and firsts == sorted(set(firsts)) and
-          written == 40 and dropped == 40 - k,
+          written == 40 and dropped in (40 - k, 39 - k),
           "drop-new: %s written=%d dropped=%d %s" % (firsts, written, dropped, out))
     firsts, written, dropped, out = run_policy("live")
     # the reader got what it held, then the newest frames, in order, ending
