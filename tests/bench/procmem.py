@@ -87,6 +87,7 @@ def shm_objects(pids: Iterable[int]) -> dict[tuple[int, int], tuple[int, int]]:
 class Sampler:
     """Samples the processes pids() names until stopped; keeps every sample."""
     pids: Callable[[], list[int]]
+    interval: float = INTERVAL
     samples: list[Sample] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: Optional[threading.Thread] = None
@@ -105,7 +106,7 @@ class Sampler:
     def _loop(self) -> None:
         while not self._stop.is_set():
             self.sample()
-            self._stop.wait(INTERVAL)
+            self._stop.wait(self.interval)
 
     def sample(self) -> Sample:
         pids = [p for p in self.pids() if p > 0]
