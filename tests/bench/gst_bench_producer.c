@@ -29,7 +29,8 @@
  *           copies it (once into shared memory, or through the socket).
  *   pool:   every frame comes from the buffer pool, or the allocator, that
  *           the sink proposes in the ALLOCATION query (a plain pool of 4
- *           buffers when it proposes neither), and only its first 16 bytes
+ *           buffers, or GST_BENCH_POOL_BUFFERS, on that allocator when it
+ *           proposes no pool), and only its first 16 bytes
  *           are written: what is left is the cost of signalling a frame.
  *   fill:   frames from the same pool, each filled whole by the producer (a
  *           copy of the pre-filled frame): the producer copies every frame
@@ -245,7 +246,9 @@ static GstBufferPool *negotiate_pool(GstPad *pad, GstCaps *caps, GstAllocator **
 
 		pool = gst_buffer_pool_new();
 		config = gst_buffer_pool_get_config(pool);
-		gst_buffer_pool_config_set_params(config, caps, FRAME_SIZE, 0, FALLBACK_POOL_BUFFERS);
+		const char *n_env = g_getenv("GST_BENCH_POOL_BUFFERS");
+		const guint n_buffers = n_env ? (guint)strtoul(n_env, NULL, 10) : FALLBACK_POOL_BUFFERS;
+		gst_buffer_pool_config_set_params(config, caps, FRAME_SIZE, 0, n_buffers);
 		gst_buffer_pool_config_set_allocator(config, alloc, &params);
 		if (!gst_buffer_pool_set_config(pool, config)) {
 			fprintf(stderr, "producer: could not configure a buffer pool\n");

@@ -3,7 +3,7 @@
 
 The benchmarks sample a run's processes with :class:`Sampler` (a thread,
 every PROCMEM_INTERVAL seconds, 0.05 by default) and report the largest
-sample. What is counted, from /proc (Linux):
+sample from one second on. What is counted, from /proc (Linux):
 
 - PSS and RSS of every process of the channel (``/proc/PID/smaps_rollup``):
   PSS splits a page among the processes that map it, so the PSS of all a
@@ -121,13 +121,15 @@ class Sampler:
         self.samples.append(s)
         return s
 
-    def peak(self) -> Sample:
-        """The largest value of each field over the samples (an empty sample if none)."""
-        if not self.samples:
+    def peak(self, after: float = 1.0) -> Sample:
+        """The largest value of each field over the samples from after seconds on (start-up left out:
+        a shmring channel's pool is allocated whole at creation and its pages given back right after),
+        or over all samples if none is that late; an empty sample if none at all."""
+        late = [s for s in self.samples if s.t >= after] or self.samples
+        if not late:
             return Sample()
-        return Sample(t=max(s.t for s in self.samples), pss=max(s.pss for s in self.samples),
-                      rss=max(s.rss for s in self.samples), shm_size=max(s.shm_size for s in self.samples),
-                      shm_allocated=max(s.shm_allocated for s in self.samples))
+        return Sample(t=max(s.t for s in late), pss=max(s.pss for s in late), rss=max(s.rss for s in late),
+                      shm_size=max(s.shm_size for s in late), shm_allocated=max(s.shm_allocated for s in late))
 
     def at(self, t: float) -> Sample:
         """The first sample at or after t seconds (the last one if none)."""
