@@ -81,6 +81,8 @@ struct progress {
 	double cpu0;
 	guint64 t0;
 	guint64 memory;
+	guint64 foreign;   /* frames not in the memory of the allocator the sink proposed */
+	GstElement *sink;  /* for its frames-copied, if it has one */
 };
 
 static struct progress progress;
@@ -110,8 +112,12 @@ static gpointer report_on_close(gpointer data)
 	const double cpu = progress.t0 ? cpu_seconds() - progress.cpu0 : 0.0;
 	const double secs = progress.t0 ? (double)(now_ns() - progress.t0) / 1e9 : 0.0;
 	const guint64 memory = progress.memory;
+	guint64 copied = progress.foreign;
+	GstElement *sink = progress.sink;
 	g_mutex_unlock(&progress.lock);
-	print_result(frames, secs, cpu, 0, 0, memory, FALSE);
+	if (sink && g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "frames-copied"))
+		g_object_get(sink, "frames-copied", &copied, NULL);
+	print_result(frames, secs, cpu, copied, 0, memory, FALSE);
 	_exit(0);
 	return NULL;
 }
@@ -446,6 +452,7 @@ int main(int argc, char **argv)
 	progress.cpu0 = cpu0;
 	progress.t0 = t0;
 	progress.memory = memory;
+	progress.sink = sink;
 	g_mutex_unlock(&progress.lock);
 	guint64 next = t0;
 	GstFlowReturn ret = GST_FLOW_OK;
@@ -488,6 +495,7 @@ int main(int argc, char **argv)
 		if (watch_close) {
 			g_mutex_lock(&progress.lock);
 			progress.pushed = i + 1;
+			progress.foreign = foreign;
 			progress.blocked_ns = blocked_ns;
 			progress.blocked_max_ns = blocked_max_ns;
 			g_mutex_unlock(&progress.lock);
