@@ -151,7 +151,7 @@ class Bench:
             pout, perr = communicate(prod, 20, r, "producer")
             fast = [result(o) for o, _ in outs[:nfast]]
             p = result(pout)
-            if any(c is None for c in fast) or p is None:
+            if p is None or any(c is None for c in fast):
                 errs = [e for _, e in outs] + [perr]
                 r.notes.append(next((first_line(e) for e in errs if first_line(e)), "no result"))
                 return r
@@ -271,13 +271,13 @@ def main() -> int:
                 continue
             r, one = flat[(t, n, deep)], flat[(t, 1, False)]
             peers = [flat[(p, n, deep)] for p in here if p != t and p != "shmring" and flat[(p, n, deep)].ok]
-            best = max(peers, key=lambda f: f.fps, default=None) if t == "shmring" else None
+            top = max(peers, key=lambda f: f.fps, default=None) if t == "shmring" else None
             lr = lat.get((t, n, deep))
             failed |= not r.ok or (lr is not None and not lr.ok)
             cells = [LABEL[t], settings, str(n), fmt(r.memory / 2**20) if r.ok and r.memory else "-",
                      fmt(r.fps, 0) if r.ok else "failed",
                      f"{r.fps / one.fps:.2f}x" if r.ok and one.ok and one.fps else "-",
-                     f"{r.fps / best.fps:.2f}x" if r.ok and best is not None and best.fps else "-",
+                     f"{r.fps / top.fps:.2f}x" if r.ok and top is not None and top.fps else "-",
                      fmt(r.prod_us) if r.ok else "-", fmt(r.cons_us) if r.ok else "-",
                      "-" if lr is None else fmt(lr.p50) if lr.ok else "failed",
                      fmt(lr.p99) if lr is not None and lr.ok else "-",

@@ -466,7 +466,7 @@ def main() -> int:
     print("\n### Targets and ratios against the best peer of this run\n")
     ring_lat = lats.get("shmring")
     p99 = ring_lat.pct(0.99) if ring_lat is not None and ring_lat.lat else -1.0
-    checks = [
+    checks: list[tuple[str, Optional[bool], str]] = [
         ("shmring.Reader (C producer) >= 2x frames/s of the best gi appsink peer (GStreamer producer, pool)",
          peer_pool is not None and zero.fps >= 2 * peer_pool.fps,
          f"{zero.fps / peer_pool.fps:.2f}x" if peer_pool is not None and peer_pool.fps else "n/a"),
@@ -487,12 +487,13 @@ def main() -> int:
             b = min(peer_lat, key=lambda lr: lr.pct(q))
             x = ring_lat.pct(q) / b.pct(q)
             checks.append((f"latency {name} at 30 fps against the best peer ({b.label.split(': ')[-1]})"
-                           + (f" <= {target}x" if target else ""), target is None or x <= target, f"{x:.2f}x"))
+                           + (f" <= {target}x" if target else ""), None if target is None else x <= target,
+                           f"{x:.2f}x"))
         b = min(peer_lat, key=lambda lr: lr.pss)
         checks.append((f"memory at 30 fps (PSS) against the best peer ({b.label.split(': ')[-1]}) <= 1x",
                        ring_lat.pss <= b.pss, f"{ring_lat.pss / b.pss:.2f}x" if b.pss > 0 else "n/a"))
     for what, ok, val in checks:
-        print(f"- {'met' if ok else 'NOT met'}: {what} ({val})")
+        print(f"- {'' if ok is None else 'met: ' if ok else 'NOT met: '}{what} ({val})")
     if no_unixfd:
         print(f"- unixfdsink → unixfdsrc: {no_unixfd}")
 
