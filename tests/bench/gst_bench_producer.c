@@ -44,7 +44,9 @@
  *
  * Right before each push, the producer writes the CLOCK_MONOTONIC time in ns
  * and the frame number into the first 16 bytes of the frame (two
- * native-endian uint64), for the consumer to measure latency and gaps.
+ * native-endian uint64), for the consumer to measure latency and gaps; in
+ * fill mode the time is taken before the fill, so that the latency counts
+ * the copy into the transport's memory as it does in copy mode.
  *
  * Prints "ready PORT" once the sink is up (PORT: the TCP port, or 0), waits
  * for the consumer to connect (GST_BENCH_READERS consumers, default 1), pushes, then waits for its standard input to
@@ -122,10 +124,10 @@ static gpointer report_on_close(gpointer data)
 	return NULL;
 }
 
-/* Writes the time and the frame number into the first 16 bytes of buf. */
-static gboolean stamp(GstBuffer *buf, guint8 *data, guint64 seq)
+/* Writes the time t and the frame number into the first 16 bytes of buf. */
+static gboolean stamp(GstBuffer *buf, guint8 *data, guint64 seq, guint64 t)
 {
-	guint64 hdr[2] = {now_ns(), seq};
+	guint64 hdr[2] = {t, seq};
 	GstMapInfo map;
 
 	if (data) {
@@ -478,11 +480,14 @@ int main(int argc, char **argv)
 				foreign++;
 		}
 		guint64 took = now_ns() - t_in;
+		/* fill: the frame's time is taken before the copy into the sink's
+		 * memory, as the other sinks copy after it (copy mode). */
+		const guint64 t_frame = now_ns();
 		if (fill && gst_buffer_fill(buf, 0, fill_data, FRAME_SIZE) != FRAME_SIZE)
 			stamp_failures++;
 		GST_BUFFER_PTS(buf) = (GstClockTime)i * duration;
 		GST_BUFFER_DURATION(buf) = duration;
-		if (!stamp(buf, frame_data, (guint64)i))
+		if (!stamp(buf, frame_data, (guint64)i, fill ? t_frame : now_ns()))
 			stamp_failures++;
 		/* appsrc takes the buffer, and blocks while it holds APPSRC_MAX_BUFFERS. */
 		t_in = now_ns();
