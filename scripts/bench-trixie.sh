@@ -44,7 +44,7 @@ git ls-files -z --cached --others --exclude-standard |
   tar --null -T - -cf - | tar -xf - -C "$run/upper/src"
 
 # The benchmark settings of the caller, as "export NAME=VALUE" lines for the inner shell.
-env | grep -E '^(GST_BENCH|PY_BENCH|PROCMEM)_[A-Z0-9_]*=' | while IFS= read -r kv; do
+{ env | grep -E '^(GST_BENCH|PY_BENCH|PROCMEM)_[A-Z0-9_]*=' || true; } | while IFS= read -r kv; do
   printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
 done >"$run/upper/src/.bench-env.sh"
 printf '%q ' "${args[@]}" >"$run/upper/src/.bench-args"
