@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""GStreamer transport benchmark: shmringsink->shmringsrc against shmsink->shmsrc and tcpserversink->tcpclientsrc.
+"""GStreamer transport benchmark: shmringsink->shmringsrc against shmsink->shmsrc, unixfdsink->unixfdsrc and TCP.
 
 Usage: gst_bench.py  (env GST_BENCH_PRODUCER, GST_BENCH_CONSUMER = the built helpers;
 GST_PLUGIN_PATH_1_0 with the shmring plugin; optional GST_BENCH_REPEAT, GST_BENCH_FRAMES_POOL,
@@ -23,14 +23,24 @@ transport and a private channel, socket or port per run:
 - queue: as pool, with "queue max-size-buffers=GST_BENCH_QUEUE" (4) between
   the producer and the sink (the allocation query goes through the queue).
 
-The appsrc and queue shapes run for shmringsink and shmsink only.
+GStreamer's unixfdsink->unixfdsrc (gst-plugins-bad 1.24 and later) runs
+every row where the running GStreamer has it (its rows say "skipped"
+where not). unixfdsink 1.26 takes only buffers in fd memory: in pool mode
+the producer's buffers come from the memfd allocator the sink proposes
+(a plain pool of 4 on it, as for shmsink's allocator), and its copy row is
+the producer filling each such buffer whole ("fill"), which is the copy
+into the transport's memory the other sinks make themselves.
+
+The appsrc and queue shapes run for the shared-memory transports only.
 
 frames/s is measured at the consumer from its first frame to its last, and
 CPU time per frame by each process itself over the same stretch (start-up
 excluded); the median of GST_BENCH_REPEAT flat-out runs is reported. Latency
 is from the producer's buffer entering the sink (or the queue, or appsrc:
 the producer stamps it right before its push) to the consumer's fakesink,
-at 30 fps, over GST_BENCH_FRAMES_LATENCY frames.
+at 30 fps, over GST_BENCH_FRAMES_LATENCY frames (1,005: p50 and p99 over
+the last 1,000). Memory is sampled through the 30 fps run (procmem.py): the
+peak PSS of both processes and the peak of the shared memory they hold.
 """
 
 from __future__ import annotations
@@ -51,6 +61,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from plot import bars
+from procmem import Sampler
 
 PRODUCER = os.environ.get("GST_BENCH_PRODUCER", "")
 CONSUMER = os.environ.get("GST_BENCH_CONSUMER", "")
@@ -66,7 +77,10 @@ FRAMES = {"pool": int(os.environ.get("GST_BENCH_FRAMES_POOL", "50000")),
 QUEUE_BUFFERS = int(os.environ.get("GST_BENCH_QUEUE", "4"))
 QUEUE = f"queue max-size-buffers={QUEUE_BUFFERS} max-size-bytes=0 max-size-time=0"
 TCP_FRAMES = int(os.environ.get("GST_BENCH_FRAMES_TCP", "300"))
-LAT_FRAMES = int(os.environ.get("GST_BENCH_FRAMES_LATENCY", "300"))
+LAT_FRAMES = int(os.environ.get("GST_BENCH_FRAMES_LATENCY", "1005"))
+WARMUP = 5  # frames the consumer leaves out of its percentiles
+# Memory samples of a 30 fps run, seconds apart (flat-out runs are not sampled: a sample costs CPU).
+MEM_INTERVAL = float(os.environ.get("GST_BENCH_MEMORY_INTERVAL", "0.2"))
 W, H = 1920, 1080
 FRAME = W * H * 3
 # shmsink's area: four frames and some room (a shmring channel sizes its pool itself).
@@ -75,17 +89,21 @@ CAPS = f"video/x-raw,format=BGR,width={W},height={H},framerate=30/1"
 FAKESINK = "fakesink name=sink sync=false signal-handoffs=true enable-last-sample=false"
 CHILD_TIMEOUT = 60.0
 
-TRANSPORTS = ["shmring", "shm", "tcp"]
+TRANSPORTS = ["shmring", "shm", "unixfd", "tcp"]
+PEERS = [t for t in TRANSPORTS if t != "shmring"]
 LABEL = {"shmring": "shmringsink → shmringsrc",
          "shm": "shmsink → shmsrc",
+         "unixfd": "unixfdsink → unixfdsrc",
          "tcp": "tcpserversink → tcpclientsrc"}
 MODES = ["pool", "appsrc", "queue", "copy"]
 # Flat out, the modes of a group run interleaved (the transports of each in turn).
 MODE_GROUPS = [("pool", "appsrc", "queue"), ("copy",)]
-MODE_TRANSPORTS = {"pool": TRANSPORTS, "appsrc": ["shmring", "shm"], "queue": ["shmring", "shm"],
+MODE_TRANSPORTS = {"pool": TRANSPORTS, "appsrc": ["shmring", "shm", "unixfd"], "queue": ["shmring", "shm", "unixfd"],
                    "copy": TRANSPORTS}
 # What gst_bench_producer is told: the queue shape is the pool mode behind a queue.
 PRODUCER_MODE = {"pool": "pool", "appsrc": "appsrc", "queue": "pool", "copy": "copy"}
+# unixfdsink takes only its own (fd) memory: its copy row has the producer fill the sink's buffers.
+PRODUCER_MODE_UNIXFD = dict(PRODUCER_MODE, copy="fill")
 MODE_LABEL = {"copy": "copy (frame written)", "pool": "pool (frame not written)",
               "appsrc": "appsrc max-buffers=2 from the sink's pool (frame not written)",
               "queue": f"pool ! queue max-size-buffers={QUEUE_BUFFERS} (frame not written)"}
@@ -102,6 +120,9 @@ class Run:
     commit_p50: float = -1.0   # shmring only: producer's stamp to its commit
     deliver_p50: float = -1.0  # shmring only: commit to the consumer's fakesink
     deliver_p99: float = -1.0
+    pss: int = -1              # 30 fps runs: peak PSS of both processes, bytes
+    shm: int = -1              # and the peak of the shared memory they hold (pages allocated)
+    blocked_max: float = -1.0  # the producer's longest acquire + push, seconds
     notes: list[str] = field(default_factory=list)
 
 
@@ -121,6 +142,10 @@ class Bench:
             ch = f"gstbench-{os.getpid()}-{self.count}"
             return (f"shmringsink name=sink channel={ch} sync=false",
                     f"shmringsrc channel={ch} timeout={int(CHILD_TIMEOUT * 1e9)} ! {FAKESINK}")
+        if transport == "unixfd":
+            sock = os.path.join(self.tmp, f"unixfd-{self.count}.sock")
+            return (f"unixfdsink name=sink socket-path={sock} sync=false",
+                    f"unixfdsrc socket-path={sock} ! {FAKESINK}")
         if transport == "shm":
             sock = os.path.join(self.tmp, f"shm-{self.count}.sock")
             return (f"shmsink name=sink socket-path={sock} shm-size={SHM_BYTES} wait-for-connection=true "
@@ -134,9 +159,12 @@ class Bench:
         sink, src = self.descriptions(transport, mode)
         r = Run()
         env = None
-        prod = subprocess.Popen([PRODUCER, PRODUCER_MODE[mode], str(frames), str(fps), sink], stdin=subprocess.PIPE,
+        pmode = (PRODUCER_MODE_UNIXFD if transport == "unixfd" else PRODUCER_MODE)[mode]
+        prod = subprocess.Popen([PRODUCER, pmode, str(frames), str(fps), sink], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         cons: Optional[subprocess.Popen] = None
+        sampler = Sampler(lambda: [prod.pid] + ([cons.pid] if cons is not None else []), interval=MEM_INTERVAL) \
+            if fps > 0 else None
         try:
             assert prod.stdout is not None and prod.stdin is not None
             ready, _, _ = select.select([prod.stdout], [], [], CHILD_TIMEOUT)
@@ -147,7 +175,13 @@ class Bench:
             port = int(line.split()[1])
             cons = subprocess.Popen([CONSUMER, str(frames), str(int(CHILD_TIMEOUT)), src.format(port=port)],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-            cout, cerr = communicate(cons, CHILD_TIMEOUT + 10, r, "consumer")
+            if sampler is not None:
+                with sampler:
+                    cout, cerr = communicate(cons, CHILD_TIMEOUT + 10, r, "consumer")
+                peak = sampler.peak()
+                r.pss, r.shm = peak.pss, peak.shm_allocated
+            else:
+                cout, cerr = communicate(cons, CHILD_TIMEOUT + 10, r, "consumer")
             # communicate() closes the producer's stdin: the consumer is done, it may stop.
             pout, perr = communicate(prod, 20, r, "producer")
             c, p = result(cout), result(pout)
@@ -166,6 +200,7 @@ class Bench:
             r.cons_us = c["cpu_seconds"] / n * 1e6
             r.prod_us = p["cpu_seconds"] / frames * 1e6
             r.p50, r.p99 = c["lat_p50_us"], c["lat_p99_us"]
+            r.blocked_max = p.get("blocked_max_seconds", -1.0)
             r.commit_p50, r.deliver_p50, r.deliver_p99 = c["commit_p50_us"], c["deliver_p50_us"], c["deliver_p99_us"]
             # In copy mode the producer rewrites its one buffer's stamp every frame:
             # tcpserversink, which sends from its own thread, may send a newer stamp
@@ -174,7 +209,7 @@ class Bench:
             if stamps_valid and (c["disordered"] or c["first_seq"]) or c["bad_size"]:
                 r.notes.append(f"frames out of sequence {c['disordered']}, missed {c['missed']}, "
                                f"first {c['first_seq']}, of wrong size {c['bad_size']}")
-            if mode != "copy" and transport != "tcp" and p["copied"]:
+            if (mode != "copy" or pmode == "fill") and transport != "tcp" and p["copied"]:
                 r.notes.append(f"{p['copied']} frames copied by the sink")
             if p["stamp_failures"]:
                 r.notes.append(f"{p['stamp_failures']} frames not stamped")
@@ -239,6 +274,49 @@ def fmt(v: float, digits: int = 1) -> str:
     return f"{v:.{digits}f}" if v >= 0 else "-"
 
 
+def has_element(name: str) -> bool:
+    return subprocess.run(["gst-inspect-1.0", name], capture_output=True).returncode == 0
+
+
+def gst_version() -> str:
+    """"GStreamer 1.x.y" of the gst-inspect-1.0 on PATH."""
+    out = subprocess.run(["gst-inspect-1.0", "--version"], capture_output=True, text=True).stdout
+    return next((ln.strip() for ln in out.splitlines() if ln.startswith("GStreamer")), "GStreamer ?")
+
+
+def unixfd_missing() -> str:
+    """Why the unixfd peer does not run here ("" if it does)."""
+    if has_element("unixfdsink") and has_element("unixfdsrc"):
+        return ""
+    return f"skipped: no unixfdsink in {gst_version()} (gst-plugins-bad 1.24 and later)"
+
+
+def best_peer(runs: dict[str, Run], attr: str, lower: bool) -> Optional[tuple[str, float]]:
+    """The peer (not shmring) with the best value of attr among those that ran, and that value."""
+    vals = [(t, getattr(r, attr)) for t, r in runs.items() if t != "shmring" and r.ok and getattr(r, attr) > 0]
+    if not vals:
+        return None
+    return (min if lower else max)(vals, key=lambda tv: tv[1])
+
+
+def against_best(label: str, runs: dict[str, Run], attr: str, lower: bool, target: Optional[float],
+                 label_of: dict[str, str]) -> str:
+    """One line: shmring's attr against the best peer's in runs, and the target if any."""
+    peer, mine = best_peer(runs, attr, lower), runs.get("shmring")
+    if peer is None or mine is None or not mine.ok or getattr(mine, attr) <= 0:
+        return f"- n/a: {label}"
+    x = getattr(mine, attr) / peer[1]
+    state = ""
+    if target is not None:
+        met = x <= target if lower else x >= target
+        state = f"{'met' if met else 'NOT met'} ({'<=' if lower else '>='} {target}x): "
+    return f"- {state}{label}: {x:.2f}x {label_of[peer[0]]} (the best peer)"
+
+
+def mib(v: int) -> str:
+    return f"{v / 2**20:.1f}" if v >= 0 else "-"
+
+
 def main() -> int:
     for exe in (PRODUCER, CONSUMER):
         if not exe or not os.path.exists(exe):
@@ -246,9 +324,16 @@ def main() -> int:
             return 77
     if shutil.which("gst-inspect-1.0"):
         for el in ("shmringsink", "shmsink", "tcpserversink", "gdppay"):
-            if subprocess.run(["gst-inspect-1.0", el], capture_output=True).returncode != 0:
+            if not has_element(el):
                 print(f"skipped: GStreamer element {el} not found", file=sys.stderr)
                 return 77
+    no_unixfd = unixfd_missing()
+    if no_unixfd:
+        print(f"# unixfdsink → unixfdsrc {no_unixfd}", file=sys.stderr, flush=True)
+    version = gst_version()
+
+    def runs_here(t: str, mode: str) -> bool:
+        return t in MODE_TRANSPORTS[mode] and not (t == "unixfd" and no_unixfd)
 
     t0 = time.monotonic()
     through: dict[tuple[str, str], Run] = {}
@@ -256,7 +341,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="gstbench-") as tmp:
         b = Bench(tmp)
         for group in MODE_GROUPS:
-            runs: dict[tuple[str, str], list[Run]] = {(t, m): [] for m in group for t in MODE_TRANSPORTS[m]}
+            runs: dict[tuple[str, str], list[Run]] = {(t, m): [] for m in group for t in TRANSPORTS
+                                                      if runs_here(t, m)}
             for _ in range(REPEAT):  # modes and transports interleaved, so drift hits them all alike
                 for key in runs:
                     t, mode = key
@@ -268,31 +354,47 @@ def main() -> int:
             for key, rs in runs.items():
                 through[key] = median_run(rs)
         for mode in MODES:
-            for t in MODE_TRANSPORTS[mode]:
-                lat[(t, mode)] = b.run(t, mode, LAT_FRAMES, 30)
+            for t in TRANSPORTS:
+                if runs_here(t, mode):
+                    lr = lat[(t, mode)] = b.run(t, mode, LAT_FRAMES, 30)
+                    print(f"# {t} {mode} 30 fps: p50 {lr.p50:.0f} us p99 {lr.p99:.0f} us, "
+                          f"PSS {mib(lr.pss)} MiB, shared {mib(lr.shm)} MiB {' '.join(lr.notes)}",
+                          file=sys.stderr, flush=True)
     elapsed = time.monotonic() - t0
+    nlat = max(LAT_FRAMES - WARMUP, 0)
 
     print(f"\n### GStreamer transports, two processes, {W}x{H} BGR "
-          f"({datetime.date.today().isoformat()}; {machine()})\n")
+          f"({datetime.date.today().isoformat()}; {version}; {machine()})\n")
     print(f"Flat out: median of {REPEAT} runs of {FRAMES['pool']} (pool) / {SHAPE_FRAMES} (appsrc, queue) / "
-          f"{FRAMES['copy']} (copy) frames ({TCP_FRAMES} over TCP); pool, appsrc and queue runs interleaved. "
-          f"Latency: {LAT_FRAMES} frames at 30 fps, first 5 left out, producer's buffer entering the sink "
-          "(appsrc, queue: entering appsrc or the queue) to the consumer's fakesink.\n")
+          f"{FRAMES['copy']} (copy) frames ({TCP_FRAMES} over TCP); pool, appsrc and queue runs interleaved, "
+          "then the copy runs, the transports in turns. "
+          f"Latency: one run of {LAT_FRAMES} frames at 30 fps, the first {WARMUP} left out: p50 and p99 over "
+          f"{nlat} frames, from the producer's buffer entering the sink "
+          "(appsrc, queue: entering appsrc or the queue) to the consumer's fakesink. "
+          "Memory: through that 30 fps run, the peak PSS of the producer and the consumer together (shared "
+          "pages split between them, so counted once; GStreamer's own heap and libraries included) and the "
+          "peak of the shared memory (memfd, /dev/shm) they hold, as pages allocated. "
+          "unixfdsink's copy row: the producer fills each buffer of the sink's memfd allocator (fill).\n")
     print("| transport | mode | frames/s | producer CPU us/frame | consumer CPU us/frame "
-          "| latency p50 us | latency p99 us | frames/s vs shmsink → shmsrc | notes |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+          "| latency p50 us | latency p99 us | PSS MiB | shared MiB | frames/s vs best peer | notes |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     failed = False
     for mode in MODES:
-        base = through[("shm", mode)]
         for t in MODE_TRANSPORTS[mode]:
+            if not runs_here(t, mode):
+                print(f"| {LABEL[t]} | {MODE_LABEL[mode]} | - | - | - | - | - | - | - | - | {no_unixfd} |")
+                continue
             r, lr = through[(t, mode)], lat[(t, mode)]
             failed |= not r.ok or not lr.ok
-            vs = f"{r.fps / base.fps:.2f}x" if r.ok and base.ok and base.fps else "-"
+            peer = best_peer({k: v for (k, m), v in through.items() if m == mode and k != t}, "fps", False) \
+                if t == "shmring" else None
+            vs = f"{r.fps / peer[1]:.2f}x {LABEL[peer[0]].split()[0]}" if r.ok and peer else ""
             notes = "; ".join(r.notes + [f"30 fps: {n}" for n in lr.notes])
-            cells = [LABEL[t], MODE_LABEL[mode],
+            cells = [LABEL[t], MODE_LABEL[mode] + (" (fill)" if t == "unixfd" and mode == "copy" else ""),
                      fmt(r.fps, 0) if r.ok else "failed", fmt(r.prod_us) if r.ok else "-",
                      fmt(r.cons_us) if r.ok else "-",
-                     fmt(lr.p50) if lr.ok else "failed", fmt(lr.p99) if lr.ok else "-", vs, notes]
+                     fmt(lr.p50) if lr.ok else "failed", fmt(lr.p99) if lr.ok else "-",
+                     mib(lr.pss) if lr.ok else "-", mib(lr.shm) if lr.ok else "-", vs, notes]
             print("| " + " | ".join(cells) + " |")
 
     def ratio(a: Run, b: Run, attr: str) -> Optional[float]:
@@ -300,53 +402,58 @@ def main() -> int:
         return x / y if a.ok and b.ok and y > 0 else None
 
     print("\nWhat the producer's shape costs: frames/s against the pool row of the same transport, same run:\n")
-    for t in ("shmring", "shm"):
+    for t in ("shmring", "shm", "unixfd"):
+        if not runs_here(t, "pool"):
+            continue
         shapes = []
         for mode in ("appsrc", "queue"):
             x = ratio(through[(t, mode)], through[(t, "pool")], "fps")
             shapes.append(f"{MODE_LABEL[mode]} {'-' if x is None else f'{x:.2f}x'}")
         print(f"- {LABEL[t]}: " + "; ".join(shapes))
 
-    print("\n### Targets\n")
-    pool_x = ratio(through[("shmring", "pool")], through[("shm", "pool")], "fps")
-    copy_x = ratio(through[("shmring", "copy")], through[("shm", "copy")], "fps")
-    p50_x = ratio(lat[("shmring", "pool")], lat[("shm", "pool")], "p50")
-    p99_x = ratio(lat[("shmring", "pool")], lat[("shm", "pool")], "p99")
-    checks = [
-        ("pool (frame not written): shmring frames/s >= 3x shmsink → shmsrc", pool_x, lambda x: x >= 3.0, "x"),
-        ("copy: shmring frames/s >= 1.2x shmsink → shmsrc", copy_x, lambda x: x >= 1.2, "x"),
-        ("latency p50 at 30 fps (pool) <= 0.5x shmsink → shmsrc zero-copy", p50_x, lambda x: x <= 0.5, "x"),
-        ("latency p99 at 30 fps (pool) <= 0.5x shmsink → shmsrc zero-copy", p99_x, lambda x: x <= 0.5, "x"),
-    ]
-    for what, val, test, unit in checks:
-        state = "n/a" if val is None else ("met" if test(val) else "NOT met")
-        print(f"- {state}: {what} ({'-' if val is None else f'{val:.2f}{unit}'})")
+    print("\n### Against the best peer of this run\n")
+    by_t = {mode: {t: through[(t, mode)] for t in TRANSPORTS if (t, mode) in through} for mode in MODES}
+    lat_t = {mode: {t: lat[(t, mode)] for t in TRANSPORTS if (t, mode) in lat} for mode in MODES}
+    for line in (
+            against_best("pool (frame not written), frames/s", by_t["pool"], "fps", False, 3.0, LABEL),
+            against_best("copy (frame written), frames/s", by_t["copy"], "fps", False, None, LABEL),
+            against_best("latency p50 at 30 fps (pool)", lat_t["pool"], "p50", True, 0.5, LABEL),
+            against_best("latency p99 at 30 fps (pool)", lat_t["pool"], "p99", True, None, LABEL),
+            against_best("memory at 30 fps (pool), PSS of both processes", lat_t["pool"], "pss", True, 1.0, LABEL),
+            against_best("memory at 30 fps (copy), PSS of both processes", lat_t["copy"], "pss", True, 1.0, LABEL),
+            against_best("producer CPU per frame, pool", by_t["pool"], "prod_us", True, None, LABEL),
+            against_best("consumer CPU per frame, pool", by_t["pool"], "cons_us", True, None, LABEL)):
+        print(line)
+    if no_unixfd:
+        print(f"- unixfdsink → unixfdsrc: {no_unixfd}")
     print("\nWhere shmring's latency at 30 fps (pool) goes, split at the producer's commit time "
           "that shmringsrc attaches to each buffer (p50 us):\n")
-    for t in ("shmring",):
-        lr = lat[(t, "pool")]
-        if lr.ok and lr.deliver_p50 >= 0:
-            print(f"- {LABEL[t]}: buffer entering the sink to commit {fmt(lr.commit_p50)}, "
-                  f"commit to the consumer's fakesink {fmt(lr.deliver_p50)} (p99 {fmt(lr.deliver_p99)})")
-    plot(through, lat)
+    lr = lat[("shmring", "pool")]
+    if lr.ok and lr.deliver_p50 >= 0:
+        print(f"- {LABEL['shmring']}: buffer entering the sink to commit {fmt(lr.commit_p50)}, "
+              f"commit to the consumer's fakesink {fmt(lr.deliver_p50)} (p99 {fmt(lr.deliver_p99)})")
+    plot(through, lat, version)
     print(f"\n({elapsed:.0f} s in all)")
     return 1 if failed else 0
 
 
-def plot(through: dict[tuple[str, str], Run], lat: dict[tuple[str, str], Run]) -> None:
-    """A PNG of frames/s and latency per transport and mode; prints its path."""
+def plot(through: dict[tuple[str, str], Run], lat: dict[tuple[str, str], Run], version: str) -> None:
+    """A PNG of frames/s, latency and memory per transport and mode; prints its path."""
     groups = [LABEL[t] for t in TRANSPORTS]
 
-    def series(runs: dict[tuple[str, str], Run], attr: str) -> dict[str, list[Optional[float]]]:
+    def series(runs: dict[tuple[str, str], Run], attr: str, scale: float = 1.0) -> dict[str, list[Optional[float]]]:
         def value(t: str, m: str) -> Optional[float]:
             r = runs.get((t, m))
-            return getattr(r, attr) if r is not None and r.ok else None
+            return getattr(r, attr) * scale if r is not None and r.ok and getattr(r, attr) >= 0 else None
         return {MODE_LABEL[m]: [value(t, m) for t in TRANSPORTS] for m in MODES}
     path = bars("gst_bench.png", f"GStreamer transports, {W}x{H} BGR, two processes "
-                f"({datetime.date.today().isoformat()})", [
+                f"({datetime.date.today().isoformat()}, {version})", [
                     (f"flat out (median of {REPEAT} runs)", "frames/s (log)", groups, series(through, "fps"), True),
-                    (f"latency p50, 30 fps, {LAT_FRAMES} frames", "us (log)", groups, series(lat, "p50"), True),
-                    (f"latency p99, 30 fps, {LAT_FRAMES} frames", "us (log)", groups, series(lat, "p99"), True),
+                    (f"latency p50, 30 fps, {LAT_FRAMES - WARMUP} frames", "us (log)", groups,
+                     series(lat, "p50"), True),
+                    (f"latency p99, 30 fps, {LAT_FRAMES - WARMUP} frames", "us (log)", groups,
+                     series(lat, "p99"), True),
+                    ("memory at 30 fps: PSS of both processes", "MiB", groups, series(lat, "pss", 2**-20), False),
                 ])
     if path:
         print(f"\nPlot: {path}")

@@ -29,7 +29,8 @@
  *           copies it (once into shared memory, or through the socket).
  *   pool:   every frame comes from the buffer pool, or the allocator, that
  *           the sink proposes in the ALLOCATION query (a plain pool of 4
- *           buffers when it proposes neither), and only its first 16 bytes
+ *           buffers, or GST_BENCH_POOL_BUFFERS, on that allocator when it
+ *           proposes no pool), and only its first 16 bytes
  *           are written: what is left is the cost of signalling a frame.
  *   fill:   frames from the same pool, each filled whole by the producer (a
  *           copy of the pre-filled frame): the producer copies every frame
@@ -43,13 +44,22 @@
  *
  * Right before each push, the producer writes the CLOCK_MONOTONIC time in ns
  * and the frame number into the first 16 bytes of the frame (two
- * native-endian uint64), for the consumer to measure latency and gaps.
+ * native-endian uint64), for the consumer to measure latency and gaps; in
+ * fill mode the time is taken before the fill, so that the latency counts
+ * the copy into the transport's memory as it does in copy mode.
  *
  * Prints "ready PORT" once the sink is up (PORT: the TCP port, or 0), waits
  * for the consumer to connect (GST_BENCH_READERS consumers, default 1), pushes, then waits for its standard input to
  * close (the consumer is done: the sink may still be sending) and prints
  * "result {json}" with the CPU time this process used from the first push
- * until then.  Exit status 0 on success. */
+ * until then, and the time it spent in taking buffers and pushing them (the
+ * sum and the longest one: how long the sink held it back).  Exit status 0
+ * on success.
+ *
+ * With GST_BENCH_REPORT_ON_CLOSE=1 (a run with a slow reader, which may hold
+ * the producer back past the run's end), a thread of its own prints the
+ * result as soon as standard input closes, with the frames pushed so far,
+ * and ends the process. */
 
 #define WIDTH 1920
 #define HEIGHT 1080
@@ -64,10 +74,60 @@ struct producer {
 	gint connected; /* shmsink: client-connected signals seen */
 };
 
-/* Writes the time and the frame number into the first 16 bytes of buf. */
-static gboolean stamp(GstBuffer *buf, guint8 *data, guint64 seq)
+/* What the pushing thread has done so far, for the report of a run cut short. */
+struct progress {
+	GMutex lock;
+	long pushed;
+	guint64 blocked_ns; /* in acquire and push, all frames */
+	guint64 blocked_max_ns;
+	double cpu0;
+	guint64 t0;
+	guint64 memory;
+	guint64 foreign;   /* frames not in the memory of the allocator the sink proposed */
+	GstElement *sink;  /* for its frames-copied, if it has one */
+};
+
+static struct progress progress;
+
+static void print_result(long frames, double push_seconds, double cpu, guint64 copied, guint64 stamp_failures,
+			 guint64 memory, gboolean eos)
 {
-	guint64 hdr[2] = {now_ns(), seq};
+	g_mutex_lock(&progress.lock);
+	printf("result {\"frames\": %ld, \"pushed\": %ld, \"push_seconds\": %.6f, \"cpu_seconds\": %.6f, "
+	       "\"blocked_seconds\": %.6f, \"blocked_max_seconds\": %.6f, \"copied\": %" G_GUINT64_FORMAT
+	       ", \"stamp_failures\": %" G_GUINT64_FORMAT ", \"channel_bytes\": %" G_GUINT64_FORMAT ", \"eos\": %s}\n",
+	       frames, progress.pushed, push_seconds, cpu, (double)progress.blocked_ns / 1e9,
+	       (double)progress.blocked_max_ns / 1e9, copied, stamp_failures, memory, eos ? "true" : "false");
+	fflush(stdout);
+	g_mutex_unlock(&progress.lock);
+}
+
+/* GST_BENCH_REPORT_ON_CLOSE: once standard input closes, report what was pushed and end. */
+static gpointer report_on_close(gpointer data)
+{
+	char discard[256];
+	long frames = GPOINTER_TO_SIZE(data);
+
+	while (read(STDIN_FILENO, discard, sizeof discard) > 0)
+		;
+	g_mutex_lock(&progress.lock);
+	const double cpu = progress.t0 ? cpu_seconds() - progress.cpu0 : 0.0;
+	const double secs = progress.t0 ? (double)(now_ns() - progress.t0) / 1e9 : 0.0;
+	const guint64 memory = progress.memory;
+	guint64 copied = progress.foreign;
+	GstElement *sink = progress.sink;
+	g_mutex_unlock(&progress.lock);
+	if (sink && g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "frames-copied"))
+		g_object_get(sink, "frames-copied", &copied, NULL);
+	print_result(frames, secs, cpu, copied, 0, memory, FALSE);
+	_exit(0);
+	return NULL;
+}
+
+/* Writes the time t and the frame number into the first 16 bytes of buf. */
+static gboolean stamp(GstBuffer *buf, guint8 *data, guint64 seq, guint64 t)
+{
+	guint64 hdr[2] = {t, seq};
 	GstMapInfo map;
 
 	if (data) {
@@ -194,7 +254,9 @@ static GstBufferPool *negotiate_pool(GstPad *pad, GstCaps *caps, GstAllocator **
 
 		pool = gst_buffer_pool_new();
 		config = gst_buffer_pool_get_config(pool);
-		gst_buffer_pool_config_set_params(config, caps, FRAME_SIZE, 0, FALLBACK_POOL_BUFFERS);
+		const char *n_env = g_getenv("GST_BENCH_POOL_BUFFERS");
+		const guint n_buffers = n_env ? (guint)strtoul(n_env, NULL, 10) : FALLBACK_POOL_BUFFERS;
+		gst_buffer_pool_config_set_params(config, caps, FRAME_SIZE, 0, n_buffers);
 		gst_buffer_pool_config_set_allocator(config, alloc, &params);
 		if (!gst_buffer_pool_set_config(pool, config)) {
 			fprintf(stderr, "producer: could not configure a buffer pool\n");
@@ -284,6 +346,11 @@ int main(int argc, char **argv)
 	const long fps = strtol(argv[3], NULL, 10);
 	const char *readers_env = g_getenv("GST_BENCH_READERS");
 	const gint readers = readers_env ? (gint)strtol(readers_env, NULL, 10) : 1;
+
+	g_mutex_init(&progress.lock);
+	const gboolean watch_close = g_strcmp0(g_getenv("GST_BENCH_REPORT_ON_CLOSE"), "1") == 0;
+	if (watch_close)
+		g_thread_unref(g_thread_new("report-on-close", report_on_close, GSIZE_TO_POINTER((gsize)frames)));
 
 	GstElement *bin = gst_parse_bin_from_description(argv[4], TRUE, &err);
 	if (bin == NULL) {
@@ -379,10 +446,16 @@ int main(int argc, char **argv)
 	}
 
 	/* Frames that do not live in memory the sink lent (it copies them). */
-	guint64 foreign = 0, stamp_failures = 0;
+	guint64 foreign = 0, stamp_failures = 0, blocked_ns = 0, blocked_max_ns = 0;
 	const GstClockTime duration = GST_SECOND / 30;
 	const double cpu0 = cpu_seconds();
 	const guint64 t0 = now_ns();
+	g_mutex_lock(&progress.lock);
+	progress.cpu0 = cpu0;
+	progress.t0 = t0;
+	progress.memory = memory;
+	progress.sink = sink;
+	g_mutex_unlock(&progress.lock);
 	guint64 next = t0;
 	GstFlowReturn ret = GST_FLOW_OK;
 	for (long i = 0; i < frames && ret == GST_FLOW_OK; i++) {
@@ -395,6 +468,7 @@ int main(int argc, char **argv)
 				;
 			next += 1000000000u / (guint64)fps;
 		}
+		guint64 t_in = now_ns();
 		if (copy) {
 			/* A new buffer on the same memory, for its own timestamps. */
 			buf = gst_buffer_copy(frame);
@@ -404,16 +478,39 @@ int main(int argc, char **argv)
 				break;
 			if (alloc && gst_buffer_peek_memory(buf, 0)->allocator != alloc)
 				foreign++;
-			if (fill && gst_buffer_fill(buf, 0, fill_data, FRAME_SIZE) != FRAME_SIZE)
-				stamp_failures++;
 		}
+		guint64 took = now_ns() - t_in;
+		/* fill: the frame's time is taken before the copy into the sink's
+		 * memory, as the other sinks copy after it (copy mode). */
+		const guint64 t_frame = now_ns();
+		if (fill && gst_buffer_fill(buf, 0, fill_data, FRAME_SIZE) != FRAME_SIZE)
+			stamp_failures++;
 		GST_BUFFER_PTS(buf) = (GstClockTime)i * duration;
 		GST_BUFFER_DURATION(buf) = duration;
-		if (!stamp(buf, frame_data, (guint64)i))
+		if (!stamp(buf, frame_data, (guint64)i, fill ? t_frame : now_ns()))
 			stamp_failures++;
 		/* appsrc takes the buffer, and blocks while it holds APPSRC_MAX_BUFFERS. */
+		t_in = now_ns();
 		ret = appsrc ? gst_app_src_push_buffer(GST_APP_SRC(appsrc), buf) : gst_pad_push(pad, buf);
+		/* The time in acquire and push, not the producer's own work (fill, stamp). */
+		took += now_ns() - t_in;
+		blocked_ns += took;
+		if (took > blocked_max_ns)
+			blocked_max_ns = took;
+		if (watch_close) {
+			g_mutex_lock(&progress.lock);
+			progress.pushed = i + 1;
+			progress.foreign = foreign;
+			progress.blocked_ns = blocked_ns;
+			progress.blocked_max_ns = blocked_max_ns;
+			g_mutex_unlock(&progress.lock);
+		}
 	}
+	g_mutex_lock(&progress.lock);
+	progress.pushed = ret == GST_FLOW_OK ? frames : progress.pushed;
+	progress.blocked_ns = blocked_ns;
+	progress.blocked_max_ns = blocked_max_ns;
+	g_mutex_unlock(&progress.lock);
 	if (ret != GST_FLOW_OK) {
 		fprintf(stderr, "producer: push failed: %s\n", gst_flow_get_name(ret));
 		bus_error(pipeline);
@@ -438,10 +535,7 @@ int main(int argc, char **argv)
 	else if (copy || alloc == NULL)
 		copied = (guint64)frames; /* a socket: every byte goes through the kernel */
 
-	printf("result {\"frames\": %ld, \"push_seconds\": %.6f, \"cpu_seconds\": %.6f, \"copied\": %" G_GUINT64_FORMAT
-	       ", \"stamp_failures\": %" G_GUINT64_FORMAT ", \"channel_bytes\": %" G_GUINT64_FORMAT ", \"eos\": %s}\n",
-	       frames, (double)(t_pushed - t0) / 1e9, cpu, copied, stamp_failures, memory, eos ? "true" : "false");
-	fflush(stdout);
+	print_result(frames, (double)(t_pushed - t0) / 1e9, cpu, copied, stamp_failures, memory, eos);
 
 	gst_element_set_state(pipeline, GST_STATE_NULL);
 	if (!appsrc)
