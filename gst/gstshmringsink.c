@@ -31,11 +31,16 @@
  * frames at most two old).  The pool holds queue-length + max-readers x
  * max-holds + 4 slots (drop-new: max-readers x (queue-length + max-holds)
  * + 4), so that the sink never waits for a free slot whatever its readers
- * hold: 20 slots of 1080p (119 MiB) with the defaults under lossless.
+ * hold: 24 slots of 1080p (142 MiB) with the defaults under lossless.
  * That is the most it takes: slots are allocated as they are first
  * written, lowest first, so a channel whose readers keep up keeps a few
  * frames in memory (one 30 fps 1080p reader: 4 to 5 frames); `shmring
  * info` shows both.
+ * #GstShmringSink:max-holds is 3 by default: a shmringsrc lends the frame
+ * downstream is rendering and the one its sink keeps as last sample
+ * (`enable-last-sample`, on by default), and the third lets it take the
+ * next frame without copying it; with 2, such a reader copies every
+ * other frame.
  * What happens when a reader's queue is full is set by
  * #GstShmringSink:policy: `lossless` waits for that reader, `drop-new`
  * drops the new frame for that reader, `live` reclaims the oldest frame it
@@ -152,7 +157,7 @@ typedef enum
 #define DEFAULT_POLICY POLICY_AUTO
 #define DEFAULT_MAX_READERS 4
 #define DEFAULT_QUEUE_LENGTH 0  /* the library's: by policy */
-#define DEFAULT_MAX_HOLDS 2
+#define DEFAULT_MAX_HOLDS 3
 /* Reservations of the sink's producer: the pool lends all but one to
  * upstream, and render keeps the last for the frames it copies. */
 #define SINK_RESERVATIONS 3
@@ -1360,7 +1365,9 @@ gst_shmring_sink_class_init (GstShmringSinkClass * klass)
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_MAX_HOLDS] = g_param_spec_uint ("max-holds",
       "Maximum holds", "Frames each reader may hold at once (taken and not "
-      "yet given back)", 1, SHMRING_HOLDS_MAX, DEFAULT_MAX_HOLDS,
+      "yet given back); 3 lets a reader lend the frame being rendered and "
+      "its sink's last sample and still take the next frame without a copy",
+      1, SHMRING_HOLDS_MAX, DEFAULT_MAX_HOLDS,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_SHARE_GROUP] = g_param_spec_string ("share-group",
       "Share with group", "Also accept readers in this group (a name or a "

@@ -20,10 +20,15 @@
  * the source waits for one to come back, at most as long as copying a
  * frame takes, and then copies the next frame and gives it back at once
  * (downstream that keeps frames until it gets more, an encoder's
- * look-ahead, gets copies).  PTS, DTS, duration and buffer flags are those the producer
- * had; a gap in the frames' sequence numbers (frames dropped by the
- * producer or skipped with #GstShmringSrc:latest) marks the next buffer
- * DISCONT and is counted in #GstShmringSrc:frames-missed.
+ * look-ahead, gets copies; #GstShmringSrc:frames-copied counts them).
+ * A sink keeps its last buffer (`enable-last-sample`, on by default), so
+ * a source that lends the frame being rendered and that one still needs
+ * a third hold to take the next frame without a copy: the producer's
+ * default, shmringsink max-holds=3, gives it.  PTS, DTS, duration and
+ * buffer flags are those the producer had; a gap in the frames' sequence
+ * numbers (frames dropped by the producer or skipped with
+ * #GstShmringSrc:latest) marks the next buffer DISCONT and is counted in
+ * #GstShmringSrc:frames-missed.
  *
  * The channel is named after the element unless #GstShmringSrc:channel is
  * set.  The source waits for a producer to appear for
@@ -129,6 +134,7 @@ enum
   PROP_PRODUCER_GROUP,
   PROP_FRAMES_RECEIVED,
   PROP_FRAMES_MISSED,
+  PROP_FRAMES_COPIED,
   PROP_GENERATION,
   N_PROPERTIES
 };
@@ -174,6 +180,7 @@ struct _GstShmringSrc
   GCond backoff_cond;           /* signalled when flushing starts */
   guint64 frames_received;
   guint64 frames_missed;
+  guint64 frames_copied;
   guint64 generation;
 
   /* streaming thread */
@@ -369,6 +376,9 @@ gst_shmring_src_get_property (GObject * object, guint prop_id,
     case PROP_FRAMES_MISSED:
       g_value_set_uint64 (value, self->frames_missed);
       break;
+    case PROP_FRAMES_COPIED:
+      g_value_set_uint64 (value, self->frames_copied);
+      break;
     case PROP_GENERATION:
       g_value_set_uint64 (value, self->generation);
       break;
@@ -403,6 +413,7 @@ gst_shmring_src_start (GstBaseSrc * bsrc)
   name = g_strdup (self->channel ? self->channel : GST_OBJECT_NAME (self));
   self->frames_received = 0;
   self->frames_missed = 0;
+  self->frames_copied = 0;
   self->generation = 0;
   self->trust = 0;
   if (self->producer_user) {
@@ -1139,6 +1150,9 @@ gst_shmring_src_wrap (GstShmringSrc * self, ConsumerRef * cr,
               "of channel \"%s\" into.", frame.size, self->name), (NULL));
       return GST_FLOW_ERROR;
     }
+    GST_OBJECT_LOCK (self);
+    self->frames_copied++;
+    GST_OBJECT_UNLOCK (self);
   } else {
     mem = gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY,
         (gpointer) frame.data, frame.size, 0, frame.size, hf, held_frame_free);
@@ -1330,6 +1344,11 @@ gst_shmring_src_class_init (GstShmringSrcClass * klass)
       "Frames missed", "Frames lost between two frames received (gaps in "
       "their sequence numbers)", 0, G_MAXUINT64, 0,
       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_FRAMES_COPIED] = g_param_spec_uint64 ("frames-copied",
+      "Frames copied", "Frames received that were copied out of the channel "
+      "because downstream kept as many frames as the holds allow (the "
+      "others were lent: their buffers are the shared memory itself)", 0,
+      G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_GENERATION] = g_param_spec_uint64 ("generation",
       "Generation", "Generation of the producer attached to (changes when "
       "the producer restarts); 0 before the first", 0, G_MAXUINT64, 0,

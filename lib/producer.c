@@ -29,7 +29,7 @@ static int make_identity(const char *name, const struct shmring_producer_options
 	memset(id, 0, sizeof(*id));
 	id->max_readers = or_default(o->max_readers, 4);
 	id->queue_len = or_default(o->queue_len, o->policy == SHMRING_POLICY_LOSSLESS ? 8 : 2);
-	id->max_holds = or_default(o->max_holds, 2);
+	id->max_holds = or_default(o->max_holds, 3);
 	id->max_reserved = or_default(o->max_reserved, 2);
 	id->policy = o->policy;
 	if (id->max_readers > SHMRING_MAX_READERS || id->queue_len > SHMRING_QUEUE_MAX ||

@@ -173,7 +173,7 @@ class Writer:
     reader whose queue is full does not get the frame) or "live" (its
     oldest queued frame is pushed out).  ``max_readers`` (4), ``queue_len``
     (8 under lossless, 2 under drop-new and live, as the C producer) and
-    ``max_holds`` (2) size the pool: ``pool_size`` bytes,
+    ``max_holds`` (3) size the pool: ``pool_size`` bytes,
     ``n_slots`` slots of ``slot_size`` bytes.  ``stall_timeout`` (seconds,
     None = off, the default) bounds how long a lossless reader may hold
     the producer back: one whose queue stays full while the writer waits
@@ -204,7 +204,7 @@ class Writer:
     def __init__(self, name: str, width: int = 0, height: int = 0, format: str = "", *,
                  caps: Optional[str] = None, fps: Any = 30, policy: Union[str, int] = "lossless",
                  max_frame_size: Optional[int] = None, frame_size: Optional[int] = None,
-                 max_readers: int = 4, queue_len: Optional[int] = None, max_holds: int = 2,
+                 max_readers: int = 4, queue_len: Optional[int] = None, max_holds: int = 3,
                  share_uid: Optional[int] = None, share_gid: Optional[int] = None,
                  timeout: Optional[float] = 5.0, stall_timeout: Optional[float] = None) -> None:
         self.name = _sys.check_name(name)

@@ -190,7 +190,7 @@ GST_START_TEST (test_properties)
   fail_unless_equals_uint64 (size, 0);
   fail_unless_equals_int (readers, 4);
   fail_unless_equals_int (qlen, 0);    /* the library's, by policy */
-  fail_unless_equals_int (holds, 2);
+  fail_unless_equals_int (holds, 3);
   g_object_get (sink, "share-group", &s, "share-user", &s, "readers",
       &readers, NULL);
   fail_unless (s == NULL);
@@ -220,10 +220,13 @@ GST_START_TEST (test_properties)
   fail_unless (!b);
   fail_unless_equals_int (holds, 0);
   fail_unless_equals_uint64 (n, 0);
+  g_object_get (src, "frames-copied", &n, NULL);
+  fail_unless_equals_uint64 (n, 0);
   ASSERT_REFUSED (g_object_set (src, "timeout", (gint64) - 5, NULL));
 
   /* Read-only counters cannot be written. */
   ASSERT_REFUSED (g_object_set (src, "frames-received", (guint64) 5, NULL));
+  ASSERT_REFUSED (g_object_set (src, "frames-copied", (guint64) 5, NULL));
   ASSERT_REFUSED (g_object_set (sink, "frames-dropped", (guint64) 5, NULL));
 
   gst_object_unref (sink);
@@ -247,13 +250,13 @@ GST_START_TEST (test_channel_defaults_to_name_and_ready_only)
           GST_CLOCK_TIME_NONE), GST_STATE_CHANGE_SUCCESS);
   fail_unless (channel_exists (name), "channel not named after the element");
   /* queue-length 0: the library's default for lossless, 8 frames; the
-   * pool: 8 queued between the readers, 4 x 2 holds, 3 reservations (2
+   * pool: 8 queued between the readers, 4 x 3 holds, 3 reservations (2
    * lent to upstream, 1 for copies), 1 */
   {
     struct shmring_stats st;
     fail_unless_equals_int (shmring_inspect (name, &st, NULL), 0);
     fail_unless_equals_int (st.queue_len, 8);
-    fail_unless_equals_int (st.n_slots, 8 + 4 * 2 + 3 + 1);
+    fail_unless_equals_int (st.n_slots, 8 + 4 * 3 + 3 + 1);
   }
   /* channel, sizes and policy are fixed once started */
   ASSERT_WARNING (g_object_set (sink, "channel", "other", NULL));
@@ -581,7 +584,9 @@ GST_START_TEST (test_src_downstream_keeps_every_frame)
       name);
   GstBuffer *b[40];
   GstHarness *h;
+  GstElement *src;
   guint i, lent = 0;
+  guint64 copied;
 
   gst_element_set_state (p, GST_STATE_PLAYING);
   h = src_harness (name, "holds=2");
@@ -599,6 +604,10 @@ GST_START_TEST (test_src_downstream_keeps_every_frame)
   /* holds - 1: the last hold stays free to take the next frame with;
    * the other 39 frames were copied */
   fail_unless_equals_int (lent, 1);
+  src = gst_harness_find_element (h, "shmringsrc");
+  g_object_get (src, "frames-copied", &copied, NULL);
+  gst_object_unref (src);
+  fail_unless_equals_uint64 (copied, 39);
   gst_message_unref (wait_bus (p, GST_MESSAGE_EOS));
   for (i = 0; i < G_N_ELEMENTS (b); i++)
     gst_buffer_unref (b[i]);

@@ -175,6 +175,39 @@ def role_writer(name, policy, max_frame_size, count, *caps_list):
     p.set_state(Gst.State.NULL)
 
 
+def role_copies(name, *downstream):
+    """shmringsrc ! DOWNSTREAM (gst-launch syntax, with an appsink named out to hold: it is pulled only
+    once the source received `hold` frames, given as hold=N first); prints 'end' with the source's counters
+    at end of stream."""
+    hold = 0
+    if downstream and downstream[0].startswith("hold="):
+        hold, downstream = int(downstream[0][5:]), downstream[1:]
+    Gst = gst()
+    p = Gst.parse_launch("shmringsrc name=src channel=%s ! %s" % (name, " ".join(downstream)))
+    src = p.get_by_name("src")
+    p.set_state(Gst.State.PLAYING)
+    pulled = 0
+    if hold:
+        # Downstream keeps every buffer (the appsink is not pulled, the queue before it takes the rest) until
+        # the source has taken them all: it must copy them past its holds, not wait for one to come back.
+        wait_for(lambda: src.get_property("frames-received") >= hold, "%d frames received" % hold, 60)
+        print("held received=%d copied=%d" % (src.get_property("frames-received"),
+                                              src.get_property("frames-copied")), flush=True)
+        out = p.get_by_name("out")
+        while out.emit("try-pull-sample", 60 * Gst.SECOND) is not None:
+            pulled += 1
+    pop(p, Gst, Gst.MessageType.ERROR | Gst.MessageType.EOS)
+    print("end received=%d copied=%d missed=%d pulled=%d" % (
+        src.get_property("frames-received"), src.get_property("frames-copied"),
+        src.get_property("frames-missed"), pulled), flush=True)
+    p.set_state(Gst.State.NULL)
+
+
+def counters(line):
+    """'end received=1 copied=2 ...' as {'received': 1, 'copied': 2, ...}"""
+    return {k: int(v) for k, v in (x.split("=") for x in line.split()[1:])}
+
+
 def role_cycle(side, name, n):
     """PLAYING/NULL n times; fails on any error message or failed change."""
     Gst = gst()
@@ -423,6 +456,44 @@ def test_eos_exits(tmp):
     w.stdin.write("eos\n")
     w.stdin.flush()
     finish(w, "writer whose reader died")
+    no_leftover(name)
+
+
+def test_sink_last_sample_no_copy(tmp):
+    """The first pipelines a user writes: a live 30 fps camera into a shmringsink with its defaults, read by
+    `shmringsrc ! fakesink` (and `! videoconvert ! fakesink`) with theirs.  fakesink keeps its last buffer
+    (enable-last-sample), so the source lends the frame being rendered and that one: the channel's default
+    max-holds leaves it a third hold, and it copies no frame (with 2 it copied every other one)."""
+    for downstream in ("fakesink", "videoconvert ! fakesink"):
+        name = channel("lastsample")
+        r = helper("role-copies", name, downstream)
+        p = launch("videotestsrc is-live=true num-buffers=60 ! video/x-raw,format=BGR,width=320,height=240,"
+                   "framerate=30/1 ! shmringsink channel=%s wait-for-reader=true" % name)
+        finish(p, "producer")
+        end = counters(expect_line(r, "end"))
+        finish(r, "reader")
+        check(end["received"] >= 30, "%s: received %d of 60 frames" % (downstream, end["received"]))
+        check(end["copied"] == 0, "shmringsrc ! %s copied %d of %d frames: lending the rendered frame and the "
+              "last sample left it no spare hold" % (downstream, end["copied"], end["received"]))
+        no_leftover(name)
+
+
+def test_downstream_keeps_every_frame(tmp):
+    """`shmringsrc ! queue ! stalled sink`: downstream keeps every buffer, so past the frames it may lend the
+    source copies, and takes every frame instead of waiting for a hold that never comes back (the lossless
+    producer would wait for it in turn)."""
+    name = channel("keepall")
+    r = helper("role-copies", name, "hold=60", "queue max-size-buffers=100 max-size-bytes=0 max-size-time=0 ! "
+               "appsink name=out sync=false max-buffers=1")
+    p = launch("videotestsrc num-buffers=60 ! video/x-raw,format=BGR,width=320,height=240,framerate=30/1 ! "
+               "shmringsink channel=%s policy=lossless wait-for-reader=true sync=false" % name)
+    held = counters(expect_line(r, "held"))
+    finish(p, "producer")
+    end = counters(expect_line(r, "end"))
+    finish(r, "reader")
+    # The default max-holds, 3: two frames lent, the third hold kept to take the next frame with.
+    check(held == {"received": 60, "copied": 58}, "with every buffer kept downstream: %s" % held)
+    check(end == {"received": 60, "copied": 58, "missed": 0, "pulled": 60}, "at the end: %s" % end)
     no_leftover(name)
 
 

@@ -27,11 +27,11 @@ int main(void)
 	CHECK_EQ(st.frames_written, 7);
 	CHECK_EQ(st.readers, 2);
 	CHECK_EQ(st.max_readers, 3);
-	/* Live: the queues hold the last 4 frames between them, plus 3 x 2
+	/* Live: the queues hold the last 4 frames between them, plus 3 x 3
 	 * holds, 2 reservations and one spare. */
-	CHECK_EQ(st.n_slots, 4 + 3 * 2 + 2 + 1);
+	CHECK_EQ(st.n_slots, 4 + 3 * 3 + 2 + 1);
 	CHECK_EQ(st.slot_size, 8192);
-	CHECK_EQ(st.pool_size, 36864 + 4096 + 13 * 8192);
+	CHECK_EQ(st.pool_size, 36864 + 4096 + 16 * 8192);
 	CHECK_EQ(st.producer_pid, getpid());
 	CHECK_EQ(st.state, SHMRING_STATE_OPEN);
 	CHECK_EQ(st.policy, SHMRING_POLICY_LIVE);

@@ -181,16 +181,16 @@ static void run(uint32_t policy, const uint32_t modes[READERS], uint64_t seed)
 }
 
 /* With no queue_len: 8 frames under lossless, 2 under drop-new and live,
- * and the pool each policy's bound gives (4 readers, 2 holds, 2
+ * and the pool each policy's bound gives (4 readers, 3 holds, 2
  * reservations by default). */
 static void defaults(void)
 {
 	static const struct {
 		uint32_t policy, queue_len, n_slots;
 	} want[] = {
-		{SHMRING_POLICY_LOSSLESS, 8, 8 + 4 * 2 + 2 + 1},
-		{SHMRING_POLICY_LIVE, 2, 2 + 4 * 2 + 2 + 1},
-		{SHMRING_POLICY_DROP_NEW, 2, 4 * (2 + 2) + 2 + 1},
+		{SHMRING_POLICY_LOSSLESS, 8, 8 + 4 * 3 + 2 + 1},
+		{SHMRING_POLICY_LIVE, 2, 2 + 4 * 3 + 2 + 1},
+		{SHMRING_POLICY_DROP_NEW, 2, 4 * (2 + 3) + 2 + 1},
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		char chan[64];

@@ -48,8 +48,8 @@ def test_ls_and_info(channel: str) -> None:
         assert "stream fps:     25.000" in out
         assert f"memory:         {wr.n_slots} slots x 4096 bytes = " in out
         assert f"producer:       pid {pid}, uid {os.geteuid()}\n" in out and "readers:        2 of at most 4" in out
-        assert f"pid {pid}, uid {os.getuid()}, mode channel, holds 2, frames 2, dropped 1, lag 2" in out  # queue full
-        assert f"pid {pid}, uid {os.getuid()}, mode live, holds 2, frames 3, dropped 1, lag 2" in out  # oldest pushed out
+        assert f"pid {pid}, uid {os.getuid()}, mode channel, holds 3, frames 2, dropped 1, lag 2" in out  # queue full
+        assert f"pid {pid}, uid {os.getuid()}, mode live, holds 3, frames 3, dropped 1, lag 2" in out  # oldest pushed out
         assert "written 3" in out
 
 

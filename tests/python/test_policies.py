@@ -212,12 +212,12 @@ def test_reserve_commit_renders_in_place(channel: str) -> None:
         assert st.frames_written == 1 and st.eos and [r.pid for r in st.readers] == [os.getpid()]
 
 
-@pytest.mark.parametrize("policy, queue_len, n_slots", [("lossless", 8, 8 + 4 * 2 + 1 + 1),
-                                                       ("live", 2, 2 + 4 * 2 + 1 + 1),
-                                                       ("drop-new", 2, 4 * (2 + 2) + 1 + 1)])
+@pytest.mark.parametrize("policy, queue_len, n_slots", [("lossless", 8, 8 + 4 * 3 + 1 + 1),
+                                                       ("live", 2, 2 + 4 * 3 + 1 + 1),
+                                                       ("drop-new", 2, 4 * (2 + 3) + 1 + 1)])
 def test_default_queue_and_pool_by_policy(channel: str, policy: str, queue_len: int, n_slots: int) -> None:
     """No queue_len: 8 frames under lossless, 2 under drop-new and live, as the C producer; the pool the policy's
-    bound gives (4 readers x 2 holds, 1 reservation, 1 spare), which a reader accepts."""
+    bound gives (4 readers x 3 holds, 1 reservation, 1 spare), which a reader accepts."""
     with shmring.Writer(channel, caps="application/x-test", max_frame_size=4096, policy=policy) as wr, \
             shmring.Reader(channel, timeout=5) as rd:
         assert (wr.queue_len, wr.n_slots) == (queue_len, n_slots)
@@ -234,8 +234,8 @@ def test_no_shared_memory_for_the_pool_names_the_size_and_the_fix(channel: str) 
             "except shmring.NoSpace as e:\n    print(e)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
     assert r.returncode == 0, r.stderr
-    # Lossless: 8 queued frames between the readers (its default queue), 4 x 2 holds, 1 reservation, 1 spare.
-    assert "bytes of pool (18 slots of 16777216)" in r.stdout and "lower max_frame_size" in r.stdout, r.stdout
+    # Lossless: 8 queued frames between the readers (its default queue), 4 x 3 holds, 1 reservation, 1 spare.
+    assert "bytes of pool (22 slots of 16777216)" in r.stdout and "lower max_frame_size" in r.stdout, r.stdout
 
 
 def test_entries_taken_together_are_handed_out_in_order(channel: str) -> None:
