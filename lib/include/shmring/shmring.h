@@ -730,7 +730,9 @@ struct shmring_producer_options {
 	uint32_t queue_len;     /* 0 = 8 under lossless (room for a reader's hiccups; the pool
 				 * grows by one slot per frame), 2 under drop-new and live (what a
 				 * lagging reader sees first stays fresh); at most SHMRING_QUEUE_MAX */
-	uint32_t max_holds;     /* 0 = 3; at most SHMRING_HOLDS_MAX */
+	uint32_t max_holds;     /* 0 = 3 (a GStreamer reader lends the frame being rendered and the
+				 * sink's last sample, and takes the next into the third); at most
+				 * SHMRING_HOLDS_MAX */
 	uint32_t max_reserved;  /* 0 = 2; at most SHMRING_RESERVED_MAX */
 	uint32_t share;         /* SHMRING_SHARE_* */
 	uint32_t share_uid, share_gid;
