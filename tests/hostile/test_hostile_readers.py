@@ -265,9 +265,10 @@ def test_bad_hello(producer: Producer, tag: str, msg: bytes, nfds: int) -> None:
     assert producer.cpu() - cpu0 < 2.0
 
 
-@pytest.mark.parametrize("holds, granted", [(0, 2), (1, 1), (2, 2), (1000, 2), (0xFFFFFFFF, 2)])
+@pytest.mark.parametrize("holds, granted", [(0, 3), (1, 1), (2, 2), (3, 3), (1000, 3), (0xFFFFFFFF, 3)])
 def test_hello_holds_is_capped(producer: Producer, holds: int, granted: int) -> None:
-    """HELLO holds: any value is granted as at most the producer's max_holds (2), 0 meaning the most."""
+    """HELLO holds: any value is granted as at most the producer's max_holds (3, the default of every
+    producer), 0 meaning the most."""
     h = Hostile(producer.name)
     try:
         w = h.welcomed(holds=holds, mode=L.MODE_LIVE)
@@ -366,7 +367,7 @@ ALLOWED = [
     ("waiting-and-sleep-seq", lambda h: (h.put("sleep_seq", 12345), h.put("waiting", 1))),
     ("tail", lambda h: h.put("tail", 2**63)),
     ("queue", lambda h: [h.put("queue", 0xFFFFFFFF, i) for i in range(L.QUEUE_MAX)]),
-    ("holds-beyond-granted", lambda h: [h.put("holds", 0xFFFFFFFE, i) for i in range(2, L.HOLDS_MAX)]),
+    ("holds-beyond-granted", lambda h: [h.put("holds", 0xFFFFFFFE, i) for i in range(3, L.HOLDS_MAX)]),
     ("reserved-bytes", lambda h: h.block.__setitem__(slice(640, 4096), b"\xa5" * (4096 - 640))),
 ]
 
