@@ -355,8 +355,10 @@ def test_policies(tmp):
     # while its queue was full: every frame it lacks was dropped once (one
     # more, maybe, pushed out by the end of stream, which reaches every
     # reader, after the counters were read)
+    # (the reader's thread may not have taken any before the stall: then its
+    # queue holds 0 and 1, and the end of stream pushes 0 out)
     k = len(firsts)
-    check(2 <= k < 40 and firsts[0] == 0 and firsts == sorted(set(firsts)) and
+    check(1 <= k < 40 and firsts[0] in (0, 1) and firsts == sorted(set(firsts)) and
           written == 40 and dropped in (40 - k, 39 - k),
           "drop-new: %s written=%d dropped=%d %s" % (firsts, written, dropped, out))
     firsts, written, dropped, out = run_policy("live")
@@ -364,7 +366,7 @@ def test_policies(tmp):
     # with the last; the others were reclaimed (one more, maybe, for the
     # end of stream, after the counters were read)
     k = len(firsts)
-    check(2 <= k < 40 and firsts == sorted(set(firsts)) and firsts[-1] == 39 and
+    check(1 <= k < 40 and firsts == sorted(set(firsts)) and firsts[-1] == 39 and
           dropped in (40 - k, 39 - k) and written == 40,
           "live: %s written=%d dropped=%d" % (firsts, written, dropped))
 
