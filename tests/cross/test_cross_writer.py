@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import random
+import select
 import signal
 import threading
 import time
@@ -137,9 +138,14 @@ def test_live_writer_never_waits_for_a_stalled_reader(channel: str) -> None:
         c = c_consume(channel)
         try:
             wait_readers(w, 2)
-            assert all(publish(w, range(20), timeout=0))  # a wait would raise Timeout
+            # Frames until the holder holds its most (a wait would raise Timeout): a live queue keeps only
+            # the newest, so a holder that starts reading late needs more frames than the first few.
+            s = 0
+            while not select.select([holder.stdout], [], [], 0.005)[0]:
+                assert s < 2000 and w.write(expected(s), pts=s * 1000 + 1, timeout=0), f"frame {s}"
+                s += 1
             assert line(holder).startswith("held ")
-            assert all(publish(w, range(20, 500), timeout=0))
+            assert all(publish(w, range(s, s + 480), timeout=0))
             w.eos()
         finally:
             holder.kill()
